@@ -75,7 +75,8 @@ UNIT_BINS	:= $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
 BPFT_SRCS	:= $(wildcard tests/bpf/*.c)
 BPFT_BINS	:= $(patsubst %.c,$(BUILD)/%,$(BPFT_SRCS))
 
-BINS := $(if $(FGCTL_SRCS),$(BUILD)/fgctl) $(if $(GW_SRCS),$(BUILD)/floodgate) $(TOOL_BINS)
+BINS := $(if $(wildcard loader/main.c),$(BUILD)/fgctl) \
+	$(if $(wildcard userspace/gw/main.c),$(BUILD)/floodgate) $(TOOL_BINS)
 LIBS := $(LIBGW) $(LIBFGCTL) $(LIBCOMMON)
 
 ALL_OBJS := $(COMMON_OBJS) $(FGCTL_SRCS:%.c=$(BUILD)/%.o) $(GW_SRCS:%.c=$(BUILD)/%.o) \
@@ -92,7 +93,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 
 $(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/include
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(BPFTOOL) gen skeleton $< > $@ 2> $(@:.h=.log) || { cat $(@:.h=.log) >&2; exit 1; }
 
 # ---- C objects: every one may include a skeleton, so skeletons come first ----
 $(BUILD)/%.o: %.c | $(SKELS)

@@ -194,23 +194,36 @@ static inline void tb_percpu_home_init(struct edge_bucket *home, __u64 now)
 	__sync_val_compare_and_swap(&home->stamp_ns, 0, now);
 }
 
+/* Results of tb_percpu_fast(). */
+#define TB_REJECT 0
+#define TB_ADMIT  1
+#define TB_MINT	  2 /* the wallet cannot pay and a mint might: call tb_percpu_mint() */
+
 /*
- * Admit one packet against a key's per-CPU bucket. `mine` is this CPU's slot, `home` the
- * slot holding the shared mint cursor (CPU 0's; is_home when they are the same slot).
- * Returns 1 (admit) or 0 (reject). Only `home->stamp_ns` is ever written by another CPU,
+ * The part of an admission that reads only this CPU's slot: pay from the wallet, or
+ * reject early when the hint says no mint can pay yet. Only TB_MINT needs the home slot.
+ */
+static inline int tb_percpu_fast(struct edge_bucket *mine, int is_home, __u64 now, __u64 interval)
+{
+	if (tb_wallet_take(mine, interval))
+		return TB_ADMIT;
+	if (!is_home && now < mine->stamp_ns)
+		return TB_REJECT;
+	return TB_MINT;
+}
+
+/*
+ * Claim the time since the shared cursor into this CPU's wallet and pay from it.
+ * `home` is the slot holding the cursor (CPU 0's; is_home when it is `mine`).
+ * Returns TB_ADMIT or TB_REJECT. Only `home->stamp_ns` is ever written by another CPU,
  * and only with compare-and-swap; everything else in `mine` belongs to this CPU.
  */
-static inline int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
+static inline int tb_percpu_mint(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
 				 __u64 now, __u64 interval, __u64 cap)
 {
 	__u64 cursor, claim;
 	int i;
 
-	if (tb_wallet_take(mine, interval))
-		return 1;
-	/* The hint: no mint can pay for a token before this time, so skip the cursor. */
-	if (!is_home && now < mine->stamp_ns)
-		return 0;
 	for (i = 0; i < TB_MINT_TRIES; i++) {
 		cursor = *(volatile __u64 *)&home->stamp_ns;
 		if (!cursor) {
@@ -221,14 +234,25 @@ static inline int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *h
 		if (!claim) {
 			if (!is_home)
 				mine->stamp_ns = tb_mint_hint(mine->credit_ns, cursor, interval);
-			return 0;
+			return TB_REJECT;
 		}
 		if (__sync_val_compare_and_swap(&home->stamp_ns, cursor, now) == cursor) {
 			mine->credit_ns = tb_wallet_add(mine->credit_ns, claim, cap);
 			return tb_wallet_take(mine, interval);
 		}
 	}
-	return 0;
+	return TB_REJECT;
+}
+
+/* Both steps, for callers that hold both slots anyway (the host tests). */
+static inline int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
+				 __u64 now, __u64 interval, __u64 cap)
+{
+	int r = tb_percpu_fast(mine, is_home, now, interval);
+
+	if (r != TB_MINT)
+		return r;
+	return tb_percpu_mint(mine, home, is_home, now, interval, cap);
 }
 
 #endif /* FLOODGATE_TB_H */

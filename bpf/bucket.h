@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Kernel-only: per-CPU token buckets in LRU maps, on the maths of bpf/tb.h. */
+/*
+ * bucket.h - admit or reject one packet against a key's bucket.
+ *
+ * The bucket is a per-CPU map value: the fast path touches only this CPU's slot. When the
+ * slot's wallet is empty, the key's shared mint cursor in CPU 0's slot is read through
+ * bpf_map_lookup_percpu_elem() and advanced with one compare-and-swap; tb.h explains why
+ * this holds the configured rate across CPUs instead of multiplying it by their number.
+ * A new key starts with a full bucket. A map that cannot give us a slot fails open: the
+ * buckets are data, and losing one must not drop legitimate traffic.
+ */
+#ifndef FLOODGATE_BUCKET_H
+#define FLOODGATE_BUCKET_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "edge.h"
+#include "tb.h"
+
+/* Returns 1 to admit, 0 when over the limit. A limit of 0 (interval 0) admits all. */
+static __always_inline int bucket_admit(void *map, const void *key, const struct edge_limit *l,
+					__u64 now)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct edge_bucket *mine, *home, fresh;
+	__u64 interval = l->interval_ns, cap = l->cap_ns;
+	int r;
+
+	if (!interval || cap < interval)
+		return 1;
+	mine = bpf_map_lookup_elem(map, key);
+	if (!mine) {
+		tb_percpu_init(&fresh, now, cap, cpu == 0);
+		tb_wallet_take(&fresh, interval);
+		if (!bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST)) {
+			if (cpu != 0) {
+				home = bpf_map_lookup_percpu_elem(map, key, 0);
+				if (home)
+					tb_percpu_home_init(home, now);
+			}
+			return 1;
+		}
+		/* Another CPU created it a moment ago: use the slot it made for us. */
+		mine = bpf_map_lookup_elem(map, key);
+		if (!mine)
+			return 1;
+	}
+	r = tb_percpu_fast(mine, cpu == 0, now, interval);
+	if (r != TB_MINT)
+		return r;
+	home = cpu == 0 ? mine : bpf_map_lookup_percpu_elem(map, key, 0);
+	if (!home)
+		return 1;
+	return tb_percpu_mint(mine, home, cpu == 0, now, interval, cap);
+}
+
+#endif /* FLOODGATE_BUCKET_H */
