@@ -9,6 +9,11 @@
  * this holds the configured rate across CPUs instead of multiplying it by their number.
  * A new key starts with a full bucket. A map that cannot give us a slot fails open: the
  * buckets are data, and losing one must not drop legitimate traffic.
+ *
+ * The clock is read only when a decision needs it (a new key, an empty wallet): reading it
+ * costs more than the rest of the bucket (~26 ns with this VM's kvm-clock against ~7 ns
+ * for the LRU lookup), and a source under its limit pays from its wallet without it,
+ * minting once per up to `burst` packets.
  */
 #ifndef FLOODGATE_BUCKET_H
 #define FLOODGATE_BUCKET_H
@@ -17,20 +22,24 @@
 #include <bpf/bpf_helpers.h>
 
 #include "edge.h"
+#include "lists.h"
 #include "tb.h"
 
 /* Returns 1 to admit, 0 when over the limit. A limit of 0 (interval 0) admits all. */
 static __always_inline int bucket_admit(void *map, const void *key, const struct edge_limit *l,
-					__u64 now)
+					struct clock *clk)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct edge_bucket *mine, *home, fresh;
-	__u64 interval = l->interval_ns, cap = l->cap_ns;
+	__u64 interval = l->interval_ns, cap = l->cap_ns, now;
 	int r;
 
 	if (!interval || cap < interval)
 		return 1;
 	mine = bpf_map_lookup_elem(map, key);
+	if (mine && tb_wallet_take(mine, interval))
+		return 1;
+	now = clock_now(clk);
 	if (!mine) {
 		tb_percpu_init(&fresh, now, cap, cpu == 0);
 		tb_wallet_take(&fresh, interval);

@@ -183,7 +183,7 @@ int xdp_edge(struct xdp_md *ctx)
 		if (!counted)
 			goto out;
 		source_in6(&p, &k6);
-		if (!bucket_admit(&fg_edgebkt, &k6, &edge->limit, clock_now(&clk))) {
+		if (!bucket_admit(&fg_edgebkt, &k6, &edge->limit, &clk)) {
 			reason = EDGE_STAT_EDGE_LIMIT;
 			mode = edge->mode ? edge->mode : cfg->mode;
 		}
@@ -201,11 +201,11 @@ int xdp_edge(struct xdp_md *ctx)
 	}
 	reason = EDGE_STAT_PASS_SOURCE;
 	if (p.family == 4) {
-		if (!bucket_admit(&fg_src4, &p.saddr4, &cfg->src, clock_now(&clk)))
+		if (!bucket_admit(&fg_src4, &p.saddr4, &cfg->src, &clk))
 			reason = EDGE_STAT_SOURCE_LIMIT;
 	} else {
 		source_prefix6(&p, cfg->v6_prefix, &k6);
-		if (!bucket_admit(&fg_src6, &k6, &cfg->src, clock_now(&clk)))
+		if (!bucket_admit(&fg_src6, &k6, &cfg->src, &clk))
 			reason = EDGE_STAT_SOURCE_LIMIT;
 	}
 	if (reason == EDGE_STAT_SOURCE_LIMIT)
