@@ -25,9 +25,45 @@
 #include "lists.h"
 #include "tb.h"
 
-/* Returns 1 to admit, 0 when over the limit. A limit of 0 (interval 0) admits all. */
+enum bucket_verdict {
+	BUCKET_OVER = 0,     /* over the key's limit */
+	BUCKET_ADMIT = 1,
+	BUCKET_NEW_OVER = 2, /* a key not yet tracked, over the new-key limit */
+};
+
+/* One token from a single shared bucket kept in a 1-entry per-CPU array (the new-source
+ * bucket). Returns 1 to admit. */
+static __always_inline int bucket_admit_global(void *map, const struct edge_limit *l, __u64 now)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct edge_bucket *mine, *home;
+	int r;
+
+	if (!l->interval_ns || l->cap_ns < l->interval_ns)
+		return 1;
+	mine = bpf_map_lookup_elem(map, &zero);
+	if (!mine)
+		return 1;
+	r = tb_percpu_fast(mine, cpu == 0, now, l->interval_ns);
+	if (r != TB_MINT)
+		return r;
+	home = cpu == 0 ? mine : bpf_map_lookup_percpu_elem(map, &zero, 0);
+	if (!home)
+		return 1;
+	/* An array slot exists from the start, zeroed: the first user starts the cursor one
+	 * full bucket in the past, so the bucket starts full like every other. */
+	if (!home->stamp_ns)
+		tb_percpu_home_init(home, now > l->cap_ns ? now - l->cap_ns : 1);
+	return tb_percpu_mint(mine, home, cpu == 0, now, l->interval_ns, l->cap_ns);
+}
+
+/*
+ * Admit one packet for `key`. A key seen for the first time must also get a token from
+ * `newkeys` (NULL: no such limit) before it is tracked. Returns enum bucket_verdict.
+ * A limit of 0 (interval 0) admits all.
+ */
 static __always_inline int bucket_admit(void *map, const void *key, const struct edge_limit *l,
-					struct clock *clk)
+					void *newkeys, const struct edge_limit *nl, struct clock *clk)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct edge_bucket *mine, *home, fresh;
@@ -35,12 +71,14 @@ static __always_inline int bucket_admit(void *map, const void *key, const struct
 	int r;
 
 	if (!interval || cap < interval)
-		return 1;
+		return BUCKET_ADMIT;
 	mine = bpf_map_lookup_elem(map, key);
 	if (mine && tb_wallet_take(mine, interval))
-		return 1;
+		return BUCKET_ADMIT;
 	now = clock_now(clk);
 	if (!mine) {
+		if (newkeys && !bucket_admit_global(newkeys, nl, now))
+			return BUCKET_NEW_OVER;
 		tb_percpu_init(&fresh, now, cap, cpu == 0);
 		tb_wallet_take(&fresh, interval);
 		if (!bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST)) {
@@ -49,19 +87,19 @@ static __always_inline int bucket_admit(void *map, const void *key, const struct
 				if (home)
 					tb_percpu_home_init(home, now);
 			}
-			return 1;
+			return BUCKET_ADMIT;
 		}
 		/* Another CPU created it a moment ago: use the slot it made for us. */
 		mine = bpf_map_lookup_elem(map, key);
 		if (!mine)
-			return 1;
+			return BUCKET_ADMIT;
 	}
 	r = tb_percpu_fast(mine, cpu == 0, now, interval);
 	if (r != TB_MINT)
 		return r;
 	home = cpu == 0 ? mine : bpf_map_lookup_percpu_elem(map, key, 0);
 	if (!home)
-		return 1;
+		return BUCKET_ADMIT;
 	return tb_percpu_mint(mine, home, cpu == 0, now, interval, cap);
 }
 

@@ -183,7 +183,7 @@ int xdp_edge(struct xdp_md *ctx)
 		if (!counted)
 			goto out;
 		source_in6(&p, &k6);
-		if (!bucket_admit(&fg_edgebkt, &k6, &edge->limit, &clk)) {
+		if (bucket_admit(&fg_edgebkt, &k6, &edge->limit, NULL, NULL, &clk) != BUCKET_ADMIT) {
 			reason = EDGE_STAT_EDGE_LIMIT;
 			mode = edge->mode ? edge->mode : cfg->mode;
 		}
@@ -199,16 +199,16 @@ int xdp_edge(struct xdp_md *ctx)
 		reason = EDGE_STAT_PASS_OTHER;
 		goto out;
 	}
-	reason = EDGE_STAT_PASS_SOURCE;
 	if (p.family == 4) {
-		if (!bucket_admit(&fg_src4, &p.saddr4, &cfg->src, &clk))
-			reason = EDGE_STAT_SOURCE_LIMIT;
+		counted = bucket_admit(&fg_src4, &p.saddr4, &cfg->src, &fg_newsrc, &cfg->newsrc, &clk);
 	} else {
 		source_prefix6(&p, cfg->v6_prefix, &k6);
-		if (!bucket_admit(&fg_src6, &k6, &cfg->src, &clk))
-			reason = EDGE_STAT_SOURCE_LIMIT;
+		counted = bucket_admit(&fg_src6, &k6, &cfg->src, &fg_newsrc, &cfg->newsrc, &clk);
 	}
-	if (reason == EDGE_STAT_SOURCE_LIMIT)
+	reason = counted == BUCKET_ADMIT  ? EDGE_STAT_PASS_SOURCE
+		 : counted == BUCKET_OVER ? EDGE_STAT_SOURCE_LIMIT
+					  : EDGE_STAT_NEW_SOURCE;
+	if (reason != EDGE_STAT_PASS_SOURCE)
 		mode = cfg->mode;
 out:
 	/* A config written by hand with mode 0 must still enforce: default to drop. */

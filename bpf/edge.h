@@ -44,6 +44,7 @@
 #define EDGE_MAP_SRC6	   "fg_src6"	  /* LRU_PERCPU_HASH struct edge_in6 (masked) -> bucket */
 #define EDGE_MAP_EDGEBKT   "fg_edgebkt"	  /* LRU_PERCPU_HASH struct edge_in6 -> struct edge_bucket */
 #define EDGE_MAP_MARKED	   "fg_marked"	  /* LRU_HASH struct edge_in6 -> struct edge_marked */
+#define EDGE_MAP_NEWSRC	   "fg_newsrc"	  /* PERCPU_ARRAY[1] of struct edge_bucket */
 
 /* Capacity of each map (user space may raise the LRU ones at load, see fgctl attach). */
 #define EDGE_RULES_MAX	  65536	 /* entries per allow/block exact map */
@@ -106,6 +107,7 @@ enum edge_stat_id {
 	EDGE_STAT_LOCKDOWN,	   /* violation: neither edge nor allowlisted, lock-down on */
 	EDGE_STAT_SOURCE_LIMIT,	   /* violation: over the source bucket */
 	EDGE_STAT_EDGE_LIMIT,	   /* violation: over the edge IP's bucket */
+	EDGE_STAT_NEW_SOURCE,	   /* violation: an untracked source, over the new-source rate */
 	EDGE_STAT_MALFORMED,	   /* malformed or truncated; verdict per EDGE_F_MALFORMED_DROP */
 	EDGE_STAT_VERDICT_END,
 	EDGE_STAT_DROPPED = EDGE_STAT_VERDICT_END, /* outcome: XDP_DROP */
@@ -205,6 +207,10 @@ struct edge_config {
 	__u32 mode;		 /* enum edge_mode for source-limit and lock-down violations */
 	__u32 flags;		 /* enum edge_config_flags */
 	struct edge_limit src;	 /* per source IP (IPv6: per /v6_prefix) */
+	struct edge_limit newsrc; /* sources starting to be tracked, all together: a spoofed
+				   * random-source flood gives every packet a new source whose
+				   * bucket starts full, so only this limit stops it (and keeps it
+				   * from churning the LRU buckets of real clients) */
 	__u8 dscp;		 /* DSCP written by mark, 0..63 */
 	__u8 v6_prefix;		 /* IPv6 sources are bucketed per this prefix, 1..128 */
 	__u8 origin;		 /* enum edge_origin of the last writer */
@@ -213,6 +219,6 @@ struct edge_config {
 	__u64 ports[EDGE_PORT_WORDS]; /* protected TCP/UDP destination ports: bit p%64 of word
 				       * p/64 for host-order port p; unused with ALL_PORTS */
 };
-_Static_assert(sizeof(struct edge_config) == 48 + 8 * EDGE_PORT_WORDS, "edge_config ABI");
+_Static_assert(sizeof(struct edge_config) == 80 + 8 * EDGE_PORT_WORDS, "edge_config ABI");
 
 #endif /* FLOODGATE_EDGE_H */

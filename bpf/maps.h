@@ -76,6 +76,14 @@ BUCKETS(fg_src4, __be32, EDGE_SRC_MAX);		       /* per IPv4 source */
 BUCKETS(fg_src6, struct edge_in6, EDGE_SRC_MAX);       /* per IPv6 source prefix */
 BUCKETS(fg_edgebkt, struct edge_in6, EDGE_EDGEBKT_MAX); /* per edge IP (v4 mapped) */
 
+/* The new-source bucket: one per CPU, CPU 0's slot holding the shared mint cursor. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edge_bucket);
+} fg_newsrc SEC(".maps");
+
 /* Sources the program marked, for the daemon's stricter "suspect" limits. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

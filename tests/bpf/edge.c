@@ -31,6 +31,8 @@ struct fixture {
 	uint32_t edge_mode;
 	int edge_empty;		/* the source's edge-IP bucket is exhausted */
 	int src_empty;		/* the source's bucket is exhausted */
+	int src_tracked;	/* the source already has a (full) bucket */
+	int newsrc;		/* new-source limit: 1 = 100/s burst 5, 2 = the same, exhausted */
 	uint32_t mode;		/* config mode (0: default drop) */
 	uint32_t flags_on, flags_off;
 	/* what must come out */
@@ -159,6 +161,11 @@ static const struct fixture fixtures[] = {
 	{ "SYN-only: a SYN-ACK is not a new connection", V4S, V4D, IPPROTO_TCP, 443, FG_TH_SYN | FG_TH_ACK, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
 	{ "SYN-only: a SYN over the limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
 	{ "all ports protected", V4S, V4D, IPPROTO_TCP, 9999, SYN, .src_empty = 1, .flags_on = EDGE_F_ALL_PORTS, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "new source under the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "new source over the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .action = DROP, .stat = EDGE_STAT_NEW_SOURCE, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "new IPv6 source over the new-source limit, monitor", V6S, V6D, IPPROTO_UDP, 53, .newsrc = 2, .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_NEW_SOURCE, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
+	{ "tracked source ignores an exhausted new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .src_tracked = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "edge IP ignores the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .edge = "198.18.1.0/24", .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
 	{ "VLAN-tagged over the limit, marked", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1, .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
 };
 
@@ -203,7 +210,26 @@ static void preload(const struct fixture *f, const struct fg_cidr *src)
 	if (f->mode)
 		c.mode = f->mode;
 	c.flags = (c.flags | f->flags_on) & ~f->flags_off;
+	if (f->newsrc)
+		tb_limit_set(&c.newsrc, 100, 5);
 	assert_int_equal(hx_config_write(skel, &c), 0);
+	if (f->newsrc == 2) {
+		__u32 zero = 0;
+
+		assert_int_equal(hx_bucket_empty(skel->maps.fg_newsrc, &zero), 0);
+	}
+	if (f->src_tracked) {
+		int ncpu = libbpf_num_possible_cpus();
+		struct edge_bucket full[ncpu];
+
+		for (int i = 0; i < ncpu; i++)
+			full[i] = (struct edge_bucket){ 1000 * TB_NS_PER_S, i ? 0 : hx_now() };
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(src->family == AF_INET
+							     ? skel->maps.fg_src4
+							     : skel->maps.fg_src6),
+						 src->addr, full, BPF_ANY),
+				 0);
+	}
 	for (int i = 0; i < 3; i++) {
 		if (f->block[i])
 			preload_rule(0, f->block[i]);
@@ -331,6 +357,34 @@ static void bucket_burst_then_reject(void **state)
 	assert_int_equal(hx_stat(skel, EDGE_STAT_SOURCE_LIMIT), 5);
 }
 
+/* Random sources against a new-source limit of burst 5 at 1/s: the first 5 new sources
+ * are tracked, the rest rejected as new; the tracked ones keep passing. */
+static void new_sources_burst_then_reject(void **state)
+{
+	struct fg_pkt_spec spec = { .proto = IPPROTO_TCP, .dport = 443, .tcp_flags = SYN };
+	struct fg_pkt_layout l[12];
+	uint8_t frame[12][256];
+	struct edge_config c;
+	char src[32];
+
+	hx_reset(skel);
+	hx_config_default(&c);
+	tb_limit_set(&c.src, 1000, 100);
+	tb_limit_set(&c.newsrc, 1, 5);
+	hx_config_write(skel, &c);
+	hx_cidr(V4D, &spec.dst);
+	for (int i = 0; i < 12; i++) {
+		snprintf(src, sizeof(src), "198.18.20.%d", i + 1);
+		hx_cidr(src, &spec.src);
+		fg_pkt_build(&spec, frame[i], sizeof(frame[i]), &l[i]);
+		assert_int_equal(hx_run(skel, frame[i], l[i].len, NULL, 0), i < 5 ? XDP_PASS : XDP_DROP);
+	}
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(hx_run(skel, frame[i], l[i].len, NULL, 0), XDP_PASS);
+	assert_int_equal(hx_stat(skel, EDGE_STAT_PASS_SOURCE), 10);
+	assert_int_equal(hx_stat(skel, EDGE_STAT_NEW_SOURCE), 7);
+}
+
 /* Every EDGE_MAP_* name of the ABI exists in the object (they are the pin names). */
 static void map_names_match_abi(void **state)
 {
@@ -339,6 +393,7 @@ static void map_names_match_abi(void **state)
 		EDGE_MAP_ALLOWNET4, EDGE_MAP_ALLOWNET6, EDGE_MAP_BLOCK4,  EDGE_MAP_BLOCK6,
 		EDGE_MAP_BLOCKNET4, EDGE_MAP_BLOCKNET6, EDGE_MAP_EDGES4,  EDGE_MAP_EDGES6,
 		EDGE_MAP_SRC4,	    EDGE_MAP_SRC6,	EDGE_MAP_EDGEBKT, EDGE_MAP_MARKED,
+		EDGE_MAP_NEWSRC,
 	};
 	struct bpf_map *m;
 	int n = 0;
@@ -398,7 +453,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	enum { N = sizeof(fixtures) / sizeof(fixtures[0]) };
-	struct CMUnitTest tests[N + 4];
+	struct CMUnitTest tests[N + 5];
 
 	if (geteuid() != 0) {
 		printf("1..0 # SKIP needs root for BPF_PROG_TEST_RUN\n");
@@ -413,5 +468,6 @@ int main(void)
 	tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(bucket_burst_then_reject);
 	tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(map_names_match_abi);
 	tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(random_frames_are_judged);
-	return _cmocka_run_group_tests("edge", tests, N + 4, group_setup, group_teardown);
+	tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(new_sources_burst_then_reject);
+	return _cmocka_run_group_tests("edge", tests, N + 5, group_setup, group_teardown);
 }

@@ -93,6 +93,8 @@ static inline void hx_reset(struct edge_bpf *s)
 		s->maps.fg_edges6,    s->maps.fg_src4,	    s->maps.fg_src6,
 		s->maps.fg_edgebkt,   s->maps.fg_marked,
 	};
+	struct edge_bucket *fresh = calloc((size_t)libbpf_num_possible_cpus(), sizeof(*fresh));
+	__u32 key0 = 0;
 	int ncpu = libbpf_num_possible_cpus();
 	struct edge_stat *zero = calloc((size_t)ncpu, sizeof(*zero));
 	struct edge_config c;
@@ -101,7 +103,9 @@ static inline void hx_reset(struct edge_bpf *s)
 		hx_clear_map(maps[i]);
 	for (__u32 id = 0; id < EDGE_STAT_MAX; id++)
 		bpf_map_update_elem(bpf_map__fd(s->maps.fg_stats), &id, zero, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(s->maps.fg_newsrc), &key0, fresh, BPF_ANY);
 	free(zero);
+	free(fresh);
 	hx_config_default(&c);
 	hx_config_write(s, &c);
 }
