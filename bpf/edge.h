@@ -117,6 +117,30 @@ enum edge_stat_id {
 	EDGE_STAT_MAX,
 };
 
+/* Names for user space (fgctl, /metrics, docs), as initialisers so nothing is emitted in
+ * the BPF object: `static const char *const names[] = EDGE_STAT_NAMES;` */
+#define EDGE_STAT_NAMES                                                                    \
+	{                                                                                  \
+		[EDGE_STAT_PASS_NOT_IP] = "pass_not_ip", [EDGE_STAT_PASS_OTHER] = "pass_other", \
+		[EDGE_STAT_PASS_ALLOW] = "pass_allow", [EDGE_STAT_PASS_EDGE] = "pass_edge",     \
+		[EDGE_STAT_PASS_SOURCE] = "pass_source", [EDGE_STAT_BLOCK] = "block",           \
+		[EDGE_STAT_LOCKDOWN] = "lockdown", [EDGE_STAT_SOURCE_LIMIT] = "source_limit",   \
+		[EDGE_STAT_EDGE_LIMIT] = "edge_limit", [EDGE_STAT_NEW_SOURCE] = "new_source",   \
+		[EDGE_STAT_MALFORMED] = "malformed", [EDGE_STAT_DROPPED] = "dropped",           \
+		[EDGE_STAT_MARKED] = "marked", [EDGE_STAT_MONITORED] = "monitored",             \
+		[EDGE_STAT_FRAGMENT] = "fragment",                                              \
+	}
+#define EDGE_MODE_NAMES                                                                    \
+	{                                                                                  \
+		[EDGE_MODE_INHERIT] = "inherit", [EDGE_MODE_DROP] = "drop",                     \
+		[EDGE_MODE_MARK] = "mark", [EDGE_MODE_MONITOR] = "monitor",                     \
+	}
+#define EDGE_ORIGIN_NAMES                                                                  \
+	{                                                                                  \
+		[EDGE_ORIGIN_MANUAL] = "manual", [EDGE_ORIGIN_CONFIG] = "config",               \
+		[EDGE_ORIGIN_BAN] = "ban",                                                      \
+	}
+
 /* IPv6 address, or IPv4 mapped as ::ffff:a.b.c.d where one map holds both families.
  * Network byte order. */
 struct edge_in6 {
