@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Unit tests of userspace/gw/config.c: a valid config and what it becomes (rates in ns,
+ * RateLimit-Policy values, plan lookups), then one test per kind of error, each checking
+ * the message and that FILE:LINE:COL points at the offending key or value.
+ */
+#include "unit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "gw/config.h"
+
+#define TOKEN "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+/* One section per line, so a test can aim at a line. */
+static const char base[] =
+	"{\n"
+	"\"listen\": [\"127.0.0.1:18080\"],\n"
+	"\"admin\": {\"token_sha256\": \"" TOKEN "\"},\n"
+	"\"store\": {\"path\": \"/tmp/fg-unit-keys.db\"},\n"
+	"\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\"}},\n"
+	"\"routes\": [{\"name\": \"items\", \"methods\": [\"GET\", \"POST\"], \"path\": "
+	"\"^/v1/items(/[0-9]+)?$\", \"upstream\": \"api\", \"credits\": 3, \"cache_ttl\": 30}, "
+	"{\"name\": \"health\", \"methods\": \"*\", \"path\": \"/health\", \"upstream\": \"api\", "
+	"\"auth\": false}],\n"
+	"\"plans\": {\"free\": {\"rate\": 1, \"burst\": 1, \"routes\": [\"items\"]}, "
+	"\"premium\": {\"rate\": 10, \"burst\": 100, \"routes\": \"*\", \"quotas\": {\"day\": 5}}, "
+	"\"tier-free\": {\"rate\": \"5/min\", \"burst\": 5, \"routes\": \"*\"}}\n"
+	"}\n";
+
+static char *replace(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	char *out;
+
+	assert_non_null(at);
+	out = malloc(strlen(text) - strlen(from) + strlen(to) + 1);
+	assert_non_null(out);
+	memcpy(out, text, (size_t)(at - text));
+	strcpy(out + (at - text), to);
+	strcat(out, at + strlen(from));
+	return out;
+}
+
+/* Position of the first occurrence of marker in text as "LINE:COL". */
+static void pos_of(const char *text, const char *marker, char *buf, size_t len)
+{
+	const char *at = strstr(text, marker), *p;
+	int line = 1, col = 1;
+
+	assert_non_null(at);
+	for (p = text; p < at; p++) {
+		if (*p == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	snprintf(buf, len, "%d:%d", line, col);
+}
+
+/* Load text; expect failure whose message starts "t.json:<pos of marker>: " and contains
+ * every fragment (marker NULL: no position check). */
+static void expect_error(const char *text, const char *marker, const char *frag)
+{
+	char err[GW_CONFIG_ERRLEN], want[64], pos[32];
+	gw_config_t *c = gw_config_parse("t.json", text, strlen(text), err, sizeof(err));
+
+	if (c) {
+		print_message("# unexpectedly valid:\n%s\n", text);
+		gw_config_unref(c);
+		fail();
+	}
+	if (marker) {
+		pos_of(text, marker, pos, sizeof(pos));
+		snprintf(want, sizeof(want), "t.json:%s: ", pos);
+		if (strncmp(err, want, strlen(want))) {
+			print_message("# got '%s', expected it to start with '%s'\n", err, want);
+			fail();
+		}
+	}
+	if (!strstr(err, frag)) {
+		print_message("# got '%s', expected it to contain '%s'\n", err, frag);
+		fail();
+	}
+}
+
+static void expect_replaced_error(const char *from, const char *to, const char *marker,
+				  const char *frag)
+{
+	char *text = replace(base, from, to);
+
+	expect_error(text, marker, frag);
+	free(text);
+}
+
+static gw_config_t *load_ok(const char *file, const char *text)
+{
+	char err[GW_CONFIG_ERRLEN];
+	gw_config_t *c = gw_config_parse(file, text, strlen(text), err, sizeof(err));
+
+	if (!c) {
+		print_message("# %s\n", err);
+		fail();
+	}
+	return c;
+}
+
+static void valid_config(void **state)
+{
+	gw_config_t *c = load_ok("t.json", base);
+	const gw_plan_t *free_p, *prem, *tier;
+
+	assert_int_equal(c->nlisteners, 1);
+	assert_null(c->listeners[0].ssl_ctx);
+	assert_int_equal(c->nroutes, 2);
+	assert_int_equal(c->nplans, 3);
+	assert_true(c->threads >= 1);
+	assert_string_equal(c->admin.listen.address, "127.0.0.1:9090");
+	assert_int_equal(c->admin.token_sha256[0], 0x9f);
+	assert_int_equal(c->routes[0].credits, 3);
+	assert_int_equal(c->routes[0].cache_ttl_s, 30);
+	assert_true(c->routes[0].auth);
+	assert_false(c->routes[1].auth);
+	/* HEAD comes with GET */
+	assert_true(c->routes[0].methods & (1u << GW_METHOD_HEAD));
+	assert_false(c->routes[0].methods & (1u << GW_METHOD_DELETE));
+	assert_string_equal(c->routes[0].upstream->host, "127.0.0.1:18081");
+
+	free_p = gw_config_plan(c, gw_intern_find("free"));
+	prem = gw_config_plan(c, gw_intern_find("premium"));
+	tier = gw_config_plan(c, gw_intern_find("tier-free"));
+	assert_non_null(free_p);
+	assert_non_null(prem);
+	assert_non_null(tier);
+	assert_null(gw_config_plan(c, gw_intern_find("items"))); /* a route, not a plan */
+	assert_null(gw_config_plan(c, 0));
+
+	assert_int_equal(free_p->limit.interval_ns, 1000000000ULL);
+	assert_int_equal(free_p->limit.cap_ns, 1000000000ULL);
+	assert_string_equal(free_p->policy, "\"free\";q=1;w=1");
+	assert_int_equal(prem->limit.interval_ns, 100000000ULL);
+	assert_int_equal(prem->limit.cap_ns, 10000000000ULL);
+	assert_string_equal(prem->policy, "\"premium\";q=100;w=10");
+	assert_int_equal(prem->quotas.day, 5);
+	assert_int_equal(tier->limit.interval_ns, 12000000000ULL);
+	assert_string_equal(tier->policy, "\"tier-free\";q=5;w=60");
+
+	assert_true(gw_plan_allows(free_p, &c->routes[0]));
+	assert_false(gw_plan_allows(free_p, &c->routes[1]));
+	assert_true(gw_plan_allows(prem, &c->routes[1]));
+
+	/* problem bodies are pre-rendered with the default type base */
+	assert_non_null(strstr(c->problems[GW_PROBLEM_RATE_LIMITED].body,
+			       "\"type\":\"urn:floodgate:problem:rate-limited\""));
+	assert_non_null(strstr(c->problems[GW_PROBLEM_RATE_LIMITED].body, "\"status\":429"));
+	gw_config_unref(c);
+}
+
+static void relative_paths_follow_the_file(void **state)
+{
+	char *text = replace(base, "/tmp/fg-unit-keys.db", "keys.db");
+	gw_config_t *c = load_ok("/etc/floodgate/t.json", text);
+
+	assert_string_equal(c->store.path, "/etc/floodgate/keys.db");
+	gw_config_unref(c);
+	free(text);
+}
+
+static void rates(void **state)
+{
+	gw_limit_t l;
+	const char *why;
+
+	assert_int_equal(gw_limit_parse_rate("20/min", 0, true, 20, &l, &why), 0);
+	assert_int_equal(l.interval_ns, 3000000000ULL);
+	assert_int_equal(l.window_s, 60);
+	assert_int_equal(gw_limit_parse_rate("1000/min", 0, true, 1000, &l, &why), 0);
+	assert_int_equal(l.interval_ns, 60000000ULL);
+	assert_int_equal(gw_limit_parse_rate("100/h", 0, true, 1, &l, &why), 0);
+	assert_int_equal(l.interval_ns, 36000000000ULL);
+	assert_int_equal(gw_limit_parse_rate(NULL, 0.5, false, 2, &l, &why), 0);
+	assert_int_equal(l.interval_ns, 2000000000ULL);
+	assert_int_equal(l.window_s, 4);
+	assert_int_equal(gw_limit_parse_rate(NULL, 3, false, 1, &l, &why), 0);
+	assert_int_equal(l.interval_ns, 333333333ULL);
+	assert_int_equal(l.window_s, 1); /* ceil(0.33 s) */
+	assert_int_equal(gw_limit_parse_rate("0/s", 0, true, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate("5/fortnight", 0, true, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate("x/s", 0, true, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate("5", 0, true, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate(NULL, 0, false, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate(NULL, -1, false, 1, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate(NULL, 1, false, 0, &l, &why), -EINVAL);
+	assert_int_equal(gw_limit_parse_rate("1/day", 0, true, 1000000000, &l, &why), -EINVAL);
+}
+
+static void syntax_errors(void **state)
+{
+	/* jansson's own position: line 3 */
+	expect_error("{\n\"listen\": [],\n\"admin\" {}\n}", NULL, "t.json:3:");
+	expect_error("{\n\"threads\": 1,\n\"threads\": 2\n}", NULL, "duplicate object key");
+	expect_error("{\n\"threads\": 1,\n\"threads\": 2\n}", NULL, "t.json:3:");
+	expect_error("", NULL, "t.json:");
+	expect_error("[1, 2]", "[1", "expected an object at the top level");
+}
+
+static void unknown_keys(void **state)
+{
+	expect_replaced_error("\"listen\"", "\"bogus\": 1,\n\"listen\"", "\"bogus\"",
+			      "bogus: unknown key (expected one of: threads, listen");
+	expect_replaced_error("\"credits\": 3", "\"credit\": 3", "\"credit\"",
+			      "routes[0].credit: unknown key");
+	expect_replaced_error("\"quotas\": {\"day\": 5}", "\"quotas\": {\"days\": 5}", "\"days\"",
+			      "plans.premium.quotas.days: unknown key (expected one of: day, "
+			      "week, month)");
+}
+
+static void missing_and_types(void **state)
+{
+	expect_replaced_error("\"routes\": [{", "\"routez\": [{", "\"routez\"", "unknown key");
+	expect_replaced_error("\"store\": {\"path\": \"/tmp/fg-unit-keys.db\"},\n", "", "{",
+			      "missing required key \"store\"");
+	expect_replaced_error("\"burst\": 1,", "\"burst\": \"1\",", "\"1\"",
+			      "plans.free.burst: expected an integer, got a string");
+	expect_replaced_error("\"burst\": 1,", "\"burst\": 0,", "0,",
+			      "plans.free.burst: 0 is out of range (1 to 1000000000)");
+	expect_replaced_error("\"listen\": [\"127.0.0.1:18080\"]", "\"listen\": \"x\"", "\"x\"",
+			      "listen: expected an array of listeners, got a string");
+	expect_replaced_error("\"credits\": 3", "\"credits\": -1", "-1",
+			      "routes[0].credits: -1 is out of range");
+	expect_replaced_error("\"auth\": false", "\"auth\": 0", "0}]",
+			      "routes[1].auth: expected a boolean, got an integer");
+	expect_replaced_error("\"name\": \"items\"", "\"name\": \"it ems\"", "\"it ems\"",
+			      "routes[0].name: route names are");
+	expect_replaced_error("\"name\": \"health\"", "\"name\": \"items\"",
+			      "\"items\", \"methods\": \"*\"", "route \"items\" is defined twice");
+}
+
+static void bad_values(void **state)
+{
+	expect_replaced_error("\"^/v1/items(/[0-9]+)?$\"", "\"^/v1/items(/[0-9]+?$\"",
+			      "\"^/v1/items(/", "routes[0].path: bad regex at offset");
+	expect_replaced_error("\"path\": \"/health\"", "\"path\": \"health\"", "\"health\", \"upstream",
+			      "starts with '/'");
+	expect_replaced_error("[\"GET\", \"POST\"]", "[\"GET\", \"post\"]", "\"post\"",
+			      "routes[0].methods[1]: expected one of GET");
+	expect_replaced_error("[\"GET\", \"POST\"]", "[\"GET\", \"GET\"]", "\"GET\"]",
+			      "GET is listed twice");
+	expect_replaced_error("\"upstream\": \"api\", \"credits\"",
+			      "\"upstream\": \"nope\", \"credits\"", "\"nope\"",
+			      "routes[0].upstream: no upstream named \"nope\"");
+	expect_replaced_error("\"routes\": [\"items\"]", "\"routes\": [\"items\", \"gone\"]",
+			      "\"gone\"", "plans.free.routes[1]: no route named \"gone\"");
+	expect_replaced_error("\"rate\": \"5/min\"", "\"rate\": \"5/fortnight\"",
+			      "\"5/fortnight\"", "plans.tier-free.rate: the unit after '/'");
+	expect_replaced_error("\"rate\": 1,", "\"rate\": 0,", "0,", "plans.free.rate: rate must");
+	expect_replaced_error("\"" TOKEN "\"", "\"abc\"", "\"abc\"",
+			      "admin.token_sha256: expected 64 hex digits");
+	expect_replaced_error("\"127.0.0.1:18080\"", "\"127.0.0.1\"", "\"127.0.0.1\"",
+			      "listen[0]: 127.0.0.1: expected \"HOST:PORT\"");
+	expect_replaced_error("\"127.0.0.1:18080\"", "\"127.0.0.1:0\"", "\"127.0.0.1:0\"",
+			      "port must be 1 to 65535");
+	expect_replaced_error("\"127.0.0.1:18080\"", "\"localhost:8080\"", "\"localhost",
+			      "host must be an IPv4 or IPv6 address");
+	expect_replaced_error("\"http://127.0.0.1:18081\"", "\"https://127.0.0.1:18081\"",
+			      "\"https", "upstreams.api.url: only http:// upstreams");
+	expect_replaced_error("\"http://127.0.0.1:18081\"", "\"http://127.0.0.1:18081/api\"",
+			      "\"http", "a path in the upstream URL is not supported");
+}
+
+static void admin_needs_tls_off_loopback(void **state)
+{
+	expect_replaced_error("{\"token_sha256\"", "{\"listen\": \"198.18.0.1:9090\", \"token_sha256\"",
+			      "\"198.18.0.1:9090\"",
+			      "admin.listen: 198.18.0.1:9090 is not a loopback address");
+	{
+		char *text = replace(base, "{\"token_sha256\"", "{\"listen\": \"[::1]:19090\", "
+								"\"token_sha256\"");
+		gw_config_t *c = load_ok("t.json", text);
+
+		assert_string_equal(c->admin.listen.address, "[::1]:19090");
+		gw_config_unref(c);
+		free(text);
+	}
+}
+
+static void clients_section(void **state)
+{
+	char *text = replace(base, "\"listen\"",
+			     "\"clients\": {\"trusted_edges\": [\"198.18.0.0/15\", \"2001:2::/48\"], "
+			     "\"client_ip_header\": \"CF-Connecting-IP\", \"per_ip\": {\"rate\": 50, "
+			     "\"burst\": 100}},\n\"listen\"");
+	gw_config_t *c = load_ok("t.json", text);
+
+	assert_int_equal(c->clients.ntrusted_edges, 2);
+	assert_int_equal(c->clients.header, GW_CLIENT_IP_CF);
+	assert_true(c->clients.per_ip_on);
+	assert_false(c->clients.per_edge_on);
+	assert_int_equal(c->clients.per_ip.interval_ns, 20000000ULL);
+	gw_config_unref(c);
+	free(text);
+
+	expect_replaced_error("\"listen\"",
+			      "\"clients\": {\"trusted_edges\": [\"198.18.0.1/24\"]},\n\"listen\"",
+			      "\"198.18.0.1/24\"",
+			      "clients.trusted_edges[0]: bad CIDR \"198.18.0.1/24\": address has "
+			      "bits set beyond the prefix length");
+	expect_replaced_error("\"listen\"",
+			      "\"clients\": {\"trusted_edges\": [\"nope\"]},\n\"listen\"", "\"nope\"",
+			      "bad CIDR \"nope\"");
+	expect_replaced_error("\"listen\"",
+			      "\"clients\": {\"client_ip_header\": \"X-Forwarded-For\"},\n\"listen\"",
+			      "\"X-Forwarded-For\"", "only believed from trusted edges");
+	expect_replaced_error("\"listen\"",
+			      "\"clients\": {\"per_ip\": {\"rate\": 5}},\n\"listen\"", "{\"rate\": 5}",
+			      "clients.per_ip: missing required key \"burst\"");
+	expect_replaced_error("\"listen\"",
+			      "\"clients\": {\"per_edge\": {\"rate\": \"1/week\", \"burst\": 2}},\n"
+			      "\"listen\"",
+			      "\"1/week\"", "clients.per_edge.rate: the unit after '/'");
+}
+
+static void keys_section(void **state)
+{
+	char *text = replace(base, "\"listen\"",
+			     "\"keys\": {\"sources\": [\"query\", \"header\"], \"header\": "
+			     "\"X-Key\"},\n\"listen\"");
+	gw_config_t *c = load_ok("t.json", text);
+
+	assert_int_equal(c->keys.nsources, 2);
+	assert_int_equal(c->keys.order[0], GW_KEY_SRC_QUERY);
+	assert_int_equal(c->keys.order[1], GW_KEY_SRC_HEADER);
+	assert_string_equal(c->keys.header, "x-key");
+	assert_string_equal(c->keys.query_param, "api_key");
+	gw_config_unref(c);
+	free(text);
+
+	expect_replaced_error("\"listen\"", "\"keys\": {\"sources\": [\"cookie\"]},\n\"listen\"",
+			      "\"cookie\"", "keys.sources[0]: expected \"header\"");
+	expect_replaced_error("\"listen\"",
+			      "\"keys\": {\"sources\": [\"query\", \"query\"]},\n\"listen\"",
+			      "\"query\"]", "\"query\" is listed twice");
+	expect_replaced_error("\"listen\"", "\"keys\": {\"header\": \"X Key\"},\n\"listen\"",
+			      "\"X Key\"", "keys.header: not a valid header name");
+}
+
+/* A self-signed certificate and key in dir, of type "EC" or "RSA". */
+static void make_cert(const char *dir, const char *type, char *cert, char *key)
+{
+	EVP_PKEY *pk = !strcmp(type, "EC") ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+					    : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	X509 *x = X509_new();
+	FILE *f;
+
+	assert_non_null(pk);
+	assert_non_null(x);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pk);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	sprintf(cert, "%s/%s.crt", dir, type);
+	sprintf(key, "%s/%s.key", dir, type);
+	f = fopen(cert, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(key, "w");
+	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+static void tls_listeners(void **state)
+{
+	char dir[] = "/tmp/fg-unit-tls-XXXXXX", ec[128], eck[128], rsa[128], rsak[128];
+	char listen[1024], *text;
+	gw_config_t *c;
+
+	assert_non_null(mkdtemp(dir));
+	make_cert(dir, "EC", ec, eck);
+	make_cert(dir, "RSA", rsa, rsak);
+
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}, {\"cert\": \"%s\", \"key\": \"%s\"}], "
+		 "\"min_version\": \"1.3\"}}, \"[::1]:18080\"]",
+		 ec, eck, rsa, rsak);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	c = load_ok("t.json", text);
+	assert_int_equal(c->nlisteners, 2);
+	assert_non_null(c->listeners[0].ssl_ctx);
+	assert_null(c->listeners[1].ssl_ctx);
+	assert_int_equal(SSL_CTX_get_min_proto_version(c->listeners[0].ssl_ctx), TLS1_3_VERSION);
+	gw_config_unref(c);
+	free(text);
+
+	/* the key of another certificate */
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}]}}]",
+		 ec, rsak);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	expect_error(text, "[{\"cert\"", "listen[0].tls.certificates: Couldn't");
+	free(text);
+
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s/missing.crt\", \"key\": \"%s\"}]}}]",
+		 dir, eck);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	expect_error(text, "[{\"cert\"", "Couldn't read certificate");
+	expect_error(text, "[{\"cert\"", "No such file or directory");
+	free(text);
+
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}], \"min_version\": \"1.1\"}}]",
+		 ec, eck);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	expect_error(text, "\"1.1\"", "listen[0].tls.min_version: must be \"1.2\" or \"1.3\"");
+	free(text);
+
+	unlink(ec);
+	unlink(eck);
+	unlink(rsa);
+	unlink(rsak);
+	rmdir(dir);
+}
+
+static void reload_rules(void **state)
+{
+	char err[GW_CONFIG_ERRLEN];
+	gw_config_t *a = load_ok("t.json", base), *b;
+	char *text = replace(base, "\"listen\"", "\"threads\": 7,\n\"listen\"");
+
+	b = load_ok("t.json", text);
+	assert_int_equal(gw_config_reloadable(a, b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "threads changed"));
+	gw_config_unref(b);
+	free(text);
+
+	text = replace(base, "\"rate\": 1,", "\"rate\": 2,");
+	b = load_ok("t.json", text);
+	assert_int_equal(gw_config_reloadable(a, b, err, sizeof(err)), 0);
+	gw_config_unref(b);
+	free(text);
+
+	text = replace(base, "127.0.0.1:18080", "127.0.0.1:18090");
+	b = load_ok("t.json", text);
+	assert_int_equal(gw_config_reloadable(a, b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "listen"));
+	gw_config_unref(b);
+	free(text);
+	gw_config_unref(a);
+}
+
+static void load_from_file(void **state)
+{
+	char err[GW_CONFIG_ERRLEN];
+	char path[] = "/tmp/fg-unit-config-XXXXXX";
+	int fd = mkstemp(path);
+	gw_config_t *c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, base, strlen(base)), (ssize_t)strlen(base));
+	close(fd);
+	c = gw_config_load(path, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(c->file, path);
+	gw_config_unref(c);
+	unlink(path);
+	assert_null(gw_config_load("/nonexistent/floodgate.json", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/floodgate.json: Couldn't open config: No such"));
+	assert_null(gw_config_load("/tmp", err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(valid_config),
+		cmocka_unit_test(relative_paths_follow_the_file),
+		cmocka_unit_test(rates),
+		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(unknown_keys),
+		cmocka_unit_test(missing_and_types),
+		cmocka_unit_test(bad_values),
+		cmocka_unit_test(admin_needs_tls_off_loopback),
+		cmocka_unit_test(clients_section),
+		cmocka_unit_test(keys_section),
+		cmocka_unit_test(tls_listeners),
+		cmocka_unit_test(reload_rules),
+		cmocka_unit_test(load_from_file),
+	};
+	return FG_RUN_TESTS(tests);
+}

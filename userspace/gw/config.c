@@ -1,0 +1,1676 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * config.c - strict JSON config loading (see config.h and docs/config.md).
+ *
+ * The loader walks the jansson tree with a small context that knows the JSON path of the
+ * value being read and, through the position index (jsonpos.h), where it sits in the
+ * file. Each section has a table of the keys it accepts; anything else is an error at the
+ * key's position. The first error wins and everything built so far is freed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "tb.h"
+#include "gw/config.h"
+#include "gw/jsonpos.h"
+#include "gw/tls.h"
+
+/* Defaults (docs/config.md lists the same). */
+#define DEF_ADMIN_LISTEN	"127.0.0.1:9090"
+#define DEF_MAX_REQUEST_BODY	(1u << 20)
+#define DEF_CLIENT_TIMEOUT_MS	10000
+#define DEF_HANDSHAKE_TIMEOUT_MS 10000
+#define DEF_SHUTDOWN_TIMEOUT_MS 10000
+#define DEF_CONNECT_TIMEOUT_MS	1000
+#define DEF_FIRST_BYTE_MS	10000
+#define DEF_TOTAL_MS		30000
+#define DEF_KEEPALIVE_IDLE_MS	2000
+#define DEF_KEEPALIVE_MAX	64
+#define DEF_TABLE_SIZE		65536
+#define DEF_IPV6_PREFIX		64
+#define DEF_KEY_HEADER		"X-API-Key"
+#define DEF_QUERY_PARAM		"api_key"
+#define DEF_TYPE_BASE		"urn:floodgate:problem:"
+
+/* A value in the tree and how to find it in the file: member `index` of `parent`. */
+struct node {
+	json_t *v;
+	const json_t *parent;
+	size_t index;
+};
+
+struct pctx {
+	const char *file;
+	char dir[4096]; /* directory of the file, for relative paths ("" = cwd) */
+	gw_jsonpos_t *pos;
+	char *err;
+	size_t errlen;
+	bool failed;
+	char path[512];
+	size_t pathlen;
+};
+
+static void path_push(struct pctx *c, size_t *saved, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void path_push(struct pctx *c, size_t *saved, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	*saved = c->pathlen;
+	va_start(ap, fmt);
+	n = vsnprintf(c->path + c->pathlen, sizeof(c->path) - c->pathlen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->pathlen = c->pathlen + (size_t)n < sizeof(c->path) ? c->pathlen + (size_t)n
+								      : sizeof(c->path) - 1;
+}
+
+static void path_pop(struct pctx *c, size_t saved)
+{
+	c->pathlen = saved;
+	c->path[saved] = '\0';
+}
+
+/* Record the first error, at the key (at_key) or value position of n. */
+static int fail(struct pctx *c, const struct node *n, bool at_key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct pctx *c, const struct node *n, bool at_key, const char *fmt, ...)
+{
+	gw_textpos_t kp, vp, p = { 0, 0 };
+	char msg[GW_CONFIG_ERRLEN];
+	va_list ap;
+
+	if (c->failed)
+		return -EINVAL;
+	c->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n) {
+		gw_jsonpos_find(c->pos, n->parent, n->index, &kp, &vp);
+		p = at_key && kp.line ? kp : vp;
+	}
+	if (p.line)
+		snprintf(c->err, c->errlen, "%s:%d:%d: %s%s%s", c->file, p.line, p.col, c->path,
+			 c->pathlen ? ": " : "", msg);
+	else
+		snprintf(c->err, c->errlen, "%s: %s%s%s", c->file, c->path, c->pathlen ? ": " : "",
+			 msg);
+	return -EINVAL;
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* The member `key` of object o, with its index for positions. false when absent. */
+static bool member(const struct node *o, const char *key, struct node *out)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	json_object_foreach(o->v, k, v)
+	{
+		if (!strcmp(k, key)) {
+			*out = (struct node){ v, o->v, i };
+			return true;
+		}
+		i++;
+	}
+	return false;
+}
+
+/* Every key of o must be in allowed (NULL-terminated). */
+static int check_keys(struct pctx *c, const struct node *o, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	json_object_foreach(o->v, k, v)
+	{
+		size_t j;
+		char list[512] = "";
+
+		for (j = 0; allowed[j]; j++)
+			if (!strcmp(k, allowed[j]))
+				break;
+		if (!allowed[j]) {
+			struct node n = { v, o->v, i };
+			size_t saved;
+
+			for (j = 0; allowed[j]; j++) {
+				strncat(list, j ? ", " : "", sizeof(list) - strlen(list) - 1);
+				strncat(list, allowed[j], sizeof(list) - strlen(list) - 1);
+			}
+			path_push(c, &saved, "%s%s", c->pathlen ? "." : "", k);
+			fail(c, &n, true, "unknown key (expected one of: %s)", list);
+			path_pop(c, saved);
+			return -EINVAL;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int want_type(struct pctx *c, const struct node *n, json_type t, const char *what)
+{
+	if (json_typeof(n->v) != t)
+		return fail(c, n, false, "expected %s, got %s", what, type_name(n->v));
+	return 0;
+}
+
+/* Enter member `key` of o for error paths; returns its node through *n, or false. */
+#define WITH_MEMBER(c, o, key, n, saved)                                                   \
+	(member((o), (key), (n)) &&                                                        \
+	 (path_push((c), &(saved), "%s%s", (c)->pathlen ? "." : "", (key)), 1))
+
+static int get_uint(struct pctx *c, const struct node *o, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out)
+{
+	struct node n;
+	size_t saved;
+	int ret = 0;
+
+	if (!WITH_MEMBER(c, o, key, &n, saved))
+		return 0;
+	if (!json_is_integer(n.v))
+		ret = fail(c, &n, false, "expected an integer, got %s", type_name(n.v));
+	else if (json_integer_value(n.v) < 0 || (uint64_t)json_integer_value(n.v) < min ||
+		 (uint64_t)json_integer_value(n.v) > max)
+		ret = fail(c, &n, false, "%lld is out of range (%llu to %llu)",
+			   (long long)json_integer_value(n.v), (unsigned long long)min,
+			   (unsigned long long)max);
+	else
+		*out = (uint64_t)json_integer_value(n.v);
+	path_pop(c, saved);
+	return ret;
+}
+
+static int get_bool(struct pctx *c, const struct node *o, const char *key, bool *out)
+{
+	struct node n;
+	size_t saved;
+	int ret = 0;
+
+	if (!WITH_MEMBER(c, o, key, &n, saved))
+		return 0;
+	if (!json_is_boolean(n.v))
+		ret = fail(c, &n, false, "expected a boolean, got %s", type_name(n.v));
+	else
+		*out = json_is_true(n.v);
+	path_pop(c, saved);
+	return ret;
+}
+
+/* A non-empty string without NUL; *out is strdup'd (and the old value freed). */
+static int get_string(struct pctx *c, const struct node *o, const char *key, bool required,
+		      char **out)
+{
+	struct node n;
+	size_t saved;
+	int ret = 0;
+
+	if (!WITH_MEMBER(c, o, key, &n, saved)) {
+		if (required)
+			return fail(c, o, false, "missing required key \"%s\"", key);
+		return 0;
+	}
+	if (!json_is_string(n.v))
+		ret = fail(c, &n, false, "expected a string, got %s", type_name(n.v));
+	else if (!json_string_length(n.v))
+		ret = fail(c, &n, false, "must not be empty");
+	else if (strlen(json_string_value(n.v)) != json_string_length(n.v))
+		ret = fail(c, &n, false, "must not contain NUL");
+	else {
+		free(*out);
+		if (!(*out = strdup(json_string_value(n.v))))
+			ret = fail(c, &n, false, "out of memory");
+	}
+	path_pop(c, saved);
+	return ret;
+}
+
+/* A name: 1..GW_NAME_MAX of [A-Za-z0-9._-]. */
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > GW_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+/* Resolve a path relative to the config file's directory. */
+static char *resolve_path(const struct pctx *c, const char *p)
+{
+	char *out;
+
+	if (p[0] == '/' || !c->dir[0])
+		return strdup(p);
+	if (asprintf(&out, "%s/%s", c->dir, p) < 0)
+		return NULL;
+	return out;
+}
+
+/* ---- rates ---- */
+
+int gw_limit_parse_rate(const char *text, double number, bool is_text, uint64_t burst,
+			gw_limit_t *l, const char **why)
+{
+	gw_limit_t r = { 0 };
+
+	if (!burst || burst > EDGE_BURST_MAX) {
+		*why = "burst must be 1 to 1000000000";
+		return -EINVAL;
+	}
+	if (is_text) {
+		const char *slash = strchr(text, '/'), *unit;
+		uint64_t count = 0, per;
+		size_t digits = 0;
+
+		if (!slash) {
+			*why = "expected a rate like \"10/s\", \"5/min\", \"100/h\", \"1000/day\"";
+			return -EINVAL;
+		}
+		for (const char *p = text; p < slash; p++, digits++) {
+			if (*p < '0' || *p > '9' || digits >= 10) {
+				*why = "the count before '/' must be a positive integer";
+				return -EINVAL;
+			}
+			count = count * 10 + (uint64_t)(*p - '0');
+		}
+		unit = slash + 1;
+		if (!strcmp(unit, "s") || !strcmp(unit, "sec") || !strcmp(unit, "second"))
+			per = TB_NS_PER_S;
+		else if (!strcmp(unit, "min") || !strcmp(unit, "minute"))
+			per = 60 * TB_NS_PER_S;
+		else if (!strcmp(unit, "h") || !strcmp(unit, "hour"))
+			per = 3600 * TB_NS_PER_S;
+		else if (!strcmp(unit, "day") || !strcmp(unit, "d"))
+			per = 86400 * TB_NS_PER_S;
+		else {
+			*why = "the unit after '/' must be s, min, h or day";
+			return -EINVAL;
+		}
+		if (!digits || !count || count > EDGE_RATE_MAX) {
+			*why = "the count before '/' must be 1 to 1000000000";
+			return -EINVAL;
+		}
+		r.interval_ns = tb_interval(count, per);
+		snprintf(r.text, sizeof(r.text), "%s", text);
+	} else {
+		/* One token per day at the slowest: anything slower is a typo, not a plan. */
+		if (!isfinite(number) || number < 1.0 / 86400 || number > (double)EDGE_RATE_MAX) {
+			*why = "rate must be a number of requests per second from 1/86400 to "
+			       "1000000000 (or a string like \"5/min\")";
+			return -EINVAL;
+		}
+		r.interval_ns = (uint64_t)llround(1e9 / number);
+		if (!r.interval_ns)
+			r.interval_ns = 1;
+		snprintf(r.text, sizeof(r.text), "%g/s", number);
+	}
+	r.burst = burst;
+	r.cap_ns = tb_mul_sat(burst, r.interval_ns);
+	if (r.cap_ns == ~0ULL) {
+		*why = "burst times the token interval overflows; lower the burst";
+		return -EINVAL;
+	}
+	r.window_s = (r.cap_ns + TB_NS_PER_S - 1) / TB_NS_PER_S;
+	if (!r.window_s)
+		r.window_s = 1;
+	*l = r;
+	return 0;
+}
+
+/* {"rate": N | "N/unit", "burst": N} */
+static int parse_limit(struct pctx *c, const struct node *o, gw_limit_t *l)
+{
+	static const char *const keys[] = { "rate", "burst", NULL };
+	struct node rn;
+	uint64_t burst = 0;
+	const char *why;
+	size_t saved;
+	int ret;
+
+	if (want_type(c, o, JSON_OBJECT, "an object {\"rate\": ..., \"burst\": ...}") ||
+	    check_keys(c, o, keys))
+		return -EINVAL;
+	if (!member(o, "burst", &rn))
+		return fail(c, o, false, "missing required key \"burst\"");
+	if (get_uint(c, o, "burst", 1, EDGE_BURST_MAX, &burst))
+		return -EINVAL;
+	if (!WITH_MEMBER(c, o, "rate", &rn, saved))
+		return fail(c, o, false, "missing required key \"rate\"");
+	if (json_is_string(rn.v))
+		ret = gw_limit_parse_rate(json_string_value(rn.v), 0, true, burst, l, &why);
+	else if (json_is_number(rn.v))
+		ret = gw_limit_parse_rate(NULL, json_number_value(rn.v), false, burst, l, &why);
+	else {
+		ret = -EINVAL;
+		why = "expected a number of requests per second or a string like \"5/min\"";
+	}
+	if (ret)
+		fail(c, &rn, false, "%s", why);
+	path_pop(c, saved);
+	return ret;
+}
+
+/* ---- methods ---- */
+
+static const char *const method_names[GW_METHOD_MAX] = {
+	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+};
+
+enum gw_method gw_method_of(const char *m, size_t len)
+{
+	for (int i = 0; i < GW_METHOD_MAX; i++)
+		if (strlen(method_names[i]) == len && !memcmp(method_names[i], m, len))
+			return (enum gw_method)i;
+	return GW_METHOD_OTHER;
+}
+
+const char *gw_method_name(enum gw_method m)
+{
+	return (unsigned)m < GW_METHOD_MAX ? method_names[m] : "OTHER";
+}
+
+/* ---- addresses ---- */
+
+/* "IPv4:PORT" or "[IPv6]:PORT", numeric only. */
+static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_storage *ss,
+			  socklen_t *len, char **host_out, unsigned *port_out, const char **why)
+{
+	char host[256];
+	const char *colon, *h = s;
+	size_t hlen;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	unsigned long port;
+	char *end;
+	int rc;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':') {
+			*why = "expected \"[IPv6]:PORT\"";
+			return -EINVAL;
+		}
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon) {
+			*why = "expected \"HOST:PORT\" (IPv6 as \"[ADDR]:PORT\")";
+			return -EINVAL;
+		}
+		hlen = (size_t)(colon - s);
+	}
+	if (!hlen || hlen >= sizeof(host)) {
+		*why = "missing host";
+		return -EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || !port || port > 65535 || !isdigit((unsigned char)colon[1])) {
+		*why = "port must be 1 to 65535";
+		return -EINVAL;
+	}
+	hints.ai_flags = AI_NUMERICSERV | (numeric_host ? AI_NUMERICHOST : 0);
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc || !res) {
+		*why = numeric_host ? "host must be an IPv4 or IPv6 address"
+				    : "host name does not resolve";
+		if (res)
+			freeaddrinfo(res);
+		return -EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (host_out)
+		*host_out = strdup(host);
+	if (port_out)
+		*port_out = (unsigned)port;
+	return 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
+/* ---- TLS ---- */
+
+static int parse_tls(struct pctx *c, const struct node *o, bool h2, SSL_CTX **out)
+{
+	static const char *const keys[] = { "certificates", "min_version", "session_tickets",
+					     "session_cache", NULL };
+	static const char *const ckeys[] = { "cert", "key", NULL };
+	gw_tls_opts_t opts = { .min_version = TLS1_2_VERSION, .tickets = true,
+			       .session_cache = true, .h2 = h2 };
+	char *paths[2 * GW_TLS_CERTS_MAX] = { 0 };
+	char *minv = NULL, err[GW_CONFIG_ERRLEN];
+	struct node certs;
+	size_t saved;
+	int ret = -EINVAL;
+
+	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
+	    get_bool(c, o, "session_tickets", &opts.tickets) ||
+	    get_bool(c, o, "session_cache", &opts.session_cache) ||
+	    get_string(c, o, "min_version", false, &minv))
+		goto out;
+	if (minv) {
+		struct node n;
+
+		if (!strcmp(minv, "1.2") || !strcmp(minv, "TLSv1.2")) {
+			opts.min_version = TLS1_2_VERSION;
+		} else if (!strcmp(minv, "1.3") || !strcmp(minv, "TLSv1.3")) {
+			opts.min_version = TLS1_3_VERSION;
+		} else {
+			member(o, "min_version", &n);
+			path_push(c, &saved, ".min_version");
+			fail(c, &n, false, "must be \"1.2\" or \"1.3\" (older versions are not "
+					   "supported)");
+			path_pop(c, saved);
+			goto out;
+		}
+	}
+	if (!WITH_MEMBER(c, o, "certificates", &certs, saved)) {
+		fail(c, o, false, "missing required key \"certificates\"");
+		goto out;
+	}
+	if (want_type(c, &certs, JSON_ARRAY, "an array of {\"cert\", \"key\"}"))
+		goto pop;
+	if (!json_array_size(certs.v) || json_array_size(certs.v) > GW_TLS_CERTS_MAX) {
+		fail(c, &certs, false, "expected 1 to %d certificates", GW_TLS_CERTS_MAX);
+		goto pop;
+	}
+	for (size_t i = 0; i < json_array_size(certs.v); i++) {
+		struct node e = { json_array_get(certs.v, i), certs.v, i };
+		char *cert = NULL, *key = NULL;
+		size_t s2;
+
+		path_push(c, &s2, "[%zu]", i);
+		if (want_type(c, &e, JSON_OBJECT, "an object {\"cert\", \"key\"}") ||
+		    check_keys(c, &e, ckeys) || get_string(c, &e, "cert", true, &cert) ||
+		    get_string(c, &e, "key", true, &key)) {
+			free(cert);
+			free(key);
+			path_pop(c, s2);
+			goto pop;
+		}
+		paths[2 * i] = resolve_path(c, cert);
+		paths[2 * i + 1] = resolve_path(c, key);
+		free(cert);
+		free(key);
+		opts.cert[i] = paths[2 * i];
+		opts.key[i] = paths[2 * i + 1];
+		opts.ncerts++;
+		path_pop(c, s2);
+	}
+	if (!(*out = gw_tls_ctx_new(&opts, err, sizeof(err)))) {
+		fail(c, &certs, false, "%s", err);
+		goto pop;
+	}
+	ret = 0;
+pop:
+	path_pop(c, saved);
+out:
+	for (size_t i = 0; i < 2 * GW_TLS_CERTS_MAX; i++)
+		free(paths[i]);
+	free(minv);
+	return ret;
+}
+
+/* ---- sections ---- */
+
+static int parse_listener(struct pctx *c, const struct node *o, gw_listener_conf_t *l, bool h2)
+{
+	static const char *const keys[] = { "address", "tls", NULL };
+	struct node n;
+	const char *why;
+	size_t saved;
+
+	if (json_is_string(o->v)) { /* shorthand: "127.0.0.1:8080" is plain HTTP */
+		l->address = strdup(json_string_value(o->v));
+	} else {
+		if (want_type(c, o, JSON_OBJECT, "an object {\"address\", \"tls\"} or a string") ||
+		    check_keys(c, o, keys) || get_string(c, o, "address", true, &l->address))
+			return -EINVAL;
+		if (WITH_MEMBER(c, o, "tls", &n, saved)) {
+			int ret = json_is_null(n.v) ? 0 : parse_tls(c, &n, h2, &l->ssl_ctx);
+
+			path_pop(c, saved);
+			if (ret)
+				return ret;
+		}
+	}
+	if (!l->address)
+		return fail(c, o, false, "out of memory");
+	if (parse_hostport(l->address, true, &l->addr, &l->addrlen, NULL, NULL, &why)) {
+		if (json_is_string(o->v) || !member(o, "address", &n))
+			return fail(c, o, false, "%s: %s", l->address, why);
+		path_push(c, &saved, ".address");
+		fail(c, &n, false, "%s: %s", l->address, why);
+		path_pop(c, saved);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_listen(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	struct node n;
+	size_t saved;
+	int ret = 0;
+
+	if (!WITH_MEMBER(c, root, "listen", &n, saved))
+		return fail(c, root, false, "missing required key \"listen\"");
+	if (want_type(c, &n, JSON_ARRAY, "an array of listeners"))
+		goto out;
+	if (!json_array_size(n.v) || json_array_size(n.v) > GW_CONFIG_LISTENERS_MAX) {
+		ret = fail(c, &n, false, "expected 1 to %d listeners", GW_CONFIG_LISTENERS_MAX);
+		goto out;
+	}
+	cfg->listeners = calloc(json_array_size(n.v), sizeof(*cfg->listeners));
+	if (!cfg->listeners) {
+		ret = fail(c, &n, false, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(n.v) && !ret; i++) {
+		struct node e = { json_array_get(n.v, i), n.v, i };
+		size_t s2;
+
+		path_push(c, &s2, "[%zu]", i);
+		ret = parse_listener(c, &e, &cfg->listeners[i], true);
+		cfg->nlisteners++;
+		for (size_t j = 0; j < i && !ret; j++) {
+			if (cfg->listeners[j].addrlen == cfg->listeners[i].addrlen &&
+			    !memcmp(&cfg->listeners[j].addr, &cfg->listeners[i].addr,
+				    cfg->listeners[i].addrlen))
+				ret = fail(c, &e, false, "address %s is listed twice",
+					   cfg->listeners[i].address);
+		}
+		path_pop(c, s2);
+	}
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : ret;
+}
+
+static int parse_hex32(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int parse_admin(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "listen", "tls", "token_sha256", NULL };
+	struct node o, n;
+	char *token = NULL;
+	size_t saved, s2;
+	int ret = -EINVAL;
+
+	if (!WITH_MEMBER(c, root, "admin", &o, saved))
+		return fail(c, root, false, "missing required key \"admin\" (with "
+					    "\"token_sha256\")");
+	if (want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
+	    get_string(c, &o, "token_sha256", true, &token))
+		goto out;
+	if (parse_hex32(token, cfg->admin.token_sha256)) {
+		member(&o, "token_sha256", &n);
+		path_push(c, &s2, ".token_sha256");
+		fail(c, &n, false, "expected 64 hex digits (sha256sum of the token)");
+		path_pop(c, s2);
+		goto out;
+	}
+	if (member(&o, "listen", &n)) {
+		const char *why;
+
+		path_push(c, &s2, ".listen");
+		if (!json_is_string(n.v)) {
+			fail(c, &n, false, "expected a string \"ADDRESS:PORT\", got %s",
+			     type_name(n.v));
+		} else if (!(cfg->admin.listen.address = strdup(json_string_value(n.v)))) {
+			fail(c, &n, false, "out of memory");
+		} else if (parse_hostport(cfg->admin.listen.address, true, &cfg->admin.listen.addr,
+					  &cfg->admin.listen.addrlen, NULL, NULL, &why)) {
+			fail(c, &n, false, "%s: %s", cfg->admin.listen.address, why);
+		}
+		path_pop(c, s2);
+		if (c->failed)
+			goto out;
+	} else {
+		const char *why;
+
+		cfg->admin.listen.address = strdup(DEF_ADMIN_LISTEN);
+		parse_hostport(DEF_ADMIN_LISTEN, true, &cfg->admin.listen.addr,
+			       &cfg->admin.listen.addrlen, NULL, NULL, &why);
+	}
+	if (member(&o, "tls", &n) && !json_is_null(n.v)) {
+		path_push(c, &s2, ".tls");
+		ret = parse_tls(c, &n, false, &cfg->admin.listen.ssl_ctx);
+		path_pop(c, s2);
+		if (ret)
+			goto out;
+	}
+	if (!cfg->admin.listen.ssl_ctx && !is_loopback(&cfg->admin.listen.addr)) {
+		if (!member(&o, "listen", &n))
+			n = o;
+		path_push(c, &s2, ".listen");
+		fail(c, &n, false, "%s is not a loopback address: the admin API needs \"tls\" "
+				   "there",
+		     cfg->admin.listen.address);
+		path_pop(c, s2);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(token);
+	path_pop(c, saved);
+	return ret;
+}
+
+static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "max_request_body", "client_timeout_ms",
+					    "handshake_timeout_ms", "shutdown_timeout_ms", NULL };
+	uint64_t body = DEF_MAX_REQUEST_BODY;
+	struct node o;
+	size_t saved;
+	int ret;
+
+	cfg->limits.max_request_body = DEF_MAX_REQUEST_BODY;
+	cfg->limits.client_timeout_ms = DEF_CLIENT_TIMEOUT_MS;
+	cfg->limits.handshake_timeout_ms = DEF_HANDSHAKE_TIMEOUT_MS;
+	cfg->limits.shutdown_timeout_ms = DEF_SHUTDOWN_TIMEOUT_MS;
+	if (!WITH_MEMBER(c, root, "limits", &o, saved))
+		return 0;
+	ret = want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
+	      get_uint(c, &o, "max_request_body", 0, 1ull << 30, &body) ||
+	      get_uint(c, &o, "client_timeout_ms", 100, 3600000, &cfg->limits.client_timeout_ms) ||
+	      get_uint(c, &o, "handshake_timeout_ms", 100, 600000,
+		       &cfg->limits.handshake_timeout_ms) ||
+	      get_uint(c, &o, "shutdown_timeout_ms", 0, 3600000,
+		       &cfg->limits.shutdown_timeout_ms);
+	cfg->limits.max_request_body = (size_t)body;
+	path_pop(c, saved);
+	return ret ? -EINVAL : 0;
+}
+
+static int parse_clients(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "trusted_edges", "client_ip_header", "per_ip",
+					    "per_edge", "table_size", "ipv6_prefix", NULL };
+	struct node o, n;
+	uint64_t table = DEF_TABLE_SIZE, v6 = DEF_IPV6_PREFIX;
+	char *hdr = NULL;
+	size_t saved, s2;
+	int ret = -EINVAL;
+
+	cfg->clients.table_size = DEF_TABLE_SIZE;
+	cfg->clients.ipv6_prefix = DEF_IPV6_PREFIX;
+	if (!WITH_MEMBER(c, root, "clients", &o, saved))
+		return 0;
+	if (want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
+	    get_uint(c, &o, "table_size", 1024, 1u << 26, &table) ||
+	    get_uint(c, &o, "ipv6_prefix", 32, 128, &v6) ||
+	    get_string(c, &o, "client_ip_header", false, &hdr))
+		goto out;
+	cfg->clients.table_size = (size_t)table;
+	cfg->clients.ipv6_prefix = (unsigned)v6;
+	if (hdr) {
+		if (!strcasecmp(hdr, "cf-connecting-ip"))
+			cfg->clients.header = GW_CLIENT_IP_CF;
+		else if (!strcasecmp(hdr, "x-forwarded-for"))
+			cfg->clients.header = GW_CLIENT_IP_XFF;
+		else if (!strcasecmp(hdr, "none"))
+			cfg->clients.header = GW_CLIENT_IP_NONE;
+		else {
+			member(&o, "client_ip_header", &n);
+			path_push(c, &s2, ".client_ip_header");
+			fail(c, &n, false, "expected \"CF-Connecting-IP\", \"X-Forwarded-For\" or "
+					   "\"none\"");
+			path_pop(c, s2);
+			goto out;
+		}
+	}
+	if (WITH_MEMBER(c, &o, "trusted_edges", &n, s2)) {
+		size_t cnt;
+
+		if (want_type(c, &n, JSON_ARRAY, "an array of CIDRs")) {
+			path_pop(c, s2);
+			goto out;
+		}
+		cnt = json_array_size(n.v);
+		if (cnt > GW_CONFIG_EDGES_MAX) {
+			fail(c, &n, false, "at most %d trusted edges", GW_CONFIG_EDGES_MAX);
+			path_pop(c, s2);
+			goto out;
+		}
+		cfg->clients.trusted_edges = calloc(cnt ? cnt : 1, sizeof(struct fg_cidr));
+		for (size_t i = 0; i < cnt; i++) {
+			struct node e = { json_array_get(n.v, i), n.v, i };
+			const char *why;
+			size_t s3;
+
+			path_push(c, &s3, "[%zu]", i);
+			if (!json_is_string(e.v)) {
+				fail(c, &e, false, "expected a CIDR string, got %s", type_name(e.v));
+			} else if (fg_cidr_parse(json_string_value(e.v),
+						 &cfg->clients.trusted_edges[i], &why)) {
+				fail(c, &e, false, "bad CIDR \"%s\": %s", json_string_value(e.v),
+				     why);
+			}
+			path_pop(c, s3);
+			if (c->failed) {
+				path_pop(c, s2);
+				goto out;
+			}
+			cfg->clients.ntrusted_edges++;
+		}
+		path_pop(c, s2);
+	}
+	if (WITH_MEMBER(c, &o, "per_ip", &n, s2)) {
+		if (!json_is_null(n.v)) {
+			cfg->clients.per_ip_on = true;
+			if (parse_limit(c, &n, &cfg->clients.per_ip)) {
+				path_pop(c, s2);
+				goto out;
+			}
+		}
+		path_pop(c, s2);
+	}
+	if (WITH_MEMBER(c, &o, "per_edge", &n, s2)) {
+		if (!json_is_null(n.v)) {
+			cfg->clients.per_edge_on = true;
+			if (parse_limit(c, &n, &cfg->clients.per_edge)) {
+				path_pop(c, s2);
+				goto out;
+			}
+		}
+		path_pop(c, s2);
+	}
+	if (cfg->clients.header != GW_CLIENT_IP_NONE && !cfg->clients.ntrusted_edges) {
+		member(&o, "client_ip_header", &n);
+		path_push(c, &s2, ".client_ip_header");
+		fail(c, &n, false, "a client IP header is only believed from trusted edges: set "
+				   "\"trusted_edges\" too");
+		path_pop(c, s2);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(hdr);
+	path_pop(c, saved);
+	return ret;
+}
+
+static int parse_keys(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "sources", "header", "query_param", NULL };
+	struct node o, n;
+	size_t saved, s2;
+	int ret = -EINVAL;
+
+	cfg->keys.header = strdup(DEF_KEY_HEADER);
+	cfg->keys.query_param = strdup(DEF_QUERY_PARAM);
+	cfg->keys.order[0] = GW_KEY_SRC_HEADER;
+	cfg->keys.order[1] = GW_KEY_SRC_BEARER;
+	cfg->keys.order[2] = GW_KEY_SRC_QUERY;
+	cfg->keys.nsources = 3;
+	if (WITH_MEMBER(c, root, "keys", &o, saved)) {
+		if (want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
+		    get_string(c, &o, "header", false, &cfg->keys.header) ||
+		    get_string(c, &o, "query_param", false, &cfg->keys.query_param))
+			goto out;
+		if (WITH_MEMBER(c, &o, "sources", &n, s2)) {
+			bool seen[GW_KEY_SRC_MAX] = { false };
+
+			if (want_type(c, &n, JSON_ARRAY, "an array of \"header\", \"bearer\", "
+							 "\"query\"")) {
+				path_pop(c, s2);
+				goto out;
+			}
+			if (!json_array_size(n.v) || json_array_size(n.v) > GW_KEY_SRC_MAX) {
+				fail(c, &n, false, "expected 1 to 3 of \"header\", \"bearer\", "
+						   "\"query\"");
+				path_pop(c, s2);
+				goto out;
+			}
+			cfg->keys.nsources = 0;
+			for (size_t i = 0; i < json_array_size(n.v); i++) {
+				struct node e = { json_array_get(n.v, i), n.v, i };
+				const char *s = json_string_value(e.v);
+				enum gw_key_source src;
+				size_t s3;
+
+				path_push(c, &s3, "[%zu]", i);
+				if (s && !strcmp(s, "header"))
+					src = GW_KEY_SRC_HEADER;
+				else if (s && !strcmp(s, "bearer"))
+					src = GW_KEY_SRC_BEARER;
+				else if (s && !strcmp(s, "query"))
+					src = GW_KEY_SRC_QUERY;
+				else
+					src = GW_KEY_SRC_MAX;
+				if (src == GW_KEY_SRC_MAX)
+					fail(c, &e, false, "expected \"header\", \"bearer\" or "
+							   "\"query\"");
+				else if (seen[src])
+					fail(c, &e, false, "\"%s\" is listed twice", s);
+				path_pop(c, s3);
+				if (c->failed) {
+					path_pop(c, s2);
+					goto out;
+				}
+				seen[src] = true;
+				cfg->keys.order[cfg->keys.nsources++] = src;
+			}
+			path_pop(c, s2);
+		}
+		for (char *p = cfg->keys.header; p && *p; p++) {
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+				member(&o, "header", &n);
+				path_push(c, &s2, ".header");
+				fail(c, &n, false, "not a valid header name");
+				path_pop(c, s2);
+				goto out;
+			}
+			*p = (char)tolower((unsigned char)*p);
+		}
+		for (char *p = cfg->keys.query_param; p && *p; p++) {
+			if (strchr("&=#?+% ", *p) || (unsigned char)*p < 0x21 ||
+			    (unsigned char)*p > 0x7e) {
+				member(&o, "query_param", &n);
+				path_push(c, &s2, ".query_param");
+				fail(c, &n, false, "not a valid query parameter name");
+				path_pop(c, s2);
+				goto out;
+			}
+		}
+	} else {
+		saved = c->pathlen;
+	}
+	if (!cfg->keys.header || !cfg->keys.query_param) {
+		fail(c, root, false, "out of memory");
+		goto out;
+	}
+	for (char *p = cfg->keys.header; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	cfg->keys.header_len = strlen(cfg->keys.header);
+	cfg->keys.query_param_len = strlen(cfg->keys.query_param);
+	ret = 0;
+out:
+	path_pop(c, saved);
+	return ret;
+}
+
+static int parse_headers_errors(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const hkeys[] = { "ratelimit", "legacy_x_ratelimit", NULL };
+	static const char *const ekeys[] = { "type_base", NULL };
+	struct node o;
+	size_t saved;
+
+	cfg->headers.ratelimit = true;
+	if (WITH_MEMBER(c, root, "headers", &o, saved)) {
+		int ret = want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, hkeys) ||
+			  get_bool(c, &o, "ratelimit", &cfg->headers.ratelimit) ||
+			  get_bool(c, &o, "legacy_x_ratelimit", &cfg->headers.legacy);
+
+		path_pop(c, saved);
+		if (ret)
+			return -EINVAL;
+	}
+	cfg->problem_type_base = strdup(DEF_TYPE_BASE);
+	if (WITH_MEMBER(c, root, "errors", &o, saved)) {
+		int ret = want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, ekeys) ||
+			  get_string(c, &o, "type_base", false, &cfg->problem_type_base);
+
+		path_pop(c, saved);
+		if (ret)
+			return -EINVAL;
+	}
+	if (!cfg->problem_type_base)
+		return fail(c, root, false, "out of memory");
+	for (int p = 0; p < GW_PROBLEM_MAX; p++)
+		if (gw_problem_render(cfg->problem_type_base, (enum gw_problem)p, &cfg->problems[p]))
+			return fail(c, root, false, "out of memory");
+	return 0;
+}
+
+static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u)
+{
+	static const char *const keys[] = { "url", "connect_timeout_ms", "first_byte_timeout_ms",
+					    "total_timeout_ms", "keepalive", "keepalive_idle_ms",
+					    "preserve_host", NULL };
+	uint64_t kmax = DEF_KEEPALIVE_MAX;
+	char *host = NULL;
+	const char *why, *rest;
+	unsigned port;
+	struct node n;
+	size_t saved;
+
+	u->connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
+	u->first_byte_timeout_ms = DEF_FIRST_BYTE_MS;
+	u->total_timeout_ms = DEF_TOTAL_MS;
+	u->keepalive_idle_ms = DEF_KEEPALIVE_IDLE_MS;
+	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
+	    get_string(c, o, "url", true, &u->url) ||
+	    get_uint(c, o, "connect_timeout_ms", 1, 600000, &u->connect_timeout_ms) ||
+	    get_uint(c, o, "first_byte_timeout_ms", 1, 3600000, &u->first_byte_timeout_ms) ||
+	    get_uint(c, o, "total_timeout_ms", 1, 3600000, &u->total_timeout_ms) ||
+	    get_uint(c, o, "keepalive", 0, 65536, &kmax) ||
+	    get_uint(c, o, "keepalive_idle_ms", 1, 3600000, &u->keepalive_idle_ms) ||
+	    get_bool(c, o, "preserve_host", &u->preserve_host))
+		return -EINVAL;
+	u->keepalive_max = (size_t)kmax;
+	member(o, "url", &n);
+	path_push(c, &saved, ".url");
+	if (strncmp(u->url, "http://", 7)) {
+		fail(c, &n, false, "only http:// upstreams are supported");
+		goto fail;
+	}
+	{
+		char hp[300];
+		size_t len;
+
+		rest = strchr(u->url + 7, '/');
+		len = rest ? (size_t)(rest - (u->url + 7)) : strlen(u->url + 7);
+		if (rest && strcmp(rest, "/")) {
+			fail(c, &n, false, "a path in the upstream URL is not supported (routes "
+					   "forward the request path as is)");
+			goto fail;
+		}
+		if (len >= sizeof(hp)) {
+			fail(c, &n, false, "host too long");
+			goto fail;
+		}
+		memcpy(hp, u->url + 7, len);
+		hp[len] = '\0';
+		if (!strchr(hp, ':') || (hp[0] == '[' && !strstr(hp, "]:"))) {
+			/* no port: 80 */
+			if (len + 3 >= sizeof(hp)) {
+				fail(c, &n, false, "host too long");
+				goto fail;
+			}
+			strcat(hp, ":80");
+		}
+		if (parse_hostport(hp, false, &u->addr, &u->addrlen, &host, &port, &why)) {
+			fail(c, &n, false, "%s: %s", u->url, why);
+			goto fail;
+		}
+		/* Host header: the URL's authority (IPv6 literal in brackets). */
+		if (asprintf(&u->host, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
+			     strchr(host, ':') ? "]" : "", port) < 0) {
+			u->host = NULL;
+			fail(c, &n, false, "out of memory");
+			goto fail;
+		}
+	}
+	free(host);
+	path_pop(c, saved);
+	if (u->connect_timeout_ms > u->total_timeout_ms || u->first_byte_timeout_ms > u->total_timeout_ms)
+		return fail(c, o, false, "connect_timeout_ms and first_byte_timeout_ms must not "
+					 "exceed total_timeout_ms (%llu)",
+			    (unsigned long long)u->total_timeout_ms);
+	return 0;
+fail:
+	free(host);
+	path_pop(c, saved);
+	return -EINVAL;
+}
+
+static int parse_upstreams(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	struct node o;
+	const char *k;
+	json_t *v;
+	size_t saved, i = 0;
+
+	if (!WITH_MEMBER(c, root, "upstreams", &o, saved))
+		return fail(c, root, false, "missing required key \"upstreams\"");
+	if (want_type(c, &o, JSON_OBJECT, "an object of name: {\"url\": ...}"))
+		goto out;
+	if (!json_object_size(o.v) || json_object_size(o.v) > GW_CONFIG_UPSTREAMS_MAX) {
+		fail(c, &o, false, "expected 1 to %d upstreams", GW_CONFIG_UPSTREAMS_MAX);
+		goto out;
+	}
+	cfg->upstreams = calloc(json_object_size(o.v), sizeof(*cfg->upstreams));
+	if (!cfg->upstreams) {
+		fail(c, &o, false, "out of memory");
+		goto out;
+	}
+	json_object_foreach(o.v, k, v)
+	{
+		struct node e = { v, o.v, i };
+		gw_upstream_t *u = &cfg->upstreams[i];
+		size_t s2;
+
+		path_push(c, &s2, ".%s", k);
+		cfg->nupstreams++;
+		u->index = i;
+		u->name = strdup(k);
+		if (!valid_name(k))
+			fail(c, &e, true, "upstream names are 1 to %d of A-Z a-z 0-9 . _ -",
+			     GW_NAME_MAX);
+		else if (!(u->id = gw_intern(k)))
+			fail(c, &e, true, "too many distinct names");
+		else
+			parse_upstream(c, &e, u);
+		path_pop(c, s2);
+		if (c->failed)
+			break;
+		i++;
+	}
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+static gw_upstream_t *find_upstream(gw_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		if (!strcmp(cfg->upstreams[i].name, name))
+			return &cfg->upstreams[i];
+	return NULL;
+}
+
+static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *re;
+
+	/* Anchored at both ends: a whitelist entry must describe the whole path. */
+	re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+			   PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY |
+				   PCRE2_NEVER_BACKSLASH_C | PCRE2_NO_UTF_CHECK,
+			   &errcode, &erroff, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		return fail(c, n, false, "bad regex at offset %zu: %s", (size_t)erroff,
+			    (const char *)msg);
+	}
+	/* Without JIT (unsupported CPU, or SELinux forbidding executable memory) the
+	 * interpreter matches the same way, only slower. */
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	r->re = re;
+	return 0;
+}
+
+static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
+{
+	static const char *const keys[] = { "name", "methods", "path", "upstream", "credits",
+					    "cache_ttl", "auth", NULL };
+	char *upstream = NULL;
+	uint64_t credits = 1;
+	struct node n;
+	size_t saved;
+	int ret = -EINVAL;
+
+	r->auth = true;
+	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
+	    get_string(c, o, "name", true, &r->name) ||
+	    get_string(c, o, "path", true, &r->pattern) ||
+	    get_string(c, o, "upstream", true, &upstream) ||
+	    get_uint(c, o, "credits", 0, 1000000, &credits) ||
+	    get_uint(c, o, "cache_ttl", 0, 31536000, &r->cache_ttl_s) ||
+	    get_bool(c, o, "auth", &r->auth))
+		goto out;
+	r->credits = (uint32_t)credits;
+	member(o, "name", &n);
+	if (!valid_name(r->name)) {
+		path_push(c, &saved, ".name");
+		fail(c, &n, false, "route names are 1 to %d of A-Z a-z 0-9 . _ -", GW_NAME_MAX);
+		path_pop(c, saved);
+		goto out;
+	}
+	for (size_t i = 0; i < r->index; i++) {
+		if (!strcmp(cfg->routes[i].name, r->name)) {
+			path_push(c, &saved, ".name");
+			fail(c, &n, false, "route \"%s\" is defined twice", r->name);
+			path_pop(c, saved);
+			goto out;
+		}
+	}
+	if (!(r->id = gw_intern(r->name))) {
+		fail(c, &n, false, "too many distinct names");
+		goto out;
+	}
+	member(o, "path", &n);
+	path_push(c, &saved, ".path");
+	if (r->pattern[0] != '^' && r->pattern[0] != '/') {
+		fail(c, &n, false, "a route regex matches the whole path, so it starts with '/' "
+				   "(or '^/')");
+		path_pop(c, saved);
+		goto out;
+	}
+	ret = compile_regex(c, &n, r);
+	path_pop(c, saved);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	member(o, "upstream", &n);
+	if (!(r->upstream = find_upstream(cfg, upstream))) {
+		path_push(c, &saved, ".upstream");
+		fail(c, &n, false, "no upstream named \"%s\"", upstream);
+		path_pop(c, saved);
+		goto out;
+	}
+	if (!member(o, "methods", &n)) {
+		fail(c, o, false, "missing required key \"methods\"");
+		goto out;
+	}
+	path_push(c, &saved, ".methods");
+	if (json_is_string(n.v) && !strcmp(json_string_value(n.v), "*")) {
+		r->methods = (1u << GW_METHOD_MAX) - 1;
+	} else if (!json_is_array(n.v) || !json_array_size(n.v)) {
+		fail(c, &n, false, "expected \"*\" or a non-empty array of methods");
+	} else {
+		for (size_t i = 0; i < json_array_size(n.v) && !c->failed; i++) {
+			struct node e = { json_array_get(n.v, i), n.v, i };
+			const char *m = json_string_value(e.v);
+			enum gw_method mm = m ? gw_method_of(m, strlen(m)) : GW_METHOD_OTHER;
+			size_t s2;
+
+			path_push(c, &s2, "[%zu]", i);
+			if (mm == GW_METHOD_OTHER)
+				fail(c, &e, false, "expected one of GET, HEAD, POST, PUT, PATCH, "
+						   "DELETE, OPTIONS (upper case)");
+			else if (r->methods & (1u << mm))
+				fail(c, &e, false, "%s is listed twice", m);
+			r->methods |= 1u << mm;
+			path_pop(c, s2);
+		}
+	}
+	path_pop(c, saved);
+	if (c->failed)
+		goto out;
+	/* HEAD is GET without the body: wherever GET goes, HEAD may go. */
+	if (r->methods & (1u << GW_METHOD_GET))
+		r->methods |= 1u << GW_METHOD_HEAD;
+	{
+		size_t off = 0;
+
+		for (int m = 0; m < GW_METHOD_MAX; m++) {
+			if (r->methods & (1u << m))
+				off += (size_t)snprintf(r->allow + off, sizeof(r->allow) - off,
+							"%s%s", off ? ", " : "", method_names[m]);
+		}
+	}
+	ret = 0;
+out:
+	free(upstream);
+	return ret;
+}
+
+static int parse_routes(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	struct node o;
+	size_t saved;
+
+	if (!WITH_MEMBER(c, root, "routes", &o, saved))
+		return fail(c, root, false, "missing required key \"routes\"");
+	if (want_type(c, &o, JSON_ARRAY, "an array of routes"))
+		goto out;
+	if (!json_array_size(o.v) || json_array_size(o.v) > GW_CONFIG_ROUTES_MAX) {
+		fail(c, &o, false, "expected 1 to %d routes", GW_CONFIG_ROUTES_MAX);
+		goto out;
+	}
+	cfg->routes = calloc(json_array_size(o.v), sizeof(*cfg->routes));
+	if (!cfg->routes) {
+		fail(c, &o, false, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(o.v); i++) {
+		struct node e = { json_array_get(o.v, i), o.v, i };
+		size_t s2;
+
+		path_push(c, &s2, "[%zu]", i);
+		cfg->routes[i].index = i;
+		cfg->nroutes++;
+		parse_route(c, &e, cfg, &cfg->routes[i]);
+		path_pop(c, s2);
+		if (c->failed)
+			break;
+	}
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_plan_t *p)
+{
+	static const char *const keys[] = { "rate", "burst", "routes", "quotas",
+					    "monthly_credits", NULL };
+	static const char *const qkeys[] = { "day", "week", "month", NULL };
+	uint64_t burst = 0;
+	const char *why;
+	struct node n;
+	size_t saved;
+	int ret;
+
+	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
+	    get_uint(c, o, "monthly_credits", 0, UINT64_MAX >> 1, &p->monthly_credits))
+		return -EINVAL;
+	if (!member(o, "burst", &n))
+		return fail(c, o, false, "missing required key \"burst\"");
+	if (get_uint(c, o, "burst", 1, EDGE_BURST_MAX, &burst))
+		return -EINVAL;
+	if (!WITH_MEMBER(c, o, "rate", &n, saved))
+		return fail(c, o, false, "missing required key \"rate\"");
+	if (json_is_string(n.v))
+		ret = gw_limit_parse_rate(json_string_value(n.v), 0, true, burst, &p->limit, &why);
+	else if (json_is_number(n.v))
+		ret = gw_limit_parse_rate(NULL, json_number_value(n.v), false, burst, &p->limit,
+					  &why);
+	else {
+		ret = -EINVAL;
+		why = "expected a number of requests per second or a string like \"5/min\"";
+	}
+	if (ret)
+		fail(c, &n, false, "%s", why);
+	path_pop(c, saved);
+	if (ret)
+		return -EINVAL;
+
+	if (!member(o, "routes", &n))
+		return fail(c, o, false, "missing required key \"routes\" (\"*\" or a list of "
+					 "route names)");
+	path_push(c, &saved, ".routes");
+	if (json_is_string(n.v) && !strcmp(json_string_value(n.v), "*")) {
+		p->all_routes = true;
+	} else if (!json_is_array(n.v)) {
+		fail(c, &n, false, "expected \"*\" or an array of route names");
+	} else {
+		p->routes = calloc((cfg->nroutes + 7) / 8 + 1, 1);
+		for (size_t i = 0; i < json_array_size(n.v) && !c->failed; i++) {
+			struct node e = { json_array_get(n.v, i), n.v, i };
+			const char *rn = json_string_value(e.v);
+			size_t s2, r;
+
+			path_push(c, &s2, "[%zu]", i);
+			for (r = 0; rn && r < cfg->nroutes; r++)
+				if (!strcmp(cfg->routes[r].name, rn))
+					break;
+			if (!rn)
+				fail(c, &e, false, "expected a route name, got %s", type_name(e.v));
+			else if (r == cfg->nroutes)
+				fail(c, &e, false, "no route named \"%s\"", rn);
+			else
+				p->routes[r >> 3] |= (uint8_t)(1u << (r & 7));
+			path_pop(c, s2);
+		}
+	}
+	path_pop(c, saved);
+	if (c->failed)
+		return -EINVAL;
+
+	if (member(o, "quotas", &n)) {
+		path_push(c, &saved, ".quotas");
+		ret = want_type(c, &n, JSON_OBJECT, "an object {\"day\", \"week\", \"month\"}") ||
+		      check_keys(c, &n, qkeys) ||
+		      get_uint(c, &n, "day", 0, UINT64_MAX >> 1, &p->quotas.day) ||
+		      get_uint(c, &n, "week", 0, UINT64_MAX >> 1, &p->quotas.week) ||
+		      get_uint(c, &n, "month", 0, UINT64_MAX >> 1, &p->quotas.month);
+		path_pop(c, saved);
+		if (ret)
+			return -EINVAL;
+	}
+	/* draft-ietf-httpapi-ratelimit-headers: "name";q=<burst>;w=<seconds to refill> */
+	if (asprintf(&p->policy, "\"%s\";q=%llu;w=%llu", p->name,
+		     (unsigned long long)p->limit.burst, (unsigned long long)p->limit.window_s) < 0) {
+		p->policy = NULL;
+		return fail(c, o, false, "out of memory");
+	}
+	p->policy_len = strlen(p->policy);
+	return 0;
+}
+
+static int parse_plans(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	struct node o;
+	const char *k;
+	json_t *v;
+	size_t saved, i = 0;
+
+	if (!WITH_MEMBER(c, root, "plans", &o, saved))
+		return fail(c, root, false, "missing required key \"plans\"");
+	if (want_type(c, &o, JSON_OBJECT, "an object of name: {\"rate\", \"burst\", "
+					  "\"routes\"}"))
+		goto out;
+	if (json_object_size(o.v) > GW_CONFIG_PLANS_MAX) {
+		fail(c, &o, false, "at most %d plans", GW_CONFIG_PLANS_MAX);
+		goto out;
+	}
+	cfg->plans = calloc(json_object_size(o.v) + 1, sizeof(*cfg->plans));
+	if (!cfg->plans) {
+		fail(c, &o, false, "out of memory");
+		goto out;
+	}
+	json_object_foreach(o.v, k, v)
+	{
+		struct node e = { v, o.v, i };
+		gw_plan_t *p = &cfg->plans[i];
+		size_t s2;
+
+		path_push(c, &s2, ".%s", k);
+		cfg->nplans++;
+		p->name = strdup(k);
+		if (!valid_name(k))
+			fail(c, &e, true, "plan names are 1 to %d of A-Z a-z 0-9 . _ -",
+			     GW_NAME_MAX);
+		else if (!(p->id = gw_intern(k)))
+			fail(c, &e, true, "too many distinct names");
+		else
+			parse_plan(c, &e, cfg, p);
+		path_pop(c, s2);
+		if (c->failed)
+			break;
+		i++;
+	}
+	if (!c->failed) {
+		cfg->plan_by_id_len = gw_intern_count();
+		cfg->plan_by_id = calloc(cfg->plan_by_id_len, sizeof(*cfg->plan_by_id));
+		if (!cfg->plan_by_id)
+			fail(c, &o, false, "out of memory");
+		for (i = 0; cfg->plan_by_id && i < cfg->nplans; i++)
+			cfg->plan_by_id[cfg->plans[i].id] = &cfg->plans[i];
+	}
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "threads", "listen", "admin", "store", "access_log",
+					    "limits", "clients", "keys", "headers", "errors",
+					    "upstreams", "routes", "plans", NULL };
+	static const char *const skeys[] = { "path", NULL };
+	struct node r = { root, NULL, 0 }, n;
+	uint64_t threads = 0;
+	char *p = NULL;
+	size_t saved;
+
+	if (want_type(c, &r, JSON_OBJECT, "an object at the top level") || check_keys(c, &r, keys))
+		return -EINVAL;
+	if (get_uint(c, &r, "threads", 0, GW_CONFIG_THREADS_MAX, &threads))
+		return -EINVAL;
+	if (!threads) {
+		long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n_cpu > 0 ? (uint64_t)n_cpu : 1;
+		if (threads > GW_CONFIG_THREADS_MAX)
+			threads = GW_CONFIG_THREADS_MAX;
+	}
+	cfg->threads = (unsigned)threads;
+	if (parse_listen(c, &r, cfg) || parse_admin(c, &r, cfg))
+		return -EINVAL;
+	if (!WITH_MEMBER(c, &r, "store", &n, saved))
+		return fail(c, &r, false, "missing required key \"store\" ({\"path\": ...})");
+	if (want_type(c, &n, JSON_OBJECT, "an object {\"path\": ...}") || check_keys(c, &n, skeys) ||
+	    get_string(c, &n, "path", true, &p)) {
+		path_pop(c, saved);
+		return -EINVAL;
+	}
+	path_pop(c, saved);
+	cfg->store.path = resolve_path(c, p);
+	free(p);
+	p = NULL;
+	if (WITH_MEMBER(c, &r, "access_log", &n, saved)) {
+		if (json_is_string(n.v) && json_string_length(n.v)) {
+			cfg->access_log = resolve_path(c, json_string_value(n.v));
+		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
+			fail(c, &n, false, "expected a file path, or null / false for no access log");
+		}
+		path_pop(c, saved);
+		if (c->failed)
+			return -EINVAL;
+	}
+	if (parse_limits(c, &r, cfg) || parse_clients(c, &r, cfg) || parse_keys(c, &r, cfg) ||
+	    parse_headers_errors(c, &r, cfg) || parse_upstreams(c, &r, cfg) ||
+	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg))
+		return -EINVAL;
+	return 0;
+}
+
+static void free_listener(gw_listener_conf_t *l)
+{
+	free(l->address);
+	if (l->ssl_ctx)
+		SSL_CTX_free(l->ssl_ctx);
+}
+
+static void config_free(gw_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->file);
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		free_listener(&cfg->listeners[i]);
+	free(cfg->listeners);
+	free_listener(&cfg->admin.listen);
+	free(cfg->store.path);
+	free(cfg->access_log);
+	free(cfg->clients.trusted_edges);
+	free(cfg->keys.header);
+	free(cfg->keys.query_param);
+	free(cfg->problem_type_base);
+	for (int p = 0; p < GW_PROBLEM_MAX; p++)
+		free(cfg->problems[p].body);
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
+		free(cfg->upstreams[i].name);
+		free(cfg->upstreams[i].url);
+		free(cfg->upstreams[i].host);
+	}
+	free(cfg->upstreams);
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		free(cfg->routes[i].name);
+		free(cfg->routes[i].pattern);
+		if (cfg->routes[i].re)
+			pcre2_code_free(cfg->routes[i].re);
+	}
+	free(cfg->routes);
+	for (size_t i = 0; i < cfg->nplans; i++) {
+		free(cfg->plans[i].name);
+		free(cfg->plans[i].routes);
+		free(cfg->plans[i].policy);
+	}
+	free(cfg->plans);
+	free(cfg->plan_by_id);
+	free(cfg);
+}
+
+gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, char *err,
+			     size_t errlen)
+{
+	struct pctx c = { .file = file, .err = err, .errlen = errlen };
+	gw_config_t *cfg;
+	json_error_t je;
+	json_t *root;
+	const char *slash;
+
+	err[0] = '\0';
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (je.line > 0)
+			snprintf(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+		else
+			snprintf(err, errlen, "%s: %s", file, je.text);
+		return NULL;
+	}
+	slash = strrchr(file, '/');
+	if (slash && (size_t)(slash - file) < sizeof(c.dir))
+		snprintf(c.dir, sizeof(c.dir), "%.*s", (int)(slash - file), file);
+	if (slash == file)
+		snprintf(c.dir, sizeof(c.dir), "/");
+	c.pos = gw_jsonpos_build(text, len, root);
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || !(cfg->file = strdup(file))) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		goto fail;
+	}
+	cfg->refcnt = 1;
+	if (parse_root(&c, root, cfg))
+		goto fail;
+	json_decref(root);
+	gw_jsonpos_free(c.pos);
+	return cfg;
+fail:
+	if (!err[0])
+		snprintf(err, errlen, "%s: invalid configuration", file);
+	config_free(cfg);
+	json_decref(root);
+	gw_jsonpos_free(c.pos);
+	return NULL;
+}
+
+gw_config_t *gw_config_load(const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "r");
+	gw_config_t *cfg = NULL;
+	struct stat st;
+	char *text;
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: Couldn't open config: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: Couldn't read config: not a regular file", file);
+		fclose(f);
+		return NULL;
+	}
+	if ((size_t)st.st_size > GW_CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: config is larger than %u bytes", file,
+			 GW_CONFIG_FILE_MAX);
+		fclose(f);
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		fclose(f);
+		return NULL;
+	}
+	n = fread(text, 1, (size_t)st.st_size, f);
+	if (ferror(f))
+		snprintf(err, errlen, "%s: Couldn't read config: %s", file, strerror(errno));
+	else
+		cfg = gw_config_parse(file, text, n, err, errlen);
+	free(text);
+	fclose(f);
+	return cfg;
+}
+
+gw_config_t *gw_config_ref(gw_config_t *c)
+{
+	__atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void gw_config_unref(gw_config_t *c)
+{
+	if (c && __atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(c);
+}
+
+static bool same_addr(const gw_listener_conf_t *a, const gw_listener_conf_t *b)
+{
+	return a->addrlen == b->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen) &&
+	       !a->ssl_ctx == !b->ssl_ctx;
+}
+
+int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *err,
+			 size_t errlen)
+{
+	const char *what = NULL;
+
+	if (old->threads != new->threads)
+		what = "threads";
+	else if (old->nlisteners != new->nlisteners)
+		what = "listen";
+	else if (!same_addr(&old->admin.listen, &new->admin.listen))
+		what = "admin.listen (or admin.tls on/off)";
+	else if (strcmp(old->store.path, new->store.path))
+		what = "store.path";
+	else if (old->limits.max_request_body != new->limits.max_request_body)
+		what = "limits.max_request_body";
+	else if (old->limits.client_timeout_ms != new->limits.client_timeout_ms)
+		what = "limits.client_timeout_ms";
+	else if (old->limits.handshake_timeout_ms != new->limits.handshake_timeout_ms)
+		what = "limits.handshake_timeout_ms";
+	else if (old->clients.table_size != new->clients.table_size)
+		what = "clients.table_size";
+	for (size_t i = 0; !what && i < old->nlisteners; i++)
+		if (!same_addr(&old->listeners[i], &new->listeners[i]))
+			what = "listen (addresses, order, or tls on/off)";
+	if (what) {
+		snprintf(err, errlen, "%s: %s changed; it applies only at start, restart to "
+				      "change it",
+			 new->file, what);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * keys.c - the striped in-memory key table (see keys.h).
+ *
+ * Digests are SHA-256 outputs, uniformly distributed, so their first 8 bytes are the hash:
+ * the low bits pick the stripe, the next ones the chain inside the stripe.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "gw/keys.h"
+
+/* Lock stripes: enough that two threads rarely meet on one, few enough to stay small. */
+#define STRIPES_SHIFT 10
+#define STRIPES	      (1u << STRIPES_SHIFT)
+/* Smallest chain array of a stripe. */
+#define MIN_BUCKETS 4
+
+struct stripe {
+	pthread_mutex_t mutex;
+	gw_key_entry_t **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+} __attribute__((aligned(64)));
+
+struct st_gw_keys_t {
+	struct stripe stripes[STRIPES];
+	size_t count; /* atomic */
+};
+
+struct st_gw_keys_batch_t {
+	gw_key_entry_t *head[STRIPES];
+	size_t count[STRIPES];
+};
+
+static const char *const status_names[GW_KEY_STATUS_MAX] = { "active", "blocked", "revoked" };
+
+const char *gw_key_status_name(enum gw_key_status s)
+{
+	return (unsigned)s < GW_KEY_STATUS_MAX ? status_names[s] : "unknown";
+}
+
+int gw_key_status_of(const char *s)
+{
+	for (int i = 0; i < GW_KEY_STATUS_MAX; i++)
+		if (!strcmp(s, status_names[i]))
+			return i;
+	return -1;
+}
+
+static uint64_t hash_of(const uint8_t d[32])
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));
+	return h;
+}
+
+static struct stripe *stripe_of(gw_keys_t *t, uint64_t h)
+{
+	return &t->stripes[h & (STRIPES - 1)];
+}
+
+static size_t bucket_of(const struct stripe *s, uint64_t h)
+{
+	return (h >> STRIPES_SHIFT) & (s->nbuckets - 1);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = MIN_BUCKETS;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+gw_keys_t *gw_keys_new(size_t expected)
+{
+	gw_keys_t *t = aligned_alloc(64, sizeof(*t));
+	size_t per = pow2_at_least(expected / STRIPES + 1);
+
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < STRIPES; i++) {
+		struct stripe *s = &t->stripes[i];
+
+		pthread_mutex_init(&s->mutex, NULL);
+		s->nbuckets = per;
+		s->buckets = calloc(per, sizeof(*s->buckets));
+		if (!s->buckets) {
+			gw_keys_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+static void free_chains(gw_key_entry_t **buckets, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		gw_key_entry_t *e = buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+}
+
+void gw_keys_free(gw_keys_t *t)
+{
+	if (!t)
+		return;
+	for (unsigned i = 0; i < STRIPES; i++) {
+		if (t->stripes[i].buckets)
+			free_chains(t->stripes[i].buckets, t->stripes[i].nbuckets);
+		free(t->stripes[i].buckets);
+		pthread_mutex_destroy(&t->stripes[i].mutex);
+	}
+	free(t);
+}
+
+size_t gw_keys_count(const gw_keys_t *t)
+{
+	return __atomic_load_n(&t->count, __ATOMIC_RELAXED);
+}
+
+static gw_key_entry_t *find(struct stripe *s, uint64_t h, const uint8_t d[32])
+{
+	gw_key_entry_t *e = s->buckets[bucket_of(s, h)];
+
+	for (; e; e = e->next)
+		if (CRYPTO_memcmp(e->digest, d, 32) == 0)
+			return e;
+	return NULL;
+}
+
+/* Double a stripe's chain array (caller holds its lock). Failure leaves it as it was:
+ * chains just get longer. */
+static void grow(struct stripe *s)
+{
+	size_t n = s->nbuckets * 2;
+	gw_key_entry_t **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		gw_key_entry_t *e = s->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t j = (hash_of(e->digest) >> STRIPES_SHIFT) & (n - 1);
+
+			next = e->next;
+			e->next = b[j];
+			b[j] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+int gw_keys_upsert(gw_keys_t *t, const uint8_t digest[32], uint16_t plan, uint8_t status,
+		   uint32_t expires)
+{
+	uint64_t h = hash_of(digest);
+	struct stripe *s = stripe_of(t, h);
+	gw_key_entry_t *e, *fresh;
+
+	/* Allocate before locking: a stripe lock is never held across malloc. */
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	memcpy(fresh->digest, digest, 32);
+	fresh->plan = plan;
+	fresh->status = status;
+	fresh->expires = expires;
+	pthread_mutex_lock(&s->mutex);
+	if ((e = find(s, h, digest))) {
+		e->plan = plan;
+		e->status = status;
+		e->expires = expires;
+		pthread_mutex_unlock(&s->mutex);
+		free(fresh);
+		return 0;
+	}
+	if (s->count >= s->nbuckets)
+		grow(s);
+	fresh->next = s->buckets[bucket_of(s, h)];
+	s->buckets[bucket_of(s, h)] = fresh;
+	s->count++;
+	pthread_mutex_unlock(&s->mutex);
+	__atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
+{
+	uint64_t h = hash_of(digest);
+	struct stripe *s = stripe_of(t, h);
+	gw_key_entry_t **pp, *e = NULL;
+
+	pthread_mutex_lock(&s->mutex);
+	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->next) {
+		if (CRYPTO_memcmp((*pp)->digest, digest, 32) == 0) {
+			e = *pp;
+			*pp = e->next;
+			s->count--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mutex);
+	if (!e)
+		return -ENOENT;
+	free(e);
+	__atomic_sub_fetch(&t->count, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+gw_key_entry_t *gw_keys_lock(gw_keys_t *t, const uint8_t digest[32], gw_keys_lock_t *lk)
+{
+	uint64_t h = hash_of(digest);
+	struct stripe *s = stripe_of(t, h);
+
+	pthread_mutex_lock(&s->mutex);
+	lk->mutex = &s->mutex;
+	return find(s, h, digest);
+}
+
+void gw_keys_unlock(gw_keys_lock_t *lk)
+{
+	pthread_mutex_unlock(lk->mutex);
+}
+
+gw_keys_batch_t *gw_keys_batch_new(void)
+{
+	return calloc(1, sizeof(gw_keys_batch_t));
+}
+
+int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan,
+		      uint8_t status, uint32_t expires)
+{
+	gw_key_entry_t *e = calloc(1, sizeof(*e));
+	unsigned i = (unsigned)(hash_of(digest) & (STRIPES - 1));
+
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->digest, digest, 32);
+	e->plan = plan;
+	e->status = status;
+	e->expires = expires;
+	e->next = b->head[i];
+	b->head[i] = e;
+	b->count[i]++;
+	return 0;
+}
+
+void gw_keys_batch_free(gw_keys_batch_t *b)
+{
+	if (!b)
+		return;
+	for (unsigned i = 0; i < STRIPES; i++) {
+		gw_key_entry_t *e = b->head[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(b);
+}
+
+void gw_keys_replace(gw_keys_t *t, gw_keys_batch_t *b)
+{
+	for (unsigned i = 0; i < STRIPES; i++) {
+		struct stripe *s = &t->stripes[i];
+		size_t n = pow2_at_least(b->count[i]);
+		gw_key_entry_t **nb = calloc(n, sizeof(*nb)), **ob, *e, *next;
+		size_t on, ocount;
+		struct stripe old;
+
+		if (!nb) {
+			/* Out of memory: keep this stripe as it is rather than empty it. */
+			continue;
+		}
+		/* Chain the new entries without the lock... */
+		for (e = b->head[i]; e; e = next) {
+			size_t j = (hash_of(e->digest) >> STRIPES_SHIFT) & (n - 1);
+
+			next = e->next;
+			e->next = nb[j];
+			nb[j] = e;
+		}
+		b->head[i] = NULL;
+		/* ...then, locked, carry the buckets over and swap. */
+		pthread_mutex_lock(&s->mutex);
+		old = (struct stripe){ .buckets = s->buckets, .nbuckets = s->nbuckets };
+		for (size_t j = 0; j < n; j++) {
+			for (e = nb[j]; e; e = e->next) {
+				gw_key_entry_t *o = find(&old, hash_of(e->digest), e->digest);
+
+				if (o)
+					e->bucket = o->bucket;
+			}
+		}
+		ob = s->buckets;
+		on = s->nbuckets;
+		ocount = s->count;
+		s->buckets = nb;
+		s->nbuckets = n;
+		s->count = b->count[i];
+		pthread_mutex_unlock(&s->mutex);
+		free_chains(ob, on);
+		free(ob);
+		__atomic_add_fetch(&t->count, b->count[i], __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&t->count, ocount, __ATOMIC_RELAXED);
+	}
+	gw_keys_batch_free(b);
+}

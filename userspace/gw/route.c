@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * route.c - path normalisation and route matching (see route.h).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "gw/route.h"
+
+/* Backtracking budget per match: a pathological regex fails to match instead of stalling
+ * the worker thread. Generous for any sane whitelist entry. */
+#define MATCH_LIMIT 100000
+#define DEPTH_LIMIT 10000
+
+struct st_gw_route_scratch_t {
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+};
+
+const char *gw_path_strerror(int err)
+{
+	switch (err) {
+	case GW_PATH_NOT_ABSOLUTE:
+		return "path does not start with '/'";
+	case GW_PATH_BAD_ESCAPE:
+		return "bad percent-encoding";
+	case GW_PATH_NUL:
+		return "NUL byte in path";
+	case GW_PATH_CONTROL:
+		return "control character in path";
+	case GW_PATH_ENCODED_SLASH:
+		return "encoded slash in path";
+	case GW_PATH_ESCAPES_ROOT:
+		return "path goes above the root";
+	case GW_PATH_TOO_LONG:
+		return "path too long";
+	default:
+		return "ok";
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One pass: decode each segment into out, then decide what the segment is. out holds the
+ * result so far ("/a/b"), never with a trailing slash except for the root; a segment is
+ * appended as "/seg" and removed again if it turns out to be "." or "..".
+ */
+int gw_route_normalize(const char *in, size_t len, char *out)
+{
+	size_t i = 0, o = 0;
+	bool trailing = false;
+
+	if (len > GW_PATH_MAX)
+		return GW_PATH_TOO_LONG;
+	if (!len || in[0] != '/')
+		return GW_PATH_NOT_ABSOLUTE;
+	while (i < len) {
+		size_t seg_start;
+
+		i++; /* the '/' */
+		seg_start = o;
+		out[o++] = '/';
+		while (i < len && in[i] != '/') {
+			unsigned char ch = (unsigned char)in[i];
+
+			if (ch == '%') {
+				int hi, lo;
+
+				if (i + 2 >= len)
+					return GW_PATH_BAD_ESCAPE;
+				hi = hexval(in[i + 1]);
+				lo = hexval(in[i + 2]);
+				if (hi < 0 || lo < 0)
+					return GW_PATH_BAD_ESCAPE;
+				ch = (unsigned char)(hi << 4 | lo);
+				if (!ch)
+					return GW_PATH_NUL;
+				if (ch == '/' || ch == '\\')
+					return GW_PATH_ENCODED_SLASH;
+				i += 3;
+			} else {
+				i++;
+			}
+			if (ch < 0x20 || ch == 0x7f)
+				return GW_PATH_CONTROL;
+			out[o++] = (char)ch;
+		}
+		/* out[seg_start] = '/', the segment is out[seg_start + 1 .. o) */
+		if (o - seg_start == 1) { /* empty: "//" or a trailing "/" */
+			o = seg_start;
+			trailing = true;
+		} else if (o - seg_start == 2 && out[seg_start + 1] == '.') {
+			o = seg_start;
+			trailing = true;
+		} else if (o - seg_start == 3 && out[seg_start + 1] == '.' &&
+			   out[seg_start + 2] == '.') {
+			if (seg_start == 0)
+				return GW_PATH_ESCAPES_ROOT;
+			o = seg_start;
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			o--; /* drop the '/' before the popped segment too */
+			trailing = true;
+		} else {
+			trailing = false;
+		}
+	}
+	if (o == 0 || trailing)
+		out[o++] = '/';
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* RFC 3986 pchar minus '%' (always re-encoded), plus '/'. */
+static bool keep_raw(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("-._~!$&'()*+,;=:@/", c);
+}
+
+size_t gw_route_encode(const char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c && keep_raw(c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+gw_route_scratch_t *gw_route_scratch_new(void)
+{
+	gw_route_scratch_t *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->md = pcre2_match_data_create(1, NULL);
+	s->mctx = pcre2_match_context_create(NULL);
+	if (!s->md || !s->mctx) {
+		gw_route_scratch_free(s);
+		return NULL;
+	}
+	pcre2_set_match_limit(s->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(s->mctx, DEPTH_LIMIT);
+	return s;
+}
+
+void gw_route_scratch_free(gw_route_scratch_t *s)
+{
+	if (!s)
+		return;
+	if (s->md)
+		pcre2_match_data_free(s->md);
+	if (s->mctx)
+		pcre2_match_context_free(s->mctx);
+	free(s);
+}
+
+void gw_route_match(const gw_config_t *cfg, gw_route_scratch_t *s, enum gw_method method,
+		    const char *path, size_t len, gw_route_result_t *res)
+{
+	uint32_t bit = method < GW_METHOD_MAX ? 1u << method : 0;
+
+	res->route = NULL;
+	res->allowed = 0;
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const gw_route_t *r = &cfg->routes[i];
+		int rc;
+
+		/* A route that could not change the answer is not worth a regex run. */
+		if (!(r->methods & bit) && (res->allowed & r->methods) == r->methods)
+			continue;
+		rc = pcre2_match(r->re, (PCRE2_SPTR)path, len, 0, 0, s->md, s->mctx);
+		if (rc < 0)
+			continue; /* no match, or over the match limit: not this route */
+		if (r->methods & bit) {
+			res->route = r;
+			return;
+		}
+		res->allowed |= r->methods;
+	}
+}
+
+size_t gw_route_allow_header(uint32_t methods, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int m = 0; m < GW_METHOD_MAX; m++) {
+		if ((methods & (1u << m)) && off < len) {
+			int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+					 gw_method_name((enum gw_method)m));
+
+			if (n < 0 || (size_t)n >= len - off) {
+				buf[off] = '\0';
+				break;
+			}
+			off += (size_t)n;
+		}
+	}
+	return off;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * store.h - where API keys live durably, behind one small interface.
+ *
+ * The embedded backend is SQLite in WAL mode (store_sqlite.c); a Redis backend for the
+ * cluster mode plugs in behind the same operations. Only digests are stored, never keys.
+ * The daemon reads the whole store into the in-memory table (keys.h) at start and on
+ * SIGHUP; the admin thread writes through it. No worker thread ever calls into a store.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw/apikey.h"
+#include "gw/intern.h"
+
+/* Longest key label. */
+#define GW_LABEL_MAX 256
+
+typedef struct st_gw_key_record_t {
+	uint8_t digest[32];
+	char id[GW_APIKEY_ID_LEN + 1]; /* hex of digest[0..8) */
+	char plan[GW_NAME_MAX + 1];
+	uint8_t status;	 /* enum gw_key_status */
+	int64_t created; /* unix seconds */
+	int64_t expires; /* unix seconds, 0 = never */
+	char label[GW_LABEL_MAX + 1];
+} gw_key_record_t;
+
+typedef struct st_gw_store_t gw_store_t;
+
+/* Called per record; a non-zero return stops the walk and is returned by the walker. */
+typedef int (*gw_store_each_fn)(void *arg, const gw_key_record_t *r);
+
+typedef struct st_gw_store_ops_t {
+	const char *name;
+	int (*load)(gw_store_t *s, gw_store_each_fn cb, void *arg);
+	int (*insert)(gw_store_t *s, const gw_key_record_t *r);
+	int (*get)(gw_store_t *s, const char *id, gw_key_record_t *out);
+	int (*set_status)(gw_store_t *s, const char *id, uint8_t status);
+	int (*set_plan)(gw_store_t *s, const char *id, const char *plan);
+	int (*list)(gw_store_t *s, const char *after_id, size_t limit, gw_store_each_fn cb,
+		    void *arg);
+	size_t (*count)(gw_store_t *s);
+	void (*close)(gw_store_t *s);
+} gw_store_ops_t;
+
+struct st_gw_store_t {
+	const gw_store_ops_t *ops;
+	char errmsg[256]; /* why the last operation failed */
+};
+
+/*
+ * Operations return 0, -ENOENT (no such id), -EEXIST (insert of a digest or id already
+ * there) or -EIO with s->errmsg set.
+ */
+static inline int gw_store_load(gw_store_t *s, gw_store_each_fn cb, void *arg)
+{
+	return s->ops->load(s, cb, arg);
+}
+static inline int gw_store_insert(gw_store_t *s, const gw_key_record_t *r)
+{
+	return s->ops->insert(s, r);
+}
+static inline int gw_store_get(gw_store_t *s, const char *id, gw_key_record_t *out)
+{
+	return s->ops->get(s, id, out);
+}
+static inline int gw_store_set_status(gw_store_t *s, const char *id, uint8_t status)
+{
+	return s->ops->set_status(s, id, status);
+}
+static inline int gw_store_set_plan(gw_store_t *s, const char *id, const char *plan)
+{
+	return s->ops->set_plan(s, id, plan);
+}
+/* Records in id order, strictly after after_id ("" = from the start), at most limit. */
+static inline int gw_store_list(gw_store_t *s, const char *after_id, size_t limit,
+				gw_store_each_fn cb, void *arg)
+{
+	return s->ops->list(s, after_id, limit, cb, arg);
+}
+static inline size_t gw_store_count(gw_store_t *s)
+{
+	return s->ops->count(s);
+}
+static inline void gw_store_close(gw_store_t *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+/* Open (creating if needed) the SQLite store at path. NULL with err set on failure. */
+gw_store_t *gw_store_sqlite_open(const char *path, char *err, size_t errlen);
+
+#endif /* GW_STORE_H */
