@@ -125,10 +125,21 @@ $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIBCOMM
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
+# A tool's unit tests (tests/unit/tools/NAME/*.c) also link the tool's objects but main.o,
+# and include its headers as "NAME/x.h".
+tool_tests = $(filter $(BUILD)/tests/unit/tools/$(1)/%,$(UNIT_BINS))
+tool_objs = $(filter-out %/main.o,$(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)))
+define tool_test_rule
+$(call tool_tests,$(1)): TEST_OBJS = $(call tool_objs,$(1))
+$(call tool_tests,$(1)): $(call tool_objs,$(1))
+endef
+$(foreach t,$(TOOLS),$(if $(call tool_tests,$(t)),$(eval $(call tool_test_rule,$(t)))))
+$(BUILD)/tests/unit/tools/%.o: CPPFLAGS += -Itools
+
 # Tests link every library; the static archives contribute only what a test uses.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBS) -lcmocka $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(TEST_OBJS) $(LIBS) -lcmocka $(SYSLIBS)
 
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/unit -Itests
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * fgflood.h - the flood generator's parts: options (args.c), the packet template
- * (pkt.c), the interface and its neighbour (netinfo.c), and the two engines that put
- * packets on the wire (live.c: BPF_PROG_RUN live frames; packet.c: AF_PACKET TX ring),
- * driven by main.c, which owns threads, pacing, bounds and the report.
+ * (pkt.c), the interface and its neighbour (netinfo.c), the two engines that put packets
+ * on the wire (live.c: BPF_PROG_RUN live frames; packet.c: AF_PACKET TX ring), the
+ * threads that drive them within the run's bounds (run.c), and main.c, which resolves a
+ * run and reports it.
  *
  * args.c and pkt.c are pure (no I/O, no globals) and unit-tested on the host.
  */
@@ -130,6 +131,29 @@ struct flood_result {
 	uint64_t waits;	  /* pauses for backpressure */
 	int err;	  /* 0 or -errno: why the thread stopped early */
 };
+
+/* A run: what main.c sets up, and what flood_run() reports back. */
+struct flood_run {
+	const struct flood_engine_ops *ops;	 /* the engine */
+	const struct flood_engine_ops *fallback; /* used by a thread whose engine fails at once */
+	void *state, *fallback_state;
+	unsigned threads;
+	const unsigned *cpus; /* the CPU of each thread */
+	uint64_t count;	      /* 0: bounded by seconds only */
+	uint64_t pps;	      /* 0: unpaced */
+	double seconds;	      /* 0: bounded by count only */
+	/* results */
+	uint64_t t0;	/* CLOCK_MONOTONIC ns at the start */
+	double elapsed; /* seconds from the start to the last thread's end */
+	struct flood_result total;
+	const char *engine_used;
+};
+
+/* Start the threads, wait for them, sum their results. Returns 0 or -errno. */
+int flood_run(struct flood_run *run);
+
+/* Ask a run to end soon (async-signal-safe). */
+void flood_stop(void);
 
 /* One sender thread's view of the run; engines drive it with the calls below. */
 struct flood_thread;
