@@ -37,7 +37,6 @@
 #define DEF_FIRST_BYTE_MS	10000
 #define DEF_TOTAL_MS		30000
 #define DEF_KEEPALIVE_IDLE_MS	2000
-#define DEF_KEEPALIVE_MAX	64
 #define DEF_TABLE_SIZE		65536
 #define DEF_IPV6_PREFIX		64
 #define DEF_KEY_HEADER		"X-API-Key"
@@ -1000,7 +999,6 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 	static const char *const keys[] = { "url", "connect_timeout_ms", "first_byte_timeout_ms",
 					    "total_timeout_ms", "keepalive", "keepalive_idle_ms",
 					    "preserve_host", NULL };
-	uint64_t kmax = DEF_KEEPALIVE_MAX;
 	char *host = NULL;
 	const char *why, *rest;
 	unsigned port;
@@ -1011,16 +1009,16 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 	u->first_byte_timeout_ms = DEF_FIRST_BYTE_MS;
 	u->total_timeout_ms = DEF_TOTAL_MS;
 	u->keepalive_idle_ms = DEF_KEEPALIVE_IDLE_MS;
+	u->keepalive = true;
 	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
 	    get_string(c, o, "url", true, &u->url) ||
 	    get_uint(c, o, "connect_timeout_ms", 1, 600000, &u->connect_timeout_ms) ||
 	    get_uint(c, o, "first_byte_timeout_ms", 1, 3600000, &u->first_byte_timeout_ms) ||
 	    get_uint(c, o, "total_timeout_ms", 1, 3600000, &u->total_timeout_ms) ||
-	    get_uint(c, o, "keepalive", 0, 65536, &kmax) ||
+	    get_bool(c, o, "keepalive", &u->keepalive) ||
 	    get_uint(c, o, "keepalive_idle_ms", 1, 3600000, &u->keepalive_idle_ms) ||
 	    get_bool(c, o, "preserve_host", &u->preserve_host))
 		return -EINVAL;
-	u->keepalive_max = (size_t)kmax;
 	member(o, "url", &n);
 	path_push(c, &saved, ".url");
 	if (strncmp(u->url, "http://", 7)) {
@@ -1512,6 +1510,8 @@ static void config_free(gw_config_t *cfg)
 	free_listener(&cfg->admin.listen);
 	free(cfg->store.path);
 	free(cfg->access_log);
+	if (cfg->access_log_fd >= 0)
+		close(cfg->access_log_fd);
 	free(cfg->clients.trusted_edges);
 	free(cfg->keys.header);
 	free(cfg->keys.query_param);
@@ -1566,6 +1566,8 @@ gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, cha
 		snprintf(c.dir, sizeof(c.dir), "/");
 	c.pos = gw_jsonpos_build(text, len, root);
 	cfg = calloc(1, sizeof(*cfg));
+	if (cfg)
+		cfg->access_log_fd = -1;
 	if (!cfg || !(cfg->file = strdup(file))) {
 		snprintf(err, errlen, "%s: out of memory", file);
 		goto fail;

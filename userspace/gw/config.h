@@ -90,7 +90,7 @@ typedef struct st_gw_upstream_t {
 	uint64_t first_byte_timeout_ms; /* also the idle timeout between body reads */
 	uint64_t total_timeout_ms;
 	uint64_t keepalive_idle_ms;	/* pooled connections idle longer are closed */
-	size_t keepalive_max;		/* pooled connections per worker thread */
+	bool keepalive;			/* reuse connections (a pool per worker thread) */
 	bool preserve_host;		/* send the client's Host instead of `host` */
 } gw_upstream_t;
 
@@ -151,6 +151,7 @@ typedef struct st_gw_config_t {
 	} store;
 
 	char *access_log; /* NULL: off */
+	int access_log_fd; /* opened by the server before the config is published; -1 */
 
 	struct {
 		size_t max_request_body;     /* bytes; larger requests get 413 */

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * handler.c - the request path (see handler.h).
+ *
+ * Everything a rejection needs is precomputed in the config (problem bodies, policies),
+ * and a rejection allocates nothing but what h2o's pool gives for free: a 401 or 429
+ * costs one path normalisation, one regex match, one SHA-256 and one stripe lock on top
+ * of h2o's own request parsing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw/apikey.h"
+#include "gw/handler.h"
+#include "gw/keys.h"
+#include "gw/proxy.h"
+#include "gw/ratelimit.h"
+#include "gw/server.h"
+
+/* The env slot that ties an h2o request to its gw_reqctx_t. */
+#define ENV_NAME "floodgate.req"
+/* Occurrences of the client-IP header read per request. */
+#define IP_HEADERS_MAX 8
+
+typedef struct st_gw_handler_t {
+	h2o_handler_t super;
+} gw_handler_t;
+
+gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req)
+{
+	h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 0);
+
+	return v ? (gw_reqctx_t *)v->base : NULL;
+}
+
+static void add_header(h2o_req_t *req, const char *lc, size_t lclen, const char *orig,
+		       const char *v, size_t vlen)
+{
+	h2o_add_header_by_str(&req->pool, &req->res.headers, lc, lclen, 0, orig, v, vlen);
+}
+
+void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
+{
+	static h2o_generator_t generator = { NULL, NULL };
+	const gw_config_t *cfg = rc->tc->config;
+	const gw_problem_info_t *info = gw_problem_info(p);
+	h2o_iovec_t body = h2o_iovec_init(cfg->problems[p].body, cfg->problems[p].len);
+
+	rc->problem = p;
+	req->res.status = info->status;
+	req->res.reason = info->title;
+	req->res.content_length = body.len;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+		       H2O_STRLIT("no-store"));
+	h2o_start_response(req, &generator);
+	/* The body lives in the config, which outlives the request (rc->tc holds it). */
+	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+static void add_retry_after(h2o_req_t *req, uint64_t seconds)
+{
+	char *v = h2o_mem_alloc_pool(&req->pool, 24);
+	int n = snprintf(v, 24, "%llu", (unsigned long long)(seconds ? seconds : 1));
+
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v, (size_t)n);
+}
+
+/* RateLimit-Policy and RateLimit (and the legacy trio) for a plan's bucket state. */
+static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const gw_plan_t *plan,
+				  const gw_ratelimit_state_t *st)
+{
+	if (cfg->headers.ratelimit) {
+		char *v = h2o_mem_alloc_pool(&req->pool, GW_NAME_MAX + 64);
+		size_t n = gw_ratelimit_header(plan->name, st, v, GW_NAME_MAX + 64);
+
+		add_header(req, H2O_STRLIT("ratelimit-policy"), "RateLimit-Policy", plan->policy,
+			   plan->policy_len);
+		if (n)
+			add_header(req, H2O_STRLIT("ratelimit"), "RateLimit", v, n);
+	}
+	if (cfg->headers.legacy) {
+		char *v = h2o_mem_alloc_pool(&req->pool, 72);
+		int a = snprintf(v, 24, "%llu", (unsigned long long)st->limit);
+		int b = snprintf(v + 24, 24, "%llu", (unsigned long long)st->remaining);
+		int c = snprintf(v + 48, 24, "%llu", (unsigned long long)st->reset_s);
+
+		add_header(req, H2O_STRLIT("x-ratelimit-limit"), "X-RateLimit-Limit", v, (size_t)a);
+		add_header(req, H2O_STRLIT("x-ratelimit-remaining"), "X-RateLimit-Remaining",
+			   v + 24, (size_t)b);
+		add_header(req, H2O_STRLIT("x-ratelimit-reset"), "X-RateLimit-Reset", v + 48,
+			   (size_t)c);
+	}
+}
+
+/* Client and edge buckets; returns true when the request was answered (429). */
+static bool limit_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, uint64_t now)
+{
+	gw_ratelimit_state_t st;
+	uint8_t key[16];
+
+	if (cfg->clients.per_edge_on && rc->ip.via_edge) {
+		gw_clientip_bucket_key(&rc->ip.peer, 128, key);
+		if (!gw_ratelimit_table_take(gw_server.edge_table, key, now, &cfg->clients.per_edge,
+					     &st)) {
+			add_retry_after(req, st.retry_after_s);
+			gw_handler_problem(req, rc, GW_PROBLEM_EDGE_RATE_LIMITED);
+			return true;
+		}
+	}
+	/* Through an edge that did not name the client, the edge's bucket is the only one. */
+	if (cfg->clients.per_ip_on &&
+	    !(rc->ip.via_edge && !memcmp(&rc->ip.client, &rc->ip.peer, sizeof(rc->ip.peer)))) {
+		gw_clientip_bucket_key(&rc->ip.client, cfg->clients.ipv6_prefix, key);
+		if (!gw_ratelimit_table_take(gw_server.ip_table, key, now, &cfg->clients.per_ip,
+					     &st)) {
+			add_retry_after(req, st.retry_after_s);
+			gw_handler_problem(req, rc, GW_PROBLEM_CLIENT_RATE_LIMITED);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void resolve_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg)
+{
+	struct sockaddr_storage ss;
+	const char *vals[IP_HEADERS_MAX];
+	size_t lens[IP_HEADERS_MAX], n = 0;
+	socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+
+	if (!sl)
+		return;
+	if (cfg->clients.header != GW_CLIENT_IP_NONE) {
+		ssize_t i = -1;
+
+		while (n < IP_HEADERS_MAX) {
+			if (cfg->clients.header == GW_CLIENT_IP_XFF)
+				i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i);
+			else
+				i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("cf-connecting-ip"),
+							   i);
+			if (i == -1)
+				break;
+			vals[n] = req->headers.entries[i].value.base;
+			lens[n++] = req->headers.entries[i].value.len;
+		}
+	}
+	rc->have_ip = gw_clientip_resolve(cfg, (struct sockaddr *)&ss, vals, lens, n, &rc->ip) == 0;
+}
+
+/* Key checks and the plan bucket; returns true when the request was answered. */
+static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
+		      const gw_route_t *route, uint64_t now, gw_proxy_drop_t *drop)
+{
+	gw_apikey_input_t in = { 0 };
+	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
+	gw_ratelimit_state_t st;
+	const gw_plan_t *plan = NULL;
+	enum gw_problem problem = GW_PROBLEM_NONE;
+	uint8_t digest[32];
+	gw_keys_lock_t lk;
+	gw_key_entry_t *e;
+	gw_apikey_t key;
+	ssize_t i;
+	int found;
+
+	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
+					-1)) != -1) {
+		in.header = req->headers.entries[i].value.base;
+		in.header_len = req->headers.entries[i].value.len;
+	}
+	if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
+		in.authorization = req->headers.entries[i].value.base;
+		in.authorization_len = req->headers.entries[i].value.len;
+	}
+	if (req->query_at != SIZE_MAX) {
+		in.query = req->path.base + req->query_at + 1;
+		in.query_len = req->path.len - req->query_at - 1;
+	}
+	found = gw_apikey_extract(cfg, &in, kbuf, &key);
+	if (found <= 0) {
+		bool bearer = false;
+
+		for (size_t s = 0; s < cfg->keys.nsources; s++)
+			bearer |= cfg->keys.order[s] == GW_KEY_SRC_BEARER;
+		const char *challenge = bearer ? "Bearer realm=\"floodgate\""
+					       : "ApiKey realm=\"floodgate\"";
+
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+			       challenge, strlen(challenge));
+		gw_handler_problem(req, rc, found ? GW_PROBLEM_INVALID_KEY : GW_PROBLEM_MISSING_KEY);
+		return true;
+	}
+	drop->header = cfg->keys.header;
+	drop->header_len = cfg->keys.header_len;
+	drop->authorization = key.src == GW_KEY_SRC_BEARER;
+
+	gw_apikey_digest(key.key, key.len, digest);
+	gw_apikey_id(digest, rc->key_id);
+	e = gw_keys_lock(gw_server.keys, digest, &lk);
+	if (!e) {
+		problem = GW_PROBLEM_INVALID_KEY;
+	} else {
+		rc->plan_id = e->plan;
+		if (e->status == GW_KEY_REVOKED)
+			problem = GW_PROBLEM_REVOKED_KEY;
+		else if (e->expires && (uint64_t)e->expires <= (uint64_t)req->processed_at.at.tv_sec)
+			problem = GW_PROBLEM_EXPIRED_KEY;
+		else if (e->status == GW_KEY_BLOCKED)
+			problem = GW_PROBLEM_BLOCKED_KEY;
+		else if (!(plan = gw_config_plan(cfg, e->plan)))
+			problem = GW_PROBLEM_PLAN_UNAVAILABLE;
+		else if (!gw_plan_allows(plan, route))
+			problem = GW_PROBLEM_ROUTE_NOT_IN_PLAN;
+		else if (!gw_ratelimit_take(&e->bucket, now, &plan->limit, &st))
+			problem = GW_PROBLEM_RATE_LIMITED;
+	}
+	gw_keys_unlock(&lk);
+	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE)
+		add_ratelimit_headers(req, cfg, plan, &st);
+	if (problem == GW_PROBLEM_NONE)
+		return false;
+	if (problem == GW_PROBLEM_RATE_LIMITED)
+		add_retry_after(req, st.retry_after_s);
+	if (problem == GW_PROBLEM_INVALID_KEY || problem == GW_PROBLEM_EXPIRED_KEY ||
+	    problem == GW_PROBLEM_REVOKED_KEY) {
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+			       H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
+	}
+	gw_handler_problem(req, rc, problem);
+	return true;
+}
+
+/* The path and query the upstream gets: normalised path, query minus the key parameter. */
+static void build_uri(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, const char *norm,
+		      size_t nlen)
+{
+	size_t qlen = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
+	char *out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
+	size_t o = gw_route_encode(norm, nlen, out);
+	bool strip = false;
+
+	for (size_t s = 0; s < cfg->keys.nsources; s++)
+		strip |= cfg->keys.order[s] == GW_KEY_SRC_QUERY;
+	if (qlen) {
+		const char *q = req->path.base + req->query_at + 1;
+		size_t n;
+
+		out[o] = '?';
+		if (strip)
+			n = gw_apikey_strip_query(q, qlen, cfg->keys.query_param,
+						  cfg->keys.query_param_len, out + o + 1, NULL);
+		else
+			memcpy(out + o + 1, q, n = qlen);
+		if (n)
+			o += 1 + n;
+	}
+	rc->uri = h2o_iovec_init(out, o);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	gw_worker_t *w = gw_worker_self();
+	gw_tconf_t *tc = gw_worker_acquire(w);
+	const gw_config_t *cfg = tc->config;
+	gw_reqctx_t *rc = h2o_mem_alloc_pool(&req->pool, sizeof(*rc));
+	uint64_t now = gw_now_ns();
+	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+	gw_proxy_drop_t drop = { 0 };
+	gw_route_result_t rr;
+	char *norm;
+	int n;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->tc = tc;
+	rc->start_ns = now;
+	rc->upstream_ns = -1;
+	rc->uri = h2o_iovec_init(req->path.base, plen);
+	h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+	w->in_flight++;
+	gw_metrics_gauge_add(&w->metrics->in_flight, 1);
+
+	resolve_client(req, rc, cfg);
+	if (rc->have_ip && (cfg->clients.per_ip_on || cfg->clients.per_edge_on) &&
+	    limit_client(req, rc, cfg, now))
+		return 0;
+
+	norm = h2o_mem_alloc_pool(&req->pool, plen + 1);
+	n = gw_route_normalize(req->path.base, plen, norm);
+	if (n < 0) {
+		gw_handler_problem(req, rc, GW_PROBLEM_BAD_REQUEST);
+		return 0;
+	}
+	gw_route_match(cfg, w->scratch, gw_method_of(req->method.base, req->method.len), norm,
+		       (size_t)n, &rr);
+	if (!rr.route) {
+		if (rr.allowed) {
+			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
+			size_t alen = gw_route_allow_header(rr.allowed, allow, 96);
+
+			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow,
+				       alen);
+			gw_handler_problem(req, rc, GW_PROBLEM_METHOD_NOT_ALLOWED);
+		} else {
+			gw_handler_problem(req, rc, GW_PROBLEM_NOT_FOUND);
+		}
+		return 0;
+	}
+	rc->route = rr.route;
+	build_uri(req, rc, cfg, norm, (size_t)n);
+	if (rr.route->auth && authorize(req, rc, cfg, rr.route, now, &drop))
+		return 0;
+	gw_proxy_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
+	return 0;
+}
+
+/* ---- logger ---- */
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+	gw_worker_t *w = gw_worker_self();
+	gw_reqctx_t *rc = gw_handler_reqctx(req);
+	int status = req->res.status;
+	const gw_config_t *cfg;
+	char client[FG_CIDR_STRLEN] = "";
+	gw_accesslog_entry_t e;
+
+	if (!w)
+		return;
+	if (!rc) {
+		/* Answered by h2o itself before our handler (413, 417, ...). */
+		gw_metrics_request(w->metrics, 0, 0, status);
+		if (status >= 400)
+			gw_metrics_rejection(w->metrics, gw_problem_of_status(status));
+		return;
+	}
+	cfg = rc->tc->config;
+	gw_metrics_request(w->metrics, rc->route ? rc->route->id : 0, rc->plan_id, status);
+	if (rc->problem)
+		gw_metrics_rejection(w->metrics, rc->problem);
+	if (cfg->access_log_fd >= 0) {
+		if (rc->have_ip)
+			fg_cidr_format(&rc->ip.client, client, sizeof(client));
+		e = (gw_accesslog_entry_t){
+			.time = req->processed_at.at,
+			.client = client,
+			.method = req->method.base,
+			.method_len = req->method.len,
+			.uri = rc->uri.base,
+			.uri_len = rc->uri.len,
+			.proto = req->version >= 0x200 ? "HTTP/2"
+				 : req->version == 0x100 ? "HTTP/1.0"
+							 : "HTTP/1.1",
+			.status = status,
+			.bytes = req->bytes_sent,
+			.duration_ns = gw_now_ns() - rc->start_ns,
+			.route = rc->route ? rc->route->name : "",
+			.plan = gw_intern_name(rc->plan_id),
+			.key_id = rc->key_id,
+			.reason = rc->problem ? gw_problem_info(rc->problem)->slug : NULL,
+			.upstream_ns = rc->upstream_ns,
+		};
+		if (gw_accesslog_append(&w->log, &e))
+			gw_accesslog_flush(&w->log, cfg->access_log_fd);
+	}
+	w->in_flight--;
+	gw_metrics_gauge_add(&w->metrics->in_flight, -1);
+	gw_worker_release(rc->tc);
+}
+
+/* ---- h2o's own errors as problem+json ---- */
+
+struct rewrite {
+	h2o_ostream_t super;
+	h2o_iovec_t body;
+};
+
+static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+			 h2o_send_state_t state)
+{
+	struct rewrite *r = (struct rewrite *)self;
+
+	if (h2o_send_state_is_in_progress(state)) {
+		h2o_ostream_send_next(self, req, NULL, 0, state);
+		return;
+	}
+	h2o_ostream_send_next(self, req, &r->body, r->body.len ? 1 : 0, state);
+}
+
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	gw_reqctx_t *rc = gw_handler_reqctx(req);
+	gw_worker_t *w = gw_worker_self();
+	struct rewrite *r;
+	ssize_t i;
+
+	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. */
+	if (req->res.status < 400 || (rc && (rc->problem || rc->upstream_ns >= 0)) || !w ||
+	    !w->cur || (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
+	    req->res.headers.entries[i].value.len < 10 ||
+	    memcmp(req->res.headers.entries[i].value.base, "text/plain", 10)) {
+		h2o_setup_next_ostream(req, slot);
+		return;
+	}
+	{
+		enum gw_problem p = gw_problem_of_status(req->res.status);
+		const gw_config_t *cfg = w->cur->config;
+
+		r = (struct rewrite *)h2o_add_ostream(req, sizeof(*r), slot);
+		r->super.do_send = rewrite_send;
+		r->body = h2o_strdup(&req->pool, cfg->problems[p].body, cfg->problems[p].len);
+		if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+			r->body.len = 0;
+		req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
+		req->res.content_length = cfg->problems[p].len;
+		slot = &r->super.next;
+	}
+	h2o_setup_next_ostream(req, slot);
+}
+
+void gw_handler_register(h2o_pathconf_t *pathconf)
+{
+	gw_handler_t *h = (gw_handler_t *)h2o_create_handler(pathconf, sizeof(*h));
+	h2o_logger_t *l = h2o_create_logger(pathconf, sizeof(*l));
+	h2o_filter_t *f = h2o_create_filter(pathconf, sizeof(*f));
+
+	h->super.on_req = on_req;
+	l->log_access = log_access;
+	f->on_setup_ostream = on_setup_ostream;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * handler.h - the request path, as one h2o handler, plus its logger and error filter.
+ *
+ * Order (ARCHITECTURE.md): client-IP and edge-IP buckets -> route match on the normalised
+ * path (404 / 405) -> API key extraction -> key lookup by digest (401) -> the plan allows
+ * the route and the key is not blocked (403) -> the plan's token bucket (429) -> proxy.
+ * Quotas, credits and the response cache slot in between the bucket and the proxy.
+ *
+ * The logger runs when h2o disposes of each request: it counts the request in the
+ * worker's metrics, writes the access log line and releases the request's config view.
+ * The filter turns the few errors h2o answers by itself (413 for an oversized body, 417)
+ * into problem+json like every other error.
+ */
+#ifndef GW_HANDLER_H
+#define GW_HANDLER_H
+
+#include "gw/evloop.h"
+#include "gw/problem.h"
+#include "gw/worker.h"
+
+/* Install the request path, the logger and the error filter on a path config. */
+void gw_handler_register(h2o_pathconf_t *pathconf);
+
+/* Answer req with problem p (RFC 9457 body from rc's config). Response headers already
+ * added (Retry-After, RateLimit, Allow) are kept. */
+void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p);
+
+/* The request path's state of req, or NULL when the handler never saw it. */
+gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req);
+
+#endif /* GW_HANDLER_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * proxy.h - forwarding an admitted request to its route's upstream.
+ *
+ * HTTP/1.1 to the upstream through h2o 2.2.5's http1client and a keep-alive socket pool
+ * per upstream per worker thread. Three timeouts: connect (until the TCP connection is
+ * up), first byte (no response head within it; also the limit on silence between body
+ * reads) and total (the whole exchange). Refused or failed connections answer 502
+ * upstream-unavailable, timeouts 504 upstream-timeout, a broken response 502
+ * upstream-error; each is counted per upstream. An idempotent request whose pooled
+ * connection turns out dead before any response byte is retried once on a new one.
+ *
+ * The request sent upstream: the normalised path re-encoded and the query without the
+ * api_key parameter; hop-by-hop headers (Connection and what it names, Keep-Alive, TE,
+ * Transfer-Encoding, Upgrade, Proxy-*, HTTP2-Settings) removed, as is the header that
+ * carried the API key; X-Forwarded-For (the peer appended to what a trusted edge sent,
+ * or the peer alone otherwise), X-Forwarded-Proto and Via added. The response body is
+ * streamed to the client as it arrives. (h2o 2.2.5 reads a request body completely,
+ * up to limits.max_request_body, before the handler runs; it is sent in one piece.)
+ */
+#ifndef GW_PROXY_H
+#define GW_PROXY_H
+
+#include <stdbool.h>
+
+#include "gw/evloop.h"
+#include "gw/worker.h"
+
+/* Request headers the proxy must not forward because they carried the API key. */
+typedef struct st_gw_proxy_drop_t {
+	const char *header; /* lower-case name, or NULL */
+	size_t header_len;
+	bool authorization;
+} gw_proxy_drop_t;
+
+/* Forward req (whose route is rc->route) to rt; rc->uri is the path and query to send.
+ * Always answers the request, one way or another. */
+void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+		    const gw_proxy_drop_t *drop);
+
+#endif /* GW_PROXY_H */
