@@ -30,6 +30,9 @@
 /* Defaults (docs/config.md lists the same). */
 #define DEF_ADMIN_LISTEN	"127.0.0.1:9090"
 #define DEF_MAX_REQUEST_BODY	(1u << 20)
+#define DEF_MAX_HEADER_BYTES	16384
+/* h2o 2.2.5 reads at most this much request head over HTTP/1 (H2O_MAX_REQLEN). */
+#define MAX_HEADER_BYTES	(8192 + 4096 * 100)
 #define DEF_CLIENT_TIMEOUT_MS	10000
 #define DEF_HANDSHAKE_TIMEOUT_MS 10000
 #define DEF_SHUTDOWN_TIMEOUT_MS 10000
@@ -727,14 +730,16 @@ out:
 
 static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "max_request_body", "client_timeout_ms",
-					    "handshake_timeout_ms", "shutdown_timeout_ms", NULL };
-	uint64_t body = DEF_MAX_REQUEST_BODY;
+	static const char *const keys[] = { "max_request_body", "max_header_bytes",
+					    "client_timeout_ms", "handshake_timeout_ms",
+					    "shutdown_timeout_ms", NULL };
+	uint64_t body = DEF_MAX_REQUEST_BODY, hdr = DEF_MAX_HEADER_BYTES;
 	struct node o;
 	size_t saved;
 	int ret;
 
 	cfg->limits.max_request_body = DEF_MAX_REQUEST_BODY;
+	cfg->limits.max_header_bytes = DEF_MAX_HEADER_BYTES;
 	cfg->limits.client_timeout_ms = DEF_CLIENT_TIMEOUT_MS;
 	cfg->limits.handshake_timeout_ms = DEF_HANDSHAKE_TIMEOUT_MS;
 	cfg->limits.shutdown_timeout_ms = DEF_SHUTDOWN_TIMEOUT_MS;
@@ -742,12 +747,14 @@ static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cf
 		return 0;
 	ret = want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
 	      get_uint(c, &o, "max_request_body", 0, 1ull << 30, &body) ||
+	      get_uint(c, &o, "max_header_bytes", 1024, MAX_HEADER_BYTES, &hdr) ||
 	      get_uint(c, &o, "client_timeout_ms", 100, 3600000, &cfg->limits.client_timeout_ms) ||
 	      get_uint(c, &o, "handshake_timeout_ms", 100, 600000,
 		       &cfg->limits.handshake_timeout_ms) ||
 	      get_uint(c, &o, "shutdown_timeout_ms", 0, 3600000,
 		       &cfg->limits.shutdown_timeout_ms);
 	cfg->limits.max_request_body = (size_t)body;
+	cfg->limits.max_header_bytes = (size_t)hdr;
 	path_pop(c, saved);
 	return ret ? -EINVAL : 0;
 }

@@ -155,6 +155,7 @@ typedef struct st_gw_config_t {
 
 	struct {
 		size_t max_request_body;     /* bytes; larger requests get 413 */
+		size_t max_header_bytes;     /* request line + header fields; larger get 431 */
 		uint64_t client_timeout_ms;  /* idle HTTP/1 and HTTP/2 connections */
 		uint64_t handshake_timeout_ms;
 		uint64_t shutdown_timeout_ms; /* SIGTERM: in-flight requests get this long */

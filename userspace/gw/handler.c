@@ -290,6 +290,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	    limit_client(req, rc, cfg, now))
 		return 0;
 
+	{
+		size_t head = req->method.len + req->path.len + req->authority.len;
+
+		for (size_t i = 0; i < req->headers.size; i++)
+			head += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+		if (head > cfg->limits.max_header_bytes) {
+			gw_handler_problem(req, rc, GW_PROBLEM_HEADERS_TOO_LARGE);
+			return 0;
+		}
+	}
 	norm = h2o_mem_alloc_pool(&req->pool, plen + 1);
 	n = gw_route_normalize(req->path.base, plen, norm);
 	if (n < 0) {

@@ -44,6 +44,10 @@ static const gw_problem_info_t infos[GW_PROBLEM_MAX] = {
 					   "Retry-After delay." },
 	[GW_PROBLEM_PAYLOAD_TOO_LARGE] = { "payload-too-large", 413, "Payload Too Large",
 					   "The request body is larger than this API accepts." },
+	[GW_PROBLEM_HEADERS_TOO_LARGE] = { "headers-too-large", 431,
+					   "Request Header Fields Too Large",
+					   "The request's header fields are larger than this API "
+					   "accepts." },
 	[GW_PROBLEM_UPSTREAM_UNAVAILABLE] = { "upstream-unavailable", 502, "Bad Gateway",
 					      "The upstream service could not be reached." },
 	[GW_PROBLEM_UPSTREAM_ERROR] = { "upstream-error", 502, "Bad Gateway",
@@ -73,6 +77,8 @@ enum gw_problem gw_problem_of_status(int status)
 		return GW_PROBLEM_METHOD_NOT_ALLOWED;
 	case 413:
 		return GW_PROBLEM_PAYLOAD_TOO_LARGE;
+	case 431:
+		return GW_PROBLEM_HEADERS_TOO_LARGE;
 	case 502:
 		return GW_PROBLEM_UPSTREAM_ERROR;
 	case 503:

@@ -29,6 +29,7 @@ enum gw_problem {
 	GW_PROBLEM_CLIENT_RATE_LIMITED,	 /* 429 the client IP's bucket is empty */
 	GW_PROBLEM_EDGE_RATE_LIMITED,	 /* 429 the trusted edge's bucket is empty */
 	GW_PROBLEM_PAYLOAD_TOO_LARGE,	 /* 413 request body over limits.max_request_body */
+	GW_PROBLEM_HEADERS_TOO_LARGE,	 /* 431 request head over limits.max_header_bytes */
 	GW_PROBLEM_UPSTREAM_UNAVAILABLE, /* 502 connection to the upstream refused or failed */
 	GW_PROBLEM_UPSTREAM_ERROR,	 /* 502 the upstream broke the exchange */
 	GW_PROBLEM_UPSTREAM_TIMEOUT,	 /* 504 connect / first byte / total timeout */

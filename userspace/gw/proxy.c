@@ -167,7 +167,7 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 static bool is_connection_token(const h2o_iovec_t *name, const h2o_iovec_t *tokens, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (h2o_lcstris(name->base, name->len, tokens[i].base, tokens[i].len))
+		if (h2o_lcstris(tokens[i].base, tokens[i].len, name->base, name->len))
 			return true;
 	return false;
 }

@@ -11,7 +11,6 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#include "gw/evloop.h"
 #include "gw/tls.h"
 
 /* Session-ID context: resumption is only offered to sessions made by floodgate. */
@@ -20,6 +19,10 @@
 #define SESSION_CACHE_SIZE 32768
 /* TLS 1.2 suites: forward secret AEAD only (1.3 suites are OpenSSL's, all AEAD). */
 #define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+/* ALPN, in the server's order of preference (RFC 7301 wire format). */
+static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";
+static const unsigned char alpn_h1[] = "\x08http/1.1";
 
 static unsigned char ticket_keys[80];
 static int ticket_keys_ok;
@@ -41,6 +44,20 @@ static void ssl_error(char *err, size_t errlen, const char *what, const char *fi
 		snprintf(buf, sizeof(buf), "unknown error");
 	ERR_clear_error();
 	snprintf(err, errlen, "Couldn't %s %s: %s", what, file, buf);
+}
+
+/* Our own selection rather than h2o's, which offers only the h2 variants: a client that
+ * asks for http/1.1 by name gets it acknowledged. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const unsigned char *srv = arg ? alpn_h2 : alpn_h1;
+	unsigned int srvlen = arg ? sizeof(alpn_h2) - 1 : sizeof(alpn_h1) - 1;
+
+	if (SSL_select_next_proto((unsigned char **)out, outlen, srv, srvlen, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	return SSL_TLSEXT_ERR_OK;
 }
 
 static int check_file(const char *file, const char *what, char *err, size_t errlen)
@@ -110,7 +127,7 @@ SSL_CTX *gw_tls_ctx_new(const gw_tls_opts_t *o, char *err, size_t errlen)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_num_tickets(ctx, o->session_cache ? 1 : 0);
 	}
-	h2o_ssl_register_alpn_protocols(ctx, o->h2 ? h2o_http2_alpn_protocols : h2o_alpn_protocols);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, o->h2 ? (void *)1 : NULL);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
