@@ -4,7 +4,7 @@
 #   gw_init                     ports, a work dir and a self-signed ECDSA + RSA cert pair
 #   gw_config [JQ_FILTER]       the base test config, optionally changed by a jq filter
 #   gw_upstream NAME ARGS...    start fg-upstream on port $UP_NAME (see gw_init), deferred kill
-#   gw_start CONFIG             start floodgate, wait until /healthz answers, deferred stop
+#   gw_start CONFIG [DESC]      start floodgate, wait until /healthz answers (a TAP result)
 #   gw_key PLAN [JSON]          create a key through the admin API, print it
 #   admin METHOD PATH [BODY]    curl the admin API with the token
 #   req ARGS...                 curl the gateway over TLS (-k), bounded
@@ -87,12 +87,19 @@ gw_upstream() { # gw_upstream PORT ARGS...
 	gw_wait_port "$port"
 }
 
-gw_start() { # gw_start CONFIG [LOG]: start the daemon, wait for /healthz
-	local log=${2:-$GW_DIR/floodgate.log}
+gw_start() { # gw_start CONFIG [DESC]: start the daemon, wait for /healthz; one TAP result
+	# (never call it through `ok`: that runs it in a subshell, which loses GW_PID and the cleanup)
+	local log=$GW_DIR/floodgate.log
 	floodgate -c "$1" >>"$log" 2>&1 &
 	GW_PID=$!
 	defer "kill $GW_PID 2>/dev/null; wait $GW_PID 2>/dev/null"
-	wait_for 10 curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
+	if wait_for 10 curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz" &&
+		kill -0 "$GW_PID" 2>/dev/null; then
+		pass "${2:-daemon starts}"
+	else
+		fail "${2:-daemon starts}" "$(tail -5 "$log")"
+		return 1
+	fi
 }
 
 admin() { # admin METHOD PATH [JSON BODY]
@@ -111,3 +118,19 @@ req() { # req CURL-ARGS... URL: TLS to the gateway, bounded
 
 # A response's parts: status line code, one header, the body.
 status_of() { req -o /dev/null -w '%{http_code}' "$@"; }
+
+gw_stop() { # gw_stop: SIGTERM the daemon started last and wait for it; prints its exit status
+	local rc
+	kill -TERM "$GW_PID" 2>/dev/null
+	wait "$GW_PID" 2>/dev/null
+	rc=$?
+	echo $rc
+}
+
+# parallel N ARGS... URL: N requests at once, one connection each; prints one status per line
+parallel() {
+	local n=$1
+	shift
+	bounded 60 curl -s -k -m 20 -Z --parallel-max "$n" --parallel-immediate --http1.1 \
+		-w 'CODE=%{http_code}\n' "$@" 2>/dev/null | grep -o 'CODE=[0-9]*' | cut -d= -f2
+}
