@@ -9,7 +9,7 @@ gw_init
 gw_upstream "$UP_ECHO" --echo
 URL=https://127.0.0.1:$GW_PORT/v1/items
 restart() { # restart DESC JQ_FILTER
-	[ -n "${GW_PID:-}" ] && gw_stop >/dev/null
+	[ -n "${GW_PID:-}" ] && gw_stop
 	gw_config "$2" >"$GW_DIR/c.json"
 	gw_start "$GW_DIR/c.json" "$1"
 }

@@ -119,12 +119,11 @@ req() { # req CURL-ARGS... URL: TLS to the gateway, bounded
 # A response's parts: status line code, one header, the body.
 status_of() { req -o /dev/null -w '%{http_code}' "$@"; }
 
-gw_stop() { # gw_stop: SIGTERM the daemon started last and wait for it; prints its exit status
-	local rc
+gw_stop() { # gw_stop: SIGTERM the daemon started last, wait for it; its exit status in GW_RC
+	# (not in a subshell: only this shell can wait for its child)
 	kill -TERM "$GW_PID" 2>/dev/null
 	wait "$GW_PID" 2>/dev/null
-	rc=$?
-	echo $rc
+	GW_RC=$?
 }
 
 # parallel N ARGS... URL: N requests at once, one connection each; prints one status per line
