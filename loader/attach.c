@@ -350,21 +350,43 @@ static int run_attach(struct fgctl_ctx *ctx, const void *opts)
 	return 0;
 }
 
-/* Programs still using the maps just after a detach: the kernel frees a detached program
- * as soon as its last reference goes, but give in-flight references a moment. */
-static int wait_unused(const char *pin_dir, size_t *users)
+/*
+ * Whether a program other than `gone` (the one just detached, which runs nowhere now even
+ * if a reference to it lingers) still uses the maps. The kernel frees a detached program
+ * when its last reference goes; give in-flight references a moment.
+ */
+static int wait_unused(const char *pin_dir, uint32_t gone, size_t *users)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	uint32_t ids[8];
+	uint32_t ids[16];
+	size_t n;
 	int err = 0;
 
 	for (int i = 0; i < 10; i++) {
-		err = fg_pin_dir_users(pin_dir, ids, 8, users);
-		if (err || !*users)
+		err = fg_pin_dir_users(pin_dir, ids, 16, &n);
+		if (err)
+			break;
+		*users = n;
+		for (size_t k = 0; k < n && k < 16; k++)
+			*users -= ids[k] == gone;
+		if (!*users)
 			break;
 		nanosleep(&ts, NULL);
 	}
 	return err;
+}
+
+/* libxdp 1.3.1's xdp_program__from_id() keeps the fd it opens: open it ourselves. */
+static struct xdp_program *program_from_id(uint32_t id)
+{
+	struct xdp_program *p;
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return NULL; /* libxdp_get_error() reads errno */
+	p = xdp_program__from_fd(fd);
+	close(fd);
+	return p;
 }
 
 static int run_detach(struct fgctl_ctx *ctx, const void *opts)
@@ -386,7 +408,7 @@ static int run_detach(struct fgctl_ctx *ctx, const void *opts)
 	if (!st.edge_id)
 		return fgctl_bad(ctx, -ENOENT, "Couldn't detach from %s: %s is not attached to it",
 				 o->iface, EDGE_PROG_NAME);
-	prog = xdp_program__from_id(st.edge_id);
+	prog = program_from_id(st.edge_id);
 	err = (int)libxdp_get_error(prog);
 	if (!err) {
 		err = xdp_program__detach(prog, ifindex, (enum xdp_attach_mode)st.mode, 0);
@@ -401,7 +423,7 @@ static int run_detach(struct fgctl_ctx *ctx, const void *opts)
 	if (o->keep_maps || !fg_pin_dir_populated(ctx->pin_dir))
 		return 0;
 
-	err = wait_unused(ctx->pin_dir, &users);
+	err = wait_unused(ctx->pin_dir, st.edge_id, &users);
 	if (err) {
 		pr_err("Couldn't tell whether the maps in %s are still used: %s", ctx->pin_dir,
 		       strerror(-err));

@@ -114,17 +114,12 @@ static json_t *limit_json(const struct edge_limit *l)
 
 static json_t *config_json(const struct edge_config *c)
 {
-	json_t *o, *ports;
+	char ports[4096];
+	json_t *o;
 
-	if (c->flags & EDGE_F_ALL_PORTS) {
-		ports = json_string("all");
-	} else {
-		ports = json_array();
-		for (unsigned p = 0; p < 65536; p++)
-			if (fg_config_port(c, p))
-				json_array_append_new(ports, json_integer(p));
-	}
-	o = json_pack("{s:s, s:o, s:b, s:b, s:s, s:i, s:i, s:i, s:s}", "mode",
+	/* The CLI's own syntax ("all", "80,443,8000-8010"): a range stays short. */
+	fgctl_format_ports(c->ports, c->flags & EDGE_F_ALL_PORTS, ports, sizeof(ports));
+	o = json_pack("{s:s, s:s, s:b, s:b, s:s, s:i, s:i, s:i, s:s}", "mode",
 		      fg_mode_name(c->mode), "ports", ports, "syn_only",
 		      !!(c->flags & EDGE_F_SYN_ONLY), "lockdown", !!(c->flags & EDGE_F_LOCKDOWN),
 		      "malformed", c->flags & EDGE_F_MALFORMED_DROP ? "drop" : "pass", "dscp",
