@@ -14,7 +14,8 @@
 	X(lists)                                                                                   \
 	X(edges)                                                                                   \
 	X(config)                                                                                  \
-	X(stats)
+	X(stats)                                                                                   \
+	X(keys)
 
 #define DECLARE(name) extern const struct fgctl_cmd fgctl_cmds_##name[];
 FGCTL_GROUPS(DECLARE)

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * keys.c - fgctl keys: the daemon's API keys, through its admin API (docs/config.md).
+ *
+ *   fgctl keys create --plan P [--label L] [--expires DATE]   prints the new key, once
+ *   fgctl keys list [--limit N] [--after ID]
+ *   fgctl keys show|revoke|block|unblock ID
+ *   fgctl keys set-plan ID PLAN
+ *
+ * The admin API is found at --admin URL (default $FLOODGATE_ADMIN, else
+ * http://127.0.0.1:9090); its token is read from --token-file FILE or $FLOODGATE_ADMIN_TOKEN.
+ * https:// URLs are verified against the system CAs (or --cacert FILE). The HTTP client
+ * here is deliberately minimal: one request per connection, Connection: close.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "fgctl.h"
+#include "log.h"
+
+#define ADMIN_DEFAULT	"http://127.0.0.1:9090"
+#define ADMIN_TIMEOUT_S 10
+#define RESPONSE_MAX	(16u << 20) /* a list page of 10000 keys fits */
+#define KEY_ID_LEN	16
+#define LIST_PAGE	1000
+
+struct keys_opts {
+	const char *admin, *token_file, *cacert;
+	bool json, insecure;
+	/* per command */
+	const char *id, *plan, *label, *expires, *after;
+	uint64_t limit;
+};
+
+#define COMMON_ARGS                                                                                \
+	{ "--admin", "URL", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, admin),                \
+	  .help = "the admin API (default $FLOODGATE_ADMIN, else " ADMIN_DEFAULT ")" },           \
+		{ "--token-file", "FILE", FGCTL_ARG_STRING, 0,                                     \
+		  offsetof(struct keys_opts, token_file),                                          \
+		  .help = "file holding the admin token (default $FLOODGATE_ADMIN_TOKEN)" },       \
+		{ "--cacert", "FILE", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, cacert),     \
+		  .help = "CA certificate(s) to verify an https admin API with" },                 \
+		{ "--insecure", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct keys_opts, insecure),     \
+		  .help = "https: do not verify the admin API's certificate" },                    \
+		{ "--json", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct keys_opts, json),             \
+		  .help = "print the admin API's JSON" }
+
+#define ID_ARG                                                                                     \
+	{ "ID", NULL, FGCTL_ARG_STRING, FGCTL_POSITIONAL | FGCTL_REQUIRED,                         \
+	  offsetof(struct keys_opts, id), .help = "key id (16 hex digits, see keys list)" }
+
+/* ---- a small HTTP/1.1 client ---- */
+
+struct conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+struct url {
+	bool tls;
+	char host[256];
+	char port[8];
+};
+
+static int parse_url(const char *s, struct url *u, char *err, size_t len)
+{
+	const char *h, *end, *colon;
+	size_t hlen;
+
+	memset(u, 0, sizeof(*u));
+	if (!strncmp(s, "http://", 7)) {
+		h = s + 7;
+		strcpy(u->port, "80");
+	} else if (!strncmp(s, "https://", 8)) {
+		h = s + 8;
+		u->tls = true;
+		strcpy(u->port, "443");
+	} else {
+		snprintf(err, len, "--admin %s: expected http://HOST:PORT or https://HOST:PORT", s);
+		return -EINVAL;
+	}
+	end = h + strcspn(h, "/");
+	if (*end && strcmp(end, "/")) {
+		snprintf(err, len, "--admin %s: no path expected after HOST:PORT", s);
+		return -EINVAL;
+	}
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (!close) {
+			snprintf(err, len, "--admin %s: unterminated [IPv6]", s);
+			return -EINVAL;
+		}
+		hlen = (size_t)(close - h - 1);
+		memcpy(u->host, h + 1, hlen < sizeof(u->host) ? hlen : sizeof(u->host) - 1);
+		colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		hlen = (size_t)((colon ? colon : end) - h);
+		if (hlen >= sizeof(u->host))
+			hlen = sizeof(u->host) - 1;
+		memcpy(u->host, h, hlen);
+	}
+	if (colon) {
+		size_t plen = (size_t)(end - colon - 1);
+
+		if (!plen || plen >= sizeof(u->port)) {
+			snprintf(err, len, "--admin %s: bad port", s);
+			return -EINVAL;
+		}
+		memcpy(u->port, colon + 1, plen);
+		u->port[plen] = '\0';
+	}
+	if (!u->host[0]) {
+		snprintf(err, len, "--admin %s: missing host", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->ctx)
+		SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+}
+
+static int conn_open(struct conn *c, const struct url *u, const struct keys_opts *o,
+		     const char *url)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct timeval tv = { .tv_sec = ADMIN_TIMEOUT_S };
+	unsigned char buf4[16];
+	int rc;
+
+	c->fd = -1;
+	rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc) {
+		pr_err("Couldn't resolve %s: %s", u->host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (c->fd < 0)
+			continue;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (!connect(c->fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		close(c->fd);
+		c->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0) {
+		pr_err("Couldn't connect to the admin API at %s: %s (is floodgate running?)", url,
+		       strerror(errno));
+		return -ECONNREFUSED;
+	}
+	if (!u->tls)
+		return 0;
+	if (!(c->ctx = SSL_CTX_new(TLS_client_method())) || !(c->ssl = SSL_new(c->ctx)))
+		goto tls_fail;
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	if (!o->insecure) {
+		if (o->cacert ? SSL_CTX_load_verify_locations(c->ctx, o->cacert, NULL) != 1
+			      : SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+			goto tls_fail;
+		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+		/* An address in the URL is checked against the certificate's IP SANs. */
+		if (inet_pton(AF_INET, u->host, buf4) == 1 || inet_pton(AF_INET6, u->host, buf4) == 1)
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
+		else
+			SSL_set1_host(c->ssl, u->host);
+	}
+	if (inet_pton(AF_INET, u->host, buf4) != 1 && inet_pton(AF_INET6, u->host, buf4) != 1)
+		SSL_set_tlsext_host_name(c->ssl, u->host);
+	SSL_set_fd(c->ssl, c->fd);
+	if (SSL_connect(c->ssl) != 1)
+		goto tls_fail;
+	return 0;
+tls_fail: {
+	char buf[256];
+
+	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	pr_err("Couldn't set up TLS with the admin API at %s: %s", url, buf);
+	return -EPROTO;
+}
+}
+
+static int conn_write(struct conn *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = c->ssl ? SSL_write(c->ssl, p, (int)n) : write(c->fd, p, n);
+
+		if (w <= 0) {
+			if (!c->ssl && w < 0 && errno == EINTR)
+				continue;
+			return -EIO;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t conn_read(struct conn *c, char *p, size_t n)
+{
+	for (;;) {
+		ssize_t r = c->ssl ? SSL_read(c->ssl, p, (int)n) : read(c->fd, p, n);
+
+		if (r < 0 && !c->ssl && errno == EINTR)
+			continue;
+		if (r < 0 && c->ssl && SSL_get_error(c->ssl, (int)r) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		return r;
+	}
+}
+
+struct response {
+	int status;
+	json_t *body; /* NULL when not JSON */
+};
+
+/* Read the token: the first line of the file, or the environment variable. */
+static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *tok, size_t len)
+{
+	const char *env = getenv("FLOODGATE_ADMIN_TOKEN");
+	size_t n;
+
+	if (o->token_file) {
+		FILE *f = fopen(o->token_file, "r");
+
+		if (!f)
+			return fgctl_bad(ctx, -errno, "Couldn't read the admin token from %s: %s",
+					 o->token_file, strerror(errno));
+		if (!fgets(tok, (int)len, f))
+			tok[0] = '\0';
+		fclose(f);
+	} else if (env) {
+		snprintf(tok, len, "%s", env);
+	} else {
+		return fgctl_bad(ctx, -EINVAL, "no admin token: give --token-file FILE or set "
+					       "FLOODGATE_ADMIN_TOKEN");
+	}
+	n = strcspn(tok, "\r\n");
+	tok[n] = '\0';
+	if (!n)
+		return fgctl_bad(ctx, -EINVAL, "the admin token is empty");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)
+			return fgctl_bad(ctx, -EINVAL, "the admin token has a character that "
+						       "cannot go in a header");
+	return 0;
+}
+
+/* One request to the admin API. Returns 0 with *res filled (any status) or -errno. */
+static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char *method,
+		   const char *path, json_t *body, struct response *res)
+{
+	const char *url = o->admin ? o->admin : getenv("FLOODGATE_ADMIN") ? getenv("FLOODGATE_ADMIN")
+									 : ADMIN_DEFAULT;
+	char err[FGCTL_ERR_LEN], token[1024], *b = NULL, *head = NULL, *buf = NULL;
+	struct conn c = { .fd = -1 };
+	struct url u;
+	size_t blen = 0, len = 0, cap = 65536;
+	int ret, hlen;
+	char *sep;
+
+	memset(res, 0, sizeof(*res));
+	if (parse_url(url, &u, err, sizeof(err)))
+		return fgctl_bad(ctx, -EINVAL, "%s", err);
+	if ((ret = read_token(ctx, o, token, sizeof(token))))
+		return ret;
+	if (body) {
+		b = json_dumps(body, JSON_COMPACT);
+		blen = b ? strlen(b) : 0;
+	}
+	hlen = asprintf(&head,
+			"%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nAuthorization: Bearer %s\r\n"
+			"Connection: close\r\nAccept: application/json\r\n"
+			"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+			method, path, strchr(u.host, ':') ? "[" : "", u.host,
+			strchr(u.host, ':') ? "]" : "", u.port, token, blen);
+	if (hlen < 0 || (body && !b)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if ((ret = conn_open(&c, &u, o, url)))
+		goto out;
+	if (conn_write(&c, head, (size_t)hlen) || (blen && conn_write(&c, b, blen))) {
+		pr_err("Couldn't send the request to %s", url);
+		ret = -EIO;
+		goto out;
+	}
+	if (!(buf = malloc(cap))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap >= RESPONSE_MAX || !(nb = realloc(buf, cap * 2))) {
+				pr_err("The admin API's answer is too large");
+				ret = -EIO;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = conn_read(&c, buf + len, cap - len - 1);
+		if (r < 0) {
+			pr_err("Couldn't read the answer of %s: %s", url,
+			       errno == EAGAIN ? "timed out" : strerror(errno));
+			ret = -EIO;
+			goto out;
+		}
+		if (!r)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &res->status) != 1 || !(sep = strstr(buf, "\r\n\r\n"))) {
+		pr_err("%s did not answer HTTP (is it floodgate's admin API?)", url);
+		ret = -EPROTO;
+		goto out;
+	}
+	res->body = json_loads(sep + 4, JSON_DECODE_ANY, NULL);
+	ret = 0;
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	conn_close(&c);
+	free(buf);
+	free(head);
+	free(b);
+	return ret;
+}
+
+/* Turn a non-2xx answer into the exit status: 4xx is the operator's (2), else 1. */
+static int answer_error(struct fgctl_ctx *ctx, const struct response *r)
+{
+	const char *detail = json_string_value(json_object_get(r->body, "detail"));
+
+	if (r->status >= 400 && r->status < 500)
+		return fgctl_bad(ctx, -EINVAL, "%s (HTTP %d)", detail ? detail : "refused",
+				 r->status);
+	pr_err("the admin API failed: %s (HTTP %d)", detail ? detail : "no detail", r->status);
+	return -EIO;
+}
+
+/* ---- output ---- */
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+static int print_keys(struct fgctl_ctx *ctx, json_t *arr)
+{
+	static const char *const heads[] = { "ID", "PLAN", "STATUS", "CREATED", "EXPIRES", "LABEL" };
+	struct fgctl_table t;
+	size_t i;
+	json_t *k;
+	int err = 0;
+
+	fgctl_table_init(&t, 6, heads, 0);
+	json_array_foreach(arr, i, k)
+	{
+		if ((err = fgctl_table_add(&t, str(k, "id"), str(k, "plan"), str(k, "status"),
+					   str(k, "created"), str(k, "expires"), str(k, "label"))))
+			break;
+	}
+	if (!err)
+		fgctl_table_print(&t, ctx->out);
+	fgctl_table_free(&t);
+	return err;
+}
+
+/* ---- commands ---- */
+
+static int keys_check_id(void *opts, const struct fgctl_parsed *p, char *err, size_t len)
+{
+	const struct keys_opts *o = opts;
+	size_t n = o->id ? strlen(o->id) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)o->id[i]) || isupper((unsigned char)o->id[i])) {
+			n = 0;
+			break;
+		}
+	}
+	if (n != KEY_ID_LEN) {
+		snprintf(err, len, "ID '%s': expected a key id, 16 lower-case hex digits (see "
+				   "fgctl keys list)",
+			 o->id ? o->id : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int run_create(struct fgctl_ctx *ctx, const void *opts)
+{
+	const struct keys_opts *o = opts;
+	json_t *body = json_pack("{s:s}", "plan", o->plan);
+	struct response r;
+	int ret;
+
+	if (o->label)
+		json_object_set_new(body, "label", json_string(o->label));
+	if (o->expires)
+		json_object_set_new(body, "expires", json_string(o->expires));
+	ret = request(ctx, o, "POST", "/v1/keys", body, &r);
+	json_decref(body);
+	if (ret)
+		return ret;
+	if (r.status != 201) {
+		ret = answer_error(ctx, &r);
+	} else if (o->json) {
+		ret = fgctl_json_print(ctx->out, json_incref(r.body), false);
+	} else {
+		/* The key alone on stdout (K=$(fgctl keys create ...)); the rest on stderr. */
+		fprintf(ctx->out, "%s\n", str(r.body, "key"));
+		fprintf(stderr, "fgctl: created key %s on plan %s; the key is shown only this once\n",
+			str(r.body, "id"), str(r.body, "plan"));
+	}
+	json_decref(r.body);
+	return ret;
+}
+
+static int run_list(struct fgctl_ctx *ctx, const void *opts)
+{
+	const struct keys_opts *o = opts;
+	json_t *all = json_array();
+	char after[KEY_ID_LEN + 1] = "", path[128];
+	int ret = 0;
+
+	if (o->after)
+		snprintf(after, sizeof(after), "%s", o->after);
+	/* Without --limit, follow the pages to the end. */
+	for (;;) {
+		uint64_t page = o->limit ? o->limit : LIST_PAGE;
+		struct response r;
+		json_t *next;
+
+		snprintf(path, sizeof(path), "/v1/keys?limit=%llu%s%s", (unsigned long long)page,
+			 after[0] ? "&after=" : "", after);
+		if ((ret = request(ctx, o, "GET", path, NULL, &r)))
+			break;
+		if (r.status != 200) {
+			ret = answer_error(ctx, &r);
+			json_decref(r.body);
+			break;
+		}
+		json_array_extend(all, json_object_get(r.body, "keys"));
+		next = json_object_get(r.body, "next");
+		if (o->limit || !json_is_string(next)) {
+			json_decref(r.body);
+			break;
+		}
+		snprintf(after, sizeof(after), "%s", json_string_value(next));
+		json_decref(r.body);
+	}
+	if (!ret)
+		ret = o->json ? fgctl_json_print(ctx->out, json_incref(all), false)
+			      : print_keys(ctx, all);
+	json_decref(all);
+	return ret;
+}
+
+static int one_key(struct fgctl_ctx *ctx, const struct keys_opts *o, const char *method,
+		   const char *action, json_t *body)
+{
+	char path[128];
+	struct response r;
+	int ret;
+
+	snprintf(path, sizeof(path), "/v1/keys/%s%s%s", o->id, action ? "/" : "",
+		 action ? action : "");
+	if ((ret = request(ctx, o, method, path, body, &r)))
+		return ret;
+	if (r.status != 200) {
+		ret = answer_error(ctx, &r);
+	} else if (o->json) {
+		ret = fgctl_json_print(ctx->out, json_incref(r.body), false);
+	} else {
+		json_t *a = json_array();
+
+		json_array_append(a, r.body);
+		ret = print_keys(ctx, a);
+		json_decref(a);
+	}
+	json_decref(r.body);
+	return ret;
+}
+
+static int run_show(struct fgctl_ctx *ctx, const void *opts)
+{
+	return one_key(ctx, opts, "GET", NULL, NULL);
+}
+
+static int run_revoke(struct fgctl_ctx *ctx, const void *opts)
+{
+	return one_key(ctx, opts, "POST", "revoke", NULL);
+}
+
+static int run_block(struct fgctl_ctx *ctx, const void *opts)
+{
+	return one_key(ctx, opts, "POST", "block", NULL);
+}
+
+static int run_unblock(struct fgctl_ctx *ctx, const void *opts)
+{
+	return one_key(ctx, opts, "POST", "unblock", NULL);
+}
+
+static int run_set_plan(struct fgctl_ctx *ctx, const void *opts)
+{
+	const struct keys_opts *o = opts;
+	json_t *body = json_pack("{s:s}", "plan", o->plan);
+	int ret = one_key(ctx, o, "POST", "plan", body);
+
+	json_decref(body);
+	return ret;
+}
+
+static const struct fgctl_arg create_args[] = {
+	{ "--plan", "PLAN", FGCTL_ARG_STRING, FGCTL_REQUIRED, offsetof(struct keys_opts, plan),
+	  .help = "a plan of the running config" },
+	{ "--label", "TEXT", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, label),
+	  .help = "a note kept with the key (up to 256 bytes)" },
+	{ "--expires", "DATE", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, expires),
+	  .help = "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a Unix time; the key answers 401 after" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg list_args[] = {
+	{ "--limit", "N", FGCTL_ARG_U64, 0, offsetof(struct keys_opts, limit), 1, 10000,
+	  .help = "one page of at most N keys (default: every key)" },
+	{ "--after", "ID", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, after),
+	  .help = "start after this key id (ids are listed in order)" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg id_args[] = {
+	ID_ARG,
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg set_plan_args[] = {
+	ID_ARG,
+	{ "PLAN", NULL, FGCTL_ARG_STRING, FGCTL_POSITIONAL | FGCTL_REQUIRED,
+	  offsetof(struct keys_opts, plan), .help = "a plan of the running config" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static int list_check(void *opts, const struct fgctl_parsed *p, char *err, size_t len)
+{
+	struct keys_opts *o = opts;
+	struct keys_opts probe = { .id = o->after };
+
+	return o->after ? keys_check_id(&probe, p, err, len) : 0;
+}
+
+const struct fgctl_cmd fgctl_cmds_keys[] = {
+	{ "keys create", "create an API key on a plan (prints the key, once)",
+	  "Asks the running daemon's admin API for a new key. The key is printed alone on "
+	  "stdout and cannot be shown again: only its SHA-256 digest is stored.",
+	  create_args, sizeof(struct keys_opts), NULL, NULL, run_create, 0 },
+	{ "keys list", "list API keys (id, plan, status, dates, label)", NULL, list_args,
+	  sizeof(struct keys_opts), NULL, list_check, run_list, 0 },
+	{ "keys show", "show one API key", NULL, id_args, sizeof(struct keys_opts), NULL,
+	  keys_check_id, run_show, 0 },
+	{ "keys revoke", "revoke an API key for good (401 from then on)", NULL, id_args,
+	  sizeof(struct keys_opts), NULL, keys_check_id, run_revoke, 0 },
+	{ "keys block", "block an API key (403 until unblocked)", NULL, id_args,
+	  sizeof(struct keys_opts), NULL, keys_check_id, run_block, 0 },
+	{ "keys unblock", "unblock an API key", NULL, id_args, sizeof(struct keys_opts), NULL,
+	  keys_check_id, run_unblock, 0 },
+	{ "keys set-plan", "move an API key to another plan", NULL, set_plan_args,
+	  sizeof(struct keys_opts), NULL, keys_check_id, run_set_plan, 0 },
+	{ NULL },
+};
