@@ -135,6 +135,8 @@ $(call tool_tests,$(1)): $(call tool_objs,$(1))
 endef
 $(foreach t,$(TOOLS),$(if $(call tool_tests,$(t)),$(eval $(call tool_test_rule,$(t)))))
 $(BUILD)/tests/unit/tools/%.o: CPPFLAGS += -Itools
+# fgctl's unit tests include its header ("fgctl.h"); they link libfgctl.a like every test.
+$(BUILD)/tests/unit/loader/%.o: CPPFLAGS += -Iloader
 
 # Tests link every library; the static archives contribute only what a test uses.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)

@@ -115,6 +115,10 @@ void fgctl_parsed_free(struct fgctl_parsed *p);
 /* True when the argument named `name` ("--rate") of p->cmd was given. */
 bool fgctl_given(const struct fgctl_parsed *p, const char *name);
 
+/* Where the value of argument `name` ("--ttl", "CIDR") lives in p->opts, or NULL: lets a
+ * test read what the parser filled without knowing the command's options struct. */
+const void *fgctl_value(const struct fgctl_parsed *p, const char *name);
+
 /* Help: global (cmd and group NULL), for one group, or one command. */
 void fgctl_help(FILE *f, const struct fgctl_parsed *p);
 

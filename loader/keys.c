@@ -45,21 +45,41 @@ struct keys_opts {
 };
 
 #define COMMON_ARGS                                                                                \
-	{ "--admin", "URL", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, admin),                \
-	  .help = "the admin API (default $FLOODGATE_ADMIN, else " ADMIN_DEFAULT ")" },           \
-		{ "--token-file", "FILE", FGCTL_ARG_STRING, 0,                                     \
+	{ "--admin",                                                                               \
+	  "URL",                                                                                   \
+	  FGCTL_ARG_STRING,                                                                        \
+	  0,                                                                                       \
+	  offsetof(struct keys_opts, admin),                                                       \
+	  .help = "the admin API (default $FLOODGATE_ADMIN, else " ADMIN_DEFAULT ")" },            \
+		{ "--token-file",                                                                  \
+		  "FILE",                                                                          \
+		  FGCTL_ARG_STRING,                                                                \
+		  0,                                                                               \
 		  offsetof(struct keys_opts, token_file),                                          \
 		  .help = "file holding the admin token (default $FLOODGATE_ADMIN_TOKEN)" },       \
-		{ "--cacert", "FILE", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, cacert),     \
+		{ "--cacert",                                                                      \
+		  "FILE",                                                                          \
+		  FGCTL_ARG_STRING,                                                                \
+		  0,                                                                               \
+		  offsetof(struct keys_opts, cacert),                                              \
 		  .help = "CA certificate(s) to verify an https admin API with" },                 \
-		{ "--insecure", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct keys_opts, insecure),     \
+		{ "--insecure",                                                                    \
+		  NULL,                                                                            \
+		  FGCTL_ARG_FLAG,                                                                  \
+		  0,                                                                               \
+		  offsetof(struct keys_opts, insecure),                                            \
 		  .help = "https: do not verify the admin API's certificate" },                    \
-		{ "--json", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct keys_opts, json),             \
-		  .help = "print the admin API's JSON" }
+	{                                                                                          \
+		"--json", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct keys_opts, json),               \
+			.help = "print the admin API's JSON"                                       \
+	}
 
 #define ID_ARG                                                                                     \
-	{ "ID", NULL, FGCTL_ARG_STRING, FGCTL_POSITIONAL | FGCTL_REQUIRED,                         \
-	  offsetof(struct keys_opts, id), .help = "key id (16 hex digits, see keys list)" }
+	{                                                                                          \
+		"ID", NULL, FGCTL_ARG_STRING, FGCTL_POSITIONAL | FGCTL_REQUIRED,                   \
+			offsetof(struct keys_opts, id),                                            \
+			.help = "key id (16 hex digits, see keys list)"                            \
+	}
 
 /* ---- a small HTTP/1.1 client ---- */
 
@@ -185,7 +205,8 @@ static int conn_open(struct conn *c, const struct url *u, const struct keys_opts
 			goto tls_fail;
 		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
 		/* An address in the URL is checked against the certificate's IP SANs. */
-		if (inet_pton(AF_INET, u->host, buf4) == 1 || inet_pton(AF_INET6, u->host, buf4) == 1)
+		if (inet_pton(AF_INET, u->host, buf4) == 1 ||
+		    inet_pton(AF_INET6, u->host, buf4) == 1)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
 		else
 			SSL_set1_host(c->ssl, u->host);
@@ -196,7 +217,7 @@ static int conn_open(struct conn *c, const struct url *u, const struct keys_opts
 	if (SSL_connect(c->ssl) != 1)
 		goto tls_fail;
 	return 0;
-tls_fail: {
+tls_fail : {
 	char buf[256];
 
 	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
@@ -257,8 +278,9 @@ static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *to
 	} else if (env) {
 		snprintf(tok, len, "%s", env);
 	} else {
-		return fgctl_bad(ctx, -EINVAL, "no admin token: give --token-file FILE or set "
-					       "FLOODGATE_ADMIN_TOKEN");
+		return fgctl_bad(ctx, -EINVAL,
+				 "no admin token: give --token-file FILE or set "
+				 "FLOODGATE_ADMIN_TOKEN");
 	}
 	n = strcspn(tok, "\r\n");
 	tok[n] = '\0';
@@ -266,8 +288,9 @@ static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *to
 		return fgctl_bad(ctx, -EINVAL, "the admin token is empty");
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)
-			return fgctl_bad(ctx, -EINVAL, "the admin token has a character that "
-						       "cannot go in a header");
+			return fgctl_bad(ctx, -EINVAL,
+					 "the admin token has a character that "
+					 "cannot go in a header");
 	return 0;
 }
 
@@ -275,8 +298,9 @@ static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *to
 static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char *method,
 		   const char *path, json_t *body, struct response *res)
 {
-	const char *url = o->admin ? o->admin : getenv("FLOODGATE_ADMIN") ? getenv("FLOODGATE_ADMIN")
-									 : ADMIN_DEFAULT;
+	const char *url = o->admin		      ? o->admin
+			  : getenv("FLOODGATE_ADMIN") ? getenv("FLOODGATE_ADMIN")
+						      : ADMIN_DEFAULT;
 	char err[FGCTL_ERR_LEN], token[1024], *b = NULL, *head = NULL, *buf = NULL;
 	struct conn c = { .fd = -1 };
 	struct url u;
@@ -379,7 +403,9 @@ static const char *str(json_t *o, const char *k)
 
 static int print_keys(struct fgctl_ctx *ctx, json_t *arr)
 {
-	static const char *const heads[] = { "ID", "PLAN", "STATUS", "CREATED", "EXPIRES", "LABEL" };
+	static const char *const heads[] = {
+		"ID", "PLAN", "STATUS", "CREATED", "EXPIRES", "LABEL"
+	};
 	struct fgctl_table t;
 	size_t i;
 	json_t *k;
@@ -412,8 +438,9 @@ static int keys_check_id(void *opts, const struct fgctl_parsed *p, char *err, si
 		}
 	}
 	if (n != KEY_ID_LEN) {
-		snprintf(err, len, "ID '%s': expected a key id, 16 lower-case hex digits (see "
-				   "fgctl keys list)",
+		snprintf(err, len,
+			 "ID '%s': expected a key id, 16 lower-case hex digits (see "
+			 "fgctl keys list)",
 			 o->id ? o->id : "");
 		return -EINVAL;
 	}
@@ -442,7 +469,8 @@ static int run_create(struct fgctl_ctx *ctx, const void *opts)
 	} else {
 		/* The key alone on stdout (K=$(fgctl keys create ...)); the rest on stderr. */
 		fprintf(ctx->out, "%s\n", str(r.body, "key"));
-		fprintf(stderr, "fgctl: created key %s on plan %s; the key is shown only this once\n",
+		fprintf(stderr,
+			"fgctl: created key %s on plan %s; the key is shown only this once\n",
 			str(r.body, "id"), str(r.body, "plan"));
 	}
 	json_decref(r.body);

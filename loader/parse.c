@@ -286,6 +286,16 @@ bool fgctl_given(const struct fgctl_parsed *p, const char *name)
 	return false;
 }
 
+const void *fgctl_value(const struct fgctl_parsed *p, const char *name)
+{
+	if (!p->cmd || !p->opts)
+		return NULL;
+	for (const struct fgctl_arg *a = p->cmd->args; a && a->name; a++)
+		if (!strcmp(a->name, name))
+			return (const char *)p->opts + a->offset;
+	return NULL;
+}
+
 void fgctl_parsed_free(struct fgctl_parsed *p)
 {
 	free(p->opts);
@@ -299,8 +309,12 @@ static int parse_args(struct fgctl_parsed *p, int argc, char *const argv[], int 
 	const struct fgctl_cmd *cmd = p->cmd;
 	const struct fgctl_arg *a;
 	bool options_done = false;
-	int npos = 0, k, e;
+	int npos = 0, k = 0, e;
 
+	for (a = cmd->args; a && a->name; a++)
+		if (++k > FGCTL_ARGS_MAX)
+			return errf(err, len, "%s: internal error: over %d arguments", cmd->name,
+				    FGCTL_ARGS_MAX);
 	for (; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -308,7 +322,8 @@ static int parse_args(struct fgctl_parsed *p, int argc, char *const argv[], int 
 			options_done = true;
 			continue;
 		}
-		if (!options_done && s[0] == '-' && s[1]) {
+		/* "-1" is a (bad) value, not an option: let the value's parser say why. */
+		if (!options_done && s[0] == '-' && s[1] && !(s[1] >= '0' && s[1] <= '9')) {
 			const char *eq = strchr(s, '=');
 			size_t n = eq ? (size_t)(eq - s) : strlen(s);
 			const char *v = eq ? eq + 1 : NULL;
@@ -364,9 +379,15 @@ static int parse_args(struct fgctl_parsed *p, int argc, char *const argv[], int 
 	for (a = cmd->args; a && a->name; a++, k++) {
 		if (!(a->flags & FGCTL_REQUIRED) || p->given[k])
 			continue;
-		if (a->flags & FGCTL_POSITIONAL)
-			return errf(err, len, "missing %s for '%s' (see fgctl %s --help)",
-				    a->metavar ? a->metavar : a->name, cmd->name, cmd->name);
+		if (a->flags & FGCTL_POSITIONAL) {
+			char bars[128];
+			const char *what = a->metavar ? a->metavar : a->name;
+
+			if (!a->metavar && a->type == FGCTL_ARG_CHOICE)
+				what = choice_list_sep(a->choices, true, bars, sizeof(bars));
+			return errf(err, len, "missing %s for '%s' (see fgctl %s --help)", what,
+				    cmd->name, cmd->name);
+		}
 		return errf(err, len, "missing %s %s for '%s'", a->name,
 			    a->metavar ? a->metavar : "", cmd->name);
 	}
