@@ -12,6 +12,9 @@
  *   --status N    answer with status N (502/504 pass-through, errors)
  *   --close       close the connection after each response
  *   --threads N   N threads, one SO_REUSEPORT listener each
+ *   --bad MODE    misbehave, for the gateway's error paths: "garbage" (answer bytes that
+ *                 are not HTTP), "truncate" (close half-way through the body), "close"
+ *                 (close without answering)
  *
  *   fg-upstream [-l ADDR:PORT] [-s BYTES] [-S STATUS] [-d MS] [-e] [-c] [-t N]
  *
@@ -74,6 +77,7 @@ struct opts {
 	unsigned delay_ms;
 	bool echo, close;
 	unsigned threads;
+	enum { BAD_NONE, BAD_GARBAGE, BAD_TRUNCATE, BAD_CLOSE } bad;
 };
 
 static struct opts o = { .size = 100, .status = 200, .threads = 1 };
@@ -297,6 +301,21 @@ static void queue_out(struct conn *c, const char *s, size_t n)
 
 static void respond(struct conn *c, const char *resp, size_t len, bool head, bool close)
 {
+	switch (o.bad) {
+	case BAD_GARBAGE:
+		queue_out(c, "THIS IS NOT HTTP\r\n\r\n", 20);
+		c->closing = true;
+		return;
+	case BAD_TRUNCATE:
+		queue_out(c, fixed, fixed_head_len + o.size / 2);
+		c->closing = true;
+		return;
+	case BAD_CLOSE:
+		c->closing = true;
+		return;
+	default:
+		break;
+	}
 	if (resp)
 		queue_out(c, resp, len);
 	else
@@ -633,7 +652,8 @@ static void usage(FILE *f)
 		   "  -d, --delay MS          answer each request MS ms after it arrived\n"
 		   "  -e, --echo              answer a JSON description of the request\n"
 		   "  -c, --close             close the connection after each response\n"
-		   "  -t, --threads N         threads, each with its own SO_REUSEPORT listener\n");
+		   "  -t, --threads N         threads, each with its own SO_REUSEPORT listener\n"
+		   "  -b, --bad MODE          garbage | truncate | close: misbehave on purpose\n");
 }
 
 int main(int argc, char **argv)
@@ -643,6 +663,7 @@ int main(int argc, char **argv)
 		{ "status", required_argument, NULL, 'S' }, { "delay", required_argument, NULL, 'd' },
 		{ "echo", no_argument, NULL, 'e' },	     { "close", no_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "bad", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -652,7 +673,7 @@ int main(int argc, char **argv)
 	char *e;
 
 	parse_addr("127.0.0.1:18081");
-	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:h", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:hb:", lopts, NULL)) != -1) {
 		unsigned long v;
 
 		switch (opt) {
@@ -685,6 +706,18 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			o.echo = true;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "garbage"))
+				o.bad = BAD_GARBAGE;
+			else if (!strcmp(optarg, "truncate"))
+				o.bad = BAD_TRUNCATE;
+			else if (!strcmp(optarg, "close"))
+				o.bad = BAD_CLOSE;
+			else {
+				fprintf(stderr, "fg-upstream: --bad is garbage, truncate or close\n");
+				return 2;
+			}
 			break;
 		case 'c':
 			o.close = true;

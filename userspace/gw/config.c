@@ -1071,10 +1071,6 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 	}
 	free(host);
 	path_pop(c, saved);
-	if (u->connect_timeout_ms > u->total_timeout_ms || u->first_byte_timeout_ms > u->total_timeout_ms)
-		return fail(c, o, false, "connect_timeout_ms and first_byte_timeout_ms must not "
-					 "exceed total_timeout_ms (%llu)",
-			    (unsigned long long)u->total_timeout_ms);
 	return 0;
 fail:
 	free(host);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# gw_robust: bad input and bad upstreams never crash or hang the daemon - an upstream
+# answering garbage, closing mid-body or without an answer, a total timeout; random bytes
+# on both listeners, a request that never finishes, odd methods, long paths, pipelining,
+# HTTP/1.0.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/gw_lib.bash"
+need_root
+gw_init
+gw_upstream "$UP_ECHO" --echo
+gw_upstream "$UP_SLOW" --delay 2000
+gw_upstream "$UP_BAD1" --bad garbage
+gw_upstream "$UP_BAD2" --bad truncate --size 200000
+gw_upstream "$UP_BAD3" --bad close
+gw_config ".limits.client_timeout_ms = 1000
+	| .upstreams += {\"garbage\": {\"url\": \"http://127.0.0.1:$UP_BAD1\"},
+		\"truncate\": {\"url\": \"http://127.0.0.1:$UP_BAD2\"},
+		\"close\": {\"url\": \"http://127.0.0.1:$UP_BAD3\"},
+		\"slowtotal\": {\"url\": \"http://127.0.0.1:$UP_SLOW\", \"first_byte_timeout_ms\": 5000, \"total_timeout_ms\": 600}}
+	| .routes += [{\"name\": \"garbage\", \"methods\": \"*\", \"path\": \"/bad/garbage\", \"upstream\": \"garbage\"},
+		{\"name\": \"truncate\", \"methods\": \"*\", \"path\": \"/bad/truncate\", \"upstream\": \"truncate\"},
+		{\"name\": \"close\", \"methods\": \"*\", \"path\": \"/bad/close\", \"upstream\": \"close\"},
+		{\"name\": \"slowtotal\", \"methods\": \"*\", \"path\": \"/bad/slowtotal\", \"upstream\": \"slowtotal\"}]" >"$GW_DIR/c.json"
+gw_start "$GW_DIR/c.json"
+URL=https://127.0.0.1:$GW_PORT
+HTTP=127.0.0.1:$GW_HTTP_PORT
+KEY=$(gw_key load)
+H="X-API-Key: $KEY"
+type_of() { req "$@" | jq -r .type; }
+
+# ---- bad upstreams ----
+is "garbage from the upstream: 502" "$(status_of -H "$H" "$URL/bad/garbage")" 502
+is "... upstream-error" "$(type_of -H "$H" "$URL/bad/garbage")" "urn:floodgate:problem:upstream-error"
+is "upstream closes without answering (GET, retried once): 502" "$(status_of -H "$H" "$URL/bad/close")" 502
+is "... upstream-error" "$(type_of -H "$H" "$URL/bad/close")" "urn:floodgate:problem:upstream-error"
+is "the same for a POST (not retried)" "$(status_of -H "$H" -d x "$URL/bad/close")" 502
+code=$(req --http1.1 -o /dev/null -w '%{http_code}' -H "$H" "$URL/bad/truncate")
+rc=$?
+is "upstream closes mid-body: the head went out" "$code" 200
+cmp_ok "... and the client sees the transfer fail (curl exit $rc)" "$rc" -ne 0
+req --http2 -o /dev/null -H "$H" "$URL/bad/truncate"
+cmp_ok "... over HTTP/2 too (stream reset, curl exit $?)" "$?" -ne 0
+is "total timeout before the head: 504" "$(status_of -H "$H" "$URL/bad/slowtotal")" 504
+M=$(bounded 5 curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
+like "metrics: garbage counted" "$M" 'floodgate_upstream_errors_total{upstream="garbage",kind="error"} 2'
+like "metrics: truncation counted" "$M" 'floodgate_upstream_errors_total{upstream="truncate",kind="error"} 2'
+like "metrics: total timeout counted" "$M" 'floodgate_upstream_errors_total{upstream="slowtotal",kind="timeout"} 1'
+
+# ---- bad clients ----
+raw() { # raw HOST:PORT: send stdin, print what comes back within 5 s
+	bounded 5 bash -c "exec 3<>/dev/tcp/${1%:*}/${1#*:}; cat >&3; cat <&3" 2>/dev/null
+}
+for i in $(seq 10); do
+	head -c 3000 /dev/urandom | raw "$HTTP" >/dev/null
+	head -c 3000 /dev/urandom | bounded 5 openssl s_client -quiet -connect "127.0.0.1:$GW_PORT" >/dev/null 2>&1
+done
+ok "random bytes on both listeners: still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
+like "a NUL in the request line gets a 400" "$(printf 'GET \x00\xff\r\n\r\n' | raw "$HTTP")" "HTTP/1.1 400"
+out=$(bounded 8 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GW_HTTP_PORT; printf 'GET /v1/items HTTP/1.1\r\nHost: x\r\n' >&3; cat <&3")
+rc=$?
+isnt_hung=$((rc != 124))
+is "a request that never finishes is dropped at client_timeout_ms" "$isnt_hung" 1
+is "odd method on a known path: 405" "$(status_of -X FOO -H "$H" "$URL/v1/items")" 405
+is "odd method elsewhere: 404" "$(status_of -X FOO -H "$H" "$URL/v2/x")" 404
+long=$(head -c 10000 /dev/zero | tr '\0' a)
+is "a 10 kB path: 400" "$(status_of -H "$H" "$URL/v1/$long")" 400
+out=$(printf 'GET /public/a HTTP/1.1\r\nHost: x\r\n\r\nGET /public/b HTTP/1.1\r\nHost: x\r\n\r\nGET /public/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | raw "$HTTP")
+is "pipelined requests: three answers" "$(echo "$out" | grep -c '^HTTP/1.1 200')" 3
+like "... in order" "$(echo "$out" | grep -o '"target":"/public/[abc]"' | tr -d '\n')" '"target":"/public/a""target":"/public/b""target":"/public/c"'
+out=$(printf 'GET /public/x HTTP/1.0\r\n\r\n' | raw "$HTTP")
+like "HTTP/1.0 without Host" "$out" "HTTP/1.1 200"
+out=$(printf 'GET /v1/items HTTP/1.1\r\nHost: x\r\nX-API-Key: %s\r\nX-API-Key: other\r\nConnection: close\r\n\r\n' "$KEY" | raw "$HTTP")
+like "a repeated key header: the first one counts" "$out" "HTTP/1.1 200"
+ok "still healthy at the end" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
+ok "still running" kill -0 "$GW_PID"
+finish
