@@ -169,7 +169,7 @@ quiet1=$(xdp_rx)
 for engine in live packet; do
 	refused=0
 	# A full ring is near certain with threaded NAPI; try a few times to see one.
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		before=$(xdp_rx)
 		flood --dst "$DST4" --dport 9400 --count 1000000 --engine $engine --src-random
 		after=$(settled_xdp_rx $((before + 1000000)))
