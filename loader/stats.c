@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,7 +14,7 @@
 #include "tb.h"
 
 struct stats_opts {
-	bool json;
+	bool json, per_cpu;
 	uint64_t watch, count;
 };
 
@@ -24,6 +25,8 @@ static const struct fgctl_arg stats_args[] = {
 	  FGCTL_WATCH_MAX, .help = "print the counters and their rates every SECONDS" },
 	{ "--count", "N", FGCTL_ARG_U64, 0, offsetof(struct stats_opts, count), 1, 1000000,
 	  .help = "with --watch: stop after N intervals (default: until interrupted)" },
+	{ "--per-cpu", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct stats_opts, per_cpu),
+	  .help = "also show each CPU's packets (which receive queues the traffic used)" },
 	{ NULL },
 };
 
@@ -31,6 +34,10 @@ static int stats_check(void *opts, const struct fgctl_parsed *p, char *err, size
 {
 	if (fgctl_given(p, "--count") && !fgctl_given(p, "--watch")) {
 		snprintf(err, len, "--count needs --watch");
+		return -EINVAL;
+	}
+	if (fgctl_given(p, "--per-cpu") && fgctl_given(p, "--watch")) {
+		snprintf(err, len, "--per-cpu goes without --watch");
 		return -EINVAL;
 	}
 	return 0;
@@ -104,6 +111,59 @@ static int stats_table(FILE *f, const struct edge_stat *cur, const struct edge_s
 	return err;
 }
 
+/* Packets per CPU of every counter: a JSON object of arrays, or a table. */
+static int per_cpu(struct fgctl_ctx *ctx, bool json)
+{
+	int ncpu = ctx->em->ncpu, err = 0;
+	struct edge_stat *v = calloc((size_t)ncpu, sizeof(*v));
+	json_t *o = json ? json_object() : NULL;
+
+	if (!v)
+		return -ENOMEM;
+	if (!json)
+		fprintf(ctx->out, "%-14s", "COUNTER");
+	for (int cpu = 0; !json && cpu < ncpu; cpu++) {
+		char head[16];
+
+		snprintf(head, sizeof(head), "CPU%d", cpu);
+		fprintf(ctx->out, " %15s", head);
+	}
+	if (!json)
+		fputc('\n', ctx->out);
+	for (uint32_t id = 0; id < EDGE_STAT_MAX && !err; id++) {
+		json_t *a = json ? json_array() : NULL;
+
+		err = fg_edgemap_stat_percpu(ctx->em, id, v);
+		if (err) {
+			pr_err("Couldn't read the counters: %s", strerror(-err));
+			json_decref(a);
+			break;
+		}
+		if (!json)
+			fprintf(ctx->out, "%-14s", fg_stat_name(id));
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			if (json)
+				json_array_append_new(a, fgctl_json_u64(v[cpu].packets));
+			else
+				fprintf(ctx->out, " %15llu", (unsigned long long)v[cpu].packets);
+		}
+		if (json)
+			json_object_set_new(o, fg_stat_name(id), a);
+		else
+			fputc('\n', ctx->out);
+	}
+	free(v);
+	if (json) {
+		if (err) {
+			json_decref(o);
+			return err;
+		}
+		return fgctl_json_print(ctx->out,
+					json_pack("{s:i, s:o}", "cpus", ncpu, "packets", o), false);
+	}
+	return err;
+}
+
 static int read_stats(struct fgctl_ctx *ctx, struct edge_stat *s)
 {
 	int err = fg_edgemap_stats_read(ctx->em, s);
@@ -121,6 +181,8 @@ static int run_stats(struct fgctl_ctx *ctx, const void *opts)
 	uint64_t t0, t1;
 	int err;
 
+	if (o->per_cpu)
+		return per_cpu(ctx, o->json);
 	err = read_stats(ctx, cur);
 	if (err)
 		return err;

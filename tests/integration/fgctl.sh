@@ -284,6 +284,9 @@ is "stats --watch 1 --count 2 prints two lines" "$(wc -l <"$TMP/watch")" 2
 ok "each is a JSON object with an interval" jq -e '.interval_s > 0' "$TMP/watch"
 cmp_ok "the watched total moved" "$(jq -s 'map(.counters.pass_other.delta) | add' "$TMP/watch")" -ge 1
 like "stats (table)" "$(a stats)" "source_limit"
+a stats --per-cpu --json >"$TMP/percpu"
+is "stats --per-cpu --json: one slot per CPU" "$(jq '.packets.pass_source | length' "$TMP/percpu")" "$(jq .cpus "$TMP/percpu")"
+is "... adding up to the total" "$(jq '.packets.pass_source | add' "$TMP/percpu")" "$(counter pass_source)"
 
 # ---- a foreign XDP program is never replaced ----
 FLOOR=$FG_BUILD/bpf/floor.bpf.o

@@ -767,6 +767,13 @@ int fg_edgemap_stats_read(struct fg_edgemap *em, struct edge_stat out[EDGE_STAT_
 	return err;
 }
 
+int fg_edgemap_stat_percpu(struct fg_edgemap *em, uint32_t id, struct edge_stat *out)
+{
+	if (id >= EDGE_STAT_MAX)
+		return -EINVAL;
+	return bpf_map_lookup_elem(em->fd[FG_MAP_STATS], &id, out) ? -errno : 0;
+}
+
 struct marked_walk {
 	fg_marked_fn fn;
 	void *arg;

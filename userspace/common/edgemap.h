@@ -185,6 +185,9 @@ int fg_edgemap_config_write(struct fg_edgemap *em, uint32_t origin, const struct
 /* Every counter summed over the CPUs. */
 int fg_edgemap_stats_read(struct fg_edgemap *em, struct edge_stat out[EDGE_STAT_MAX]);
 
+/* One counter as each CPU counted it: out has em->ncpu slots. */
+int fg_edgemap_stat_percpu(struct fg_edgemap *em, uint32_t id, struct edge_stat *out);
+
 struct fg_marked_entry {
 	struct fg_cidr src; /* a host */
 	struct edge_marked marked;

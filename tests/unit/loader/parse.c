@@ -394,6 +394,10 @@ static void stats(void **state)
 	assert_int_equal(VAL(&p, uint64_t, "--watch"), 0);
 	fgctl_parsed_free(&p);
 
+	OK(&p, "stats", "--per-cpu", "--json");
+	assert_true(VAL(&p, bool, "--per-cpu"));
+	fgctl_parsed_free(&p);
+
 	OK(&p, "stats", "--json", "--watch", "2", "--count", "3");
 	assert_true(VAL(&p, bool, "--json"));
 	assert_int_equal(VAL(&p, uint64_t, "--watch"), 2);
@@ -521,6 +525,7 @@ static const struct {
 	{ { "stats", "--watch", "3601" }, "out of range 1..3600" },
 	{ { "stats", "--watch", "1.5" }, "not a whole number" },
 	{ { "stats", "--watch", "1", "--count", "0" }, "--count 0: out of range" },
+	{ { "stats", "--watch", "1", "--per-cpu" }, "--per-cpu goes without --watch" },
 };
 
 static void bad_lines(void **state)
