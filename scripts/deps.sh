@@ -11,7 +11,7 @@ libh2o-evloop-dev libjansson-dev libhiredis-dev libpcre2-dev libsqlite3-dev libs
 libcmocka-dev
 iproute2 iputils-ping ethtool nftables iptables netsniff-ng tcpdump
 curl openssl redis-server wrk nghttp2-client nginx haproxy sqlite3
-clang-format gnuplot-nox jq procps psmisc util-linux
+clang-format gnuplot-nox jq procps psmisc util-linux python3
 "
 
 missing=""
