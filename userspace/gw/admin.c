@@ -95,9 +95,9 @@ static void send_body(h2o_req_t *req, int status, const char *reason, const char
 	req->res.status = status;
 	req->res.reason = reason;
 	req->res.content_length = len;
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type,
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, "Content-Type", type,
 		       strlen(type));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, "Cache-Control",
 		       H2O_STRLIT("no-store"));
 	h2o_send_inline(req, body, len);
 }
@@ -134,7 +134,7 @@ static void send_problem(h2o_req_t *req, int status, const char *reason, const c
 		return;
 	}
 	if (status == 401)
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
 			       H2O_STRLIT("Bearer realm=\"floodgate-admin\""));
 	send_body(req, status, reason, "application/problem+json", s, strlen(s));
 	free(s);

@@ -192,13 +192,19 @@ size_t gw_apikey_strip_query(const char *q, size_t len, const char *param, size_
 	return o;
 }
 
-/* The low-level SHA256() is deprecated in OpenSSL 3 in favour of EVP, whose per-call
- * provider dispatch costs more than hashing a 35-byte key: this runs on every request. */
+/* This runs on every request with a key. OpenSSL 3's EVP interface, and its one-shot
+ * SHA256() which now goes through EVP_Q_digest(), look the algorithm up in the provider
+ * store (under a lock) on each call: that costs more than hashing a 35-byte key. The
+ * deprecated low-level functions hash directly. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 void gw_apikey_digest(const char *key, size_t len, uint8_t out[32])
 {
-	SHA256((const unsigned char *)key, len, out);
+	SHA256_CTX c;
+
+	SHA256_Init(&c);
+	SHA256_Update(&c, key, len);
+	SHA256_Final(out, &c);
 }
 #pragma GCC diagnostic pop
 

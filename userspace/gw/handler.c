@@ -50,9 +50,9 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 	req->res.status = info->status;
 	req->res.reason = info->title;
 	req->res.content_length = body.len;
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
 		       H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, "Cache-Control",
 		       H2O_STRLIT("no-store"));
 	h2o_start_response(req, &generator);
 	/* The body lives in the config, which outlives the request (rc->tc holds it). */
@@ -65,9 +65,9 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 static void add_retry_after(h2o_req_t *req, uint64_t seconds)
 {
 	char *v = h2o_mem_alloc_pool(&req->pool, 24);
-	int n = snprintf(v, 24, "%llu", (unsigned long long)(seconds ? seconds : 1));
+	size_t n = gw_ratelimit_u64(v, seconds ? seconds : 1);
 
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v, (size_t)n);
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, "Retry-After", v, n);
 }
 
 /* RateLimit-Policy and RateLimit (and the legacy trio) for a plan's bucket state. */
@@ -85,15 +85,14 @@ static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const 
 	}
 	if (cfg->headers.legacy) {
 		char *v = h2o_mem_alloc_pool(&req->pool, 72);
-		int a = snprintf(v, 24, "%llu", (unsigned long long)st->limit);
-		int b = snprintf(v + 24, 24, "%llu", (unsigned long long)st->remaining);
-		int c = snprintf(v + 48, 24, "%llu", (unsigned long long)st->reset_s);
+		size_t a = gw_ratelimit_u64(v, st->limit);
+		size_t b = gw_ratelimit_u64(v + 24, st->remaining);
+		size_t c = gw_ratelimit_u64(v + 48, st->reset_s);
 
-		add_header(req, H2O_STRLIT("x-ratelimit-limit"), "X-RateLimit-Limit", v, (size_t)a);
+		add_header(req, H2O_STRLIT("x-ratelimit-limit"), "X-RateLimit-Limit", v, a);
 		add_header(req, H2O_STRLIT("x-ratelimit-remaining"), "X-RateLimit-Remaining",
-			   v + 24, (size_t)b);
-		add_header(req, H2O_STRLIT("x-ratelimit-reset"), "X-RateLimit-Reset", v + 48,
-			   (size_t)c);
+			   v + 24, b);
+		add_header(req, H2O_STRLIT("x-ratelimit-reset"), "X-RateLimit-Reset", v + 48, c);
 	}
 }
 
@@ -191,7 +190,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		const char *challenge = bearer ? "Bearer realm=\"floodgate\""
 					       : "ApiKey realm=\"floodgate\"";
 
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
 			       challenge, strlen(challenge));
 		gw_handler_problem(req, rc, found ? GW_PROBLEM_INVALID_KEY : GW_PROBLEM_MISSING_KEY);
 		return true;
@@ -229,7 +228,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		add_retry_after(req, st.retry_after_s);
 	if (problem == GW_PROBLEM_INVALID_KEY || problem == GW_PROBLEM_EXPIRED_KEY ||
 	    problem == GW_PROBLEM_REVOKED_KEY) {
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
 			       H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
 	}
 	gw_handler_problem(req, rc, problem);
@@ -313,7 +312,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
 			size_t alen = gw_route_allow_header(rr.allowed, allow, 96);
 
-			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow,
+			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow", allow,
 				       alen);
 			gw_handler_problem(req, rc, GW_PROBLEM_METHOD_NOT_ALLOWED);
 		} else {

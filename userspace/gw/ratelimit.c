@@ -55,13 +55,39 @@ int gw_ratelimit_take(struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *
 	return ok;
 }
 
+size_t gw_ratelimit_u64(char *buf, uint64_t v)
+{
+	char tmp[21];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf,
 			   size_t len)
 {
-	int n = snprintf(buf, len, "\"%s\";r=%llu;t=%llu", name,
-			 (unsigned long long)st->remaining, (unsigned long long)st->reset_s);
+	size_t nlen = strlen(name), o;
 
-	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+	/* quotes, ";r=", ";t=", two numbers of at most 20 digits, NUL */
+	if (len < nlen + 2 + 6 + 40 + 1)
+		return 0;
+	buf[0] = '"';
+	memcpy(buf + 1, name, nlen);
+	o = nlen + 1;
+	memcpy(buf + o, "\";r=", 4);
+	o += 4;
+	o += gw_ratelimit_u64(buf + o, st->remaining);
+	memcpy(buf + o, ";t=", 3);
+	o += 3;
+	o += gw_ratelimit_u64(buf + o, st->reset_s);
+	return o;
 }
 
 gw_ratelimit_table_t *gw_ratelimit_table_new(size_t capacity)

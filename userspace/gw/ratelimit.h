@@ -42,6 +42,10 @@ void gw_ratelimit_state(const gw_limit_t *l, uint64_t credit_ns, gw_ratelimit_st
 int gw_ratelimit_take(struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *l,
 		      gw_ratelimit_state_t *st);
 
+/* Decimal digits of v into buf (at least 21 bytes; NUL-terminated); returns the length.
+ * The hot path's number formatting: snprintf costs more than the rest of a 429. */
+size_t gw_ratelimit_u64(char *buf, uint64_t v);
+
 /* "\"NAME\";r=R;t=T" into buf; returns the length (0 when it does not fit). */
 size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf,
 			   size_t len);

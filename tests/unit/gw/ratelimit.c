@@ -115,6 +115,12 @@ static void header_values(void **state)
 	assert_int_equal(gw_ratelimit_header("premium", &st, buf, sizeof(buf)), 18);
 	assert_string_equal(buf, "\"premium\";r=42;t=6");
 	assert_int_equal(gw_ratelimit_header("premium", &st, buf, 8), 0);
+	assert_int_equal(gw_ratelimit_u64(buf, 0), 1);
+	assert_string_equal(buf, "0");
+	assert_int_equal(gw_ratelimit_u64(buf, 18446744073709551615ULL), 20);
+	assert_string_equal(buf, "18446744073709551615");
+	assert_int_equal(gw_ratelimit_u64(buf, 1000), 4);
+	assert_string_equal(buf, "1000");
 }
 
 static void clock_going_back(void **state)
