@@ -104,7 +104,7 @@ int fgctl_json_print(FILE *f, json_t *j, bool compact)
 
 	if (!j)
 		return -ENOMEM;
-	err = json_dumpf(j, f, compact ? JSON_COMPACT : JSON_INDENT(2));
+	err = json_dumpf(j, f, JSON_REAL_PRECISION(10) | (compact ? JSON_COMPACT : JSON_INDENT(2)));
 	json_decref(j);
 	if (err)
 		return -EIO;

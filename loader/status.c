@@ -195,7 +195,7 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 	fprintf(f, "v6 prefix     /%u\n", c->v6_prefix);
 	fprintf(f, "generation    %u (last written by %s)\n", c->generation,
 		fg_origin_name(c->origin));
-	fprintf(f, "entries       %zu blocks, %zu allows, %zu edges, %zu marked\n", s->blocks,
+	fprintf(f, "entries       blocks %zu, allows %zu, edges %zu, marked %zu\n", s->blocks,
 		s->allows, s->edges, s->marked);
 	fprintf(f, "max sources   %u per family\n", ctx->em->max_entries[FG_MAP_SRC4]);
 }
