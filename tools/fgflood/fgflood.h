@@ -18,15 +18,15 @@
 #include "addr.h"
 #include "flood.h"
 
-#define FLOOD_FRAME_MIN	    60		 /* Ethernet's minimum frame, without FCS */
-#define FLOOD_FRAME_MAX	    1514	 /* 1500-byte MTU plus the Ethernet header */
-#define FLOOD_SECONDS_MAX   86400	 /* one day: a flood longer than that is a mistake */
-#define FLOOD_COUNT_MAX	    (1ULL << 48) /* a bound that still means something */
-#define FLOOD_PPS_MAX	    1000000000ULL
-#define FLOOD_BATCH_MAX	    256 /* frames per kernel batch (the kernel's own limit) */
-#define FLOOD_BATCH_DEFAULT 64
-#define FLOOD_DPORT_DEFAULT 80
-#define FLOOD_STALL_S	    5 /* no frame accepted for this long: give up */
+#define FLOOD_FRAME_MIN	    60		  /* Ethernet's minimum frame, without FCS */
+#define FLOOD_FRAME_MAX	    1514	  /* 1500-byte MTU plus the Ethernet header */
+#define FLOOD_SECONDS_MAX   86400	  /* one day: a flood longer than that is a mistake */
+#define FLOOD_COUNT_MAX	    (1ULL << 48)  /* a bound that still means something */
+#define FLOOD_PPS_MAX	    1000000000ULL /* --pps: far above what one machine sends */
+#define FLOOD_BATCH_MAX	    256		  /* frames per kernel batch (the kernel's own limit) */
+#define FLOOD_BATCH_DEFAULT 64		  /* the kernel's default, one NAPI budget */
+#define FLOOD_DPORT_DEFAULT 80		  /* --dport: HTTP, what floodgate protects */
+#define FLOOD_STALL_S	    5		  /* no frame accepted for this long: give up */
 
 enum flood_engine {
 	FLOOD_ENGINE_AUTO = 0, /* live frames when the interface takes them, else packet */
@@ -111,6 +111,7 @@ struct flood_iface {
 	bool is_veth;
 };
 
+/* Look the interface up. Returns 0, -ENODEV (no such interface) or another -errno. */
 int flood_iface_get(const char *ifname, struct flood_iface *ifc);
 
 /* The interface's first global address of the family (a host), or -EADDRNOTAVAIL. */

@@ -80,6 +80,97 @@ static void report(const struct flood_opts *o, const struct flood_run *run, cons
 	fflush(stdout);
 }
 
+/*
+ * Everything the run needs from the system: the interface, the source, the MACs, the CPUs.
+ * Returns 0, or the exit status of a failure it has reported.
+ */
+static int resolve(const struct flood_opts *o, struct flood_iface *ifc, struct flood_spec *spec,
+		   unsigned *cpus)
+{
+	char buf[FG_CIDR_STRLEN];
+	unsigned ncpu;
+	int r;
+
+	r = flood_iface_get(o->ifname, ifc);
+	if (r) {
+		pr_err("Couldn't find interface %s: %s", o->ifname, strerror(-r));
+		return 2;
+	}
+	spec->frame_len = flood_frame_len(o);
+	if (spec->frame_len - FLOOD_ETH_LEN > ifc->mtu) {
+		pr_err("--size %u exceeds the MTU of %s (%u)", spec->frame_len, o->ifname,
+		       ifc->mtu);
+		return 2;
+	}
+	ncpu = allowed_cpus(cpus, FLOOD_MAX_CPUS);
+	if (o->threads > ncpu) {
+		pr_err("--threads %u: this process may use only %u CPU%s", o->threads, ncpu,
+		       ncpu == 1 ? "" : "s");
+		return 2;
+	}
+
+	spec->family = o->dst.family;
+	spec->proto = o->proto;
+	spec->dst = o->dst;
+	spec->dport = o->dport;
+	spec->seed = o->seed;
+	spec->src = o->src;
+	if (!spec->src.family && flood_iface_addr(o->ifname, o->dst.family, &spec->src)) {
+		pr_err("%s has no %s address to send from: give --src or --src-random", o->ifname,
+		       o->dst.family == AF_INET ? "IPv4" : "IPv6");
+		return 2;
+	}
+	memcpy(spec->src_mac, o->have_src_mac ? o->src_mac : ifc->mac, 6);
+	if (o->have_dst_mac) {
+		memcpy(spec->dst_mac, o->dst_mac, 6);
+		return 0;
+	}
+	r = flood_resolve_mac(ifc->ifindex, ifc->is_veth, &o->dst, RESOLVE_WAIT, spec->dst_mac);
+	if (r) {
+		pr_err("Couldn't resolve the MAC address of %s on %s: %s (give --dst-mac)",
+		       fg_cidr_format(&o->dst, buf, sizeof(buf)), o->ifname, strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The engine, and for --engine auto the AF_PACKET fallback for a thread whose live frames
+ * the interface refuses. Returns 0, or the exit status of a failure it has reported.
+ */
+static int pick_engines(const struct flood_opts *o, const struct flood_iface *ifc,
+			const struct flood_tmpl *t, struct flood_run *run)
+{
+	void **st;
+	int r;
+
+	if (o->engine != FLOOD_ENGINE_PACKET) {
+		r = flood_engine_live.prepare(o, ifc, t, &run->state);
+		if (r == 0) {
+			run->ops = &flood_engine_live;
+			if (o->engine == FLOOD_ENGINE_LIVE)
+				return 0;
+		} else if (o->engine == FLOOD_ENGINE_LIVE) {
+			pr_err("Couldn't prepare the live-frames engine: %s", strerror(-r));
+			return 1;
+		} else {
+			pr_info("live-frames engine unavailable (%s): using AF_PACKET",
+				strerror(-r));
+		}
+	}
+	st = run->ops ? &run->fallback_state : &run->state;
+	r = flood_engine_packet.prepare(o, ifc, t, st);
+	if (r) {
+		pr_err("Couldn't prepare the AF_PACKET engine: %s", strerror(-r));
+		return 1;
+	}
+	if (run->ops)
+		run->fallback = &flood_engine_packet;
+	else
+		run->ops = &flood_engine_packet;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct flood_opts o;
@@ -87,10 +178,10 @@ int main(int argc, char **argv)
 	struct flood_spec spec = { 0 };
 	static struct flood_tmpl tmpl;
 	struct flood_run run = { 0 };
-	unsigned cpus[FLOOD_MAX_CPUS], ncpu;
+	unsigned cpus[FLOOD_MAX_CPUS];
 	char err[256], srcbuf[FG_CIDR_STRLEN], dstbuf[FG_CIDR_STRLEN];
 	struct sigaction sa = { .sa_handler = on_signal };
-	int r, rc = 0;
+	int r, rc;
 
 	fg_log_set_ident("fgflood");
 	if (flood_parse_args(argc, argv, &o, err, sizeof(err))) {
@@ -105,49 +196,9 @@ int main(int argc, char **argv)
 		fg_log_level = FG_LOG_DEBUG;
 	fg_log_hook_libbpf();
 
-	r = flood_iface_get(o.ifname, &ifc);
-	if (r) {
-		pr_err("Couldn't find interface %s: %s", o.ifname, strerror(-r));
-		return 2;
-	}
-	spec.frame_len = flood_frame_len(&o);
-	if (spec.frame_len - FLOOD_ETH_LEN > ifc.mtu) {
-		pr_err("--size %u exceeds the MTU of %s (%u)", spec.frame_len, o.ifname, ifc.mtu);
-		return 2;
-	}
-	ncpu = allowed_cpus(cpus, FLOOD_MAX_CPUS);
-	if (o.threads > ncpu) {
-		pr_err("--threads %u: this process may use only %u CPU%s", o.threads, ncpu,
-		       ncpu == 1 ? "" : "s");
-		return 2;
-	}
-
-	spec.family = o.dst.family;
-	spec.proto = o.proto;
-	spec.dst = o.dst;
-	spec.dport = o.dport;
-	spec.seed = o.seed;
-	spec.src = o.src;
-	if (!spec.src.family) {
-		r = flood_iface_addr(o.ifname, o.dst.family, &spec.src);
-		if (r) {
-			pr_err("%s has no %s address to send from: give --src or --src-random",
-			       o.ifname, o.dst.family == AF_INET ? "IPv4" : "IPv6");
-			return 2;
-		}
-	}
-	memcpy(spec.src_mac, o.have_src_mac ? o.src_mac : ifc.mac, 6);
-	if (o.have_dst_mac) {
-		memcpy(spec.dst_mac, o.dst_mac, 6);
-	} else {
-		r = flood_resolve_mac(ifc.ifindex, ifc.is_veth, &o.dst, RESOLVE_WAIT, spec.dst_mac);
-		if (r) {
-			pr_err("Couldn't resolve the MAC address of %s on %s: %s (give --dst-mac)",
-			       fg_cidr_format(&o.dst, dstbuf, sizeof(dstbuf)), o.ifname,
-			       strerror(-r));
-			return 1;
-		}
-	}
+	rc = resolve(&o, &ifc, &spec, cpus);
+	if (rc)
+		return rc;
 	r = flood_tmpl_build(&spec, &tmpl);
 	if (r) {
 		pr_err("Couldn't build the packet template: %s", strerror(-r));
@@ -164,32 +215,9 @@ int main(int argc, char **argv)
 	run.count = o.count;
 	run.pps = o.pps;
 	run.seconds = o.seconds;
-	if (o.engine != FLOOD_ENGINE_PACKET) {
-		r = flood_engine_live.prepare(&o, &ifc, &tmpl, &run.state);
-		if (r == 0) {
-			run.ops = &flood_engine_live;
-		} else if (o.engine == FLOOD_ENGINE_LIVE) {
-			pr_err("Couldn't prepare the live-frames engine: %s", strerror(-r));
-			return 1;
-		} else {
-			pr_info("live-frames engine unavailable (%s): using AF_PACKET",
-				strerror(-r));
-		}
-	}
-	if (!run.ops || o.engine == FLOOD_ENGINE_AUTO) {
-		void **st = run.ops ? &run.fallback_state : &run.state;
-
-		r = flood_engine_packet.prepare(&o, &ifc, &tmpl, st);
-		if (r) {
-			pr_err("Couldn't prepare the AF_PACKET engine: %s", strerror(-r));
-			rc = 1;
-			goto out;
-		}
-		if (run.ops)
-			run.fallback = &flood_engine_packet;
-		else
-			run.ops = &flood_engine_packet;
-	}
+	rc = pick_engines(&o, &ifc, &tmpl, &run);
+	if (rc)
+		goto out;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -206,8 +234,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	} else if ((r == -EOPNOTSUPP || r == -ENXIO) && !strcmp(run.engine_used, "live")) {
 		pr_err("Couldn't send through %s: it takes no XDP frames (a veth does when its "
-		       "peer "
-		       "has an XDP program or GRO: ethtool -K PEER gro on); or use --engine packet",
+		       "peer has an XDP program or GRO on); use --engine packet",
 		       o.ifname);
 		rc = 1;
 	} else if (r) {

@@ -21,7 +21,10 @@ static void put16(uint8_t *p, uint16_t host)
 	memcpy(p, &n, 2);
 }
 
-/* One's complement sum of bytes as 16-bit words in memory order; odd tail padded. */
+/*
+ * One's complement sum of bytes as 16-bit words in memory order, the odd tail padded with
+ * zero; not folded (a frame has at most 757 words: no overflow of 32 bits).
+ */
 static uint32_t sum_bytes(const uint8_t *p, unsigned len)
 {
 	uint32_t s = 0;
@@ -38,8 +41,6 @@ static uint32_t sum_bytes(const uint8_t *p, unsigned len)
 		memcpy(&w, last, 2);
 		s += w;
 	}
-	/* Keep the sum from overflowing on jumbo payloads: fold as we go is not needed
-	 * below 64 KiB of data (at most 32768 words of 0xffff). */
 	return s;
 }
 
