@@ -497,6 +497,9 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 	if (!ret && act != ACT_SHOW)
 		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
 				     mem_expires(r.expires));
+	/* A new plan starts with its own full bucket, not the old plan's leftovers. */
+	if (!ret && act == ACT_PLAN)
+		gw_keys_reset_bucket(gw_server.keys, r.digest);
 unlock:
 	pthread_mutex_unlock(&gw_server.store_lock);
 	json_decref(o);

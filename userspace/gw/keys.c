@@ -199,6 +199,20 @@ int gw_keys_upsert(gw_keys_t *t, const uint8_t digest[32], uint16_t plan, uint8_
 	return 0;
 }
 
+int gw_keys_reset_bucket(gw_keys_t *t, const uint8_t digest[32])
+{
+	uint64_t h = hash_of(digest);
+	struct stripe *s = stripe_of(t, h);
+	gw_key_entry_t *e;
+
+	pthread_mutex_lock(&s->mutex);
+	e = find(s, h, digest);
+	if (e)
+		memset(&e->bucket, 0, sizeof(e->bucket));
+	pthread_mutex_unlock(&s->mutex);
+	return e ? 0 : -ENOENT;
+}
+
 int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
 {
 	uint64_t h = hash_of(digest);

@@ -64,6 +64,9 @@ size_t gw_keys_count(const gw_keys_t *t);
 int gw_keys_upsert(gw_keys_t *t, const uint8_t digest[32], uint16_t plan, uint8_t status,
 		   uint32_t expires);
 
+/* Give a key a fresh (full) bucket, as when it moves to another plan; -ENOENT. */
+int gw_keys_reset_bucket(gw_keys_t *t, const uint8_t digest[32]);
+
 /* Remove a key; -ENOENT when absent. */
 int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32]);
 

@@ -57,6 +57,13 @@ static void table_basics(void **state)
 	assert_int_equal(e->bucket.credit_ns, 77);
 	gw_keys_unlock(&lk);
 
+	assert_int_equal(gw_keys_reset_bucket(t, d), 0);
+	e = gw_keys_lock(t, d, &lk);
+	assert_int_equal(e->bucket.credit_ns, 0);
+	assert_int_equal(e->bucket.stamp_ns, 0); /* full at its next use */
+	gw_keys_unlock(&lk);
+	assert_int_equal(gw_keys_reset_bucket(t, other), -ENOENT);
+
 	assert_int_equal(gw_keys_remove(t, d), 0);
 	assert_int_equal(gw_keys_remove(t, d), -ENOENT);
 	assert_int_equal(gw_keys_count(t), 0);
