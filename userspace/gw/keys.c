@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
@@ -18,6 +19,14 @@
 #define STRIPES	      (1u << STRIPES_SHIFT)
 /* Smallest chain array of a stripe. */
 #define MIN_BUCKETS 4
+/* Bulk-load slabs: aligned, so an entry finds its slab's header by masking its address. */
+#define SLAB_BYTES   (2u << 20)
+#define SLAB_ENTRIES (SLAB_BYTES / sizeof(gw_key_entry_t) - 1) /* the first slot is the header */
+
+struct slab {
+	size_t live; /* entries not freed yet; atomic once the slab is published */
+	size_t used; /* entries handed out (building only) */
+};
 
 struct stripe {
 	pthread_mutex_t mutex;
@@ -34,7 +43,39 @@ struct st_gw_keys_t {
 struct st_gw_keys_batch_t {
 	gw_key_entry_t *head[STRIPES];
 	size_t count[STRIPES];
+	struct slab *slab; /* being filled */
 };
+
+/* A slab from mmap, aligned to its size (mapped twice as large, the excess unmapped), so
+ * that unmapping it really returns the memory. */
+static struct slab *slab_new(void)
+{
+	uint8_t *p = mmap(NULL, 2 * SLAB_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + SLAB_BYTES - 1) & ~(uintptr_t)(SLAB_BYTES - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + 2 * SLAB_BYTES > a + SLAB_BYTES)
+		munmap((void *)(a + SLAB_BYTES), (uintptr_t)p + 2 * SLAB_BYTES - (a + SLAB_BYTES));
+	return (struct slab *)a; /* fresh anonymous memory: zeroed */
+}
+
+static void entry_free(gw_key_entry_t *e)
+{
+	struct slab *s;
+
+	if (!(e->flags & GW_KEY_F_SLAB)) {
+		free(e);
+		return;
+	}
+	s = (struct slab *)((uintptr_t)e & ~(uintptr_t)(SLAB_BYTES - 1));
+	if (__atomic_sub_fetch(&s->live, 1, __ATOMIC_ACQ_REL) == 0)
+		munmap(s, SLAB_BYTES);
+}
 
 static const char *const status_names[GW_KEY_STATUS_MAX] = { "active", "blocked", "revoked" };
 
@@ -107,7 +148,7 @@ static void free_chains(gw_key_entry_t **buckets, size_t n)
 
 		for (; e; e = next) {
 			next = e->next;
-			free(e);
+			entry_free(e);
 		}
 	}
 }
@@ -231,7 +272,7 @@ int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
 	pthread_mutex_unlock(&s->mutex);
 	if (!e)
 		return -ENOENT;
-	free(e);
+	entry_free(e);
 	__atomic_sub_fetch(&t->count, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -259,11 +300,19 @@ gw_keys_batch_t *gw_keys_batch_new(void)
 int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan,
 		      uint8_t status, uint32_t expires)
 {
-	gw_key_entry_t *e = calloc(1, sizeof(*e));
 	unsigned i = (unsigned)(hash_of(digest) & (STRIPES - 1));
+	gw_key_entry_t *e;
 
-	if (!e)
-		return -ENOMEM;
+	if (!b->slab || b->slab->used == SLAB_ENTRIES) {
+		struct slab *s = slab_new();
+
+		if (!s)
+			return -ENOMEM;
+		b->slab = s;
+	}
+	e = (gw_key_entry_t *)b->slab + 1 + b->slab->used++;
+	b->slab->live++;
+	e->flags = GW_KEY_F_SLAB;
 	memcpy(e->digest, digest, 32);
 	e->plan = plan;
 	e->status = status;
@@ -283,7 +332,7 @@ void gw_keys_batch_free(gw_keys_batch_t *b)
 
 		for (; e; e = next) {
 			next = e->next;
-			free(e);
+			entry_free(e);
 		}
 	}
 	free(b);

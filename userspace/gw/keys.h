@@ -10,8 +10,11 @@
  * one key's requests arrive on several worker threads at once. Each stripe grows on its
  * own, so no change ever stops the whole table.
  *
- * An entry is 64 bytes (plus the allocator's header and a bucket pointer): the digest,
- * the bucket (struct edge_bucket, tb.h's units), expiry, plan id and status.
+ * An entry is 64 bytes: the digest, the bucket (struct edge_bucket, tb.h's units), expiry,
+ * plan id and status. Keys loaded in bulk (start, reload) live in 2 MB slabs mapped for
+ * them, about 72 bytes per key with the chain pointers; a slab goes back to the system as
+ * soon as its last key is gone, so a reload of a million keys does not leave the old
+ * table's memory behind.
  */
 #ifndef GW_KEYS_H
 #define GW_KEYS_H
@@ -41,9 +44,12 @@ typedef struct st_gw_key_entry_t {
 	uint32_t expires;	   /* unix seconds, 0 = never */
 	uint16_t plan;		   /* interned plan name */
 	uint8_t status;		   /* enum gw_key_status */
-	uint8_t pad;
+	uint8_t flags;		   /* GW_KEY_F_* (the table's own) */
 } gw_key_entry_t;
 _Static_assert(sizeof(gw_key_entry_t) == 64, "key entry stays one cache line");
+
+/* gw_key_entry_t.flags */
+#define GW_KEY_F_SLAB 1 /* allocated in a bulk-load slab, not by malloc */
 
 typedef struct st_gw_keys_t gw_keys_t;
 

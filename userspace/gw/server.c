@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -151,6 +152,9 @@ int gw_server_load_keys(char *err, size_t errlen)
 	}
 	gw_keys_replace(gw_server.keys, lc.batch);
 	pthread_mutex_unlock(&gw_server.store_lock);
+	/* The old entries are free now; give their pages back rather than keep the peak of
+	 * two full tables resident after every reload. */
+	malloc_trim(0);
 	pr_debug("loaded %zu keys", lc.n);
 	return 0;
 }
