@@ -39,12 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK	  16384
-#define HEAD_MAX	  (64u << 10)  /* request line + headers */
-#define BODY_MAX	  (64u << 20)  /* request body bytes accepted (and discarded) */
-#define EVENTS		  256
-#define MAX_SIZE	  (256u << 20) /* --size upper bound */
-#define MAX_HEADERS_ECHO  128
+#define READ_CHUNK	 16384
+#define HEAD_MAX	 (64u << 10) /* request line + headers */
+#define BODY_MAX	 (64u << 20) /* request body bytes accepted (and discarded) */
+#define EVENTS		 256
+#define MAX_SIZE	 (256u << 20) /* --size upper bound */
+#define MAX_HEADERS_ECHO 128
 
 struct conn {
 	int fd;
@@ -52,10 +52,10 @@ struct conn {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	size_t body_left;	/* request body bytes still to skip */
-	int pending;		/* responses waiting for their delay */
-	bool closing;		/* close once the output is written */
-	bool dead;		/* closed; freed when pending reaches 0 */
+	size_t body_left; /* request body bytes still to skip */
+	int pending;	  /* responses waiting for their delay */
+	bool closing;	  /* close once the output is written */
+	bool dead;	  /* closed; freed when pending reaches 0 */
 	bool want_out;
 };
 
@@ -81,7 +81,7 @@ struct opts {
 };
 
 static struct opts o = { .size = 100, .status = 200, .threads = 1 };
-static char *fixed;	  /* the full fixed response */
+static char *fixed; /* the full fixed response */
 static size_t fixed_len, fixed_head_len;
 static volatile sig_atomic_t stop;
 
@@ -96,22 +96,38 @@ static uint64_t now_ns(void)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 413: return "Payload Too Large";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 413:
+		return "Payload Too Large";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Status";
 	}
 }
 
@@ -121,7 +137,8 @@ static int build_fixed(void)
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
 			 "Content-Length: %zu\r\n%s\r\n",
-			 o.status, reason(o.status), o.size, o.close ? "Connection: close\r\n" : "");
+			 o.status, reason(o.status), o.size,
+			 o.close ? "Connection: close\r\n" : "");
 
 	fixed = malloc((size_t)n + o.size);
 	if (!fixed)
@@ -442,8 +459,11 @@ static void process(struct worker *w, struct conn *c)
 
 				if (!d)
 					abort();
-				*d = (struct delayed){ .c = c, .due_ns = now_ns() + o.delay_ms * 1000000ULL,
-						       .resp = resp, .len = len, .head = head,
+				*d = (struct delayed){ .c = c,
+						       .due_ns = now_ns() + o.delay_ms * 1000000ULL,
+						       .resp = resp,
+						       .len = len,
+						       .head = head,
 						       .close = close };
 				if (w->tail)
 					w->tail->next = d;
@@ -578,7 +598,8 @@ static void *worker_main(void *arg)
 			if (!c) {
 				int fd;
 
-				while ((fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+				while ((fd = accept4(w->lfd, NULL, NULL,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 					struct conn *nc = calloc(1, sizeof(*nc));
 					struct epoll_event cev = { .events = EPOLLIN };
 
@@ -659,10 +680,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "listen", required_argument, NULL, 'l' }, { "size", required_argument, NULL, 's' },
-		{ "status", required_argument, NULL, 'S' }, { "delay", required_argument, NULL, 'd' },
-		{ "echo", no_argument, NULL, 'e' },	     { "close", no_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "size", required_argument, NULL, 's' },
+		{ "status", required_argument, NULL, 'S' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "echo", no_argument, NULL, 'e' },
+		{ "close", no_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "bad", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -679,7 +704,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'l':
 			if (parse_addr(optarg)) {
-				fprintf(stderr, "fg-upstream: bad address %s (ADDR:PORT)\n", optarg);
+				fprintf(stderr, "fg-upstream: bad address %s (ADDR:PORT)\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -692,7 +718,8 @@ int main(int argc, char **argv)
 			if (errno || *e || !*optarg || (opt == 's' && v > MAX_SIZE) ||
 			    (opt == 'S' && (v < 100 || v > 599)) || (opt == 'd' && v > 3600000) ||
 			    (opt == 't' && (v < 1 || v > 64))) {
-				fprintf(stderr, "fg-upstream: bad value for -%c: %s\n", opt, optarg);
+				fprintf(stderr, "fg-upstream: bad value for -%c: %s\n", opt,
+					optarg);
 				return 2;
 			}
 			if (opt == 's')
@@ -715,7 +742,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "close"))
 				o.bad = BAD_CLOSE;
 			else {
-				fprintf(stderr, "fg-upstream: --bad is garbage, truncate or close\n");
+				fprintf(stderr,
+					"fg-upstream: --bad is garbage, truncate or close\n");
 				return 2;
 			}
 			break;

@@ -14,7 +14,7 @@
 /* A URI longer than this is cut in the log (the request itself is not affected). */
 #define URI_LOG_MAX 2048
 /* Worst-case line: every field escaped at 6 bytes per input byte. */
-#define LINE_MAX (6 * URI_LOG_MAX + 1024)
+#define LINE_MAX    (6 * URI_LOG_MAX + 1024)
 
 int gw_accesslog_init(gw_accesslog_t *l, size_t cap)
 {
@@ -94,9 +94,9 @@ int gw_accesslog_append(gw_accesslog_t *l, const gw_accesslog_entry_t *e)
 	else
 		l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len, ",\"reason\":null");
 	if (e->upstream_ns >= 0)
-		l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len,
-					   ",\"upstream_ms\":%.3f}\n",
-					   (double)e->upstream_ns / 1e6);
+		l->len +=
+			(size_t)snprintf(l->buf + l->len, l->cap - l->len,
+					 ",\"upstream_ms\":%.3f}\n", (double)e->upstream_ns / 1e6);
 	else
 		l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len,
 					   ",\"upstream_ms\":null}\n");

@@ -39,8 +39,8 @@ typedef struct st_gw_accesslog_entry_t {
 	const char *route; /* "" = none */
 	const char *plan;
 	const char *key_id;
-	const char *reason;	 /* problem slug, NULL = none */
-	int64_t upstream_ns;	 /* -1 = not proxied */
+	const char *reason;  /* problem slug, NULL = none */
+	int64_t upstream_ns; /* -1 = not proxied */
 } gw_accesslog_entry_t;
 
 /* A buffer of cap bytes; -ENOMEM. */

@@ -24,10 +24,10 @@
 #include "gw/worker.h"
 
 /* Largest admin request body. */
-#define BODY_MAX (64u << 10)
+#define BODY_MAX     (64u << 10)
 /* Keys per page of GET /v1/keys, by default and at most. */
 #define LIST_DEFAULT 1000
-#define LIST_MAX 10000
+#define LIST_MAX     10000
 /* Attempts at a fresh key whose id is not taken (a 64-bit id collision is remote). */
 #define CREATE_TRIES 3
 
@@ -89,8 +89,8 @@ const char *gw_admin_format_time(int64_t t, char *buf, size_t len)
 
 /* ---- responses ---- */
 
-static void send_body(h2o_req_t *req, int status, const char *reason, const char *type,
-		      char *body, size_t len)
+static void send_body(h2o_req_t *req, int status, const char *reason, const char *type, char *body,
+		      size_t len)
 {
 	req->res.status = status;
 	req->res.reason = reason;
@@ -134,8 +134,8 @@ static void send_problem(h2o_req_t *req, int status, const char *reason, const c
 		return;
 	}
 	if (status == 401)
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
-			       H2O_STRLIT("Bearer realm=\"floodgate-admin\""));
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
+			       "WWW-Authenticate", H2O_STRLIT("Bearer realm=\"floodgate-admin\""));
 	send_body(req, status, reason, "application/problem+json", s, strlen(s));
 	free(s);
 }
@@ -153,12 +153,13 @@ static json_t *record_json(const gw_key_record_t *r, const char *key)
 	json_object_set_new(o, "plan", json_string(r->plan));
 	json_object_set_new(o, "status", json_string(gw_key_status_name(r->status)));
 	json_object_set_new(o, "label", json_string(r->label));
-	json_object_set_new(o, "created",
-			    json_string(gw_admin_format_time(r->created, created, sizeof(created))));
-	json_object_set_new(o, "expires",
-			    r->expires ? json_string(gw_admin_format_time(r->expires, expires,
-									  sizeof(expires)))
-				       : json_null());
+	json_object_set_new(
+		o, "created",
+		json_string(gw_admin_format_time(r->created, created, sizeof(created))));
+	json_object_set_new(
+		o, "expires",
+		r->expires ? json_string(gw_admin_format_time(r->expires, expires, sizeof(expires)))
+			   : json_null());
 	return o;
 }
 
@@ -328,8 +329,9 @@ static void create_key(h2o_req_t *req)
 			s = num;
 		}
 		if (!s || gw_admin_parse_time(s, &r.expires)) {
-			BAD_REQUEST(req, "\"expires\" must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a "
-					 "Unix time");
+			BAD_REQUEST(req,
+				    "\"expires\" must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a "
+				    "Unix time");
 			goto out;
 		}
 		if (r.expires <= r.created) {
@@ -353,8 +355,8 @@ static void create_key(h2o_req_t *req)
 				     mem_expires(r.expires));
 	pthread_mutex_unlock(&gw_server.store_lock);
 	if (ret) {
-		pr_err("Couldn't create key: %s", ret == -ENOMEM ? "out of memory"
-							      : gw_server.store->errmsg);
+		pr_err("Couldn't create key: %s",
+		       ret == -ENOMEM ? "out of memory" : gw_server.store->errmsg);
 		send_problem(req, 500, "Internal Server Error", "internal",
 			     "the key could not be stored; see the daemon's log");
 		goto out;
@@ -400,7 +402,8 @@ static const char *query_param(h2o_req_t *req, const char *name, char *buf, size
 		if ((size_t)(stop - q) > nlen && !memcmp(q, name, nlen) && q[nlen] == '=') {
 			size_t vlen = (size_t)(stop - q) - nlen - 1;
 
-			snprintf(buf, len, "%.*s", (int)(vlen < len ? vlen : len - 1), q + nlen + 1);
+			snprintf(buf, len, "%.*s", (int)(vlen < len ? vlen : len - 1),
+				 q + nlen + 1);
 			return buf;
 		}
 		q = stop + 1;
@@ -484,7 +487,7 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 	case ACT_REVOKE:
 	case ACT_BLOCK:
 	case ACT_UNBLOCK:
-		r.status = act == ACT_REVOKE ? GW_KEY_REVOKED
+		r.status = act == ACT_REVOKE  ? GW_KEY_REVOKED
 			   : act == ACT_BLOCK ? GW_KEY_BLOCKED
 					      : GW_KEY_ACTIVE;
 		ret = gw_store_set_status(gw_server.store, id, r.status);
@@ -536,8 +539,8 @@ static void reload(h2o_req_t *req)
 	}
 	cfg = gw_server_config(&gen);
 	gw_config_unref(cfg);
-	send_json(req, 200, "OK", json_pack("{s:s, s:I}", "status", "reloaded", "generation",
-					    (json_int_t)gen));
+	send_json(req, 200, "OK",
+		  json_pack("{s:s, s:I}", "status", "reloaded", "generation", (json_int_t)gen));
 }
 
 static bool is(h2o_iovec_t v, const char *s)
@@ -587,8 +590,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	if (path.len > 9 && !memcmp(path.base, "/v1/keys/", 9)) {
 		const char *id = path.base + 9, *slash = memchr(id, '/', path.len - 9);
 		size_t idlen = slash ? (size_t)(slash - id) : path.len - 9;
-		h2o_iovec_t action = slash ? h2o_iovec_init(slash + 1, (size_t)(path.base + path.len - slash - 1))
-					   : h2o_iovec_init(NULL, 0);
+		h2o_iovec_t action =
+			slash ? h2o_iovec_init(slash + 1,
+					       (size_t)(path.base + path.len - slash - 1))
+			      : h2o_iovec_init(NULL, 0);
 		char idbuf[GW_APIKEY_ID_LEN + 1];
 
 		if (!valid_id(id, idlen))
@@ -611,8 +616,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		if (!post)
 			goto method;
 		key_action(req, idbuf,
-			   is(action, "revoke") ? ACT_REVOKE : is(action, "block") ? ACT_BLOCK
-										    : ACT_UNBLOCK);
+			   is(action, "revoke")	 ? ACT_REVOKE
+			   : is(action, "block") ? ACT_BLOCK
+						 : ACT_UNBLOCK);
 		return 0;
 	}
 notfound:
@@ -669,7 +675,8 @@ gw_admin_t *gw_admin_new(int fd, SSL_CTX *ssl)
 	a->gconf.server_name = h2o_iovec_init(H2O_STRLIT("floodgate-admin"));
 	a->gconf.max_request_entity_size = BODY_MAX;
 	host = h2o_config_register_host(&a->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	h = (admin_handler_t *)h2o_create_handler(h2o_config_register_path(host, "/", 0), sizeof(*h));
+	h = (admin_handler_t *)h2o_create_handler(h2o_config_register_path(host, "/", 0),
+						  sizeof(*h));
 	h->super.on_req = on_req;
 	h->admin = a;
 	a->loop = h2o_evloop_create();

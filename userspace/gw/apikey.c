@@ -85,8 +85,8 @@ static bool name_is(const char *name, size_t len, const char *param, size_t plen
 }
 
 /* The value of the first `param` in query, raw; false when absent. */
-static bool query_find(const char *q, size_t len, const char *param, size_t plen,
-		       const char **val, size_t *vlen)
+static bool query_find(const char *q, size_t len, const char *param, size_t plen, const char **val,
+		       size_t *vlen)
 {
 	size_t i = 0;
 
@@ -140,8 +140,9 @@ int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char 
 			size_t vlen;
 			ssize_t n;
 
-			if (!in->query || !query_find(in->query, in->query_len, cfg->keys.query_param,
-						      cfg->keys.query_param_len, &v, &vlen))
+			if (!in->query ||
+			    !query_find(in->query, in->query_len, cfg->keys.query_param,
+					cfg->keys.query_param_len, &v, &vlen))
 				continue;
 			if (vlen > 3 * GW_APIKEY_MAX)
 				return -EINVAL;
@@ -165,8 +166,8 @@ int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char 
 	return 0;
 }
 
-size_t gw_apikey_strip_query(const char *q, size_t len, const char *param, size_t plen,
-			     char *out, size_t *removed)
+size_t gw_apikey_strip_query(const char *q, size_t len, const char *param, size_t plen, char *out,
+			     size_t *removed)
 {
 	size_t i = 0, o = 0, n = 0;
 

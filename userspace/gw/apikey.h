@@ -21,11 +21,11 @@
 #include "gw/config.h"
 
 /* Longest key accepted from a request; longer ones are invalid without a lookup. */
-#define GW_APIKEY_MAX 256
+#define GW_APIKEY_MAX	  256
 /* Length of keys the gateway generates: "fg_" and 32 base64url characters (192 bits). */
 #define GW_APIKEY_GEN_LEN 35
 /* Length of a key id in hex digits (8 bytes of the digest). */
-#define GW_APIKEY_ID_LEN 16
+#define GW_APIKEY_ID_LEN  16
 
 /* The parts of a request extraction looks at, each NULL when absent. */
 typedef struct st_gw_apikey_input_t {
@@ -59,8 +59,8 @@ bool gw_apikey_valid(const char *key, size_t len);
  * after percent-decoding). out holds query_len bytes. Returns the new length; *removed
  * counts the parameters dropped (may be NULL).
  */
-size_t gw_apikey_strip_query(const char *query, size_t len, const char *param,
-			     size_t param_len, char *out, size_t *removed);
+size_t gw_apikey_strip_query(const char *query, size_t len, const char *param, size_t param_len,
+			     char *out, size_t *removed);
 
 /* SHA-256 of the key. */
 void gw_apikey_digest(const char *key, size_t len, uint8_t out[32]);

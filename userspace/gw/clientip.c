@@ -38,7 +38,8 @@ static bool parse_item(const char *s, size_t len, struct fg_cidr *out)
 			return false;
 		len = (size_t)(close - s - 1);
 		s++;
-	} else if ((colon = memchr(s, ':', len)) && !memchr(colon + 1, ':', len - (size_t)(colon - s) - 1)) {
+	} else if ((colon = memchr(s, ':', len)) &&
+		   !memchr(colon + 1, ':', len - (size_t)(colon - s) - 1)) {
 		len = (size_t)(colon - s); /* IPv4 with a port */
 	}
 	memcpy(buf, s, len);

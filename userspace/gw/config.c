@@ -28,23 +28,23 @@
 #include "gw/tls.h"
 
 /* Defaults (docs/config.md lists the same). */
-#define DEF_ADMIN_LISTEN	"127.0.0.1:9090"
-#define DEF_MAX_REQUEST_BODY	(1u << 20)
-#define DEF_MAX_HEADER_BYTES	16384
+#define DEF_ADMIN_LISTEN	 "127.0.0.1:9090"
+#define DEF_MAX_REQUEST_BODY	 (1u << 20)
+#define DEF_MAX_HEADER_BYTES	 16384
 /* h2o 2.2.5 reads at most this much request head over HTTP/1 (H2O_MAX_REQLEN). */
-#define MAX_HEADER_BYTES	(8192 + 4096 * 100)
-#define DEF_CLIENT_TIMEOUT_MS	10000
+#define MAX_HEADER_BYTES	 (8192 + 4096 * 100)
+#define DEF_CLIENT_TIMEOUT_MS	 10000
 #define DEF_HANDSHAKE_TIMEOUT_MS 10000
-#define DEF_SHUTDOWN_TIMEOUT_MS 10000
-#define DEF_CONNECT_TIMEOUT_MS	1000
-#define DEF_FIRST_BYTE_MS	10000
-#define DEF_TOTAL_MS		30000
-#define DEF_KEEPALIVE_IDLE_MS	2000
-#define DEF_TABLE_SIZE		65536
-#define DEF_IPV6_PREFIX		64
-#define DEF_KEY_HEADER		"X-API-Key"
-#define DEF_QUERY_PARAM		"api_key"
-#define DEF_TYPE_BASE		"urn:floodgate:problem:"
+#define DEF_SHUTDOWN_TIMEOUT_MS	 10000
+#define DEF_CONNECT_TIMEOUT_MS	 1000
+#define DEF_FIRST_BYTE_MS	 10000
+#define DEF_TOTAL_MS		 30000
+#define DEF_KEEPALIVE_IDLE_MS	 2000
+#define DEF_TABLE_SIZE		 65536
+#define DEF_IPV6_PREFIX		 64
+#define DEF_KEY_HEADER		 "X-API-Key"
+#define DEF_QUERY_PARAM		 "api_key"
+#define DEF_TYPE_BASE		 "urn:floodgate:problem:"
 
 /* A value in the tree and how to find it in the file: member `index` of `parent`. */
 struct node {
@@ -196,8 +196,8 @@ static int want_type(struct pctx *c, const struct node *n, json_type t, const ch
 }
 
 /* Enter member `key` of o for error paths; returns its node through *n, or false. */
-#define WITH_MEMBER(c, o, key, n, saved)                                                   \
-	(member((o), (key), (n)) &&                                                        \
+#define WITH_MEMBER(c, o, key, n, saved)                                                           \
+	(member((o), (key), (n)) &&                                                                \
 	 (path_push((c), &(saved), "%s%s", (c)->pathlen ? "." : "", (key)), 1))
 
 static int get_uint(struct pctx *c, const struct node *o, const char *key, uint64_t min,
@@ -454,7 +454,8 @@ static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_stor
 	host[hlen] = '\0';
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || !port || port > 65535 || !isdigit((unsigned char)colon[1])) {
+	if (!colon[1] || *end || errno || !port || port > 65535 ||
+	    !isdigit((unsigned char)colon[1])) {
 		*why = "port must be 1 to 65535";
 		return -EINVAL;
 	}
@@ -491,10 +492,11 @@ static bool is_loopback(const struct sockaddr_storage *ss)
 static int parse_tls(struct pctx *c, const struct node *o, bool h2, SSL_CTX **out)
 {
 	static const char *const keys[] = { "certificates", "min_version", "session_tickets",
-					     "session_cache", NULL };
+					    "session_cache", NULL };
 	static const char *const ckeys[] = { "cert", "key", NULL };
-	gw_tls_opts_t opts = { .min_version = TLS1_2_VERSION, .tickets = true,
-			       .session_cache = true, .h2 = h2 };
+	gw_tls_opts_t opts = {
+		.min_version = TLS1_2_VERSION, .tickets = true, .session_cache = true, .h2 = h2
+	};
 	char *paths[2 * GW_TLS_CERTS_MAX] = { 0 };
 	char *minv = NULL, err[GW_CONFIG_ERRLEN];
 	struct node certs;
@@ -516,8 +518,9 @@ static int parse_tls(struct pctx *c, const struct node *o, bool h2, SSL_CTX **ou
 		} else {
 			member(o, "min_version", &n);
 			path_push(c, &saved, ".min_version");
-			fail(c, &n, false, "must be \"1.2\" or \"1.3\" (older versions are not "
-					   "supported)");
+			fail(c, &n, false,
+			     "must be \"1.2\" or \"1.3\" (older versions are not "
+			     "supported)");
 			path_pop(c, saved);
 			goto out;
 		}
@@ -669,8 +672,9 @@ static int parse_admin(struct pctx *c, const struct node *root, gw_config_t *cfg
 	int ret = -EINVAL;
 
 	if (!WITH_MEMBER(c, root, "admin", &o, saved))
-		return fail(c, root, false, "missing required key \"admin\" (with "
-					    "\"token_sha256\")");
+		return fail(c, root, false,
+			    "missing required key \"admin\" (with "
+			    "\"token_sha256\")");
 	if (want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
 	    get_string(c, &o, "token_sha256", true, &token))
 		goto out;
@@ -715,8 +719,9 @@ static int parse_admin(struct pctx *c, const struct node *root, gw_config_t *cfg
 		if (!member(&o, "listen", &n))
 			n = o;
 		path_push(c, &s2, ".listen");
-		fail(c, &n, false, "%s is not a loopback address: the admin API needs \"tls\" "
-				   "there",
+		fail(c, &n, false,
+		     "%s is not a loopback address: the admin API needs \"tls\" "
+		     "there",
 		     cfg->admin.listen.address);
 		path_pop(c, s2);
 		goto out;
@@ -730,8 +735,8 @@ out:
 
 static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "max_request_body", "max_header_bytes",
-					    "client_timeout_ms", "handshake_timeout_ms",
+	static const char *const keys[] = { "max_request_body",	   "max_header_bytes",
+					    "client_timeout_ms",   "handshake_timeout_ms",
 					    "shutdown_timeout_ms", NULL };
 	uint64_t body = DEF_MAX_REQUEST_BODY, hdr = DEF_MAX_HEADER_BYTES;
 	struct node o;
@@ -751,8 +756,7 @@ static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cf
 	      get_uint(c, &o, "client_timeout_ms", 100, 3600000, &cfg->limits.client_timeout_ms) ||
 	      get_uint(c, &o, "handshake_timeout_ms", 100, 600000,
 		       &cfg->limits.handshake_timeout_ms) ||
-	      get_uint(c, &o, "shutdown_timeout_ms", 0, 3600000,
-		       &cfg->limits.shutdown_timeout_ms);
+	      get_uint(c, &o, "shutdown_timeout_ms", 0, 3600000, &cfg->limits.shutdown_timeout_ms);
 	cfg->limits.max_request_body = (size_t)body;
 	cfg->limits.max_header_bytes = (size_t)hdr;
 	path_pop(c, saved);
@@ -761,8 +765,10 @@ static int parse_limits(struct pctx *c, const struct node *root, gw_config_t *cf
 
 static int parse_clients(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "trusted_edges", "client_ip_header", "per_ip",
-					    "per_edge", "table_size", "ipv6_prefix", NULL };
+	static const char *const keys[] = {
+		"trusted_edges", "client_ip_header", "per_ip", "per_edge",
+		"table_size",	 "ipv6_prefix",	     NULL
+	};
 	struct node o, n;
 	uint64_t table = DEF_TABLE_SIZE, v6 = DEF_IPV6_PREFIX;
 	char *hdr = NULL;
@@ -790,8 +796,9 @@ static int parse_clients(struct pctx *c, const struct node *root, gw_config_t *c
 		else {
 			member(&o, "client_ip_header", &n);
 			path_push(c, &s2, ".client_ip_header");
-			fail(c, &n, false, "expected \"CF-Connecting-IP\", \"X-Forwarded-For\" or "
-					   "\"none\"");
+			fail(c, &n, false,
+			     "expected \"CF-Connecting-IP\", \"X-Forwarded-For\" or "
+			     "\"none\"");
 			path_pop(c, s2);
 			goto out;
 		}
@@ -817,7 +824,8 @@ static int parse_clients(struct pctx *c, const struct node *root, gw_config_t *c
 
 			path_push(c, &s3, "[%zu]", i);
 			if (!json_is_string(e.v)) {
-				fail(c, &e, false, "expected a CIDR string, got %s", type_name(e.v));
+				fail(c, &e, false, "expected a CIDR string, got %s",
+				     type_name(e.v));
 			} else if (fg_cidr_parse(json_string_value(e.v),
 						 &cfg->clients.trusted_edges[i], &why)) {
 				fail(c, &e, false, "bad CIDR \"%s\": %s", json_string_value(e.v),
@@ -855,8 +863,9 @@ static int parse_clients(struct pctx *c, const struct node *root, gw_config_t *c
 	if (cfg->clients.header != GW_CLIENT_IP_NONE && !cfg->clients.ntrusted_edges) {
 		member(&o, "client_ip_header", &n);
 		path_push(c, &s2, ".client_ip_header");
-		fail(c, &n, false, "a client IP header is only believed from trusted edges: set "
-				   "\"trusted_edges\" too");
+		fail(c, &n, false,
+		     "a client IP header is only believed from trusted edges: set "
+		     "\"trusted_edges\" too");
 		path_pop(c, s2);
 		goto out;
 	}
@@ -888,14 +897,16 @@ static int parse_keys(struct pctx *c, const struct node *root, gw_config_t *cfg)
 		if (WITH_MEMBER(c, &o, "sources", &n, s2)) {
 			bool seen[GW_KEY_SRC_MAX] = { false };
 
-			if (want_type(c, &n, JSON_ARRAY, "an array of \"header\", \"bearer\", "
-							 "\"query\"")) {
+			if (want_type(c, &n, JSON_ARRAY,
+				      "an array of \"header\", \"bearer\", "
+				      "\"query\"")) {
 				path_pop(c, s2);
 				goto out;
 			}
 			if (!json_array_size(n.v) || json_array_size(n.v) > GW_KEY_SRC_MAX) {
-				fail(c, &n, false, "expected 1 to 3 of \"header\", \"bearer\", "
-						   "\"query\"");
+				fail(c, &n, false,
+				     "expected 1 to 3 of \"header\", \"bearer\", "
+				     "\"query\"");
 				path_pop(c, s2);
 				goto out;
 			}
@@ -916,8 +927,9 @@ static int parse_keys(struct pctx *c, const struct node *root, gw_config_t *cfg)
 				else
 					src = GW_KEY_SRC_MAX;
 				if (src == GW_KEY_SRC_MAX)
-					fail(c, &e, false, "expected \"header\", \"bearer\" or "
-							   "\"query\"");
+					fail(c, &e, false,
+					     "expected \"header\", \"bearer\" or "
+					     "\"query\"");
 				else if (seen[src])
 					fail(c, &e, false, "\"%s\" is listed twice", s);
 				path_pop(c, s3);
@@ -996,16 +1008,18 @@ static int parse_headers_errors(struct pctx *c, const struct node *root, gw_conf
 	if (!cfg->problem_type_base)
 		return fail(c, root, false, "out of memory");
 	for (int p = 0; p < GW_PROBLEM_MAX; p++)
-		if (gw_problem_render(cfg->problem_type_base, (enum gw_problem)p, &cfg->problems[p]))
+		if (gw_problem_render(cfg->problem_type_base, (enum gw_problem)p,
+				      &cfg->problems[p]))
 			return fail(c, root, false, "out of memory");
 	return 0;
 }
 
 static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u)
 {
-	static const char *const keys[] = { "url", "connect_timeout_ms", "first_byte_timeout_ms",
-					    "total_timeout_ms", "keepalive", "keepalive_idle_ms",
-					    "preserve_host", NULL };
+	static const char *const keys[] = {
+		"url",	     "connect_timeout_ms", "first_byte_timeout_ms", "total_timeout_ms",
+		"keepalive", "keepalive_idle_ms",  "preserve_host",	    NULL
+	};
 	char *host = NULL;
 	const char *why, *rest;
 	unsigned port;
@@ -1039,8 +1053,9 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 		rest = strchr(u->url + 7, '/');
 		len = rest ? (size_t)(rest - (u->url + 7)) : strlen(u->url + 7);
 		if (rest && strcmp(rest, "/")) {
-			fail(c, &n, false, "a path in the upstream URL is not supported (routes "
-					   "forward the request path as is)");
+			fail(c, &n, false,
+			     "a path in the upstream URL is not supported (routes "
+			     "forward the request path as is)");
 			goto fail;
 		}
 		if (len >= sizeof(hp)) {
@@ -1160,8 +1175,8 @@ static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
 
 static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
 {
-	static const char *const keys[] = { "name", "methods", "path", "upstream", "credits",
-					    "cache_ttl", "auth", NULL };
+	static const char *const keys[] = { "name",    "methods",   "path", "upstream",
+					    "credits", "cache_ttl", "auth", NULL };
 	char *upstream = NULL;
 	uint64_t credits = 1;
 	struct node n;
@@ -1200,8 +1215,9 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	member(o, "path", &n);
 	path_push(c, &saved, ".path");
 	if (r->pattern[0] != '^' && r->pattern[0] != '/') {
-		fail(c, &n, false, "a route regex matches the whole path, so it starts with '/' "
-				   "(or '^/')");
+		fail(c, &n, false,
+		     "a route regex matches the whole path, so it starts with '/' "
+		     "(or '^/')");
 		path_pop(c, saved);
 		goto out;
 	}
@@ -1235,8 +1251,9 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 
 			path_push(c, &s2, "[%zu]", i);
 			if (mm == GW_METHOD_OTHER)
-				fail(c, &e, false, "expected one of GET, HEAD, POST, PUT, PATCH, "
-						   "DELETE, OPTIONS (upper case)");
+				fail(c, &e, false,
+				     "expected one of GET, HEAD, POST, PUT, PATCH, "
+				     "DELETE, OPTIONS (upper case)");
 			else if (r->methods & (1u << mm))
 				fail(c, &e, false, "%s is listed twice", m);
 			r->methods |= 1u << mm;
@@ -1301,8 +1318,8 @@ out:
 
 static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_plan_t *p)
 {
-	static const char *const keys[] = { "rate", "burst", "routes", "quotas",
-					    "monthly_credits", NULL };
+	static const char *const keys[] = { "rate",   "burst",		 "routes",
+					    "quotas", "monthly_credits", NULL };
 	static const char *const qkeys[] = { "day", "week", "month", NULL };
 	uint64_t burst = 0;
 	const char *why;
@@ -1335,8 +1352,9 @@ static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw
 		return -EINVAL;
 
 	if (!member(o, "routes", &n))
-		return fail(c, o, false, "missing required key \"routes\" (\"*\" or a list of "
-					 "route names)");
+		return fail(c, o, false,
+			    "missing required key \"routes\" (\"*\" or a list of "
+			    "route names)");
 	path_push(c, &saved, ".routes");
 	if (json_is_string(n.v) && !strcmp(json_string_value(n.v), "*")) {
 		p->all_routes = true;
@@ -1379,7 +1397,8 @@ static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw
 	}
 	/* draft-ietf-httpapi-ratelimit-headers: "name";q=<burst>;w=<seconds to refill> */
 	if (asprintf(&p->policy, "\"%s\";q=%llu;w=%llu", p->name,
-		     (unsigned long long)p->limit.burst, (unsigned long long)p->limit.window_s) < 0) {
+		     (unsigned long long)p->limit.burst,
+		     (unsigned long long)p->limit.window_s) < 0) {
 		p->policy = NULL;
 		return fail(c, o, false, "out of memory");
 	}
@@ -1396,8 +1415,9 @@ static int parse_plans(struct pctx *c, const struct node *root, gw_config_t *cfg
 
 	if (!WITH_MEMBER(c, root, "plans", &o, saved))
 		return fail(c, root, false, "missing required key \"plans\"");
-	if (want_type(c, &o, JSON_OBJECT, "an object of name: {\"rate\", \"burst\", "
-					  "\"routes\"}"))
+	if (want_type(c, &o, JSON_OBJECT,
+		      "an object of name: {\"rate\", \"burst\", "
+		      "\"routes\"}"))
 		goto out;
 	if (json_object_size(o.v) > GW_CONFIG_PLANS_MAX) {
 		fail(c, &o, false, "at most %d plans", GW_CONFIG_PLANS_MAX);
@@ -1444,9 +1464,10 @@ out:
 
 static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "threads", "listen", "admin", "store", "access_log",
-					    "limits", "clients", "keys", "headers", "errors",
-					    "upstreams", "routes", "plans", NULL };
+	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
+					    "access_log", "limits", "clients",	 "keys",
+					    "headers",	  "errors", "upstreams", "routes",
+					    "plans",	  NULL };
 	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
@@ -1469,8 +1490,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 		return -EINVAL;
 	if (!WITH_MEMBER(c, &r, "store", &n, saved))
 		return fail(c, &r, false, "missing required key \"store\" ({\"path\": ...})");
-	if (want_type(c, &n, JSON_OBJECT, "an object {\"path\": ...}") || check_keys(c, &n, skeys) ||
-	    get_string(c, &n, "path", true, &p)) {
+	if (want_type(c, &n, JSON_OBJECT, "an object {\"path\": ...}") ||
+	    check_keys(c, &n, skeys) || get_string(c, &n, "path", true, &p)) {
 		path_pop(c, saved);
 		return -EINVAL;
 	}
@@ -1482,7 +1503,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 		if (json_is_string(n.v) && json_string_length(n.v)) {
 			cfg->access_log = resolve_path(c, json_string_value(n.v));
 		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
-			fail(c, &n, false, "expected a file path, or null / false for no access log");
+			fail(c, &n, false,
+			     "expected a file path, or null / false for no access log");
 		}
 		path_pop(c, saved);
 		if (c->failed)
@@ -1647,8 +1669,7 @@ static bool same_addr(const gw_listener_conf_t *a, const gw_listener_conf_t *b)
 	       !a->ssl_ctx == !b->ssl_ctx;
 }
 
-int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *err,
-			 size_t errlen)
+int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *err, size_t errlen)
 {
 	const char *what = NULL;
 
@@ -1672,8 +1693,9 @@ int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *e
 		if (!same_addr(&old->listeners[i], &new->listeners[i]))
 			what = "listen (addresses, order, or tls on/off)";
 	if (what) {
-		snprintf(err, errlen, "%s: %s changed; it applies only at start, restart to "
-				      "change it",
+		snprintf(err, errlen,
+			 "%s: %s changed; it applies only at start, restart to "
+			 "change it",
 			 new->file, what);
 		return -EINVAL;
 	}

@@ -64,9 +64,9 @@ enum gw_key_source {
 
 /* Which request header names the client, when the TCP peer is a trusted edge. */
 enum gw_client_ip_header {
-	GW_CLIENT_IP_NONE = 0,	  /* always the TCP peer */
-	GW_CLIENT_IP_CF,	  /* CF-Connecting-IP: one address */
-	GW_CLIENT_IP_XFF,	  /* X-Forwarded-For: rightmost address that is not an edge */
+	GW_CLIENT_IP_NONE = 0, /* always the TCP peer */
+	GW_CLIENT_IP_CF,       /* CF-Connecting-IP: one address */
+	GW_CLIENT_IP_XFF,      /* X-Forwarded-For: rightmost address that is not an edge */
 };
 
 /* A token bucket: `burst` tokens refilled one every interval_ns (tb.h's units). */
@@ -80,32 +80,32 @@ typedef struct st_gw_limit_t {
 
 typedef struct st_gw_upstream_t {
 	char *name;
-	uint16_t id;   /* interned name */
-	size_t index;  /* in config->upstreams */
-	char *url;     /* as configured */
+	uint16_t id;  /* interned name */
+	size_t index; /* in config->upstreams */
+	char *url;    /* as configured */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char *host;    /* Host header sent upstream: "host:port" from the URL */
+	char *host; /* Host header sent upstream: "host:port" from the URL */
 	uint64_t connect_timeout_ms;
 	uint64_t first_byte_timeout_ms; /* also the idle timeout between body reads */
 	uint64_t total_timeout_ms;
-	uint64_t keepalive_idle_ms;	/* pooled connections idle longer are closed */
-	bool keepalive;			/* reuse connections (a pool per worker thread) */
-	bool preserve_host;		/* send the client's Host instead of `host` */
+	uint64_t keepalive_idle_ms; /* pooled connections idle longer are closed */
+	bool keepalive;		    /* reuse connections (a pool per worker thread) */
+	bool preserve_host;	    /* send the client's Host instead of `host` */
 } gw_upstream_t;
 
 typedef struct st_gw_route_t {
 	char *name;
-	uint16_t id;	     /* interned name */
-	size_t index;	     /* in config->routes */
-	uint32_t methods;    /* bit (1 << enum gw_method); all bits for "*" */
-	char *pattern;	     /* the regex as configured */
-	void *re;	     /* pcre2_code *, JIT-compiled when the platform allows */
+	uint16_t id;	  /* interned name */
+	size_t index;	  /* in config->routes */
+	uint32_t methods; /* bit (1 << enum gw_method); all bits for "*" */
+	char *pattern;	  /* the regex as configured */
+	void *re;	  /* pcre2_code *, JIT-compiled when the platform allows */
 	gw_upstream_t *upstream;
-	bool auth;	     /* false: no key needed, no plan applies */
-	uint32_t credits;    /* credit cost per request (enforced by the credits feature) */
+	bool auth;	      /* false: no key needed, no plan applies */
+	uint32_t credits;     /* credit cost per request (enforced by the credits feature) */
 	uint64_t cache_ttl_s; /* response cache TTL, 0 = do not cache (cache feature) */
-	char allow[96];	     /* Allow header value for 405 */
+	char allow[96];	      /* Allow header value for 405 */
 } gw_route_t;
 
 typedef struct st_gw_plan_t {
@@ -113,12 +113,12 @@ typedef struct st_gw_plan_t {
 	uint16_t id;	  /* interned name */
 	gw_limit_t limit; /* the plan's token bucket */
 	bool all_routes;
-	uint8_t *routes;  /* bitmap by route index (when !all_routes) */
+	uint8_t *routes; /* bitmap by route index (when !all_routes) */
 	struct {
 		uint64_t day, week, month; /* requests; 0 = none (enforced by the quota feature) */
 	} quotas;
-	uint64_t monthly_credits;	   /* 0 = none (credits feature) */
-	char *policy;			   /* RateLimit-Policy value */
+	uint64_t monthly_credits; /* 0 = none (credits feature) */
+	char *policy;		  /* RateLimit-Policy value */
 	size_t policy_len;
 } gw_plan_t;
 
@@ -150,13 +150,13 @@ typedef struct st_gw_config_t {
 		char *path; /* SQLite database */
 	} store;
 
-	char *access_log; /* NULL: off */
+	char *access_log;  /* NULL: off */
 	int access_log_fd; /* opened by the server before the config is published; -1 */
 
 	struct {
-		size_t max_request_body;     /* bytes; larger requests get 413 */
-		size_t max_header_bytes;     /* request line + header fields; larger get 431 */
-		uint64_t client_timeout_ms;  /* idle HTTP/1 and HTTP/2 connections */
+		size_t max_request_body;    /* bytes; larger requests get 413 */
+		size_t max_header_bytes;    /* request line + header fields; larger get 431 */
+		uint64_t client_timeout_ms; /* idle HTTP/1 and HTTP/2 connections */
 		uint64_t handshake_timeout_ms;
 		uint64_t shutdown_timeout_ms; /* SIGTERM: in-flight requests get this long */
 	} limits;
@@ -166,16 +166,16 @@ typedef struct st_gw_config_t {
 		size_t ntrusted_edges;
 		enum gw_client_ip_header header;
 		bool per_ip_on, per_edge_on;
-		gw_limit_t per_ip;   /* per client IP, before key auth */
-		gw_limit_t per_edge; /* per trusted-edge peer IP, before key auth */
-		size_t table_size;   /* tracked addresses (fixed at start) */
+		gw_limit_t per_ip;    /* per client IP, before key auth */
+		gw_limit_t per_edge;  /* per trusted-edge peer IP, before key auth */
+		size_t table_size;    /* tracked addresses (fixed at start) */
 		unsigned ipv6_prefix; /* IPv6 clients are bucketed per this prefix */
 	} clients;
 
 	struct {
 		enum gw_key_source order[GW_KEY_SRC_MAX];
 		size_t nsources;
-		char *header;	   /* lower case */
+		char *header; /* lower case */
 		size_t header_len;
 		char *query_param;
 		size_t query_param_len;
@@ -183,7 +183,7 @@ typedef struct st_gw_config_t {
 
 	struct {
 		bool ratelimit; /* RateLimit-Policy + RateLimit (draft-ietf-httpapi-ratelimit-headers) */
-		bool legacy;	/* X-RateLimit-Limit / -Remaining / -Reset */
+		bool legacy; /* X-RateLimit-Limit / -Remaining / -Reset */
 	} headers;
 
 	char *problem_type_base;
@@ -239,7 +239,6 @@ const char *gw_method_name(enum gw_method m);
 
 /* Compare the start-time-only settings of two configs; 0 when a reload may swap old for
  * new, else -EINVAL with a message in err naming the setting that changed. */
-int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *err,
-			 size_t errlen);
+int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *err, size_t errlen);
 
 #endif /* GW_CONFIG_H */

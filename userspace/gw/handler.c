@@ -18,7 +18,7 @@
 #include "gw/server.h"
 
 /* The env slot that ties an h2o request to its gw_reqctx_t. */
-#define ENV_NAME "floodgate.req"
+#define ENV_NAME       "floodgate.req"
 /* Occurrences of the client-IP header read per request. */
 #define IP_HEADERS_MAX 8
 
@@ -141,8 +141,8 @@ static void resolve_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *c
 			if (cfg->clients.header == GW_CLIENT_IP_XFF)
 				i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i);
 			else
-				i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("cf-connecting-ip"),
-							   i);
+				i = h2o_find_header_by_str(&req->headers,
+							   H2O_STRLIT("cf-connecting-ip"), i);
 			if (i == -1)
 				break;
 			vals[n] = req->headers.entries[i].value.base;
@@ -187,12 +187,13 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 
 		for (size_t s = 0; s < cfg->keys.nsources; s++)
 			bearer |= cfg->keys.order[s] == GW_KEY_SRC_BEARER;
-		const char *challenge = bearer ? "Bearer realm=\"floodgate\""
-					       : "ApiKey realm=\"floodgate\"";
+		const char *challenge =
+			bearer ? "Bearer realm=\"floodgate\"" : "ApiKey realm=\"floodgate\"";
 
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
-			       challenge, strlen(challenge));
-		gw_handler_problem(req, rc, found ? GW_PROBLEM_INVALID_KEY : GW_PROBLEM_MISSING_KEY);
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
+			       "WWW-Authenticate", challenge, strlen(challenge));
+		gw_handler_problem(req, rc,
+				   found ? GW_PROBLEM_INVALID_KEY : GW_PROBLEM_MISSING_KEY);
 		return true;
 	}
 	drop->header = cfg->keys.header;
@@ -208,7 +209,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		rc->plan_id = e->plan;
 		if (e->status == GW_KEY_REVOKED)
 			problem = GW_PROBLEM_REVOKED_KEY;
-		else if (e->expires && (uint64_t)e->expires <= (uint64_t)req->processed_at.at.tv_sec)
+		else if (e->expires &&
+			 (uint64_t)e->expires <= (uint64_t)req->processed_at.at.tv_sec)
 			problem = GW_PROBLEM_EXPIRED_KEY;
 		else if (e->status == GW_KEY_BLOCKED)
 			problem = GW_PROBLEM_BLOCKED_KEY;
@@ -228,7 +230,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		add_retry_after(req, st.retry_after_s);
 	if (problem == GW_PROBLEM_INVALID_KEY || problem == GW_PROBLEM_EXPIRED_KEY ||
 	    problem == GW_PROBLEM_REVOKED_KEY) {
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, "WWW-Authenticate",
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
+			       "WWW-Authenticate",
 			       H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
 	}
 	gw_handler_problem(req, rc, problem);
@@ -293,7 +296,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		size_t head = req->method.len + req->path.len + req->authority.len;
 
 		for (size_t i = 0; i < req->headers.size; i++)
-			head += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+			head += req->headers.entries[i].name->len +
+				req->headers.entries[i].value.len + 4;
 		if (head > cfg->limits.max_header_bytes) {
 			gw_handler_problem(req, rc, GW_PROBLEM_HEADERS_TOO_LARGE);
 			return 0;
@@ -312,8 +316,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
 			size_t alen = gw_route_allow_header(rr.allowed, allow, 96);
 
-			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow", allow,
-				       alen);
+			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow",
+				       allow, alen);
 			gw_handler_problem(req, rc, GW_PROBLEM_METHOD_NOT_ALLOWED);
 		} else {
 			gw_handler_problem(req, rc, GW_PROBLEM_NOT_FOUND);
@@ -362,7 +366,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 			.method_len = req->method.len,
 			.uri = rc->uri.base,
 			.uri_len = rc->uri.len,
-			.proto = req->version >= 0x200 ? "HTTP/2"
+			.proto = req->version >= 0x200	 ? "HTTP/2"
 				 : req->version == 0x100 ? "HTTP/1.0"
 							 : "HTTP/1.1",
 			.status = status,
@@ -425,7 +429,8 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 		r->body = h2o_strdup(&req->pool, cfg->problems[p].body, cfg->problems[p].len);
 		if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
 			r->body.len = 0;
-		req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
+		req->res.headers.entries[i].value =
+			h2o_iovec_init(H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
 		req->res.content_length = cfg->problems[p].len;
 		slot = &r->super.next;
 	}

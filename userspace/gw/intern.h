@@ -16,7 +16,7 @@
 /* Most distinct names over the life of the process (plans + routes + upstreams). */
 #define GW_INTERN_MAX 4096
 /* Longest name accepted anywhere a name is interned. */
-#define GW_NAME_MAX 64
+#define GW_NAME_MAX   64
 
 /* The id of name, adding it when new. 0 when the name is too long or the table is full. */
 uint16_t gw_intern(const char *name);

@@ -229,8 +229,8 @@ void gw_jsonpos_free(gw_jsonpos_t *p)
 	free(p);
 }
 
-void gw_jsonpos_find(const gw_jsonpos_t *p, const json_t *parent, size_t index,
-		     gw_textpos_t *key, gw_textpos_t *value)
+void gw_jsonpos_find(const gw_jsonpos_t *p, const json_t *parent, size_t index, gw_textpos_t *key,
+		     gw_textpos_t *value)
 {
 	gw_textpos_t none = { 0, 0 };
 

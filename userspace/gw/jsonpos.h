@@ -35,7 +35,7 @@ void gw_jsonpos_free(gw_jsonpos_t *p);
  * or the index-th element of an array); parent NULL and index 0 is the root value.
  * key is unknown (line 0) for array elements and the root. p may be NULL.
  */
-void gw_jsonpos_find(const gw_jsonpos_t *p, const json_t *parent, size_t index,
-		     gw_textpos_t *key, gw_textpos_t *value);
+void gw_jsonpos_find(const gw_jsonpos_t *p, const json_t *parent, size_t index, gw_textpos_t *key,
+		     gw_textpos_t *value);
 
 #endif /* GW_JSONPOS_H */

@@ -18,10 +18,10 @@
 #define STRIPES_SHIFT 10
 #define STRIPES	      (1u << STRIPES_SHIFT)
 /* Smallest chain array of a stripe. */
-#define MIN_BUCKETS 4
+#define MIN_BUCKETS   4
 /* Bulk-load slabs: aligned, so an entry finds its slab's header by masking its address. */
-#define SLAB_BYTES   (2u << 20)
-#define SLAB_ENTRIES (SLAB_BYTES / sizeof(gw_key_entry_t) - 1) /* the first slot is the header */
+#define SLAB_BYTES    (2u << 20)
+#define SLAB_ENTRIES  (SLAB_BYTES / sizeof(gw_key_entry_t) - 1) /* the first slot is the header */
 
 struct slab {
 	size_t live; /* entries not freed yet; atomic once the slab is published */
@@ -297,8 +297,8 @@ gw_keys_batch_t *gw_keys_batch_new(void)
 	return calloc(1, sizeof(gw_keys_batch_t));
 }
 
-int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan,
-		      uint8_t status, uint32_t expires)
+int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan, uint8_t status,
+		      uint32_t expires)
 {
 	unsigned i = (unsigned)(hash_of(digest) & (STRIPES - 1));
 	gw_key_entry_t *e;

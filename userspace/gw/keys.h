@@ -87,8 +87,8 @@ void gw_keys_unlock(gw_keys_lock_t *lk);
 /* A set of keys built off-line (no locks) to replace the table's content at once. */
 typedef struct st_gw_keys_batch_t gw_keys_batch_t;
 gw_keys_batch_t *gw_keys_batch_new(void);
-int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan,
-		      uint8_t status, uint32_t expires);
+int gw_keys_batch_add(gw_keys_batch_t *b, const uint8_t digest[32], uint16_t plan, uint8_t status,
+		      uint32_t expires);
 void gw_keys_batch_free(gw_keys_batch_t *b);
 
 /*

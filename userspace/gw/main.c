@@ -35,8 +35,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
-		{ "quiet", no_argument, NULL, 'q' },	      { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	char err[GW_CONFIG_ERRLEN];
 	const char *file = NULL;

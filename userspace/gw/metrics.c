@@ -18,8 +18,8 @@
 #define INC(x)	    STORE(x, LOAD(x) + 1)
 
 static const uint64_t bounds_us[GW_METRICS_BUCKETS] = {
-	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
-	5000000, 10000000,
+	500,	1000,	2500,	5000,	 10000,	  25000,   50000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 static const char *const error_kinds[GW_UPSTREAM_ERROR_MAX] = { "refused", "timeout", "error" };
@@ -41,7 +41,8 @@ void gw_metrics_request(gw_metrics_t *m, uint16_t route, uint16_t plan, int stat
 
 	if (!key)
 		key = 1; /* status 0 never happens; keep 0 as "free" */
-	for (size_t probe = 0; probe < GW_METRICS_SERIES; probe++, i = (i + 1) & (GW_METRICS_SERIES - 1)) {
+	for (size_t probe = 0; probe < GW_METRICS_SERIES;
+	     probe++, i = (i + 1) & (GW_METRICS_SERIES - 1)) {
 		uint64_t k = LOAD(m->series[i].key);
 
 		if (k == key) {
@@ -206,8 +207,9 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 		    (unsigned long long)sum);
 	}
 	if (overflow)
-		put(&o, "floodgate_requests_total{route=\"other\",status=\"other\",plan=\"other\"} "
-			"%llu\n",
+		put(&o,
+		    "floodgate_requests_total{route=\"other\",status=\"other\",plan=\"other\"} "
+		    "%llu\n",
 		    (unsigned long long)overflow);
 
 	put(&o, "# HELP floodgate_rejections_total Requests refused by the gateway, by problem "
@@ -229,7 +231,8 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 
 		for (size_t t = 0; t < n; t++) {
 			for (int s = 0; s < GW_METRICS_UPSTREAMS; s++) {
-				uint16_t id = __atomic_load_n(&m[t]->upstreams[s].id, __ATOMIC_ACQUIRE);
+				uint16_t id =
+					__atomic_load_n(&m[t]->upstreams[s].id, __ATOMIC_ACQUIRE);
 				size_t j;
 
 				if (!id)
@@ -242,12 +245,13 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 		}
 		for (size_t j = 0; j < nids; j++) {
 			uint64_t b[GW_METRICS_BUCKETS + 1] = { 0 }, sum = 0, count = 0,
-				 errs[GW_UPSTREAM_ERROR_MAX] = { 0 }, cum = 0;
+							errs[GW_UPSTREAM_ERROR_MAX] = { 0 },
+							cum = 0;
 
 			for (size_t t = 0; t < n; t++) {
 				for (int s = 0; s < GW_METRICS_UPSTREAMS; s++) {
-					if (__atomic_load_n(&m[t]->upstreams[s].id, __ATOMIC_ACQUIRE) !=
-					    ids[j])
+					if (__atomic_load_n(&m[t]->upstreams[s].id,
+							    __ATOMIC_ACQUIRE) != ids[j])
 						continue;
 					for (int k = 0; k <= GW_METRICS_BUCKETS; k++)
 						b[k] += LOAD(m[t]->upstreams[s].buckets[k]);
@@ -260,21 +264,25 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 			for (int k = 0; k < GW_METRICS_BUCKETS; k++) {
 				cum += b[k];
 				put(&o,
-				    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} "
+				    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le="
+				    "\"%g\"} "
 				    "%llu\n",
-				    label(ids[j]), (double)bounds_us[k] / 1e6, (unsigned long long)cum);
+				    label(ids[j]), (double)bounds_us[k] / 1e6,
+				    (unsigned long long)cum);
 			}
 			cum += b[GW_METRICS_BUCKETS];
 			put(&o,
-			    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"} "
+			    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"}"
+			    " "
 			    "%llu\n"
 			    "floodgate_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n"
 			    "floodgate_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n",
-			    label(ids[j]), (unsigned long long)cum, label(ids[j]), (double)sum / 1e6,
-			    label(ids[j]), (unsigned long long)count);
+			    label(ids[j]), (unsigned long long)cum, label(ids[j]),
+			    (double)sum / 1e6, label(ids[j]), (unsigned long long)count);
 			for (int e = 0; e < GW_UPSTREAM_ERROR_MAX; e++)
-				put(&o, "floodgate_upstream_errors_total{upstream=\"%s\",kind=\"%s\"} "
-					"%llu\n",
+				put(&o,
+				    "floodgate_upstream_errors_total{upstream=\"%s\",kind=\"%s\"} "
+				    "%llu\n",
 				    label(ids[j]), error_kinds[e], (unsigned long long)errs[e]);
 		}
 	}

@@ -25,11 +25,11 @@
 #include "gw/problem.h"
 
 /* Distinct (route, status, plan) series one thread tracks; more go to one overflow series. */
-#define GW_METRICS_SERIES 2048
+#define GW_METRICS_SERIES    2048
 /* Upstreams one thread tracks latency for. */
 #define GW_METRICS_UPSTREAMS 64
 /* Histogram bucket bounds in microseconds (+Inf is implicit). */
-#define GW_METRICS_BUCKETS 14
+#define GW_METRICS_BUCKETS   14
 
 enum gw_upstream_error {
 	GW_UPSTREAM_REFUSED = 0, /* connection refused or failed */

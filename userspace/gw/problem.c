@@ -27,8 +27,7 @@ static const gw_problem_info_t infos[GW_PROBLEM_MAX] = {
 				     "The API key has expired." },
 	[GW_PROBLEM_REVOKED_KEY] = { "revoked-key", 401, "Unauthorized",
 				     "The API key has been revoked." },
-	[GW_PROBLEM_BLOCKED_KEY] = { "blocked-key", 403, "Forbidden",
-				     "The API key is blocked." },
+	[GW_PROBLEM_BLOCKED_KEY] = { "blocked-key", 403, "Forbidden", "The API key is blocked." },
 	[GW_PROBLEM_ROUTE_NOT_IN_PLAN] = { "route-not-in-plan", 403, "Forbidden",
 					   "The API key's plan does not include this route." },
 	[GW_PROBLEM_PLAN_UNAVAILABLE] = { "plan-unavailable", 403, "Forbidden",
@@ -102,8 +101,8 @@ int gw_problem_render(const char *type_base, enum gw_problem p, gw_problem_body_
 		return -ENOMEM;
 	memcpy(type, type_base, blen);
 	memcpy(type + blen, i->slug, slen + 1);
-	o = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", i->title, "status",
-		      i->status, "detail", i->detail);
+	o = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", i->title, "status", i->status,
+		      "detail", i->detail);
 	free(type);
 	if (!o)
 		return -ENOMEM;

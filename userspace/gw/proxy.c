@@ -16,7 +16,7 @@
 #include "gw/worker.h"
 
 /* Pseudonym this gateway adds to Via (RFC 9110 7.6.3). */
-#define VIA_NAME "floodgate"
+#define VIA_NAME	"floodgate"
 /* Connection tokens remembered from a request's Connection header. */
 #define CONN_TOKENS_MAX 8
 
@@ -29,13 +29,13 @@ struct proxy {
 	h2o_iovec_t bufs[2];
 	h2o_timeout_entry_t connect_timer;
 	h2o_timeout_entry_t total_timer;
-	h2o_buffer_t *last;	   /* body left over when the client finished */
+	h2o_buffer_t *last; /* body left over when the client finished */
 	h2o_doublebuffer_t sending;
 	uint64_t sent_at;
 	unsigned is_head : 1;
 	unsigned idempotent : 1;
 	unsigned retried : 1;
-	unsigned started : 1;	  /* response head passed to h2o */
+	unsigned started : 1; /* response head passed to h2o */
 	unsigned body_error : 1;
 };
 
@@ -206,14 +206,16 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
 		h2o_iovec_t value;
 
 		if (h2o_iovec_is_token(headers[i].name)) {
-			const h2o_token_t *t = H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, headers[i].name);
+			const h2o_token_t *t =
+				H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, headers[i].name);
 
 			if (t->proxy_should_drop_for_res || t == H2O_TOKEN_SERVER)
 				continue;
 			if (t == H2O_TOKEN_CONTENT_LENGTH) {
 				if (req->res.content_length != SIZE_MAX ||
-				    (req->res.content_length = h2o_strtosize(
-					     headers[i].value.base, headers[i].value.len)) == SIZE_MAX) {
+				    (req->res.content_length =
+					     h2o_strtosize(headers[i].value.base,
+							   headers[i].value.len)) == SIZE_MAX) {
 					p->client = NULL;
 					req->res.content_length = SIZE_MAX;
 					fail(p, GW_UPSTREAM_ERROR);
@@ -225,8 +227,8 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
 			h2o_add_header(&req->pool, &req->res.headers, t, headers[i].orig_name,
 				       value.base, value.len);
 		} else {
-			h2o_iovec_t name = h2o_strdup(&req->pool, headers[i].name->base,
-						      headers[i].name->len);
+			h2o_iovec_t name =
+				h2o_strdup(&req->pool, headers[i].name->base, headers[i].name->len);
 
 			value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
 			h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0,
@@ -255,7 +257,7 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
 	if (errstr) {
 		p->client = NULL;
 		fail(p, !strcmp(errstr, "connection timeout") ? GW_UPSTREAM_TIMEOUT
-							       : GW_UPSTREAM_REFUSED);
+							      : GW_UPSTREAM_REFUSED);
 		return NULL;
 	}
 	p->sent_at = gw_now_ns();
@@ -416,7 +418,8 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 				xff_seen = true;
 				APPEND_LIT(&b, "x-forwarded-for: ");
 				for (size_t j = i, first = 1; j < req->headers.size; j++) {
-					if (req->headers.entries[j].name != &H2O_TOKEN_X_FORWARDED_FOR->buf)
+					if (req->headers.entries[j].name !=
+					    &H2O_TOKEN_X_FORWARDED_FOR->buf)
 						continue;
 					if (!first)
 						APPEND_LIT(&b, ", ");
@@ -452,8 +455,10 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 				continue;
 			}
 		} else {
-			if (h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-proto")) ||
-			    h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("proxy-connection")) ||
+			if (h2o_lcstris(h->name->base, h->name->len,
+					H2O_STRLIT("x-forwarded-proto")) ||
+			    h2o_lcstris(h->name->base, h->name->len,
+					H2O_STRLIT("proxy-connection")) ||
 			    (drop->header && h->name->len == drop->header_len &&
 			     !memcmp(h->name->base, drop->header, drop->header_len)))
 				continue;

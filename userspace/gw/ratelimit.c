@@ -11,7 +11,7 @@
 #include "gw/ratelimit.h"
 
 /* Ways per set of the address table: a set is one lock's worth of linear search. */
-#define WAYS 8
+#define WAYS  8
 /* Lock stripes of the address table. */
 #define LOCKS 1024
 
@@ -70,8 +70,7 @@ size_t gw_ratelimit_u64(char *buf, uint64_t v)
 	return n;
 }
 
-size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf,
-			   size_t len)
+size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf, size_t len)
 {
 	size_t nlen = strlen(name), o;
 

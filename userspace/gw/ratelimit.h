@@ -47,8 +47,7 @@ int gw_ratelimit_take(struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *
 size_t gw_ratelimit_u64(char *buf, uint64_t v);
 
 /* "\"NAME\";r=R;t=T" into buf; returns the length (0 when it does not fit). */
-size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf,
-			   size_t len);
+size_t gw_ratelimit_header(const char *name, const gw_ratelimit_state_t *st, char *buf, size_t len);
 
 /* Bounded per-address buckets (client IPs, edge IPs). */
 typedef struct st_gw_ratelimit_table_t gw_ratelimit_table_t;

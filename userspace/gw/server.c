@@ -24,7 +24,7 @@
 /* listen(2) backlog of every listener. */
 #define LISTEN_BACKLOG 4096
 /* How much longer than the drain deadline the main thread waits for workers. */
-#define JOIN_GRACE_MS 2000
+#define JOIN_GRACE_MS  2000
 
 gw_server_t gw_server = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -64,8 +64,7 @@ static int bind_socket(const gw_listener_conf_t *l, bool reuseport, char *err, s
 	    (l->addr.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) ||
-	    listen(fd, LISTEN_BACKLOG))
+	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) || listen(fd, LISTEN_BACKLOG))
 		goto fail;
 	return fd;
 fail:
@@ -121,8 +120,9 @@ static int load_one(void *arg, const gw_key_record_t *r)
 {
 	struct load_ctx *lc = arg;
 	uint16_t plan = gw_intern(r->plan);
-	uint32_t expires = r->expires <= 0 ? 0 : r->expires > UINT32_MAX ? UINT32_MAX
-									 : (uint32_t)r->expires;
+	uint32_t expires = r->expires <= 0	     ? 0
+			   : r->expires > UINT32_MAX ? UINT32_MAX
+						     : (uint32_t)r->expires;
 
 	if (gw_keys_batch_add(lc->batch, r->digest, plan, r->status, expires)) {
 		lc->failed = 1;
@@ -293,7 +293,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	for (size_t l = 0; l < gw_server.config->nlisteners; l++) {
 		int *per = malloc(n * sizeof(int));
 
-		if (!per || bind_listener(&gw_server.config->listeners[l], n, per, err, sizeof(err))) {
+		if (!per ||
+		    bind_listener(&gw_server.config->listeners[l], n, per, err, sizeof(err))) {
 			free(per);
 			pr_err("%s", err);
 			goto out;
@@ -302,7 +303,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 			fds[w * gw_server.config->nlisteners + l] = per[w];
 		free(per);
 	}
-	if ((admin_fd = bind_socket(&gw_server.config->admin.listen, false, err, sizeof(err))) < 0) {
+	if ((admin_fd = bind_socket(&gw_server.config->admin.listen, false, err, sizeof(err))) <
+	    0) {
 		pr_err("admin API: %s", err);
 		goto out;
 	}
@@ -310,8 +312,9 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	    gw_admin_start(gw_server.admin))
 		goto out;
 	for (unsigned w = 0; w < n; w++) {
-		gw_server.workers[w] = gw_worker_new(w, &gconf, fds + (size_t)w * gw_server.config->nlisteners,
-						     gw_server.config->nlisteners);
+		gw_server.workers[w] =
+			gw_worker_new(w, &gconf, fds + (size_t)w * gw_server.config->nlisteners,
+				      gw_server.config->nlisteners);
 		if (!gw_server.workers[w] || gw_worker_start(gw_server.workers[w])) {
 			gw_server.nworkers = w;
 			goto stop;
@@ -321,8 +324,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	for (size_t l = 0; l < gw_server.config->nlisteners; l++)
 		pr_info("listening on %s (%s)", gw_server.config->listeners[l].address,
 			gw_server.config->listeners[l].ssl_ctx ? "https, h2 + http/1.1" : "http");
-	pr_info("admin API on %s; %u worker threads; %zu keys", gw_server.config->admin.listen.address,
-		n, gw_keys_count(gw_server.keys));
+	pr_info("admin API on %s; %u worker threads; %zu keys",
+		gw_server.config->admin.listen.address, n, gw_keys_count(gw_server.keys));
 
 	signal_loop(&set);
 	ret = 0;

@@ -30,9 +30,9 @@ typedef struct st_gw_admin_t gw_admin_t;
 
 typedef struct st_gw_server_t {
 	const char *config_path;
-	pthread_mutex_t lock;	/* guards config against a concurrent swap */
-	gw_config_t *config;	/* current; workers take references under lock */
-	uint64_t generation;	/* atomic; bumped after each swap */
+	pthread_mutex_t lock; /* guards config against a concurrent swap */
+	gw_config_t *config;  /* current; workers take references under lock */
+	uint64_t generation;  /* atomic; bumped after each swap */
 	gw_keys_t *keys;
 	gw_store_t *store;
 	pthread_mutex_t store_lock; /* store writes and reloads of the key table */
@@ -42,7 +42,7 @@ typedef struct st_gw_server_t {
 	unsigned nworkers;
 	gw_admin_t *admin;
 	uint64_t reloads_ok, reloads_failed; /* atomic */
-	int stopping;			      /* atomic */
+	int stopping;			     /* atomic */
 } gw_server_t;
 
 extern gw_server_t gw_server;

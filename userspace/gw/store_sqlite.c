@@ -19,7 +19,7 @@
 
 /* How long a write waits for another process's lock (the sqlite3 shell, a backup). */
 #define BUSY_TIMEOUT_MS 5000
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION	1
 
 typedef struct st_gw_store_sqlite_t {
 	gw_store_t super;
@@ -118,8 +118,8 @@ static int sq_insert(gw_store_t *base, const gw_key_record_t *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO keys (" COLS ") VALUES (?,?,?,?,?,?,?)", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO keys (" COLS ") VALUES (?,?,?,?,?,?,?)", -1, &st,
+			       NULL) != SQLITE_OK)
 		return db_error(s, "add key");
 	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, r->digest, 32, SQLITE_TRANSIENT);
@@ -143,8 +143,8 @@ static int sq_get(gw_store_t *base, const char *id, gw_key_record_t *out)
 	sqlite3_stmt *st;
 	int rc, ret;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT " COLS " FROM keys WHERE id = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT " COLS " FROM keys WHERE id = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_error(s, "read key");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -254,8 +254,9 @@ gw_store_t *gw_store_sqlite_open(const char *path, char *err, size_t errlen)
 		sqlite3_finalize(st);
 	}
 	if (version > SCHEMA_VERSION) {
-		snprintf(err, errlen, "Couldn't use key store %s: schema version %d is newer than "
-				      "this floodgate's %d",
+		snprintf(err, errlen,
+			 "Couldn't use key store %s: schema version %d is newer than "
+			 "this floodgate's %d",
 			 path, version, SCHEMA_VERSION);
 		goto fail;
 	}

@@ -14,11 +14,11 @@
 #include "gw/tls.h"
 
 /* Session-ID context: resumption is only offered to sessions made by floodgate. */
-#define SID_CTX "floodgate"
+#define SID_CTX		   "floodgate"
 /* Sessions kept by each context's server-side cache. */
 #define SESSION_CACHE_SIZE 32768
 /* TLS 1.2 suites: forward secret AEAD only (1.3 suites are OpenSSL's, all AEAD). */
-#define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
+#define TLS12_CIPHERS	   "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 /* ALPN, in the server's order of preference (RFC 7301 wire format). */
 static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";

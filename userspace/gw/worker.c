@@ -14,11 +14,11 @@
 /* Connections accepted per wake-up of a listener before other work gets a turn. */
 #define ACCEPTS_PER_WAKEUP 16
 /* Access log buffer per worker. */
-#define LOG_BUFFER (256u << 10)
+#define LOG_BUFFER	   (256u << 10)
 /* How often buffered access log lines are written even when few. */
-#define LOG_FLUSH_MS 500
+#define LOG_FLUSH_MS	   500
 /* Poll interval while draining at stop. */
-#define DRAIN_POLL_MS 10
+#define DRAIN_POLL_MS	   10
 
 static __thread gw_worker_t *self;
 
@@ -70,10 +70,11 @@ static gw_tconf_t *tconf_new(gw_worker_t *w, gw_config_t *cfg)
 		gw_upstream_rt_t *rt = &tc->ups[i];
 
 		rt->conf = u;
-		h2o_socketpool_init_by_address(&rt->pool, (struct sockaddr *)&u->addr, u->addrlen, 0,
-					       SIZE_MAX);
+		h2o_socketpool_init_by_address(&rt->pool, (struct sockaddr *)&u->addr, u->addrlen,
+					       0, SIZE_MAX);
 		/* Without keep-alive a returned connection expires at once: never reused. */
-		h2o_socketpool_set_timeout(&rt->pool, w->loop, u->keepalive ? u->keepalive_idle_ms : 0);
+		h2o_socketpool_set_timeout(&rt->pool, w->loop,
+					   u->keepalive ? u->keepalive_idle_ms : 0);
 		h2o_timeout_init(w->loop, &rt->first_byte, u->first_byte_timeout_ms);
 		h2o_timeout_init(w->loop, &rt->connect, u->connect_timeout_ms);
 		h2o_timeout_init(w->loop, &rt->total, u->total_timeout_ms);
@@ -89,7 +90,8 @@ void gw_worker_release(gw_tconf_t *tc)
 	/* Disposal waits for the next turn of the loop: the last reference may go away inside
 	 * a callback of one of the timeouts being disposed. */
 	if (--tc->refs == 0)
-		h2o_timeout_link(tc->worker->loop, &tc->worker->ctx.zero_timeout, &tc->dispose_entry);
+		h2o_timeout_link(tc->worker->loop, &tc->worker->ctx.zero_timeout,
+				 &tc->dispose_entry);
 }
 
 static void flush_log(gw_worker_t *w)
@@ -230,8 +232,8 @@ gw_worker_t *gw_worker_new(unsigned index, h2o_globalconf_t *gconf, const int *f
 		return NULL;
 	}
 	for (size_t i = 0; i < nfds && i < GW_CONFIG_LISTENERS_MAX; i++) {
-		w->listeners[i].sock = h2o_evloop_socket_create(w->loop, fds[i],
-								H2O_SOCKET_FLAG_DONT_READ);
+		w->listeners[i].sock =
+			h2o_evloop_socket_create(w->loop, fds[i], H2O_SOCKET_FLAG_DONT_READ);
 		w->listeners[i].sock->data = (void *)(uintptr_t)i;
 		w->listeners[i].accept.ctx = &w->ctx;
 		w->listeners[i].accept.hosts = gconf->hosts;

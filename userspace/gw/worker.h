@@ -40,7 +40,7 @@ typedef struct st_gw_worker_t gw_worker_t;
 typedef struct st_gw_tconf_t {
 	gw_config_t *config;
 	gw_worker_t *worker;
-	size_t refs; /* requests using it, + 1 while it is the worker's current view */
+	size_t refs;	       /* requests using it, + 1 while it is the worker's current view */
 	gw_upstream_rt_t *ups; /* [config->nupstreams] */
 	h2o_timeout_entry_t dispose_entry;
 } gw_tconf_t;
@@ -77,8 +77,8 @@ typedef struct st_gw_reqctx_t {
 	char key_id[17];
 	gw_clientip_t ip;
 	bool have_ip;
-	h2o_iovec_t uri;	/* what went (or would go) upstream */
-	int64_t upstream_ns;	/* time to the response head, -1 = not proxied */
+	h2o_iovec_t uri;     /* what went (or would go) upstream */
+	int64_t upstream_ns; /* time to the response head, -1 = not proxied */
 } gw_reqctx_t;
 
 /* The worker of the calling thread (NULL outside workers). */

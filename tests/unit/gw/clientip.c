@@ -56,9 +56,8 @@ static void expect(gw_config_t *c, const char *from, const char *hdr, const char
 	gw_clientip_t ip;
 	char buf[FG_CIDR_STRLEN];
 
-	assert_int_equal(gw_clientip_resolve(c, (struct sockaddr *)&ss, vals, lens, hdr ? 1 : 0,
-					     &ip),
-			 0);
+	assert_int_equal(
+		gw_clientip_resolve(c, (struct sockaddr *)&ss, vals, lens, hdr ? 1 : 0, &ip), 0);
 	assert_string_equal(fg_cidr_format(&ip.client, buf, sizeof(buf)), client);
 	assert_int_equal(ip.via_edge, via_edge);
 }

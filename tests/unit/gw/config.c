@@ -250,8 +250,8 @@ static void bad_values(void **state)
 {
 	expect_replaced_error("\"^/v1/items(/[0-9]+)?$\"", "\"^/v1/items(/[0-9]+?$\"",
 			      "\"^/v1/items(/", "routes[0].path: bad regex at offset");
-	expect_replaced_error("\"path\": \"/health\"", "\"path\": \"health\"", "\"health\", \"upstream",
-			      "starts with '/'");
+	expect_replaced_error("\"path\": \"/health\"", "\"path\": \"health\"",
+			      "\"health\", \"upstream", "starts with '/'");
 	expect_replaced_error("[\"GET\", \"POST\"]", "[\"GET\", \"post\"]", "\"post\"",
 			      "routes[0].methods[1]: expected one of GET");
 	expect_replaced_error("[\"GET\", \"POST\"]", "[\"GET\", \"GET\"]", "\"GET\"]",
@@ -261,8 +261,8 @@ static void bad_values(void **state)
 			      "routes[0].upstream: no upstream named \"nope\"");
 	expect_replaced_error("\"routes\": [\"items\"]", "\"routes\": [\"items\", \"gone\"]",
 			      "\"gone\"", "plans.free.routes[1]: no route named \"gone\"");
-	expect_replaced_error("\"rate\": \"5/min\"", "\"rate\": \"5/fortnight\"",
-			      "\"5/fortnight\"", "plans.tier-free.rate: the unit after '/'");
+	expect_replaced_error("\"rate\": \"5/min\"", "\"rate\": \"5/fortnight\"", "\"5/fortnight\"",
+			      "plans.tier-free.rate: the unit after '/'");
 	expect_replaced_error("\"rate\": 1,", "\"rate\": 0,", "0,", "plans.free.rate: rate must");
 	expect_replaced_error("\"" TOKEN "\"", "\"abc\"", "\"abc\"",
 			      "admin.token_sha256: expected 64 hex digits");
@@ -280,12 +280,13 @@ static void bad_values(void **state)
 
 static void admin_needs_tls_off_loopback(void **state)
 {
-	expect_replaced_error("{\"token_sha256\"", "{\"listen\": \"198.18.0.1:9090\", \"token_sha256\"",
-			      "\"198.18.0.1:9090\"",
-			      "admin.listen: 198.18.0.1:9090 is not a loopback address");
+	expect_replaced_error(
+		"{\"token_sha256\"", "{\"listen\": \"198.18.0.1:9090\", \"token_sha256\"",
+		"\"198.18.0.1:9090\"", "admin.listen: 198.18.0.1:9090 is not a loopback address");
 	{
-		char *text = replace(base, "{\"token_sha256\"", "{\"listen\": \"[::1]:19090\", "
-								"\"token_sha256\"");
+		char *text = replace(base, "{\"token_sha256\"",
+				     "{\"listen\": \"[::1]:19090\", "
+				     "\"token_sha256\"");
 		gw_config_t *c = load_ok("t.json", text);
 
 		assert_string_equal(c->admin.listen.address, "[::1]:19090");
@@ -296,10 +297,11 @@ static void admin_needs_tls_off_loopback(void **state)
 
 static void clients_section(void **state)
 {
-	char *text = replace(base, "\"listen\"",
-			     "\"clients\": {\"trusted_edges\": [\"198.18.0.0/15\", \"2001:2::/48\"], "
-			     "\"client_ip_header\": \"CF-Connecting-IP\", \"per_ip\": {\"rate\": 50, "
-			     "\"burst\": 100}},\n\"listen\"");
+	char *text =
+		replace(base, "\"listen\"",
+			"\"clients\": {\"trusted_edges\": [\"198.18.0.0/15\", \"2001:2::/48\"], "
+			"\"client_ip_header\": \"CF-Connecting-IP\", \"per_ip\": {\"rate\": 50, "
+			"\"burst\": 100}},\n\"listen\"");
 	gw_config_t *c = load_ok("t.json", text);
 
 	assert_int_equal(c->clients.ntrusted_edges, 2);
@@ -316,14 +318,14 @@ static void clients_section(void **state)
 			      "clients.trusted_edges[0]: bad CIDR \"198.18.0.1/24\": address has "
 			      "bits set beyond the prefix length");
 	expect_replaced_error("\"listen\"",
-			      "\"clients\": {\"trusted_edges\": [\"nope\"]},\n\"listen\"", "\"nope\"",
-			      "bad CIDR \"nope\"");
-	expect_replaced_error("\"listen\"",
-			      "\"clients\": {\"client_ip_header\": \"X-Forwarded-For\"},\n\"listen\"",
-			      "\"X-Forwarded-For\"", "only believed from trusted edges");
-	expect_replaced_error("\"listen\"",
-			      "\"clients\": {\"per_ip\": {\"rate\": 5}},\n\"listen\"", "{\"rate\": 5}",
-			      "clients.per_ip: missing required key \"burst\"");
+			      "\"clients\": {\"trusted_edges\": [\"nope\"]},\n\"listen\"",
+			      "\"nope\"", "bad CIDR \"nope\"");
+	expect_replaced_error(
+		"\"listen\"",
+		"\"clients\": {\"client_ip_header\": \"X-Forwarded-For\"},\n\"listen\"",
+		"\"X-Forwarded-For\"", "only believed from trusted edges");
+	expect_replaced_error("\"listen\"", "\"clients\": {\"per_ip\": {\"rate\": 5}},\n\"listen\"",
+			      "{\"rate\": 5}", "clients.per_ip: missing required key \"burst\"");
 	expect_replaced_error("\"listen\"",
 			      "\"clients\": {\"per_edge\": {\"rate\": \"1/week\", \"burst\": 2}},\n"
 			      "\"listen\"",
@@ -358,7 +360,7 @@ static void keys_section(void **state)
 static void make_cert(const char *dir, const char *type, char *cert, char *key)
 {
 	EVP_PKEY *pk = !strcmp(type, "EC") ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
-					    : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+					   : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	X509 *x = X509_new();
 	FILE *f;
 
@@ -492,18 +494,12 @@ static void load_from_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(valid_config),
-		cmocka_unit_test(relative_paths_follow_the_file),
-		cmocka_unit_test(rates),
-		cmocka_unit_test(syntax_errors),
-		cmocka_unit_test(unknown_keys),
-		cmocka_unit_test(missing_and_types),
-		cmocka_unit_test(bad_values),
-		cmocka_unit_test(admin_needs_tls_off_loopback),
-		cmocka_unit_test(clients_section),
-		cmocka_unit_test(keys_section),
-		cmocka_unit_test(tls_listeners),
-		cmocka_unit_test(reload_rules),
+		cmocka_unit_test(valid_config),	   cmocka_unit_test(relative_paths_follow_the_file),
+		cmocka_unit_test(rates),	   cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(unknown_keys),	   cmocka_unit_test(missing_and_types),
+		cmocka_unit_test(bad_values),	   cmocka_unit_test(admin_needs_tls_off_loopback),
+		cmocka_unit_test(clients_section), cmocka_unit_test(keys_section),
+		cmocka_unit_test(tls_listeners),   cmocka_unit_test(reload_rules),
 		cmocka_unit_test(load_from_file),
 	};
 	return FG_RUN_TESTS(tests);

@@ -22,8 +22,9 @@ static void has(const char *text, const char *line)
 static void sums_threads(void **state)
 {
 	gw_metrics_t *m[2] = { gw_metrics_new(), gw_metrics_new() };
-	gw_metrics_globals_t g = { .keys_loaded = 7, .reloads_ok = 2, .reloads_failed = 1,
-				   .config_generation = 3 };
+	gw_metrics_globals_t g = {
+		.keys_loaded = 7, .reloads_ok = 2, .reloads_failed = 1, .config_generation = 3
+	};
 	uint16_t route = gw_intern("m-items"), plan = gw_intern("m-free"), up = gw_intern("m-api");
 	size_t len;
 	char *t;
@@ -35,8 +36,8 @@ static void sums_threads(void **state)
 	gw_metrics_request(m[1], 0, 0, 404);
 	gw_metrics_rejection(m[0], GW_PROBLEM_RATE_LIMITED);
 	gw_metrics_rejection(m[1], GW_PROBLEM_RATE_LIMITED);
-	gw_metrics_upstream_latency(m[0], up, 300000);	   /* 0.3 ms */
-	gw_metrics_upstream_latency(m[1], up, 7000000);	   /* 7 ms */
+	gw_metrics_upstream_latency(m[0], up, 300000);	    /* 0.3 ms */
+	gw_metrics_upstream_latency(m[1], up, 7000000);	    /* 7 ms */
 	gw_metrics_upstream_latency(m[1], up, 20000000000); /* 20 s: +Inf */
 	gw_metrics_upstream_error(m[0], up, GW_UPSTREAM_TIMEOUT);
 	gw_metrics_gauge_add(&m[0]->connections, 3);

@@ -44,7 +44,8 @@ static void stable_types(void **state)
 	assert_string_equal(gw_problem_info(GW_PROBLEM_RATE_LIMITED)->slug, "rate-limited");
 	assert_string_equal(gw_problem_info(GW_PROBLEM_MISSING_KEY)->slug, "missing-key");
 	assert_string_equal(gw_problem_info(GW_PROBLEM_INVALID_KEY)->slug, "invalid-key");
-	assert_string_equal(gw_problem_info(GW_PROBLEM_ROUTE_NOT_IN_PLAN)->slug, "route-not-in-plan");
+	assert_string_equal(gw_problem_info(GW_PROBLEM_ROUTE_NOT_IN_PLAN)->slug,
+			    "route-not-in-plan");
 	assert_string_equal(gw_problem_info(GW_PROBLEM_UPSTREAM_TIMEOUT)->slug, "upstream-timeout");
 	assert_int_equal(gw_problem_info(GW_PROBLEM_UPSTREAM_UNAVAILABLE)->status, 502);
 	assert_int_equal(gw_problem_info(GW_PROBLEM_BLOCKED_KEY)->status, 403);

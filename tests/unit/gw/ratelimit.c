@@ -13,7 +13,7 @@
 #include "gw/keys.h"
 #include "gw/ratelimit.h"
 
-#define S TB_NS_PER_S
+#define S  TB_NS_PER_S
 #define MS (TB_NS_PER_S / 1000)
 #define T0 (1000 * S) /* an arbitrary non-zero start of the simulated clock */
 
@@ -89,7 +89,7 @@ static void sustained_overload(void **state)
 		double num;
 		uint64_t burst, per_s_x100; /* rate * 100 */
 	} plans[] = {
-		{ NULL, 1, 1, 100 },	     { NULL, 10, 100, 1000 },	   { "20/min", 0, 20, 33 },
+		{ NULL, 1, 1, 100 },	    { NULL, 10, 100, 1000 },	   { "20/min", 0, 20, 33 },
 		{ "100/min", 0, 100, 166 }, { "1000/min", 0, 1000, 1666 },
 	};
 
