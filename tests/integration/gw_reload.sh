@@ -70,10 +70,16 @@ ok "insert a key with sqlite3" sqlite3 "$GW_DIR/keys.db" \
 hup
 is "known after SIGHUP" "$(status_of -H "X-API-Key: $KEY" "$URL/v1/fast")" 200
 
+# certificates are reloaded too: new connections get the new one
+openssl req -x509 -new -key "$GW_DIR/ec.key" -subj /CN=reloaded -days 2 -out "$GW_DIR/new.crt" 2>/dev/null
+gw_config ".listen[0].tls.certificates[0].cert = \"$GW_DIR/new.crt\"" >"$CFG"
+hup
+like "a reloaded certificate is served" "$(echo | bounded 10 openssl s_client -connect "127.0.0.1:$GW_PORT" -sigalgs ECDSA+SHA256 2>/dev/null)" "subject=CN = reloaded"
+
 M=$(bounded 5 curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
-like "metrics: good reloads" "$M" 'floodgate_config_reloads_total{result="ok"} 5'
+like "metrics: good reloads" "$M" 'floodgate_config_reloads_total{result="ok"} 6'
 like "metrics: refused reloads" "$M" 'floodgate_config_reloads_total{result="failed"} 3'
-like "metrics: generation" "$M" 'floodgate_config_generation 6'
+like "metrics: generation" "$M" 'floodgate_config_generation 7'
 ok "still running" kill -0 "$GW_PID"
 gw_stop
 is "clean stop" "$GW_RC" 0
