@@ -37,8 +37,9 @@ like "syntax error refused with its position" "$LOG" "reload refused, the runnin
 like "bad regex refused with its position" "$LOG" "routes[6].path: bad regex"
 like "listener change refused" "$LOG" "listen (addresses, order, or tls on/off) changed"
 
-# good again, through the admin API this time: the free plan gets a burst of 3
-gw_config '.plans.free.burst = 3' >"$CFG"
+# good again, through the admin API this time: the free plan gets a burst of 3 (and a slow
+# refill, so that a busy machine cannot add a token between the four requests below)
+gw_config '.plans.free.burst = 3 | .plans.free.rate = "1/min"' >"$CFG"
 is "POST /v1/reload" "$(admin POST /v1/reload | jq -r .status)" reloaded
 is "the extra route is gone again" "$(status_of "$URL/v1/extra")" 404
 FREE=$(gw_key free)

@@ -20,7 +20,7 @@ req --http2 -o "$GW_DIR/h2.out" -w '%{http_code}' -H "X-API-Key: $PREM" "$URL/v1
 C2=$!
 sleep 0.5
 kill -TERM "$GW_PID"
-sleep 0.3
+sleep 0.5
 bounded 5 curl -s -k -m 3 -o /dev/null "$URL/v1/items"
 is "new connections are refused once stopping" "$?" 7
 wait $C1 $C2
