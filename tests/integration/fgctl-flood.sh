@@ -8,12 +8,14 @@
 # 2. A legitimate TCP client keeps connecting while a /25 of spoofed sources floods SYNs,
 #    and while a random-source flood meets the new-source limit.
 # Every flood is bounded (--seconds) and under an outer time bound. Addresses:
-# 198.18.51.0/24 and 2001:2:0:51::/64 in namespaces made and deleted here.
+# 198.18.51.0/24 and 2001:2:0:51::/64 in namespaces made and deleted here (fgt-ctl-fa$$,
+# fgt-ctl-fb$$: fgctl_lib.bash).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fgctl_lib.bash"
 need_root
 
-FGCTL=$FG_BUILD/fgctl FLOOD=$FG_BUILD/fgflood
-A=fgt-ctl-fa B=fgt-ctl-fb IA=fgt-ctl-fva IB=fgt-ctl-fvb IDX=51
+FLOOD=$FG_BUILD/fgflood
+A=fgt-ctl-fa$$ B=fgt-ctl-fb$$ IA=fgt-ctl-fva IB=fgt-ctl-fvb IDX=51
 SRV4=198.18.$IDX.1 SRV6=2001:2:0:$IDX::1
 PIN=/sys/fs/bpf/fgt-ctl-$$
 PORT=8080
@@ -33,7 +35,7 @@ flood() {
 [ -x "$FGCTL" ] || { echo "1..0 # SKIP $FGCTL not built"; exit 0; }
 [ -x "$FLOOD" ] || { echo "1..0 # SKIP $FLOOD not built"; exit 0; }
 
-fg_ns_del "$A" "$B"
+fgctl_reap_stale
 defer rm -rf "$PIN"
 defer fg_ns_del "$A" "$B"
 ok "namespaces $A and $B on a veth pair (2 queues)" fg_ns_pair "$A" "$B" "$IA" "$IB" "$IDX" 2 || finish
@@ -94,21 +96,9 @@ done
 
 # ---- 2. a legitimate client connects during floods ----
 ok "limit --rate 100 --burst 200 --syn-only (the default)" a limit --rate 100 --burst 200 --syn-only
-nsenter --net="/run/netns/$A" python3 -c "
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(('::', $PORT))
-s.listen(4096)
-while True:
-    c, _ = s.accept()
-    c.close()
-" &
-SRV_PID=$!
-defer kill $SRV_PID
-listening() { [ -n "$(fg_ns_run "$A" ss -Htln "sport = :$PORT")" ]; }
-wait_for 5 listening
+# Not through ok(): it runs its command in a subshell, and the listener must be ours.
+if fgctl_listener "$A" $PORT; then pass "a TCP listener on $A, port $PORT"; else fail "a TCP listener on $A, port $PORT"; fi
+defer kill $LISTENER_PID
 ok "the client connects before the flood" connect_from_b "$SRV4"
 
 # connects_during_flood DESC FLOOD-ARGS...: 8 connects (IPv4 and IPv6) while the flood runs

@@ -8,12 +8,13 @@
 # are well-formed and move; every bad argument exits 2 with one line and changes nothing;
 # a foreign XDP program is never replaced; two interfaces share the maps, and detach
 # unpins only when the last one goes; --keep-maps keeps a block across a re-attach;
-# detach leaves no XDP program. Pins live in /sys/fs/bpf/fgt-ctl-$$, never the default.
+# detach leaves no XDP program. Pins live in /sys/fs/bpf/fgt-ctl-$$, never the default;
+# namespaces are fgt-ctl-a$$ and fgt-ctl-b$$ (fgctl_lib.bash).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fgctl_lib.bash"
 need_root
 
-FGCTL=$FG_BUILD/fgctl
-A=fgt-ctl-a B=fgt-ctl-b IA=fgt-ctl-va IB=fgt-ctl-vb IDX=50
+A=fgt-ctl-a$$ B=fgt-ctl-b$$ IA=fgt-ctl-va IB=fgt-ctl-vb IDX=50
 SRV4=198.18.$IDX.1 CLI4=198.18.$IDX.2 SRV6=2001:2:0:$IDX::1 CLI6=2001:2:0:$IDX::2
 PIN=/sys/fs/bpf/fgt-ctl-$$
 PORT=8080
@@ -32,28 +33,14 @@ generation() { a status --json | jq -r .config.generation; }
 
 [ -x "$FGCTL" ] || { echo "1..0 # SKIP $FGCTL not built"; exit 0; }
 
-fg_ns_del "$A" "$B"
+fgctl_reap_stale
 defer rm -rf "$PIN"
 defer fg_ns_del "$A" "$B"
 ok "namespaces $A and $B on a veth pair" fg_ns_pair "$A" "$B" "$IA" "$IB" "$IDX" || finish
 
-# A TCP listener on A (dual stack) that accepts and closes. nsenter execs it, so $! is
-# the listener itself.
-nsenter --net="/run/netns/$A" python3 -c "
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(('::', $PORT))
-s.listen(1024)
-while True:
-    c, _ = s.accept()
-    c.close()
-" &
-SRV_PID=$!
-defer kill $SRV_PID
-listening() { [ -n "$(fg_ns_run "$A" ss -Htln "sport = :$PORT")" ]; }
-wait_for 5 listening
+# Not through ok(): it runs its command in a subshell, and the listener must be ours.
+if fgctl_listener "$A" $PORT; then pass "a TCP listener on $A, port $PORT"; else fail "a TCP listener on $A, port $PORT"; fi
+defer kill $LISTENER_PID
 ok "TCP connect over IPv4 before attach" connect_from_b "$SRV4"
 ok "ping over IPv6 before attach (neighbours resolved)" ping_from_b "$SRV6"
 
@@ -114,6 +101,14 @@ nok "IPv4 source inside the CIDR is blocked" ping_from_b "$SRV4"
 nok "IPv6 source inside the CIDR is blocked" ping_from_b "$SRV6"
 is "list blocks shows both CIDRs" "$(a list blocks --json | jq -r '[.[].cidr] | join(" ")')" \
 	"198.18.$IDX.0/24 2001:2:0:$IDX::/64"
+hits() { a list blocks --json | jq -r ".[] | select(.cidr == \"$1\") | .hits"; }
+h24=$(hits "198.18.$IDX.0/24")
+cmp_ok "the /24 counted hits" "$h24" -gt 0
+ok "block a /25 inside it" a block "198.18.$IDX.0/25"
+is "the new /25 starts with no hits (not the /24's)" "$(hits "198.18.$IDX.0/25")" 0
+ok "block the /24 again, with a TTL" a block "198.18.$IDX.0/24" --ttl 1h
+is "re-blocking keeps the /24's hits" "$(hits "198.18.$IDX.0/24")" "$h24"
+ok "unblock the /25" a unblock "198.18.$IDX.0/25"
 ok "unblock the IPv4 CIDR" a unblock "198.18.$IDX.0/24"
 ok "unblock the IPv6 CIDR" a unblock "2001:2:0:$IDX::/64"
 ok "IPv4 passes again" ping_from_b "$SRV4"
@@ -253,9 +248,9 @@ bad "unknown command" a frobnicate
 bad "unknown option" a status --frobnicate
 bad "no command" a
 bad "--pin-dir that is not absolute" "$FGCTL" --pin-dir relative status
-bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none-$$ status
+bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
 like "... says so" "$(cat "$TMP/err")" "nothing is attached"
-bad "nothing attached: block" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none-$$ block 198.18.0.1
+bad "nothing attached: block" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ block 198.18.0.1
 is "no bad argument changed the config (generation)" "$(generation)" "$gen0"
 is "no bad argument changed the blocklist" "$(a list blocks --json | jq -c .)" "$blocks0"
 ok "unblock 198.18.$IDX.99" a unblock 198.18.$IDX.99

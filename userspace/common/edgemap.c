@@ -337,7 +337,8 @@ int fg_edgemap_rule_put(struct fg_edgemap *em, enum fg_list list, const struct f
 		return err;
 	id = rule_map(list, c);
 	cidr_key(id, c, &k);
-	if (!bpf_map_lookup_elem(em->fd[id], &k, &old))
+	/* An LPM lookup returns the longest match: only this very prefix's hits carry over. */
+	if (!bpf_map_lookup_elem(em->fd[id], &k, &old) && old.prefixlen == c->prefixlen)
 		r.hits = old.hits;
 	return bpf_map_update_elem(em->fd[id], &k, &r, BPF_ANY) ? -errno : 0;
 }
