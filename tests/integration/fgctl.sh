@@ -143,6 +143,13 @@ ok "mode monitor" a mode monitor
 mon0=$(counter monitored)
 ok "a blocked source passes in monitor mode" ping_from_b "$SRV4"
 cmp_ok "monitored moved" "$(counter monitored)" -gt "$mon0"
+ok "block --mode mark" a block "$CLI4" --mode mark
+ok "a source blocked in mark mode passes" ping_from_b "$SRV4"
+cmp_ok "marked moved" "$(counter marked)" -gt 0
+is "list marked shows it, with the reason" \
+	"$(a list marked --json | jq -c '.[] | select(.source == "'"$CLI4"'") | [.reason, .packets >= 1]')" \
+	'["block",true]'
+like "list marked (table)" "$(a list marked)" "$CLI4"
 ok "block --mode drop overrides the config's monitor" a block "$CLI4" --mode drop
 nok "... and drops" ping_from_b "$SRV4"
 ok "mode drop" a mode drop
