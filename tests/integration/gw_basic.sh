@@ -105,6 +105,7 @@ is "admin unblocks it" "$(admin POST "/v1/keys/$BLK_ID/unblock" | jq -r .status)
 is "... and it works again at once" "$(fetch e4b -H "X-API-Key: $BLK" "$URL/v1/items")" 200
 is "403 for a route outside the plan" "$(fetch e5 -H "X-API-Key: $FREE" "$URL/v1/reports")" 403
 problem "route not in plan" e5 403 route-not-in-plan
+is "403 under a plan carries its RateLimit-Policy" "$(hdr e5 ratelimit-policy)" '"free";q=1;w=1'
 is "404 for no route" "$(fetch e6 -H "X-API-Key: $PREM" "$URL/v1/nothing")" 404
 problem "no route" e6 404 not-found
 is "405 for a known path, other method" "$(fetch e7 -X DELETE -H "X-API-Key: $PREM" "$URL/v1/items")" 405

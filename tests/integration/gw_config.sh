@@ -77,4 +77,19 @@ out=$(bounded 10 floodgate -c "$cfg" 2>&1)
 is "start with a bad config: exit status 2" "$?" 2
 like "start with a bad config: message" "$out" "routes[0].path: bad regex"
 
+# start failures that are not the config's: exit 1 with the reason
+gw_upstream "$GW_PORT"
+gw_config >"$cfg"
+out=$(bounded 10 floodgate -c "$cfg" 2>&1)
+is "port in use: exit status 1" "$?" 1
+like "port in use: says which" "$out" "Couldn't listen on 127.0.0.1:$GW_PORT: Address already in use"
+gw_config ".store.path = \"$GW_DIR/no/such/dir/keys.db\"" >"$cfg"
+out=$(bounded 10 floodgate -c "$cfg" 2>&1)
+is "key store cannot be opened: exit status 1" "$?" 1
+like "key store: says why" "$out" "Couldn't open key store $GW_DIR/no/such/dir/keys.db"
+gw_config ".access_log = \"$GW_DIR/no/such/dir/access.log\"" >"$cfg"
+out=$(bounded 10 floodgate -c "$cfg" 2>&1)
+is "access log cannot be opened: exit status 1" "$?" 1
+like "access log: says why" "$out" "Couldn't open access log $GW_DIR/no/such/dir/access.log: No such file or directory"
+
 finish

@@ -220,9 +220,13 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 			problem = GW_PROBLEM_ROUTE_NOT_IN_PLAN;
 		else if (!gw_ratelimit_take(&e->bucket, now, &plan->limit, &st))
 			problem = GW_PROBLEM_RATE_LIMITED;
+		/* Refused by its plan without spending a token: report the bucket as it is. */
+		if (problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
+			gw_ratelimit_peek(&e->bucket, now, &plan->limit, &st);
 	}
 	gw_keys_unlock(&lk);
-	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE)
+	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE ||
+	    problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
 		add_ratelimit_headers(req, cfg, plan, &st);
 	if (problem == GW_PROBLEM_NONE)
 		return false;

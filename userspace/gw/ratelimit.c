@@ -55,6 +55,15 @@ int gw_ratelimit_take(struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *
 	return ok;
 }
 
+void gw_ratelimit_peek(const struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *l,
+		       gw_ratelimit_state_t *st)
+{
+	uint64_t credit =
+		b->stamp_ns ? tb_refill(b->credit_ns, b->stamp_ns, now_ns, l->cap_ns) : l->cap_ns;
+
+	gw_ratelimit_state(l, credit, st);
+}
+
 size_t gw_ratelimit_u64(char *buf, uint64_t v)
 {
 	char tmp[21];

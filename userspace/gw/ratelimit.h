@@ -42,6 +42,10 @@ void gw_ratelimit_state(const gw_limit_t *l, uint64_t credit_ns, gw_ratelimit_st
 int gw_ratelimit_take(struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *l,
 		      gw_ratelimit_state_t *st);
 
+/* The state of b at now_ns without taking anything (b is not changed). */
+void gw_ratelimit_peek(const struct edge_bucket *b, uint64_t now_ns, const gw_limit_t *l,
+		       gw_ratelimit_state_t *st);
+
 /* Decimal digits of v into buf (at least 21 bytes; NUL-terminated); returns the length.
  * The hot path's number formatting: snprintf costs more than the rest of a 429. */
 size_t gw_ratelimit_u64(char *buf, uint64_t v);

@@ -65,6 +65,24 @@ static void premium_plan(void **state)
 	assert_int_equal(gw_ratelimit_take(&b, T0 + 100 * MS, &l, &st), 1);
 }
 
+static void peek_takes_nothing(void **state)
+{
+	gw_limit_t l = limit(NULL, 10, 100);
+	struct edge_bucket b = { 0 };
+	gw_ratelimit_state_t st;
+
+	gw_ratelimit_peek(&b, T0, &l, &st);
+	assert_int_equal(st.remaining, 100); /* never used: full */
+	assert_int_equal(gw_ratelimit_take(&b, T0, &l, &st), 1);
+	gw_ratelimit_peek(&b, T0, &l, &st);
+	assert_int_equal(st.remaining, 99);
+	gw_ratelimit_peek(&b, T0, &l, &st);
+	assert_int_equal(st.remaining, 99);
+	gw_ratelimit_peek(&b, T0 + 100 * MS, &l, &st); /* refilled as of then */
+	assert_int_equal(st.remaining, 100);
+	assert_int_equal(b.credit_ns, 99 * 100 * MS);
+}
+
 static void per_minute_tiers(void **state)
 {
 	gw_limit_t l = limit("5/min", 0, 5);
@@ -220,6 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(free_plan),
 		cmocka_unit_test(premium_plan),
+		cmocka_unit_test(peek_takes_nothing),
 		cmocka_unit_test(per_minute_tiers),
 		cmocka_unit_test(sustained_overload),
 		cmocka_unit_test(header_values),
