@@ -7,9 +7,11 @@
  * for the BPF target and on the host. Byte order is stated per field; padding is explicit
  * and every struct's size is asserted, so a change that moves a field cannot go unnoticed.
  *
- * Time: every timestamp and expiry is CLOCK_BOOTTIME in nanoseconds (bpf_ktime_get_boot_ns()
- * in the program, clock_gettime(CLOCK_BOOTTIME) in user space), so a TTL keeps counting
- * across a suspend and never goes backwards.
+ * Time: every timestamp and expiry is CLOCK_MONOTONIC in nanoseconds (clock_gettime() in
+ * user space; bpf_ktime_get_ns() and its coarse, tick-resolution twin
+ * bpf_ktime_get_coarse_ns() in the program). One domain for both matters: the precise clock
+ * costs ~26 ns per read on a VM's kvm-clock, the coarse one ~3 ns, and the program uses
+ * the coarse one wherever an underestimate of the time is safe (expiries, early rejects).
  */
 #ifndef FLOODGATE_EDGE_H
 #define FLOODGATE_EDGE_H
@@ -187,9 +189,9 @@ _Static_assert(sizeof(struct edge_limit) == 32, "edge_limit ABI");
 
 /* Value of every allow and block entry, exact or CIDR. */
 struct edge_rule {
-	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never. An expired entry no longer matches. */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never. An expired entry no longer matches. */
 	__u64 hits;	  /* packets that matched (atomic add) */
-	__u64 created_ns; /* CLOCK_BOOTTIME when written */
+	__u64 created_ns; /* CLOCK_MONOTONIC when written */
 	__u32 mode;	  /* block: enum edge_mode for this entry (INHERIT = config's) */
 	__u8 prefixlen;	  /* prefix length of the entry (lets LPM lookups retry shorter) */
 	__u8 origin;	  /* enum edge_origin */
@@ -210,7 +212,7 @@ _Static_assert(sizeof(struct edge_net) == 48, "edge_net ABI");
 
 /* Value of fg_marked: what the daemon reads on accept to apply its suspect limits. */
 struct edge_marked {
-	__u64 last_ns; /* CLOCK_BOOTTIME of the last marked packet */
+	__u64 last_ns; /* CLOCK_MONOTONIC (coarse) of the last marked packet */
 	__u64 count;   /* packets marked */
 	__u32 reason;  /* enum edge_stat_id of the last violation */
 	__u32 pad;

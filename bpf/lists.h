@@ -17,21 +17,32 @@
 
 #include "edge.h"
 
-/* The packet's time, read from the clock at most once and only when needed. */
+/* The packet's time, read at most once per packet and only when a decision needs it.
+ * CLOCK_MONOTONIC (bpf/edge.h): `now` is precise, `coarse` is the same clock at the last
+ * tick (never ahead of `now`), ten times cheaper to read here. */
 struct clock {
 	__u64 now;
+	__u64 coarse;
 };
 
 static __always_inline __u64 clock_now(struct clock *c)
 {
 	if (!c->now)
-		c->now = bpf_ktime_get_boot_ns();
+		c->now = bpf_ktime_get_ns();
 	return c->now;
 }
 
+static __always_inline __u64 clock_coarse(struct clock *c)
+{
+	if (!c->coarse)
+		c->coarse = c->now ? c->now : bpf_ktime_get_coarse_ns();
+	return c->coarse;
+}
+
+/* Expiries are whole seconds: a tick of lateness is fine, a precise read is not needed. */
 static __always_inline int rule_live(const struct edge_rule *r, struct clock *clk)
 {
-	return !r->expires_ns || r->expires_ns > clock_now(clk);
+	return !r->expires_ns || r->expires_ns > clock_coarse(clk);
 }
 
 /*

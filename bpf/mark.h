@@ -65,12 +65,12 @@ static __always_inline void mark_record(const struct edge_in6 *src, __u32 reason
 
 	m = bpf_map_lookup_elem(&fg_marked, src);
 	if (m) {
-		m->last_ns = clock_now(clk);
+		m->last_ns = clock_coarse(clk);
 		m->reason = reason;
 		__sync_fetch_and_add(&m->count, 1);
 		return;
 	}
-	fresh.last_ns = clock_now(clk);
+	fresh.last_ns = clock_coarse(clk);
 	fresh.count = 1;
 	fresh.reason = reason;
 	bpf_map_update_elem(&fg_marked, src, &fresh, BPF_ANY);

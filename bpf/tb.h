@@ -244,6 +244,31 @@ static inline int tb_percpu_mint(struct edge_bucket *mine, struct edge_bucket *h
 	return TB_REJECT;
 }
 
+/* Room (in ns) a bucket must have beyond one token for tb_percpu_early_reject() to be
+ * used: two ticks of a HZ=100 kernel. A claim delayed by up to a tick is that much larger,
+ * and with less room the excess would overflow the cap and be lost. */
+#define TB_COARSE_MIN_CAP (20ULL * 1000000ULL)
+
+/*
+ * Can this CPU reject without reading the precise clock? `early` is any underestimate of
+ * now (the coarse clock, up to a tick behind). Rejecting on an underestimate is safe: the
+ * time stays unclaimed at the cursor and the next precise look claims all of it, so no
+ * token is lost, only paid out up to a tick later (in a larger claim); the rate over any
+ * interval longer than a tick is unchanged. Only an empty wallet (after tb_wallet_take
+ * failed) asks. On the home CPU the hint is derived from the cursor itself.
+ */
+static inline int tb_percpu_early_reject(const struct edge_bucket *mine, int is_home, __u64 early,
+					 __u64 interval, __u64 cap)
+{
+	__u64 hint;
+
+	if (cap < interval || cap - interval < TB_COARSE_MIN_CAP)
+		return 0;
+	hint = is_home ? tb_mint_hint(mine->credit_ns, *(volatile __u64 *)&mine->stamp_ns, interval)
+		       : mine->stamp_ns;
+	return early < hint;
+}
+
 /* Both steps, for callers that hold both slots anyway (the host tests). */
 static inline int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
 				 __u64 now, __u64 interval, __u64 cap)

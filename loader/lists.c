@@ -85,7 +85,7 @@ static int put_rule(struct fgctl_ctx *ctx, enum fg_list list, const struct rule_
 		return err;
 	}
 	if (list == FG_LIST_BLOCK && fg_cidr_is_host(&o->cidr)) {
-		if (!fg_edgemap_rule_match(ctx->em, FG_LIST_ALLOW, &o->cidr, fg_boot_ns(), &hit))
+		if (!fg_edgemap_rule_match(ctx->em, FG_LIST_ALLOW, &o->cidr, fg_mono_ns(), &hit))
 			pr_warn("%s is also allowlisted (%s): the allowlist wins",
 				cidr_text(&o->cidr, cidr), cidr_text(&hit.cidr, other));
 		if (!fg_edgemap_edge_match(ctx->em, &o->cidr, &edge))
@@ -119,7 +119,7 @@ static int del_rule(struct fgctl_ctx *ctx, enum fg_list list, const struct rule_
 	err = fg_edgemap_rule_del(ctx->em, list, &o->cidr);
 	if (err == -ENOENT) {
 		if (fg_cidr_is_host(&o->cidr) &&
-		    !fg_edgemap_rule_match(ctx->em, list, &o->cidr, fg_boot_ns(), &cover))
+		    !fg_edgemap_rule_match(ctx->em, list, &o->cidr, fg_mono_ns(), &cover))
 			return fgctl_bad(ctx, err, "Couldn't %s %s: not in the %s (%s is)", verb,
 					 cidr_text(&o->cidr, cidr), fg_list_name(list),
 					 cidr_text(&cover.cidr, other));
@@ -212,7 +212,7 @@ static int list_rules(struct fgctl_ctx *ctx, enum fg_list list, bool json)
 	static const char *const heads_block[] = { "CIDR", "TTL", "MODE", "ORIGIN", "HITS" };
 	static const char *const heads_allow[] = { "CIDR", "TTL", "ORIGIN", "HITS" };
 	struct rules r = { 0 };
-	uint64_t now = fg_boot_ns();
+	uint64_t now = fg_mono_ns();
 	int err;
 
 	err = fg_edgemap_rule_foreach(ctx->em, list, collect_rule, &r);
@@ -300,7 +300,7 @@ static int run_list_marked(struct fgctl_ctx *ctx, const void *opts)
 {
 	static const char *const heads[] = { "SOURCE", "PACKETS", "LAST SEEN", "REASON" };
 	bool json = ((const struct list_opts *)opts)->json;
-	uint64_t now = fg_boot_ns();
+	uint64_t now = fg_mono_ns();
 	struct marks m = { 0 };
 	int err;
 
@@ -357,7 +357,7 @@ out:
 static int run_sweep(struct fgctl_ctx *ctx, const void *opts)
 {
 	unsigned removed = 0;
-	int err = fg_edgemap_sweep(ctx->em, fg_boot_ns(), &removed);
+	int err = fg_edgemap_sweep(ctx->em, fg_mono_ns(), &removed);
 
 	if (err) {
 		pr_err("Couldn't sweep expired entries: %s", strerror(-err));

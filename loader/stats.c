@@ -188,11 +188,11 @@ static int run_stats(struct fgctl_ctx *ctx, const void *opts)
 		return err;
 	if (!o->watch) {
 		if (o->json)
-			return fgctl_json_print(ctx->out, stats_json(cur, NULL, 0, fg_boot_ns()),
+			return fgctl_json_print(ctx->out, stats_json(cur, NULL, 0, fg_mono_ns()),
 						false);
 		return stats_table(ctx->out, cur, NULL, 0);
 	}
-	t0 = fg_boot_ns();
+	t0 = fg_mono_ns();
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (uint64_t i = 0; !o->count || i < o->count; i++) {
 		memcpy(prev, cur, sizeof(cur));
@@ -202,7 +202,7 @@ static int run_stats(struct fgctl_ctx *ctx, const void *opts)
 		err = read_stats(ctx, cur);
 		if (err)
 			return err;
-		t1 = fg_boot_ns();
+		t1 = fg_mono_ns();
 		double secs = (double)(t1 - t0) / TB_NS_PER_S;
 
 		if (o->json) {

@@ -188,7 +188,7 @@ static void preload_rule(int allow, const char *spec)
 		if (next)
 			*next++ = '\0';
 		if (!strcmp(opt, "expired"))
-			expires = hx_now() - 1;
+			expires = hx_now() - TB_NS_PER_S; /* well past: expiries are tick-precise */
 		else if (!strcmp(opt, "monitor"))
 			mode = EDGE_MODE_MONITOR;
 		else if (!strcmp(opt, "mark"))
@@ -334,6 +334,27 @@ static void rule_hits_counted(void **state)
 	assert_int_equal(r.hits, 5);
 }
 
+/* An entry with a TTL matches until its expiry and stops within a tick (4 ms at HZ=250;
+ * 50 ms allowed here for a loaded machine) after it. */
+static void ttl_expires_on_time(void **state)
+{
+	struct fg_pkt_spec spec = { .proto = IPPROTO_TCP, .dport = 443, .tcp_flags = SYN };
+	struct timespec pause = { 0, 150 * 1000000 };
+	uint8_t frame[256];
+	struct fg_pkt_layout l;
+	__u64 expires;
+
+	hx_reset(skel);
+	hx_cidr(V4S, &spec.src);
+	hx_cidr(V4D, &spec.dst);
+	fg_pkt_build(&spec, frame, sizeof(frame), &l);
+	expires = hx_now() + 100 * 1000000ULL;
+	assert_int_equal(hx_rule(skel, 0, V4S, expires, 0), 0);
+	assert_int_equal(hx_run(skel, frame, l.len, NULL, 0), XDP_DROP);
+	nanosleep(&pause, NULL); /* 150 ms: 50 ms past the expiry */
+	assert_int_equal(hx_run(skel, frame, l.len, NULL, 0), XDP_PASS);
+}
+
 /* The source bucket admits burst packets, then rejects until time refills it. */
 static void bucket_burst_then_reject(void **state)
 {
@@ -453,7 +474,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	enum { N = sizeof(fixtures) / sizeof(fixtures[0]) };
-	struct CMUnitTest tests[N + 5];
+	struct CMUnitTest tests[N + 6];
 
 	if (geteuid() != 0) {
 		printf("1..0 # SKIP needs root for BPF_PROG_TEST_RUN\n");
@@ -469,5 +490,6 @@ int main(void)
 	tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(map_names_match_abi);
 	tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(random_frames_are_judged);
 	tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(new_sources_burst_then_reject);
-	return _cmocka_run_group_tests("edge", tests, N + 5, group_setup, group_teardown);
+	tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(ttl_expires_on_time);
+	return _cmocka_run_group_tests("edge", tests, N + 6, group_setup, group_teardown);
 }

@@ -13,8 +13,10 @@
 #include <pthread.h>
 #include <netinet/in.h>
 
-#define RATE  20000ULL
-#define BURST 200ULL
+#define RATE 20000ULL
+/* Two bursts: 200 (10 ms of tokens: the precise clock judges every rejection) and 2000
+ * (100 ms: most rejections are judged on the coarse clock, tb_percpu_early_reject()). */
+static __u64 burst = 200;
 #define RUN_NS (1200ULL * 1000000ULL)
 
 static struct edge_bpf *skel;
@@ -64,7 +66,7 @@ static __u64 flood(int ncpu, double *secs, __u64 *offered, __u64 per_cpu_admitte
 		struct edge_config c;
 
 		hx_config_default(&c);
-		tb_limit_set(&c.src, RATE, BURST);
+		tb_limit_set(&c.src, RATE, burst);
 		hx_config_write(skel, &c);
 	}
 	pthread_barrier_init(&barrier, NULL, (unsigned)ncpu);
@@ -92,10 +94,10 @@ static void check(int ncpu)
 	double secs, expect;
 
 	admitted = flood(ncpu, &secs, &offered, per_cpu);
-	expect = (double)BURST + (double)RATE * secs;
-	print_message("# %d CPU(s): %.3f s, offered %llu (%.1fx the rate), admitted %llu, "
+	expect = (double)burst + (double)RATE * secs;
+	print_message("# burst %llu, %d CPU(s): %.3f s, offered %llu (%.1fx the rate), admitted %llu, "
 		      "expected %.0f (%+.2f%%); per CPU %llu + %llu\n",
-		      ncpu, secs, (unsigned long long)offered, offered / expect,
+		      (unsigned long long)burst, ncpu, secs, (unsigned long long)offered, offered / expect,
 		      (unsigned long long)admitted, expect, 100.0 * ((double)admitted - expect) / expect,
 		      (unsigned long long)per_cpu[0], (unsigned long long)per_cpu[1]);
 	/* The flood must really be an overload for the bound to mean anything. */
@@ -116,6 +118,18 @@ static void one_cpu_gets_the_rate(void **state)
 
 static void two_cpus_share_one_rate(void **state)
 {
+	check(2);
+}
+
+static void coarse_clock_one_cpu(void **state)
+{
+	burst = 2000;
+	check(1);
+}
+
+static void coarse_clock_two_cpus(void **state)
+{
+	burst = 2000;
 	check(2);
 }
 
@@ -142,6 +156,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(one_cpu_gets_the_rate),
 		cmocka_unit_test(two_cpus_share_one_rate),
+		cmocka_unit_test(coarse_clock_one_cpu),
+		cmocka_unit_test(coarse_clock_two_cpus),
 	};
 
 	if (geteuid() != 0) {

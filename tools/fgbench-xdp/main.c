@@ -69,11 +69,11 @@ struct opts {
 	const char *json;
 };
 
-static __u64 now_boot(void)
+static __u64 now_mono(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * TB_NS_PER_S + (__u64)ts.tv_nsec;
 }
 
@@ -137,7 +137,7 @@ static int map_update(struct bpf_map *m, const void *k, const void *v)
 
 static int preload_static(struct edge_bpf *s)
 {
-	struct edge_rule r = { .created_ns = now_boot() };
+	struct edge_rule r = { .created_ns = now_mono() };
 	struct edge_net e = { 0 };
 	struct edge_config c = { 0 };
 	struct edge_lpm4 k = { 0 };
@@ -188,7 +188,7 @@ static int preload_sources(struct edge_bpf *s, unsigned long n)
 	enum { BATCH = 4096 };
 	__u32 *keys = calloc(BATCH, sizeof(*keys));
 	struct edge_bucket *vals = calloc((size_t)BATCH * (size_t)ncpu, sizeof(*vals));
-	__u64 now = now_boot();
+	__u64 now = now_mono();
 	unsigned long done = 0;
 	int err = 0;
 

@@ -64,11 +64,11 @@ union anykey {
 	struct edge_lpm6 lpm6;
 };
 
-uint64_t fg_boot_ns(void)
+uint64_t fg_mono_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * TB_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
@@ -332,7 +332,7 @@ int fg_edgemap_rule_put(struct fg_edgemap *em, enum fg_list list, const struct f
 	union anykey k;
 	int err;
 
-	err = fg_rule_make(&r, list, c, ttl_s, mode, origin, fg_boot_ns());
+	err = fg_rule_make(&r, list, c, ttl_s, mode, origin, fg_mono_ns());
 	if (err)
 		return err;
 	id = rule_map(list, c);

@@ -8,7 +8,7 @@
  * open against the ABI's key and value sizes, so a stale pin from another build is an
  * error rather than garbage. Everything else is keyed by struct fg_cidr (addr.h): the
  * library picks the exact hash map for a /32 or /128 and the LPM trie for a shorter
- * prefix, and converts keys both ways. Times are CLOCK_BOOTTIME ns (fg_boot_ns()).
+ * prefix, and converts keys both ways. Times are CLOCK_MONOTONIC ns (fg_mono_ns()).
  *
  * Functions return 0 or -errno and never print above debug level: the caller knows what
  * the operation meant and says so. Writes validate their whole input before the first
@@ -46,8 +46,8 @@ enum fg_list {
 	FG_LIST_BLOCK = 1,
 };
 
-/* CLOCK_BOOTTIME now, in ns: the clock of every expiry and timestamp in the maps. */
-uint64_t fg_boot_ns(void);
+/* CLOCK_MONOTONIC now, in ns: the clock of every expiry and timestamp in the maps. */
+uint64_t fg_mono_ns(void);
 
 /*
  * Open every map pinned in pin_dir. Returns 0; -ENOENT when the directory or its config

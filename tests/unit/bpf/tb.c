@@ -141,6 +141,8 @@ struct sim {
 	struct edge_bucket slot[NCPU];
 	int created;
 	struct edge_limit l;
+	__u64 tick;	  /* > 0: judge first on a coarse clock of this resolution */
+	__u64 early_rejects;
 };
 
 static int sim_packet(struct sim *s, int cpu, __u64 now)
@@ -151,6 +153,16 @@ static int sim_packet(struct sim *s, int cpu, __u64 now)
 		if (cpu != 0)
 			tb_percpu_home_init(&s->slot[0], now);
 		s->created = 1;
+	}
+	/* What bpf/bucket.h does: wallet, then the coarse pre-check, then the precise path. */
+	if (s->tick) {
+		if (tb_wallet_take(&s->slot[cpu], s->l.interval_ns))
+			return 1;
+		if (tb_percpu_early_reject(&s->slot[cpu], cpu == 0, now / s->tick * s->tick,
+					   s->l.interval_ns, s->l.cap_ns)) {
+			s->early_rejects++;
+			return 0;
+		}
 	}
 	return tb_percpu_take(&s->slot[cpu], &s->slot[0], cpu == 0, now, s->l.interval_ns,
 			      s->l.cap_ns);
@@ -236,6 +248,51 @@ static void percpu_idle_refills_once(void **state)
 	assert_in_range(got, 20 - NCPU, 21);
 }
 
+/* Judging rejections on a 4 ms coarse clock first changes nothing in the totals, and
+ * spares the precise clock for most packets of a flood. */
+static void percpu_coarse_early_reject_keeps_the_rate(void **state)
+{
+	const int even[NCPU] = { 250, 250, 250, 250 };
+	const int one[NCPU] = { 1000, 0, 0, 0 };
+	const __u64 rates[] = { 10, 100, 1000, 20000 };
+
+	for (unsigned k = 0; k < sizeof(rates) / sizeof(rates[0]); k++) {
+		for (int c = 0; c < 2; c++) {
+			struct sim s = { .tick = 4 * MS };
+			__u64 got, expect;
+
+			/* A bucket of one token plus 100 ms of tokens. */
+			tb_limit_set(&s.l, rates[k], rates[k] / 10 + 1);
+			got = sim_run(&s, 7 * S + 1234567, 50000, 4, c ? even : one);
+			expect = s.l.burst + rates[k] * 4;
+			print_message("# rate %llu on %s: admitted %llu of %llu, %llu of 200000 "
+				      "rejected on the coarse clock\n",
+				      (unsigned long long)rates[k], c ? "4 CPUs" : "1 CPU",
+				      (unsigned long long)got, (unsigned long long)expect,
+				      (unsigned long long)s.early_rejects);
+			/* One tick's worth of tokens may still wait at the cursor at the end. */
+			assert_in_range(got, expect - NCPU - rates[k] * 4 / 1000 - 1, expect + 1);
+			if (rates[k] <= 1000)
+				assert_true(s.early_rejects > 200000 / 2);
+		}
+	}
+}
+
+/* With less than TB_COARSE_MIN_CAP of room beyond one token (burst 1 at any rate, or a
+ * tiny bucket) the coarse clock is never trusted. */
+static void percpu_small_bucket_never_early(void **state)
+{
+	struct edge_bucket mine = { .credit_ns = 0, .stamp_ns = ~0ULL };
+
+	assert_false(tb_percpu_early_reject(&mine, 0, 0, MS, MS + TB_COARSE_MIN_CAP - 1));
+	assert_true(tb_percpu_early_reject(&mine, 0, 0, MS, MS + TB_COARSE_MIN_CAP));
+	assert_false(tb_percpu_early_reject(&mine, 0, 0, S, S)); /* burst 1 */
+	/* Home CPU: the hint is the cursor plus what the wallet lacks of a token. */
+	mine = (struct edge_bucket){ .credit_ns = MS / 4, .stamp_ns = 10 * S };
+	assert_true(tb_percpu_early_reject(&mine, 1, 10 * S + 3 * MS / 4 - 1, MS, S));
+	assert_false(tb_percpu_early_reject(&mine, 1, 10 * S + 3 * MS / 4, MS, S));
+}
+
 static void percpu_uninitialised_cursor_mints_nothing(void **state)
 {
 	struct edge_bucket home = { 0 }, mine = { 0 };
@@ -276,6 +333,8 @@ int main(void)
 		cmocka_unit_test(percpu_rate_holds_across_cpus),
 		cmocka_unit_test(percpu_heavy_overload_still_exact),
 		cmocka_unit_test(percpu_idle_refills_once),
+		cmocka_unit_test(percpu_coarse_early_reject_keeps_the_rate),
+		cmocka_unit_test(percpu_small_bucket_never_early),
 		cmocka_unit_test(percpu_uninitialised_cursor_mints_nothing),
 		cmocka_unit_test(percpu_hint_skips_cursor),
 	};
