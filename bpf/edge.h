@@ -18,6 +18,11 @@
 
 #include <linux/types.h>
 
+/* Layout version of everything in this header. Every config write stamps it into
+ * edge_config.abi, and user space refuses pinned maps that carry another: a change that
+ * keeps every size but moves a field must still bump it. */
+#define EDGE_ABI_VERSION 1
+
 /* Where fgctl and the daemon pin the maps unless told otherwise (fgctl --pin-dir). */
 #define EDGE_PIN_DIR_DEFAULT "/sys/fs/bpf/floodgate"
 /* The XDP entry point's name: the kernel program name, the name libxdp and bpftool show. */
@@ -240,7 +245,7 @@ struct edge_config {
 	__u8 dscp;		 /* DSCP written by mark, 0..63 */
 	__u8 v6_prefix;		 /* IPv6 sources are bucketed per this prefix, 1..128 */
 	__u8 origin;		 /* enum edge_origin of the last writer */
-	__u8 pad0;
+	__u8 abi;		 /* EDGE_ABI_VERSION of the last writer */
 	__u32 generation;	 /* incremented by every write, for drift detection */
 	__u64 ports[EDGE_PORT_WORDS]; /* protected TCP/UDP destination ports: bit p%64 of word
 				       * p/64 for host-order port p; unused with ALL_PORTS */

@@ -322,6 +322,23 @@ nok "the block still holds" ping_from_b "$SRV4"
 ok "unblock" a unblock "$CLI4"
 ok "ping passes" ping_from_b "$SRV4"
 
+# ---- maps of another ABI version are refused, and still detach ----
+# Byte 75 of fg_config is edge_config.abi (offsetof: mode, flags, src, newsrc, dscp,
+# v6_prefix, origin); stamp it as another version's.
+cfg_bytes=$(bpftool -j map dump pinned "$PIN/fg_config" | jq -r '.[0].value | .[]' |
+	awk 'NR == 76 { print "0x63"; next } { print }' | tr '\n' ' ')
+# shellcheck disable=SC2086
+ok "bpftool rewrites the config as ABI version 99" bpftool map update pinned "$PIN/fg_config" key hex 00 00 00 00 value $cfg_bytes
+out=$(a block "$CLI6" 2>&1)
+is "a command on another version's maps exits 2" "$?" 2
+like "... saying the layout is not ours" "$out" "layout is not this fgctl's"
+ok "the refused block wrote nothing: ping over IPv6 passes" ping_from_b "$SRV6"
+bpftool -j map dump pinned "$PIN/fg_config" | jq -r '.[0].value | .[]' |
+	awk 'NR == 76 { print "0x01"; next } { print }' | tr '\n' ' ' >"$TMP/cfg"
+# shellcheck disable=SC2046
+ok "bpftool stamps it back as version 1" bpftool map update pinned "$PIN/fg_config" key hex 00 00 00 00 value $(cat "$TMP/cfg")
+ok "commands work again" a list blocks
+
 # ---- detach without --keep-maps: no program, no pins ----
 like "detach $IA unpins the maps (last user)" "$(a detach "$IA")" "unpinned"
 unlike "no XDP program on $IA" "$(fg_ns_run "$A" ip link show "$IA")" "xdp"

@@ -139,6 +139,25 @@ int fg_edgemap_open(struct fg_edgemap *em, const char *pin_dir)
 		em->id[i] = info.id;
 		em->max_entries[i] = info.max_entries;
 	}
+	/* Same sizes can still mean another layout: the config says whose it is. A config
+	 * never written yet (all zero, the instant between pinning and the first write)
+	 * is this version's. */
+	{
+		struct edge_config c;
+		__u32 zero = 0;
+
+		em->failed = fg_map_names[FG_MAP_CONFIG];
+		if (bpf_map_lookup_elem(em->fd[FG_MAP_CONFIG], &zero, &c)) {
+			err = -errno;
+			goto fail;
+		}
+		if (c.abi != EDGE_ABI_VERSION && (c.abi || c.generation)) {
+			pr_debug("Map %s: written by ABI version %u, this is %u",
+				 fg_map_names[FG_MAP_CONFIG], c.abi, EDGE_ABI_VERSION);
+			err = -EPROTO;
+			goto fail;
+		}
+	}
 	em->failed = NULL;
 	return 0;
 fail:
@@ -637,6 +656,7 @@ void fg_config_default(struct edge_config *c)
 	c->dscp = EDGE_DSCP_DEFAULT;
 	c->v6_prefix = EDGE_V6_PREFIX_DEFAULT;
 	c->origin = EDGE_ORIGIN_MANUAL;
+	c->abi = EDGE_ABI_VERSION;
 }
 
 /* A limit is all zeros (none) or exactly what tb_limit_set() makes of its rate and burst. */
@@ -661,7 +681,7 @@ int fg_config_check(const struct edge_config *c)
 		return -EINVAL;
 	if (c->dscp > EDGE_DSCP_MAX || !c->v6_prefix || c->v6_prefix > 128)
 		return -EINVAL;
-	if (c->origin >= EDGE_ORIGIN_MAX)
+	if (c->origin >= EDGE_ORIGIN_MAX || c->abi != EDGE_ABI_VERSION)
 		return -EINVAL;
 	return limit_check(&c->src) ? -EINVAL : limit_check(&c->newsrc);
 }
@@ -717,6 +737,7 @@ static int config_locked_write(struct fg_edgemap *em, uint32_t origin, fg_config
 		goto out;
 	c->generation = gen + 1;
 	c->origin = (__u8)origin;
+	c->abi = EDGE_ABI_VERSION;
 	err = fg_config_check(c);
 	if (err)
 		goto out;

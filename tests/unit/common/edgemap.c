@@ -100,6 +100,7 @@ static void config_default(void **state)
 	assert_int_equal(c.dscp, EDGE_DSCP_DEFAULT);
 	assert_int_equal(c.v6_prefix, EDGE_V6_PREFIX_DEFAULT);
 	assert_int_equal(c.origin, EDGE_ORIGIN_MANUAL);
+	assert_int_equal(c.abi, EDGE_ABI_VERSION);
 }
 
 static void config_check(void **state)
@@ -132,6 +133,8 @@ static void config_check(void **state)
 	BAD(c.v6_prefix = 129);
 	GOOD(c.v6_prefix = 128);
 	BAD(c.origin = EDGE_ORIGIN_MAX);
+	BAD(c.abi = EDGE_ABI_VERSION + 1);	   /* another layout's config */
+	BAD(c.abi = 0);
 	GOOD(memset(&c.src, 0, sizeof(c.src)));	   /* no limit */
 	BAD(c.src.rate = 0);			   /* zero rate, burst left */
 	BAD(c.src.interval_ns++);		   /* not what tb_limit_set() makes */
