@@ -114,7 +114,7 @@ int xdp_edge(struct xdp_md *ctx)
 	struct edge_in6 k6;
 	struct edge_lpm4 l4;
 	struct edge_lpm6 l6;
-	__u32 zero = 0, reason, mode = 0;
+	__u32 zero = 0, reason, mode = 0, lists;
 	int counted;
 
 	cfg = bpf_map_lookup_elem(&fg_config, &zero);
@@ -135,16 +135,19 @@ int xdp_edge(struct xdp_md *ctx)
 	}
 	if (p.frag)
 		stat_add(EDGE_STAT_FRAGMENT, ctx->data_end - ctx->data);
+	lists = cfg->lists;
 
 	/* Allowlist, then blocklist. */
 	if (p.family == 4) {
 		l4.prefixlen = 32;
 		__builtin_memcpy(l4.addr, &p.saddr4, 4);
-		rule = rule_find(&fg_allow4, &p.saddr4, &fg_allownet4, &l4.prefixlen, &clk);
+		rule = rule_find(&fg_allow4, &p.saddr4, &fg_allownet4, &l4.prefixlen,
+				 lists & EDGE_L_ALLOW4, lists & EDGE_L_ALLOWNET4, &clk);
 	} else {
 		l6.prefixlen = 128;
 		__builtin_memcpy(l6.addr, p.saddr6.addr, 16);
-		rule = rule_find(&fg_allow6, &p.saddr6, &fg_allownet6, &l6.prefixlen, &clk);
+		rule = rule_find(&fg_allow6, &p.saddr6, &fg_allownet6, &l6.prefixlen,
+				 lists & EDGE_L_ALLOW6, lists & EDGE_L_ALLOWNET6, &clk);
 	}
 	if (rule) {
 		reason = EDGE_STAT_PASS_ALLOW;
@@ -152,10 +155,12 @@ int xdp_edge(struct xdp_md *ctx)
 	}
 	if (p.family == 4) {
 		l4.prefixlen = 32;
-		rule = rule_find(&fg_block4, &p.saddr4, &fg_blocknet4, &l4.prefixlen, &clk);
+		rule = rule_find(&fg_block4, &p.saddr4, &fg_blocknet4, &l4.prefixlen,
+				 lists & EDGE_L_BLOCK4, lists & EDGE_L_BLOCKNET4, &clk);
 	} else {
 		l6.prefixlen = 128;
-		rule = rule_find(&fg_block6, &p.saddr6, &fg_blocknet6, &l6.prefixlen, &clk);
+		rule = rule_find(&fg_block6, &p.saddr6, &fg_blocknet6, &l6.prefixlen,
+				 lists & EDGE_L_BLOCK6, lists & EDGE_L_BLOCKNET6, &clk);
 	}
 	if (rule) {
 		reason = EDGE_STAT_BLOCK;

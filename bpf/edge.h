@@ -90,6 +90,26 @@ enum edge_config_flags {
 	EDGE_F_ALL_PORTS = 1u << 3,	 /* every TCP/UDP port is protected; ports[] unused */
 };
 
+/*
+ * struct edge_config.lists: the allow/block maps that may hold entries. The program looks
+ * only in those (an empty hash map still costs a hash, ~5 ns a packet). User space sets a
+ * map's bit, under the pin directory's lock, before it writes the map's first entry, and
+ * clears it only after finding the map empty under the same lock, so an entry is never
+ * written where the program does not look. (Entries written around that protocol, e.g.
+ * with bpftool, are ignored until `fgctl sweep` recomputes the bits; fgctl status warns.)
+ */
+enum edge_list_bits {
+	EDGE_L_ALLOW4 = 1u << 0,
+	EDGE_L_ALLOW6 = 1u << 1,
+	EDGE_L_ALLOWNET4 = 1u << 2,
+	EDGE_L_ALLOWNET6 = 1u << 3,
+	EDGE_L_BLOCK4 = 1u << 4,
+	EDGE_L_BLOCK6 = 1u << 5,
+	EDGE_L_BLOCKNET4 = 1u << 6,
+	EDGE_L_BLOCKNET6 = 1u << 7,
+	EDGE_L_ALL = 0xff,
+};
+
 /* Who wrote an entry: shown by fgctl, used by the daemon to tell its entries from others. */
 enum edge_origin {
 	EDGE_ORIGIN_MANUAL = 0, /* fgctl by hand */
@@ -246,10 +266,12 @@ struct edge_config {
 	__u8 v6_prefix;		 /* IPv6 sources are bucketed per this prefix, 1..128 */
 	__u8 origin;		 /* enum edge_origin of the last writer */
 	__u8 abi;		 /* EDGE_ABI_VERSION of the last writer */
-	__u32 generation;	 /* incremented by every write, for drift detection */
+	__u32 generation;	 /* incremented by every policy write, for drift detection */
+	__u32 lists;		 /* enum edge_list_bits: lists that may hold entries */
+	__u32 pad1;
 	__u64 ports[EDGE_PORT_WORDS]; /* protected TCP/UDP destination ports: bit p%64 of word
 				       * p/64 for host-order port p; unused with ALL_PORTS */
 };
-_Static_assert(sizeof(struct edge_config) == 80 + 8 * EDGE_PORT_WORDS, "edge_config ABI");
+_Static_assert(sizeof(struct edge_config) == 88 + 8 * EDGE_PORT_WORDS, "edge_config ABI");
 
 #endif /* FLOODGATE_EDGE_H */

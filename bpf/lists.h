@@ -49,16 +49,22 @@ static __always_inline int rule_live(const struct edge_rule *r, struct clock *cl
  * The live rule matching a source, or NULL. `exact_key` is the address in the exact map's
  * key form; `lpm_key` points at an edge_lpm4/edge_lpm6 already holding the address with
  * prefixlen = the family's maximum (its first member is the prefix length). Counts a hit.
+ * use_exact/use_lpm come from edge_config.lists: a map known to be empty is skipped.
  */
 static __always_inline struct edge_rule *rule_find(void *exact, const void *exact_key, void *lpm,
-						   __u32 *lpm_key, struct clock *clk)
+						   __u32 *lpm_key, int use_exact, int use_lpm,
+						   struct clock *clk)
 {
 	struct edge_rule *r;
 	int i;
 
-	r = bpf_map_lookup_elem(exact, exact_key);
-	if (r && rule_live(r, clk))
-		goto hit;
+	if (use_exact) {
+		r = bpf_map_lookup_elem(exact, exact_key);
+		if (r && rule_live(r, clk))
+			goto hit;
+	}
+	if (!use_lpm)
+		return NULL;
 #pragma unroll
 	for (i = 0; i < EDGE_LPM_RETRY; i++) {
 		r = bpf_map_lookup_elem(lpm, lpm_key);

@@ -28,6 +28,7 @@ struct iface {
 
 struct status {
 	struct edge_config cfg;
+	__u32 unseen; /* list maps holding entries the program does not consult */
 	uint32_t users[MAX_USERS];
 	size_t nusers;
 	struct iface ifaces[MAX_IFACES];
@@ -84,6 +85,11 @@ static int gather(struct fgctl_ctx *ctx, struct status *s)
 		}
 		*(size_t *)((char *)s + counts[k].off) += n;
 	}
+	err = fg_edgemap_lists_unseen(ctx->em, &s->unseen);
+	if (err) {
+		pr_err("Couldn't check which lists the program consults: %s", strerror(-err));
+		return err;
+	}
 	ifs = if_nameindex();
 	if (!ifs) {
 		err = -errno;
@@ -132,6 +138,17 @@ static json_t *config_json(const struct edge_config *c)
 	return o;
 }
 
+/* The names of the list maps in an edge_config.lists mask. */
+static json_t *unseen_json(__u32 unseen)
+{
+	json_t *a = json_array();
+
+	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++)
+		if (unseen & fg_edgemap_list_bit(id))
+			json_array_append_new(a, json_string(fg_map_names[id]));
+	return a;
+}
+
 static int print_json(struct fgctl_ctx *ctx, const struct status *s)
 {
 	json_t *o, *ifs = json_array(), *users = json_array();
@@ -155,6 +172,7 @@ static int print_json(struct fgctl_ctx *ctx, const struct status *s)
 		      "allows", (json_int_t)s->allows, "edges", (json_int_t)s->edges, "marked",
 		      (json_int_t)s->marked, "max_sources",
 		      fgctl_json_u64(ctx->em->max_entries[FG_MAP_SRC4]));
+	json_object_set_new(o, "unseen_lists", unseen_json(s->unseen));
 	return fgctl_json_print(ctx->out, o, false);
 }
 
@@ -198,6 +216,11 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 	fprintf(f, "entries       blocks %zu, allows %zu, edges %zu, marked %zu\n", s->blocks,
 		s->allows, s->edges, s->marked);
 	fprintf(f, "max sources   %u per family\n", ctx->em->max_entries[FG_MAP_SRC4]);
+	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++)
+		if (s->unseen & fg_edgemap_list_bit(id))
+			fprintf(f, "warning       %s holds entries the program does not consult "
+				   "(written without fgctl): run fgctl sweep\n",
+				fg_map_names[id]);
 }
 
 static int run_status(struct fgctl_ctx *ctx, const void *opts)

@@ -35,6 +35,7 @@ struct fixture {
 	int newsrc;		/* new-source limit: 1 = 100/s burst 5, 2 = the same, exhausted */
 	uint32_t mode;		/* config mode (0: default drop) */
 	uint32_t flags_on, flags_off;
+	uint32_t lists_off;	/* edge_config.lists bits cleared (lists marked empty) */
 	/* what must come out */
 	int action;
 	uint32_t stat;
@@ -133,6 +134,10 @@ static const struct fixture fixtures[] = {
 	{ "block entry in mark mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",mark" }, .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
 	{ "block entry inherits the config's monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .mode = EDGE_MODE_MONITOR, .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
 
+	{ "a block in a list marked empty is not consulted", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .lists_off = EDGE_L_BLOCK4, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "... while the CIDR list still is", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S, "198.18.1.0/24" }, .lists_off = EDGE_L_BLOCK4, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "an allow in a list marked empty is not consulted", V6S, V6D, IPPROTO_TCP, 443, SYN, .allow = { "2001:2::/48" }, .block = { V6S }, .lists_off = EDGE_L_ALLOWNET6, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+
 	/* allowlist */
 	{ "allowlisted /32 beats a block", V4S, V4D, IPPROTO_TCP, 443, SYN, .allow = { V4S }, .block = { V4S }, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
 	{ "allowlisted CIDR beats the limit", V6S, V6D, IPPROTO_TCP, 443, SYN, .allow = { "2001:2::/48" }, .src_empty = 1, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
@@ -210,6 +215,7 @@ static void preload(const struct fixture *f, const struct fg_cidr *src)
 	if (f->mode)
 		c.mode = f->mode;
 	c.flags = (c.flags | f->flags_on) & ~f->flags_off;
+	c.lists &= ~f->lists_off;
 	if (f->newsrc)
 		tb_limit_set(&c.newsrc, 100, 5);
 	assert_int_equal(hx_config_write(skel, &c), 0);

@@ -322,6 +322,27 @@ nok "the block still holds" ping_from_b "$SRV4"
 ok "unblock" a unblock "$CLI4"
 ok "ping passes" ping_from_b "$SRV4"
 
+# ---- the program consults only lists that may hold entries (edge_config.lists) ----
+lists() { bpftool -j map dump pinned "$PIN/fg_config" | jq -r '.[0].formatted.value.lists'; }
+ok "block $CLI4" a block "$CLI4"
+is "the fg_block4 bit (16) is set" "$(( $(lists) & 16 ))" 16
+ok "unblock $CLI4" a unblock "$CLI4"
+is "... and cleared with its last entry" "$(( $(lists) & 16 ))" 0
+# An entry written around fgctl, straight into the map: ignored until a sweep adopts it.
+ip4hex=$(printf '%02x ' ${CLI4//./ })
+# shellcheck disable=SC2086
+ok "bpftool writes a block for $CLI4 into fg_block4" bpftool map update pinned "$PIN/fg_block4" \
+	key hex $ip4hex value hex 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 \
+	00 00 00 00 00 00 00 00 00 00 00 00 20 00 00 00
+ok "... which the program does not consult yet: ping passes" ping_from_b "$SRV4"
+like "status warns about it" "$(a status)" "fg_block4 holds entries the program does not consult"
+is "status --json lists it" "$(a status --json | jq -c .unseen_lists)" '["fg_block4"]'
+ok "fgctl sweep" a sweep
+nok "now the program consults it: ping is blocked" ping_from_b "$SRV4"
+is "no more warning" "$(a status --json | jq -c .unseen_lists)" '[]'
+ok "unblock $CLI4" a unblock "$CLI4"
+ok "ping passes again" ping_from_b "$SRV4"
+
 # ---- maps of another ABI version are refused, and still detach ----
 # Byte 75 of fg_config is edge_config.abi (offsetof: mode, flags, src, newsrc, dscp,
 # v6_prefix, origin); stamp it as another version's.

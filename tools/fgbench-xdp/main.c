@@ -151,6 +151,9 @@ static int preload_static(struct edge_bpf *s)
 	c.v6_prefix = EDGE_V6_PREFIX_DEFAULT;
 	tb_limit_set(&c.src, EDGE_RATE_MAX, EDGE_BURST_MAX);
 	c.ports[443 / 64] |= 1ULL << (443 % 64);
+	/* The lists this preload fills: the program consults them on every packet. */
+	c.lists = EDGE_L_ALLOW4 | EDGE_L_BLOCK4 | EDGE_L_BLOCKNET4;
+	c.abi = EDGE_ABI_VERSION;
 	err = map_update(s->maps.fg_config, &zero, &c);
 
 	r.prefixlen = 32;

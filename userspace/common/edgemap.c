@@ -343,6 +343,104 @@ int fg_rule_make(struct edge_rule *r, enum fg_list list, const struct fg_cidr *c
 	return 0;
 }
 
+/* Every writer of the config or of a list holds the pin directory's lock: fgctl and the
+ * daemon may write at the same time. */
+static int em_lock(struct fg_edgemap *em)
+{
+	return flock(em->dir_fd, LOCK_EX) ? -errno : 0;
+}
+
+static void em_unlock(struct fg_edgemap *em)
+{
+	flock(em->dir_fd, LOCK_UN);
+}
+
+/* The edge_config.lists bit of a list map (bpf/edge.h: enum edge_list_bits). */
+__u32 fg_edgemap_list_bit(enum fg_map_id id)
+{
+	switch (id) {
+	case FG_MAP_ALLOW4:
+		return EDGE_L_ALLOW4;
+	case FG_MAP_ALLOW6:
+		return EDGE_L_ALLOW6;
+	case FG_MAP_ALLOWNET4:
+		return EDGE_L_ALLOWNET4;
+	case FG_MAP_ALLOWNET6:
+		return EDGE_L_ALLOWNET6;
+	case FG_MAP_BLOCK4:
+		return EDGE_L_BLOCK4;
+	case FG_MAP_BLOCK6:
+		return EDGE_L_BLOCK6;
+	case FG_MAP_BLOCKNET4:
+		return EDGE_L_BLOCKNET4;
+	case FG_MAP_BLOCKNET6:
+		return EDGE_L_BLOCKNET6;
+	default:
+		return 0;
+	}
+}
+
+static bool map_empty(struct fg_edgemap *em, enum fg_map_id id)
+{
+	union anykey k;
+
+	return bpf_map_get_next_key(em->fd[id], NULL, &k) && errno == ENOENT;
+}
+
+/* With the lock held: set then clear bits of edge_config.lists. Not a policy change, so
+ * the generation and origin stay. */
+static int lists_update(struct fg_edgemap *em, __u32 set, __u32 clear)
+{
+	struct edge_config *c = malloc(sizeof(*c));
+	__u32 zero = 0, want;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = fg_edgemap_config_read(em, c);
+	if (!err) {
+		want = (c->lists | set) & ~clear;
+		if (want != c->lists) {
+			c->lists = want;
+			err = bpf_map_update_elem(em->fd[FG_MAP_CONFIG], &zero, c, BPF_ANY) ? -errno : 0;
+		}
+	}
+	free(c);
+	return err;
+}
+
+int fg_edgemap_lists_refresh(struct fg_edgemap *em)
+{
+	__u32 set = 0, clear = 0;
+	int err = em_lock(em);
+
+	if (err)
+		return err;
+	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++) {
+		if (map_empty(em, id))
+			clear |= fg_edgemap_list_bit(id);
+		else
+			set |= fg_edgemap_list_bit(id);
+	}
+	err = lists_update(em, set, clear);
+	em_unlock(em);
+	return err;
+}
+
+int fg_edgemap_lists_unseen(struct fg_edgemap *em, __u32 *unseen)
+{
+	struct edge_config c;
+	int err = fg_edgemap_config_read(em, &c);
+
+	*unseen = 0;
+	if (err)
+		return err;
+	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++)
+		if (!(c.lists & fg_edgemap_list_bit(id)) && !map_empty(em, id))
+			*unseen |= fg_edgemap_list_bit(id);
+	return 0;
+}
+
 int fg_edgemap_rule_put(struct fg_edgemap *em, enum fg_list list, const struct fg_cidr *c,
 			uint64_t ttl_s, uint32_t mode, uint32_t origin)
 {
@@ -356,10 +454,19 @@ int fg_edgemap_rule_put(struct fg_edgemap *em, enum fg_list list, const struct f
 		return err;
 	id = rule_map(list, c);
 	cidr_key(id, c, &k);
-	/* An LPM lookup returns the longest match: only this very prefix's hits carry over. */
-	if (!bpf_map_lookup_elem(em->fd[id], &k, &old) && old.prefixlen == c->prefixlen)
-		r.hits = old.hits;
-	return bpf_map_update_elem(em->fd[id], &k, &r, BPF_ANY) ? -errno : 0;
+	err = em_lock(em);
+	if (err)
+		return err;
+	/* The program must look in this map before the entry lands in it. */
+	err = lists_update(em, fg_edgemap_list_bit(id), 0);
+	if (!err) {
+		/* An LPM lookup returns the longest match: only this prefix's hits carry over. */
+		if (!bpf_map_lookup_elem(em->fd[id], &k, &old) && old.prefixlen == c->prefixlen)
+			r.hits = old.hits;
+		err = bpf_map_update_elem(em->fd[id], &k, &r, BPF_ANY) ? -errno : 0;
+	}
+	em_unlock(em);
+	return err;
 }
 
 int fg_edgemap_rule_get(struct fg_edgemap *em, enum fg_list list, const struct fg_cidr *c,
@@ -393,7 +500,15 @@ int fg_edgemap_rule_del(struct fg_edgemap *em, enum fg_list list, const struct f
 		return err;
 	id = rule_map(list, c);
 	cidr_key(id, c, &k);
-	return bpf_map_delete_elem(em->fd[id], &k) ? -errno : 0;
+	err = em_lock(em);
+	if (err)
+		return err;
+	err = bpf_map_delete_elem(em->fd[id], &k) ? -errno : 0;
+	/* The last entry gone: the program can stop looking (the lock keeps writers out). */
+	if (!err && map_empty(em, id))
+		err = lists_update(em, 0, fg_edgemap_list_bit(id));
+	em_unlock(em);
+	return err;
 }
 
 int fg_edgemap_rule_match(struct fg_edgemap *em, enum fg_list list, const struct fg_cidr *host,
@@ -517,13 +632,19 @@ static int sweep_cb(enum fg_map_id id, const union anykey *k, const void *val, v
 int fg_edgemap_sweep(struct fg_edgemap *em, uint64_t now, unsigned *removed)
 {
 	struct sweep s = { .em = em, .now = now };
-	int err = 0;
+	int err = em_lock(em);
 
+	/* Under the lock, a renewal cannot land between the re-check and the delete. */
 	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6 && !err; id++)
 		err = walk(em, id, sweep_cb, &s);
+	em_unlock(em);
+	if (err)
+		return err;
 	if (removed)
 		*removed = s.removed;
-	return err;
+	/* Recompute which lists the program consults (this also adopts entries written
+	 * without fgctl, e.g. with bpftool). */
+	return fg_edgemap_lists_refresh(em);
 }
 
 /* ---- edges ---- */
@@ -712,7 +833,7 @@ static int config_locked_write(struct fg_edgemap *em, uint32_t origin, fg_config
 			       void *arg, const struct edge_config *whole, struct edge_config *out)
 {
 	struct edge_config *c = malloc(sizeof(*c));
-	__u32 zero = 0, gen;
+	__u32 zero = 0, gen, lists;
 	int err;
 
 	if (!c)
@@ -721,20 +842,21 @@ static int config_locked_write(struct fg_edgemap *em, uint32_t origin, fg_config
 		err = -EINVAL;
 		goto out_free;
 	}
-	if (flock(em->dir_fd, LOCK_EX)) {
-		err = -errno;
+	err = em_lock(em);
+	if (err)
 		goto out_free;
-	}
 	err = fg_edgemap_config_read(em, c);
 	if (err)
 		goto out;
 	gen = c->generation;
+	lists = c->lists;
 	if (whole)
 		*c = *whole;
 	else
 		err = fn(c, arg);
 	if (err)
 		goto out;
+	c->lists = lists; /* maintained by the list writers, never by a policy write */
 	c->generation = gen + 1;
 	c->origin = (__u8)origin;
 	c->abi = EDGE_ABI_VERSION;
@@ -748,7 +870,7 @@ static int config_locked_write(struct fg_edgemap *em, uint32_t origin, fg_config
 	if (out)
 		*out = *c;
 out:
-	flock(em->dir_fd, LOCK_UN);
+	em_unlock(em);
 out_free:
 	free(c);
 	return err;

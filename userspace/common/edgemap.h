@@ -97,6 +97,17 @@ int fg_edgemap_rule_get(struct fg_edgemap *em, enum fg_list list, const struct f
 int fg_edgemap_rule_del(struct fg_edgemap *em, enum fg_list list, const struct fg_cidr *c);
 
 /*
+ * edge_config.lists (bpf/edge.h) says which allow/block maps the program consults.
+ * rule_put sets a map's bit before writing its first entry, rule_del and sweep clear it
+ * when the map is empty, all under the pin directory's lock. refresh recomputes every bit
+ * from the maps (adopting entries written without this library); unseen reports the maps
+ * that hold entries the program does not consult (their bits, 0 when none).
+ */
+int fg_edgemap_lists_refresh(struct fg_edgemap *em);
+__u32 fg_edgemap_list_bit(enum fg_map_id id); /* EDGE_L_* of a list map, 0 for others */
+int fg_edgemap_lists_unseen(struct fg_edgemap *em, __u32 *unseen);
+
+/*
  * The live rule the program would match for a host address at time now, as the program
  * looks it up (exact entry, then longest live prefix): 0 with *out filled, or -ENOENT.
  */
@@ -177,7 +188,7 @@ int fg_edgemap_config_edit(struct fg_edgemap *em, uint32_t origin, fg_config_edi
 			   struct edge_config *out);
 
 /* Replace the config whole (the daemon, from its file), with the same generation and
- * origin bookkeeping as fg_edgemap_config_edit(). */
+ * origin bookkeeping as fg_edgemap_config_edit(). Both keep edge_config.lists as it is. */
 int fg_edgemap_config_write(struct fg_edgemap *em, uint32_t origin, const struct edge_config *c);
 
 /* ---- Counters and the marked list ---- */
