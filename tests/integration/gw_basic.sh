@@ -127,7 +127,7 @@ is "502 keeps the plan headers" "$(hdr e9 ratelimit-policy)" '"premium";q=100;w=
 is "504 when the upstream is slow" "$(fetch e10 -H "X-API-Key: $PREM" "$URL/v1/slow")" 504
 problem "upstream timeout" e10 504 upstream-timeout
 head -c 100000 /dev/zero >"$GW_DIR/big"
-is "413 for a body over the limit" "$(fetch e11 --http1.1 -H "X-API-Key: $PREM" --data-binary @"$GW_DIR/big" "$URL/v1/items")" 413
+is "413 for a body over the limit" "$(fetch e11 --http1.1 -H "Expect: 100-continue" -H "X-API-Key: $PREM" --data-binary @"$GW_DIR/big" "$URL/v1/items")" 413
 problem "payload too large" e11 413 payload-too-large
 # h2o 2.2.5 refuses an oversized HTTP/2 request body with RST_STREAM instead of a 413
 nok "over HTTP/2 the oversized body is refused" req --http2 --retry 0 -f -H "X-API-Key: $PREM" \

@@ -25,7 +25,7 @@ gw_init() {
 	UP_FAST=$((base + 6))    # fg-upstream, fixed body
 	UP_BAD1=$((base + 7))    # fg-upstream --bad ...
 	UP_BAD2=$((base + 8))
-	UP_BAD3=$((base + 9))
+	UP_BAD3=$((base + 9))   # (tests may use base + 10 .. base + 19 for more)
 	GW_DIR=$(mktemp -d /tmp/fg-gw-test.XXXXXX)
 	defer rm -rf "$GW_DIR"
 	openssl ecparam -name prime256v1 -genkey -noout -out "$GW_DIR/ec.key" 2>/dev/null

@@ -12,21 +12,43 @@ gw_upstream "$UP_SLOW" --delay 2000
 gw_upstream "$UP_BAD1" --bad garbage
 gw_upstream "$UP_BAD2" --bad truncate --size 200000
 gw_upstream "$UP_BAD3" --bad close
+UP_CHUNKED=$((UP_BAD3 + 1)) UP_EOF=$((UP_BAD3 + 2)) UP_CHUNKED_CUT=$((UP_BAD3 + 3))
+gw_upstream "$UP_CHUNKED" --framing chunked --size 300000
+gw_upstream "$UP_EOF" --framing close --size 300000
+gw_upstream "$UP_CHUNKED_CUT" --framing chunked --size 300000 --bad truncate
 gw_config ".limits.client_timeout_ms = 1000
 	| .upstreams += {\"garbage\": {\"url\": \"http://127.0.0.1:$UP_BAD1\"},
 		\"truncate\": {\"url\": \"http://127.0.0.1:$UP_BAD2\"},
 		\"close\": {\"url\": \"http://127.0.0.1:$UP_BAD3\"},
-		\"slowtotal\": {\"url\": \"http://127.0.0.1:$UP_SLOW\", \"first_byte_timeout_ms\": 5000, \"total_timeout_ms\": 600}}
+		\"slowtotal\": {\"url\": \"http://127.0.0.1:$UP_SLOW\", \"first_byte_timeout_ms\": 5000, \"total_timeout_ms\": 600},
+		\"chunked\": {\"url\": \"http://127.0.0.1:$UP_CHUNKED\"},
+		\"eof\": {\"url\": \"http://127.0.0.1:$UP_EOF\"},
+		\"chunkedcut\": {\"url\": \"http://127.0.0.1:$UP_CHUNKED_CUT\"}}
 	| .routes += [{\"name\": \"garbage\", \"methods\": \"*\", \"path\": \"/bad/garbage\", \"upstream\": \"garbage\"},
 		{\"name\": \"truncate\", \"methods\": \"*\", \"path\": \"/bad/truncate\", \"upstream\": \"truncate\"},
 		{\"name\": \"close\", \"methods\": \"*\", \"path\": \"/bad/close\", \"upstream\": \"close\"},
-		{\"name\": \"slowtotal\", \"methods\": \"*\", \"path\": \"/bad/slowtotal\", \"upstream\": \"slowtotal\"}]" >"$GW_DIR/c.json"
+		{\"name\": \"slowtotal\", \"methods\": \"*\", \"path\": \"/bad/slowtotal\", \"upstream\": \"slowtotal\"},
+		{\"name\": \"chunked\", \"methods\": \"*\", \"path\": \"/ok/chunked\", \"upstream\": \"chunked\"},
+		{\"name\": \"eof\", \"methods\": \"*\", \"path\": \"/ok/eof\", \"upstream\": \"eof\"},
+		{\"name\": \"chunkedcut\", \"methods\": \"*\", \"path\": \"/bad/chunkedcut\", \"upstream\": \"chunkedcut\"}]" >"$GW_DIR/c.json"
 gw_start "$GW_DIR/c.json"
 URL=https://127.0.0.1:$GW_PORT
 HTTP=127.0.0.1:$GW_HTTP_PORT
 KEY=$(gw_key load)
 H="X-API-Key: $KEY"
 type_of() { req "$@" | jq -r .type; }
+
+# ---- body framings: chunked and until-close bodies are decoded and streamed whole ----
+for v in --http1.1 --http2; do
+	is "chunked upstream body ($v)" "$(req $v -H "$H" -o "$GW_DIR/ch" -w '%{http_code} %{size_download}' "$URL/ok/chunked")" "200 300000"
+	ok "... byte for byte ($v)" cmp -s "$GW_DIR/ch" <(bounded 5 curl -s "http://127.0.0.1:$UP_CHUNKED/")
+	is "until-close upstream body ($v)" "$(req $v -H "$H" -o /dev/null -w '%{http_code} %{size_download}' "$URL/ok/eof")" "200 300000"
+done
+is "HEAD through a chunked upstream" "$(req -I -H "$H" -o /dev/null -w '%{http_code} %{size_download}' "$URL/ok/chunked")" "200 0"
+codes=$(for i in $(seq 20); do req --http1.1 -H "$H" -o /dev/null -w '%{size_download} ' "$URL/ok/chunked"; done)
+is "20 chunked responses in a row over the kept-alive upstream connection" "$(echo $codes | tr ' ' '\n' | sort -u)" 300000
+req --http1.1 -o /dev/null -H "$H" "$URL/bad/chunkedcut"
+cmp_ok "a chunked body cut short: the client sees the transfer fail (curl exit $?)" "$?" -ne 0
 
 # ---- bad upstreams ----
 is "garbage from the upstream: 502" "$(status_of -H "$H" "$URL/bad/garbage")" 502
@@ -44,6 +66,8 @@ is "total timeout before the head: 504" "$(status_of -H "$H" "$URL/bad/slowtotal
 M=$(bounded 5 curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
 like "metrics: garbage counted" "$M" 'floodgate_upstream_errors_total{upstream="garbage",kind="error"} 2'
 like "metrics: truncation counted" "$M" 'floodgate_upstream_errors_total{upstream="truncate",kind="error"} 2'
+like "metrics: chunked truncation counted" "$M" 'floodgate_upstream_errors_total{upstream="chunkedcut",kind="error"} 1'
+like "metrics: good framings have no errors" "$M" 'floodgate_upstream_errors_total{upstream="chunked",kind="error"} 0'
 like "metrics: total timeout counted" "$M" 'floodgate_upstream_errors_total{upstream="slowtotal",kind="timeout"} 1'
 
 # ---- bad clients ----

@@ -12,6 +12,9 @@
  *   --status N    answer with status N (502/504 pass-through, errors)
  *   --close       close the connection after each response
  *   --threads N   N threads, one SO_REUSEPORT listener each
+ *   --framing F   how the body is delimited: "length" (Content-Length, the default),
+ *                 "chunked" (Transfer-Encoding: chunked, 4 kB chunks) or "close" (neither:
+ *                 the connection's end ends the body)
  *   --bad MODE    misbehave, for the gateway's error paths: "garbage" (answer bytes that
  *                 are not HTTP), "truncate" (close half-way through the body), "close"
  *                 (close without answering)
@@ -78,6 +81,7 @@ struct opts {
 	bool echo, close;
 	unsigned threads;
 	enum { BAD_NONE, BAD_GARBAGE, BAD_TRUNCATE, BAD_CLOSE } bad;
+	enum { FRAME_LENGTH, FRAME_CHUNKED, FRAME_CLOSE } framing;
 };
 
 static struct opts o = { .size = 100, .status = 200, .threads = 1 };
@@ -131,23 +135,57 @@ static const char *reason(int status)
 	}
 }
 
+/* Chunks of the "chunked" framing. */
+#define CHUNK 4096
+
 static int build_fixed(void)
 {
 	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
-			 "Content-Length: %zu\r\n%s\r\n",
-			 o.status, reason(o.status), o.size,
-			 o.close ? "Connection: close\r\n" : "");
+	size_t cap, n;
+	int h;
 
-	fixed = malloc((size_t)n + o.size);
+	if (o.framing == FRAME_CHUNKED)
+		h = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
+			     "Transfer-Encoding: chunked\r\n%s\r\n",
+			     o.status, reason(o.status), o.close ? "Connection: close\r\n" : "");
+	else if (o.framing == FRAME_CLOSE)
+		h = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
+			     "Connection: close\r\n\r\n",
+			     o.status, reason(o.status));
+	else
+		h = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
+			     "Content-Length: %zu\r\n%s\r\n",
+			     o.status, reason(o.status), o.size,
+			     o.close ? "Connection: close\r\n" : "");
+	if (o.framing == FRAME_CLOSE)
+		o.close = true;
+	cap = (size_t)h + o.size + (o.size / CHUNK + 2) * 16;
+	fixed = malloc(cap);
 	if (!fixed)
 		return -1;
-	memcpy(fixed, head, (size_t)n);
-	for (size_t i = 0; i < o.size; i++)
-		fixed[n + i] = i % 64 == 63 ? '\n' : 'x';
-	fixed_head_len = (size_t)n;
-	fixed_len = (size_t)n + o.size;
+	memcpy(fixed, head, (size_t)h);
+	n = (size_t)h;
+	for (size_t done = 0; done < o.size || (o.framing == FRAME_CHUNKED && done == o.size);) {
+		size_t len = o.size - done < CHUNK ? o.size - done : CHUNK;
+
+		if (o.framing == FRAME_CHUNKED)
+			n += (size_t)sprintf(fixed + n, "%zx\r\n", len);
+		for (size_t i = 0; i < len; i++)
+			fixed[n + i] = (done + i) % 64 == 63 ? '\n' : 'x';
+		n += len;
+		if (o.framing == FRAME_CHUNKED) {
+			memcpy(fixed + n, "\r\n", 2);
+			n += 2;
+		}
+		if (!len)
+			break; /* the last, empty chunk */
+		done += len;
+	}
+	fixed_head_len = (size_t)h;
+	fixed_len = n;
 	return 0;
 }
 
@@ -674,6 +712,7 @@ static void usage(FILE *f)
 		   "  -e, --echo              answer a JSON description of the request\n"
 		   "  -c, --close             close the connection after each response\n"
 		   "  -t, --threads N         threads, each with its own SO_REUSEPORT listener\n"
+		   "  -f, --framing F         length | chunked | close: how the body is delimited\n"
 		   "  -b, --bad MODE          garbage | truncate | close: misbehave on purpose\n");
 }
 
@@ -689,6 +728,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "bad", required_argument, NULL, 'b' },
+		{ "framing", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -698,7 +738,7 @@ int main(int argc, char **argv)
 	char *e;
 
 	parse_addr("127.0.0.1:18081");
-	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:hb:", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:hb:f:", lopts, NULL)) != -1) {
 		unsigned long v;
 
 		switch (opt) {
@@ -733,6 +773,19 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			o.echo = true;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "length"))
+				o.framing = FRAME_LENGTH;
+			else if (!strcmp(optarg, "chunked"))
+				o.framing = FRAME_CHUNKED;
+			else if (!strcmp(optarg, "close"))
+				o.framing = FRAME_CLOSE;
+			else {
+				fprintf(stderr,
+					"fg-upstream: --framing is length, chunked or close\n");
+				return 2;
+			}
 			break;
 		case 'b':
 			if (!strcmp(optarg, "garbage"))

@@ -39,6 +39,7 @@
 #define DEF_CONNECT_TIMEOUT_MS	 1000
 #define DEF_FIRST_BYTE_MS	 10000
 #define DEF_TOTAL_MS		 30000
+#define DEF_KEEPALIVE_MAX	 128
 #define DEF_KEEPALIVE_IDLE_MS	 2000
 #define DEF_TABLE_SIZE		 65536
 #define DEF_IPV6_PREFIX		 64
@@ -1018,8 +1019,10 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 {
 	static const char *const keys[] = {
 		"url",	     "connect_timeout_ms", "first_byte_timeout_ms", "total_timeout_ms",
-		"keepalive", "keepalive_idle_ms",  "preserve_host",	    NULL
+		"keepalive", "keepalive_max",	   "keepalive_idle_ms",	    "preserve_host",
+		NULL
 	};
+	uint64_t kmax = DEF_KEEPALIVE_MAX;
 	char *host = NULL;
 	const char *why, *rest;
 	unsigned port;
@@ -1037,9 +1040,11 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 	    get_uint(c, o, "first_byte_timeout_ms", 1, 3600000, &u->first_byte_timeout_ms) ||
 	    get_uint(c, o, "total_timeout_ms", 1, 3600000, &u->total_timeout_ms) ||
 	    get_bool(c, o, "keepalive", &u->keepalive) ||
+	    get_uint(c, o, "keepalive_max", 1, 65536, &kmax) ||
 	    get_uint(c, o, "keepalive_idle_ms", 1, 3600000, &u->keepalive_idle_ms) ||
 	    get_bool(c, o, "preserve_host", &u->preserve_host))
 		return -EINVAL;
+	u->keepalive_max = (size_t)kmax;
 	member(o, "url", &n);
 	path_push(c, &saved, ".url");
 	if (strncmp(u->url, "http://", 7)) {

@@ -91,6 +91,7 @@ typedef struct st_gw_upstream_t {
 	uint64_t total_timeout_ms;
 	uint64_t keepalive_idle_ms; /* pooled connections idle longer are closed */
 	bool keepalive;		    /* reuse connections (a pool per worker thread) */
+	size_t keepalive_max;	    /* idle connections kept per worker thread */
 	bool preserve_host;	    /* send the client's Host instead of `host` */
 } gw_upstream_t;
 

@@ -3,65 +3,107 @@
  * proxy.c - the upstream exchange of one request (see proxy.h).
  *
  * One struct per proxied request, allocated from the request's pool with a dispose hook:
- * whatever ends the request (response done, client gone, timeout), the hook cancels the
- * upstream client and unlinks the timers. The generator side follows h2o's double buffer
- * pattern: one buffer is being sent to the client while the socket reads into the other.
+ * whatever ends the request (response done, client gone, timeout), the hook closes the
+ * upstream connection if it is still ours and unlinks the timers. The connection comes
+ * from the worker's pool (upstream.h) and goes back to it as soon as the upstream's side
+ * of the exchange is complete, even while the client is still reading the body.
+ *
+ * The response body follows h2o's double buffer pattern: one buffer is being sent to the
+ * client while the socket reads into the other. A client slower than the upstream pauses
+ * reading from the upstream once PAUSE_BYTES are waiting, so memory per request stays
+ * bounded.
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gw/handler.h"
 #include "gw/metrics.h"
 #include "gw/proxy.h"
+#include "gw/upstream.h"
 #include "gw/worker.h"
 
 /* Pseudonym this gateway adds to Via (RFC 9110 7.6.3). */
 #define VIA_NAME	"floodgate"
-/* Connection tokens remembered from a request's Connection header. */
+/* Connection tokens remembered from a request's or response's Connection header. */
 #define CONN_TOKENS_MAX 8
+/* A response head larger than this is refused (502). */
+#define HEAD_MAX	(64u << 10)
+/* Body bytes buffered for a slow client before the upstream socket stops being read. */
+#define PAUSE_BYTES	(1u << 20)
+
+enum body_mode {
+	BODY_NONE = 0, /* HEAD, 204, 304, or Content-Length: 0 */
+	BODY_LENGTH,   /* Content-Length */
+	BODY_CHUNKED,  /* Transfer-Encoding: chunked */
+	BODY_CLOSE,    /* until the upstream closes */
+};
 
 struct proxy {
 	h2o_generator_t super;
 	h2o_req_t *req;
 	gw_reqctx_t *rc;
 	gw_upstream_rt_t *rt;
-	h2o_http1client_t *client;
+	gw_upconn_t *conn; /* while the upstream's side is in progress */
 	h2o_iovec_t bufs[2];
 	h2o_timeout_entry_t connect_timer;
+	h2o_timeout_entry_t io_timer; /* first byte, then silence between body reads */
 	h2o_timeout_entry_t total_timer;
-	h2o_buffer_t *last; /* body left over when the client finished */
+	h2o_buffer_t *last; /* body received but not sent when the upstream finished */
 	h2o_doublebuffer_t sending;
+	gw_chunked_t chunked;
+	uint64_t left; /* BODY_LENGTH: bytes still to come */
 	uint64_t sent_at;
+	enum body_mode body;
 	unsigned is_head : 1;
 	unsigned idempotent : 1;
 	unsigned retried : 1;
 	unsigned started : 1; /* response head passed to h2o */
 	unsigned body_error : 1;
+	unsigned keepalive : 1; /* the upstream lets the connection be reused */
+	unsigned got_bytes : 1; /* this attempt received something */
+	unsigned paused : 1;	/* upstream reading stopped for a slow client */
 };
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr,
-					  h2o_iovec_t **reqbufs, size_t *reqbufcnt,
-					  int *method_is_head);
-
-static void unlink_timers(struct proxy *p)
-{
-	if (h2o_timeout_is_linked(&p->connect_timer))
-		h2o_timeout_unlink(&p->connect_timer);
-	if (h2o_timeout_is_linked(&p->total_timer))
-		h2o_timeout_unlink(&p->total_timer);
-}
-
-static void cancel_client(struct proxy *p)
-{
-	if (p->client) {
-		h2o_http1client_cancel(p->client);
-		p->client = NULL;
-	}
-}
+static void on_read(h2o_socket_t *sock, const char *err);
+static void do_send(struct proxy *p);
 
 static gw_worker_t *worker_of(struct proxy *p)
 {
 	return p->rc->tc->worker;
+}
+
+static void unlink_timer(h2o_timeout_entry_t *t)
+{
+	if (h2o_timeout_is_linked(t))
+		h2o_timeout_unlink(t);
+}
+
+static void unlink_timers(struct proxy *p)
+{
+	unlink_timer(&p->connect_timer);
+	unlink_timer(&p->io_timer);
+	unlink_timer(&p->total_timer);
+}
+
+/* Give the connection up without reuse (anything it still holds is lost). */
+static void drop_conn(struct proxy *p)
+{
+	if (p->conn) {
+		gw_upstream_release(p->conn, false);
+		p->conn = NULL;
+	}
+}
+
+/* Keep what the connection read but we have not sent yet, then let it go. */
+static void detach_conn(struct proxy *p, bool reusable)
+{
+	h2o_buffer_t *t = p->last;
+
+	p->last = p->conn->sock->input;
+	p->conn->sock->input = t; /* p->last was empty: only ever filled here, once */
+	gw_upstream_release(p->conn, reusable);
+	p->conn = NULL;
 }
 
 /* End the request with a problem before any response byte went out. */
@@ -73,33 +115,126 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 		[GW_UPSTREAM_ERROR] = GW_PROBLEM_UPSTREAM_ERROR,
 	};
 
+	drop_conn(p);
 	unlink_timers(p);
 	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
 	gw_handler_problem(p->req, p->rc, problems[kind]);
 }
 
-static void connect_upstream(struct proxy *p)
+/* The response already started: the client learns of the failure from a reset. */
+static void fail_body(struct proxy *p, enum gw_upstream_error kind)
 {
+	if (p->conn)
+		detach_conn(p, false);
+	unlink_timers(p);
+	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	p->body_error = 1;
+	if (p->sending.bytes_inflight == 0)
+		do_send(p);
+}
+
+static void on_write(h2o_socket_t *sock, const char *err);
+
+static void send_request(struct proxy *p)
+{
+	h2o_socket_t *sock = p->conn->sock;
+
+	sock->data = p;
+	p->sent_at = gw_now_ns();
+	p->got_bytes = 0;
+	h2o_socket_write(sock, p->bufs, p->bufs[1].base ? 2 : 1, on_write);
+	h2o_socket_read_start(sock, on_read);
+	h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
+}
+
+static void on_connected(gw_upconn_t *conn, const char *err, void *data)
+{
+	struct proxy *p = data;
+
+	unlink_timer(&p->connect_timer);
+	if (err) {
+		p->conn = NULL; /* already closed by the pool */
+		fail(p, GW_UPSTREAM_REFUSED);
+		return;
+	}
+	send_request(p);
+}
+
+static void connect_fresh(struct proxy *p)
+{
+	if (!(p->conn = gw_upstream_connect(p->rt, on_connected, p))) {
+		fail(p, GW_UPSTREAM_REFUSED);
+		return;
+	}
 	h2o_timeout_link(worker_of(p)->loop, &p->rt->connect, &p->connect_timer);
-	h2o_http1client_connect_with_pool(&p->client, p, &p->rt->client_ctx, &p->rt->pool,
-					  on_connect);
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
 	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, connect_timer, entry);
 
-	cancel_client(p);
 	fail(p, GW_UPSTREAM_TIMEOUT);
+}
+
+/* No response head yet and the connection broke. */
+static void head_failed(struct proxy *p)
+{
+	/* A pooled connection the upstream had closed: try once more on a new one, when
+	 * sending the request twice cannot do harm. */
+	if (p->conn->reused && !p->got_bytes && p->idempotent && !p->retried) {
+		p->retried = 1;
+		drop_conn(p);
+		unlink_timer(&p->io_timer);
+		connect_fresh(p);
+		return;
+	}
+	fail(p, GW_UPSTREAM_ERROR);
+}
+
+static void on_write(h2o_socket_t *sock, const char *err)
+{
+	struct proxy *p = sock->data;
+
+	if (err && !p->started)
+		head_failed(p);
+	else if (err)
+		fail_body(p, GW_UPSTREAM_ERROR);
+}
+
+static void on_io_timeout(h2o_timeout_entry_t *entry)
+{
+	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, io_timer, entry);
+
+	if (!p->started)
+		fail(p, GW_UPSTREAM_TIMEOUT);
+	else
+		fail_body(p, GW_UPSTREAM_TIMEOUT);
+}
+
+static void on_total_timeout(h2o_timeout_entry_t *entry)
+{
+	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, total_timer, entry);
+
+	if (!p->started)
+		fail(p, GW_UPSTREAM_TIMEOUT);
+	else
+		fail_body(p, GW_UPSTREAM_TIMEOUT);
+}
+
+/* The upstream's part is complete: the connection goes back to the pool. */
+static void upstream_done(struct proxy *p)
+{
+	unlink_timers(p);
+	detach_conn(p, p->keepalive);
 }
 
 static void do_send(struct proxy *p)
 {
 	h2o_iovec_t vec;
 
-	vec = h2o_doublebuffer_prepare(&p->sending, p->client ? &p->client->sock->input : &p->last,
+	vec = h2o_doublebuffer_prepare(&p->sending, p->conn ? &p->conn->sock->input : &p->last,
 				       p->req->preferred_chunk_size);
-	if (!p->client && vec.len == p->sending.buf->size && p->last->size == 0) {
+	if (!p->conn && vec.len == p->sending.buf->size && p->last->size == 0) {
 		h2o_send(p->req, &vec, vec.len ? 1 : 0,
 			 p->body_error ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 		return;
@@ -108,27 +243,16 @@ static void do_send(struct proxy *p)
 		h2o_send(p->req, &vec, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
-static void on_total_timeout(h2o_timeout_entry_t *entry)
-{
-	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, total_timer, entry);
-
-	cancel_client(p);
-	if (!p->started) {
-		fail(p, GW_UPSTREAM_TIMEOUT);
-		return;
-	}
-	/* Mid-body: the client learns it from a reset, not from a truncated success. */
-	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, GW_UPSTREAM_TIMEOUT);
-	p->body_error = 1;
-	if (p->sending.bytes_inflight == 0)
-		do_send(p);
-}
-
 static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
 	struct proxy *p = (struct proxy *)gen;
 
 	h2o_doublebuffer_consume(&p->sending);
+	if (p->paused && p->conn) {
+		p->paused = 0;
+		h2o_socket_read_start(p->conn->sock, on_read);
+		h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
+	}
 	do_send(p);
 }
 
@@ -136,33 +260,238 @@ static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
 	struct proxy *p = (struct proxy *)gen;
 
-	cancel_client(p);
+	drop_conn(p);
 	unlink_timers(p);
 }
 
-static int on_body(h2o_http1client_t *client, const char *errstr)
+/* `fresh` new body bytes sit at the end of the connection's input. */
+static void on_body_bytes(struct proxy *p, size_t fresh)
 {
-	struct proxy *p = client->data;
+	h2o_buffer_t *in = p->conn->sock->input;
+	bool done = false;
 
-	if (errstr) {
-		/* The socket goes back to the pool (or away) after this returns: keep what it
-		 * read but we have not sent yet. */
-		h2o_buffer_t *t = p->last;
-
-		p->last = client->sock->input;
-		client->sock->input = t;
-		p->client = NULL;
-		unlink_timers(p);
-		if (errstr != h2o_http1client_error_is_eos) {
-			p->body_error = 1;
-			gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id,
-						  GW_UPSTREAM_ERROR);
+	switch (p->body) {
+	case BODY_LENGTH:
+		if (fresh > p->left) {
+			/* more than announced: cut it, and never reuse this connection */
+			in->size -= fresh - (size_t)p->left;
+			fresh = (size_t)p->left;
+			p->keepalive = 0;
 		}
+		p->left -= fresh;
+		done = !p->left;
+		break;
+	case BODY_CHUNKED: {
+		size_t len = fresh, extra;
+		int r = gw_chunked_decode(&p->chunked, in->bytes + in->size - fresh, &len, &extra);
+
+		if (r < 0) {
+			in->size -= fresh;
+			fail_body(p, GW_UPSTREAM_ERROR);
+			return;
+		}
+		in->size -= fresh - len;
+		if (r == 1) {
+			done = true;
+			if (extra)
+				p->keepalive = 0;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	if (done) {
+		upstream_done(p);
+	} else if (in->size >= PAUSE_BYTES) {
+		h2o_socket_read_stop(p->conn->sock);
+		unlink_timer(&p->io_timer);
+		p->paused = 1;
 	}
 	if (p->sending.bytes_inflight == 0)
 		do_send(p);
+}
+
+static bool has_token(const char *v, size_t len, const char *tok)
+{
+	size_t tl = strlen(tok), i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (end - start == tl && !strncasecmp(v + start, tok, tl))
+			return true;
+	}
+	return false;
+}
+
+/* Copy the upstream's head into req->res; decide the body mode. -1: not acceptable. */
+static int take_head(struct proxy *p, const gw_upstream_head_t *h)
+{
+	h2o_req_t *req = p->req;
+	const char *conn_v = NULL, *te = NULL;
+	size_t conn_len = 0, te_len = 0;
+	size_t cl = SIZE_MAX;
+
+	req->res.status = h->status;
+	req->res.reason = h2o_strdup(&req->pool, h->reason, h->reason_len).base;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const gw_upstream_header_t *f = &h->headers[i];
+
+		if (f->name_len == 10 && !strncasecmp(f->name, "connection", 10)) {
+			conn_v = f->value;
+			conn_len = f->value_len;
+		}
+	}
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const gw_upstream_header_t *f = &h->headers[i];
+		h2o_iovec_t name = h2o_strdup(&req->pool, f->name, f->name_len);
+		h2o_iovec_t value;
+		const h2o_token_t *t;
+
+		h2o_strtolower(name.base, name.len);
+		t = h2o_lookup_token(name.base, name.len);
+		if (t == H2O_TOKEN_CONTENT_LENGTH) {
+			size_t v = h2o_strtosize(f->value, f->value_len);
+
+			if (v == SIZE_MAX || (cl != SIZE_MAX && cl != v))
+				return -1;
+			cl = v;
+			continue;
+		}
+		if (t == H2O_TOKEN_TRANSFER_ENCODING) {
+			if (te)
+				return -1;
+			te = f->value;
+			te_len = f->value_len;
+			continue;
+		}
+		if (t && (t->proxy_should_drop_for_res || t == H2O_TOKEN_SERVER))
+			continue;
+		if (conn_v && has_token(conn_v, conn_len, name.base))
+			continue; /* named hop-by-hop by the upstream */
+		value = h2o_strdup(&req->pool, f->value, f->value_len);
+		if (t)
+			h2o_add_header(&req->pool, &req->res.headers, t,
+				       h2o_strdup(&req->pool, f->name, f->name_len).base,
+				       value.base, value.len);
+		else
+			h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0,
+					      h2o_strdup(&req->pool, f->name, f->name_len).base,
+					      value.base, value.len);
+	}
+	p->keepalive = h->minor >= 1 ? !(conn_v && has_token(conn_v, conn_len, "close"))
+				     : conn_v && has_token(conn_v, conn_len, "keep-alive");
+	if (p->is_head || h->status == 204 || h->status == 304 ||
+	    (h->status >= 100 && h->status < 200)) {
+		p->body = BODY_NONE;
+		if (cl != SIZE_MAX)
+			req->res.content_length = cl;
+	} else if (te) {
+		/* Only chunked can be undone here; "gzip, chunked" and the like cannot. */
+		if (!(te_len == 7 && !strncasecmp(te, "chunked", 7)))
+			return -1;
+		p->body = BODY_CHUNKED;
+	} else if (cl != SIZE_MAX) {
+		p->body = cl ? BODY_LENGTH : BODY_NONE;
+		p->left = cl;
+		req->res.content_length = cl;
+	} else {
+		p->body = BODY_CLOSE;
+		p->keepalive = 0;
+	}
 	return 0;
 }
+
+static void on_head_bytes(struct proxy *p)
+{
+	h2o_socket_t *sock = p->conn->sock;
+	gw_upstream_head_t h;
+	ssize_t n;
+
+	for (;;) {
+		n = gw_upstream_parse_head(sock->input->bytes, sock->input->size, &h);
+		if (n < 0) {
+			fail(p, GW_UPSTREAM_ERROR);
+			return;
+		}
+		if (!n) {
+			if (sock->input->size > HEAD_MAX)
+				fail(p, GW_UPSTREAM_ERROR);
+			return;
+		}
+		/* 1xx before the final answer: 100 Continue, 103 Early Hints - not passed on */
+		if (h.status < 200 && h.status != 101) {
+			h2o_buffer_consume(&sock->input, (size_t)n);
+			continue;
+		}
+		break;
+	}
+	if (h.status == 101 || take_head(p, &h)) {
+		fail(p, GW_UPSTREAM_ERROR);
+		return;
+	}
+	h2o_buffer_consume(&sock->input, (size_t)n);
+	p->rc->upstream_ns = (int64_t)(gw_now_ns() - p->sent_at);
+	gw_metrics_upstream_latency(worker_of(p)->metrics, p->rt->conf->id,
+				    (uint64_t)p->rc->upstream_ns);
+	p->started = 1;
+	h2o_start_response(p->req, &p->super);
+	if (p->body == BODY_NONE) {
+		if (sock->input->size)
+			p->keepalive = 0; /* bytes after a body-less response: not HTTP we trust */
+		upstream_done(p);
+		h2o_buffer_consume(&p->last, p->last->size);
+		h2o_send(p->req, NULL, 0, H2O_SEND_STATE_FINAL);
+		return;
+	}
+	on_body_bytes(p, sock->input->size);
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+	struct proxy *p = sock->data;
+
+	if (err) {
+		if (!p->started)
+			head_failed(p);
+		else if (p->body == BODY_CLOSE) {
+			/* the end of a body delimited by the connection's end */
+			upstream_done(p);
+			if (p->sending.bytes_inflight == 0)
+				do_send(p);
+		} else
+			fail_body(p, GW_UPSTREAM_ERROR);
+		return;
+	}
+	p->got_bytes = 1;
+	unlink_timer(&p->io_timer);
+	h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
+	if (!p->started)
+		on_head_bytes(p);
+	else
+		on_body_bytes(p, sock->bytes_read);
+}
+
+static void on_dispose(void *arg)
+{
+	struct proxy *p = arg;
+
+	drop_conn(p);
+	unlink_timers(p);
+	h2o_buffer_dispose(&p->last);
+	h2o_doublebuffer_dispose(&p->sending);
+}
+
+/* ---- the request head ---- */
 
 static bool is_connection_token(const h2o_iovec_t *name, const h2o_iovec_t *tokens, size_t n)
 {
@@ -171,113 +500,6 @@ static bool is_connection_token(const h2o_iovec_t *name, const h2o_iovec_t *toke
 			return true;
 	return false;
 }
-
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr,
-				       int minor_version, int status, h2o_iovec_t msg,
-				       h2o_header_t *headers, size_t num_headers, int rlen)
-{
-	struct proxy *p = client->data;
-	h2o_req_t *req = p->req;
-	gw_worker_t *w = worker_of(p);
-
-	if (errstr && errstr != h2o_http1client_error_is_eos) {
-		p->client = NULL;
-		if (!strcmp(errstr, "I/O timeout")) {
-			fail(p, GW_UPSTREAM_TIMEOUT);
-		} else if (p->idempotent && !p->retried && !strncmp(errstr, "I/O error", 9)) {
-			/* Most likely a pooled connection the upstream had closed. */
-			p->retried = 1;
-			if (h2o_timeout_is_linked(&p->connect_timer))
-				h2o_timeout_unlink(&p->connect_timer);
-			connect_upstream(p);
-		} else {
-			fail(p, GW_UPSTREAM_ERROR);
-		}
-		return NULL;
-	}
-	if (h2o_timeout_is_linked(&p->connect_timer))
-		h2o_timeout_unlink(&p->connect_timer);
-	p->rc->upstream_ns = (int64_t)(gw_now_ns() - p->sent_at);
-	gw_metrics_upstream_latency(w->metrics, p->rt->conf->id, (uint64_t)p->rc->upstream_ns);
-
-	req->res.status = status;
-	req->res.reason = h2o_strdup(&req->pool, msg.base, msg.len).base;
-	for (size_t i = 0; i < num_headers; i++) {
-		h2o_iovec_t value;
-
-		if (h2o_iovec_is_token(headers[i].name)) {
-			const h2o_token_t *t =
-				H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, headers[i].name);
-
-			if (t->proxy_should_drop_for_res || t == H2O_TOKEN_SERVER)
-				continue;
-			if (t == H2O_TOKEN_CONTENT_LENGTH) {
-				if (req->res.content_length != SIZE_MAX ||
-				    (req->res.content_length =
-					     h2o_strtosize(headers[i].value.base,
-							   headers[i].value.len)) == SIZE_MAX) {
-					p->client = NULL;
-					req->res.content_length = SIZE_MAX;
-					fail(p, GW_UPSTREAM_ERROR);
-					return NULL;
-				}
-				continue;
-			}
-			value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
-			h2o_add_header(&req->pool, &req->res.headers, t, headers[i].orig_name,
-				       value.base, value.len);
-		} else {
-			h2o_iovec_t name =
-				h2o_strdup(&req->pool, headers[i].name->base, headers[i].name->len);
-
-			value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
-			h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0,
-					      headers[i].orig_name, value.base, value.len);
-		}
-	}
-	p->started = 1;
-	h2o_start_response(req, &p->super);
-	if (errstr == h2o_http1client_error_is_eos) {
-		p->client = NULL;
-		unlink_timers(p);
-		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-		return NULL;
-	}
-	return on_body;
-}
-
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr,
-					  h2o_iovec_t **reqbufs, size_t *reqbufcnt,
-					  int *method_is_head)
-{
-	struct proxy *p = client->data;
-
-	if (h2o_timeout_is_linked(&p->connect_timer))
-		h2o_timeout_unlink(&p->connect_timer);
-	if (errstr) {
-		p->client = NULL;
-		fail(p, !strcmp(errstr, "connection timeout") ? GW_UPSTREAM_TIMEOUT
-							      : GW_UPSTREAM_REFUSED);
-		return NULL;
-	}
-	p->sent_at = gw_now_ns();
-	*reqbufs = p->bufs;
-	*reqbufcnt = p->bufs[1].base ? 2 : 1;
-	*method_is_head = p->is_head;
-	return on_head;
-}
-
-static void on_dispose(void *arg)
-{
-	struct proxy *p = arg;
-
-	cancel_client(p);
-	unlink_timers(p);
-	h2o_buffer_dispose(&p->last);
-	h2o_doublebuffer_dispose(&p->sending);
-}
-
-/* ---- the request head ---- */
 
 struct buf {
 	char *p;
@@ -495,6 +717,7 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	p->rc = rc;
 	p->rt = rt;
 	p->connect_timer.cb = on_connect_timeout;
+	p->io_timer.cb = on_io_timeout;
 	p->total_timer.cb = on_total_timeout;
 	p->is_head = m == GW_METHOD_HEAD;
 	p->idempotent = m == GW_METHOD_GET || m == GW_METHOD_HEAD || m == GW_METHOD_OPTIONS ||
@@ -504,5 +727,8 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	p->bufs[0] = build_head(p, drop);
 	p->bufs[1] = req->entity.base && req->entity.len ? req->entity : h2o_iovec_init(NULL, 0);
 	h2o_timeout_link(rc->tc->worker->loop, &rt->total, &p->total_timer);
-	connect_upstream(p);
+	if ((p->conn = gw_upstream_take(rt)))
+		send_request(p);
+	else
+		connect_fresh(p);
 }

@@ -2,10 +2,10 @@
 /*
  * proxy.h - forwarding an admitted request to its route's upstream.
  *
- * HTTP/1.1 to the upstream through h2o 2.2.5's http1client and a keep-alive socket pool
- * per upstream per worker thread. Three timeouts: connect (until the TCP connection is
- * up), first byte (no response head within it; also the limit on silence between body
- * reads) and total (the whole exchange). Refused or failed connections answer 502
+ * HTTP/1.1 to the upstream over a keep-alive connection pool per upstream per worker
+ * thread (upstream.h; not h2o 2.2.5's socketpool, see there why). Three timeouts: connect
+ * (until the TCP connection is up), first byte (no response head within it; also the limit
+ * on silence between body reads) and total (the whole exchange). Refused or failed connections answer 502
  * upstream-unavailable, timeouts 504 upstream-timeout, a broken response 502
  * upstream-error; each is counted per upstream. An idempotent request whose pooled
  * connection turns out dead before any response byte is retried once on a new one.

@@ -39,14 +39,8 @@ static void tconf_dispose(h2o_timeout_entry_t *entry)
 {
 	gw_tconf_t *tc = H2O_STRUCT_FROM_MEMBER(gw_tconf_t, dispose_entry, entry);
 
-	for (size_t i = 0; i < tc->config->nupstreams; i++) {
-		gw_upstream_rt_t *rt = &tc->ups[i];
-
-		h2o_socketpool_dispose(&rt->pool);
-		h2o_timeout_dispose(tc->worker->loop, &rt->first_byte);
-		h2o_timeout_dispose(tc->worker->loop, &rt->connect);
-		h2o_timeout_dispose(tc->worker->loop, &rt->total);
-	}
+	for (size_t i = 0; i < tc->config->nupstreams; i++)
+		gw_upstream_pool_dispose(&tc->ups[i]);
 	free(tc->ups);
 	gw_config_unref(tc->config);
 	free(tc);
@@ -66,21 +60,8 @@ static gw_tconf_t *tconf_new(gw_worker_t *w, gw_config_t *cfg)
 	tc->refs = 1;
 	tc->dispose_entry.cb = tconf_dispose;
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
-		const gw_upstream_t *u = &cfg->upstreams[i];
-		gw_upstream_rt_t *rt = &tc->ups[i];
-
-		rt->conf = u;
-		h2o_socketpool_init_by_address(&rt->pool, (struct sockaddr *)&u->addr, u->addrlen,
-					       0, SIZE_MAX);
-		/* Without keep-alive a returned connection expires at once: never reused. */
-		h2o_socketpool_set_timeout(&rt->pool, w->loop,
-					   u->keepalive ? u->keepalive_idle_ms : 0);
-		h2o_timeout_init(w->loop, &rt->first_byte, u->first_byte_timeout_ms);
-		h2o_timeout_init(w->loop, &rt->connect, u->connect_timeout_ms);
-		h2o_timeout_init(w->loop, &rt->total, u->total_timeout_ms);
-		rt->client_ctx.loop = w->loop;
-		rt->client_ctx.getaddr_receiver = &w->ctx.receivers.hostinfo_getaddr;
-		rt->client_ctx.io_timeout = &rt->first_byte;
+		tc->ups[i].conf = &cfg->upstreams[i];
+		gw_upstream_pool_init(&tc->ups[i], w->loop);
 	}
 	return tc;
 }

@@ -23,16 +23,7 @@
 #include "gw/config.h"
 #include "gw/metrics.h"
 #include "gw/route.h"
-
-/* Per-thread runtime of one upstream of one config. */
-typedef struct st_gw_upstream_rt_t {
-	const gw_upstream_t *conf;
-	h2o_socketpool_t pool;
-	h2o_http1client_ctx_t client_ctx;
-	h2o_timeout_t first_byte; /* the http1client's I/O timeout */
-	h2o_timeout_t connect;
-	h2o_timeout_t total;
-} gw_upstream_rt_t;
+#include "gw/upstream.h"
 
 typedef struct st_gw_worker_t gw_worker_t;
 
