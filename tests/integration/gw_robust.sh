@@ -16,6 +16,8 @@ UP_CHUNKED=$((UP_BAD3 + 1)) UP_EOF=$((UP_BAD3 + 2)) UP_CHUNKED_CUT=$((UP_BAD3 + 
 gw_upstream "$UP_CHUNKED" --framing chunked --size 300000
 gw_upstream "$UP_EOF" --framing close --size 300000
 gw_upstream "$UP_CHUNKED_CUT" --framing chunked --size 300000 --bad truncate
+UP_BIG=$((UP_BAD3 + 4))
+gw_upstream "$UP_BIG" --size 4000000
 gw_config ".limits.client_timeout_ms = 1000
 	| .upstreams += {\"garbage\": {\"url\": \"http://127.0.0.1:$UP_BAD1\"},
 		\"truncate\": {\"url\": \"http://127.0.0.1:$UP_BAD2\"},
@@ -23,14 +25,16 @@ gw_config ".limits.client_timeout_ms = 1000
 		\"slowtotal\": {\"url\": \"http://127.0.0.1:$UP_SLOW\", \"first_byte_timeout_ms\": 5000, \"total_timeout_ms\": 600},
 		\"chunked\": {\"url\": \"http://127.0.0.1:$UP_CHUNKED\"},
 		\"eof\": {\"url\": \"http://127.0.0.1:$UP_EOF\"},
-		\"chunkedcut\": {\"url\": \"http://127.0.0.1:$UP_CHUNKED_CUT\"}}
+		\"chunkedcut\": {\"url\": \"http://127.0.0.1:$UP_CHUNKED_CUT\"},
+		\"big\": {\"url\": \"http://127.0.0.1:$UP_BIG\"}}
 	| .routes += [{\"name\": \"garbage\", \"methods\": \"*\", \"path\": \"/bad/garbage\", \"upstream\": \"garbage\"},
 		{\"name\": \"truncate\", \"methods\": \"*\", \"path\": \"/bad/truncate\", \"upstream\": \"truncate\"},
 		{\"name\": \"close\", \"methods\": \"*\", \"path\": \"/bad/close\", \"upstream\": \"close\"},
 		{\"name\": \"slowtotal\", \"methods\": \"*\", \"path\": \"/bad/slowtotal\", \"upstream\": \"slowtotal\"},
 		{\"name\": \"chunked\", \"methods\": \"*\", \"path\": \"/ok/chunked\", \"upstream\": \"chunked\"},
 		{\"name\": \"eof\", \"methods\": \"*\", \"path\": \"/ok/eof\", \"upstream\": \"eof\"},
-		{\"name\": \"chunkedcut\", \"methods\": \"*\", \"path\": \"/bad/chunkedcut\", \"upstream\": \"chunkedcut\"}]" >"$GW_DIR/c.json"
+		{\"name\": \"chunkedcut\", \"methods\": \"*\", \"path\": \"/bad/chunkedcut\", \"upstream\": \"chunkedcut\"},
+		{\"name\": \"big\", \"methods\": \"*\", \"path\": \"/ok/big\", \"upstream\": \"big\"}]" >"$GW_DIR/c.json"
 gw_start "$GW_DIR/c.json"
 URL=https://127.0.0.1:$GW_PORT
 HTTP=127.0.0.1:$GW_HTTP_PORT
@@ -49,6 +53,12 @@ codes=$(for i in $(seq 20); do req --http1.1 -H "$H" -o /dev/null -w '%{size_dow
 is "20 chunked responses in a row over the kept-alive upstream connection" "$(echo $codes | tr ' ' '\n' | sort -u)" 300000
 req --http1.1 -o /dev/null -H "$H" "$URL/bad/chunkedcut"
 cmp_ok "a chunked body cut short: the client sees the transfer fail (curl exit $?)" "$?" -ne 0
+
+# a client slower than the upstream: the gateway pauses the upstream and resumes it
+is "a 4 MB body to a client reading at 4 MB/s" \
+	"$(req --http1.1 --limit-rate 4M -H "$H" -o /dev/null -w '%{http_code} %{size_download}' "$URL/ok/big")" "200 4000000"
+is "... and over HTTP/2" \
+	"$(req --http2 --limit-rate 4M -H "$H" -o /dev/null -w '%{http_code} %{size_download}' "$URL/ok/big")" "200 4000000"
 
 # ---- bad upstreams ----
 is "garbage from the upstream: 502" "$(status_of -H "$H" "$URL/bad/garbage")" 502

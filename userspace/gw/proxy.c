@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
 #include "gw/handler.h"
 #include "gw/metrics.h"
 #include "gw/proxy.h"
@@ -307,6 +308,8 @@ static void on_body_bytes(struct proxy *p, size_t fresh)
 		h2o_socket_read_stop(p->conn->sock);
 		unlink_timer(&p->io_timer);
 		p->paused = 1;
+		pr_debug("proxy: %zu bytes wait for a slow client: upstream %s paused", in->size,
+			 p->rt->conf->name);
 	}
 	if (p->sending.bytes_inflight == 0)
 		do_send(p);
