@@ -9,14 +9,17 @@
  * connection is busy it waits in line, and its latency is counted from when it was due, not
  * from when it was sent, so a server that stalls cannot hide the stall by slowing the client
  * down (coordinated omission). The service time (sent -> last byte) is reported beside it.
- * Whether the rate was really held is reported too: requests sent late, achieved rate.
+ * Whether the rate was really held is reported too: requests the client itself sent more
+ * than 1 ms late although a connection was free (client_late_1ms: the client, not the server,
+ * fell behind), requests that waited for a free connection (queued), achieved rate.
  *
  *   fg-fixedrate -r RATE -d SECONDS [-c CONNS] [-H 'Name: value']... [-g GRACE_MS]
  *                [-o LOG] URL
  *
  * URL is http://ADDR:PORT/path or https://ADDR:PORT/path (numeric IPv4 address). One JSON
- * object goes to stdout. LOG gets one line per request: "due_us sent_us done_us status",
- * microseconds since the start (done_us 0 and status 0: no response).
+ * object goes to stdout (start_unix_us: the start on the wall clock). LOG gets one line per
+ * request: "due_us sent_us done_us status", microseconds since the start (done_us 0 and
+ * status 0: no response).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +56,8 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	bool busy;
-	uint64_t idx; /* request in flight */
+	uint64_t idx;	     /* request in flight */
+	uint64_t idle_since; /* relative to start: when it last became free */
 	char *buf;
 	size_t len, cap;
 };
@@ -83,6 +87,7 @@ static struct conn *idle[MAX_CONNS];
 static unsigned nidle;
 static struct req_log *reqs;
 static uint64_t start_ns, interval_ns;
+static struct timespec start_real; /* the start on the wall clock, for other logs */
 static uint64_t errors, reconnects;
 static int ep;
 
@@ -174,6 +179,7 @@ fail:
 static void make_idle(struct conn *c)
 {
 	c->busy = false;
+	c->idle_since = start_ns ? now_ns() - start_ns : 0;
 	idle[nidle++] = c;
 }
 
@@ -445,7 +451,7 @@ int main(int argc, char **argv)
 {
 	char host[128];
 	const char *path;
-	uint64_t total, due_idx = 0, sent_idx = 0, end_ns, late = 0, max_queue = 0;
+	uint64_t total, due_idx = 0, sent_idx = 0, end_ns, late = 0, queued = 0, max_queue = 0;
 	uint64_t *lat, *svc, first_sent = 0, last_done = 0;
 	size_t nlat = 0, off;
 	unsigned status_count[600] = { 0 };
@@ -512,6 +518,7 @@ int main(int argc, char **argv)
 	}
 
 	start_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &start_real);
 	end_ns = (uint64_t)(o.duration * 1e9) + o.grace_ms * 1000000ULL;
 	for (;;) {
 		struct epoll_event evs[64];
@@ -526,7 +533,9 @@ int main(int argc, char **argv)
 			struct conn *c = idle[--nidle];
 			uint64_t now = now_ns();
 
-			if (now - start_ns > due_ns(sent_idx) + LATE_NS)
+			if (c->idle_since > due_ns(sent_idx))
+				queued++; /* no connection was free when it was due */
+			else if (now - start_ns > due_ns(sent_idx) + LATE_NS)
 				late++;
 			if (conn_send(c, sent_idx, now)) {
 				reqs[sent_idx].sent_ns = 0;
@@ -583,14 +592,17 @@ int main(int argc, char **argv)
 	if (log)
 		fclose(log);
 
-	printf("{\"url\":\"%s\",\"target_rate\":%.3f,\"duration_s\":%.3f,\"connections\":%u,"
+	printf("{\"url\":\"%s\",\"start_unix_us\":%llu,\"target_rate\":%.3f,\"duration_s\":%.3f,"
+	       "\"connections\":%u,"
 	       "\"scheduled\":%llu,\"sent\":%llu,\"completed\":%zu,\"errors\":%llu,"
-	       "\"reconnects\":%llu,\"sent_late_1ms\":%llu,\"max_queue\":%llu,"
+	       "\"reconnects\":%llu,\"client_late_1ms\":%llu,\"queued\":%llu,\"max_queue\":%llu,"
 	       "\"achieved_rate\":%.3f,\"status\":{",
-	       o.url, o.rate, o.duration, o.conns, (unsigned long long)total,
-	       (unsigned long long)sent_idx, nlat, (unsigned long long)errors,
-	       (unsigned long long)reconnects, (unsigned long long)late,
-	       (unsigned long long)max_queue,
+	       o.url,
+	       (unsigned long long)start_real.tv_sec * 1000000ULL +
+		       (unsigned long long)start_real.tv_nsec / 1000,
+	       o.rate, o.duration, o.conns, (unsigned long long)total, (unsigned long long)sent_idx,
+	       nlat, (unsigned long long)errors, (unsigned long long)reconnects,
+	       (unsigned long long)late, (unsigned long long)queued, (unsigned long long)max_queue,
 	       last_done > first_sent ? (double)nlat * 1e9 / (double)(last_done - first_sent)
 				      : 0.0);
 	first = true;

@@ -55,6 +55,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
 	req->res.status = 200;
 	req->res.reason = "OK";
+	req->res.content_length = body.len;
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 		       H2O_STRLIT("text/plain"));
 	h2o_start_response(req, &generator);

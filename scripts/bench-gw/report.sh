@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# scripts/bench-gw/report.sh GW.JSON - the markdown of the "gw" section of docs/benchmarks.md
+# from build/bench/gw.json (written by scripts/bench-gw.sh), on stdout.
+set -eu
+json=$1
+
+jq -r '
+def f0: if . == null then "–" else (. | round | tostring) end;
+def f2: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
+def ms: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
+def r: if . == null then "–" else (((. * 100 | round) / 100 | tostring) + "×") end;
+def name: {"proxy": "authenticated, rate-limited, proxied (cache miss)", "401": "401 (unknown key)",
+	"429": "429 (empty bucket)", "tls-full": "TLS full handshake + 1 request",
+	"tls-resumed": "TLS resumed handshake + 1 request"}[.];
+def proto: {"h1": "HTTP/1.1", "h2": "HTTP/2", "tls": "HTTP/1.0, new connection each"}[.];
+def yes($ok): if $ok == null then "not measured" elif $ok then "**met**" else "**missed**" end;
+def ge($a; $b): if $a == null or $b == null then null else $a >= $b end;
+def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
+. as $g
+| ($g.scenarios | map({key: (.scenario + "/" + .proto), value: .}) | from_entries) as $s
+| ($g.latency | map({key: .scenario, value: .}) | from_entries) as $l
+| "## Gateway: floodgate, nginx, HAProxy and the bare h2o floor (`make bench-gw`)",
+  "",
+  "\($g.date[0:10]), \($g.machine.cpus) CPUs (\($g.machine.cpu)), Linux \($g.machine.kernel);"
+  + " nginx \($g.versions.nginx), HAProxy \($g.versions.haproxy), libh2o-evloop \($g.versions.libh2o)"
+  + " (h2o 2.2.5), OpenSSL \($g.versions.openssl).",
+  "`make bench-gw` (scripts/bench-gw.sh): every server with one worker pinned to CPU 1"
+  + " (floodgate `threads: 1`, nginx `worker_processes 1`, HAProxy `nbthread 1`); wrk, h2load,"
+  + " openssl s_time, fg-fixedrate and the shared upstream (fg-upstream, \($g.knobs.body_bytes)-byte"
+  + " body) on CPU 0; TLS 1.3 with one ECDSA P-256 certificate; loopback; no access logs."
+  + " Medians of \($g.knobs.rounds) interleaved rounds of \($g.knobs.duration_s) s"
+  + " (wrk \($g.knobs.wrk_connections) connections; h2load \($g.knobs.h2_connections)"
+  + " connections × \($g.knobs.h2_streams) streams). Configs: scripts/bench-gw/."
+  + " The floor is tools/fg-h2o-floor: a bare h2o handler answering a fixed 200 over TLS."
+  + " The machine is shared with other work and noisy: read the ratios (same run), not the"
+  + " absolute figures.",
+  "",
+  "### Requests per CPU-second of the server (utime+stime of all its processes)",
+  "",
+  "| scenario | protocol | floodgate | nginx | HAProxy | floor | floodgate/nginx | floodgate/HAProxy | floodgate/floor |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  ($g.scenarios[] | "| \(.scenario | name) | \(.proto | proto) | \(.req_per_cpu_s.floodgate | f0) | \(.req_per_cpu_s.nginx | f0) | \(.req_per_cpu_s.haproxy | f0) | \(.req_per_cpu_s.floor | f0) | \(.ratios.fg_nginx | r) | \(.ratios.fg_haproxy | r) | \(.ratios.fg_floor | r) |"),
+  "",
+  "The floor column is the bare fixed 200 on the same protocol; for TLS, the floor handshaking.",
+  "Cache hit: **not measured**: floodgate has no response cache yet (issue 5; `cache_ttl` is accepted and ignored). The peers keep their cache configured on the miss path (the upstream response carries no freshness information, so neither stores it: nginx cache files after the run: \($g.nginx_cache_files_after)). floodgate forwarded every admitted request (its /metrics: \($g.floodgate_proxied.responses_200 // "–") responses 200, \($g.floodgate_proxied.upstream_requests // "–") upstream requests).",
+  "",
+  "### Maximum requests per second",
+  "",
+  "Client-bound as much as server-bound: the load generator and the upstream share CPU 0.",
+  "",
+  "| scenario | protocol | floodgate | nginx | HAProxy | floor | floodgate/nginx | floodgate/HAProxy |",
+  "|---|---|---:|---:|---:|---:|---:|---:|",
+  ($g.scenarios[] | "| \(.scenario | name) | \(.proto | proto) | \(.rps.floodgate | f0) | \(.rps.nginx | f0) | \(.rps.haproxy | f0) | \(.rps.floor | f0) | \(.ratios.rps_fg_nginx | r) | \(.ratios.rps_fg_haproxy | r) |"),
+  "",
+  "### Latency at a fixed rate of 50 % of nginx'"'"'s maximum (HTTP/1.1)",
+  "",
+  "tools/fg-fixedrate, open loop, 64 keep-alive connections, \($g.knobs.latency_duration_s) s × \($g.knobs.latency_rounds) rounds (medians; max over rounds); latency counted from when each request was due, so a request that waited for a free connection counts its wait. \"held\": ≥ 99 % of the requests completed and the client itself sent ≤ 1 % more than 1 ms late. The last column is requests per CPU-second of the server at this same offered rate (no server saturated: the fairest efficiency comparison).",
+  "",
+  "| scenario | rate (req/s) | floodgate p50 / p99 (ms) | nginx p50 / p99 | HAProxy p50 / p99 | floor p50 / p99 | max (fg / nginx / HAProxy) | rate held | req/CPU-s at this rate (fg / nginx / HAProxy / floor) |",
+  "|---|---:|---|---|---|---|---|---|---|",
+  ($g.latency[] | "| \(.scenario | name) | \((.nginx // .floodgate // {}).rate | f0) | \(.floodgate.p50_ms | ms) / \(.floodgate.p99_ms | ms) | \(.nginx.p50_ms | ms) / \(.nginx.p99_ms | ms) | \(.haproxy.p50_ms | ms) / \(.haproxy.p99_ms | ms) | \(.floor.p50_ms | ms) / \(.floor.p99_ms | ms) | \(.floodgate.max_ms | ms) / \(.nginx.max_ms | ms) / \(.haproxy.max_ms | ms) | \([.floodgate, .nginx, .haproxy, .floor | select(. != null) | .held] | if length == 0 then "–" elif all then "yes" else "no" end) | \(.floodgate.req_per_cpu_s | f0) / \(.nginx.req_per_cpu_s | f0) / \(.haproxy.req_per_cpu_s | f0) / \(.floor.req_per_cpu_s | f0) |"),
+  "",
+  "### Memory per API key, start and reload",
+  "",
+  (if $g.memory == null then "Not measured (FG_BENCH_GW_KEYS=0)." else
+   ($g.memory | "floodgate RSS after start and the same 1 s warm-up: \(.rss_kb_0) kB with 0 keys, \(.rss_kb_n) kB with \(.keys_loaded) keys → **\(.bytes_per_key) bytes per key**. Keys written to the SQLite store in the documented schema (scripts/bench-gw/mkstore.py: the daemon has no bulk import), loaded at start: ready in \(.start_s) s.",
+    "",
+    "Reload of the \(.keys) keys (SIGHUP) under \(.reload.rate | f0) req/s of proxied requests (HTTP/1.1, open loop): the reload took \(.reload.reload_s | ms) s (until /healthz showed the next generation); max latency before it \(.reload.before.max_ms | ms) ms, during it \(.reload.during.max_ms | ms) ms, after it \(.reload.after.max_ms | ms) ms; longest time without a response completing during it \(.reload.during.longest_gap_ms | ms) ms; non-200 responses: \(.reload.non_200). RSS after the reload: \(.rss_kb_after_reload) kB.") end),
+  "",
+  "### Targets (issue 3)",
+  "",
+  "| target | measured | |",
+  "|---|---|---|",
+  ($s["proxy/h1"] | "| proxied: req/CPU-s ≥ 1.25× nginx | \(.ratios.fg_nginx | r) (HTTP/1.1), \($s["proxy/h2"].ratios.fg_nginx | r) (HTTP/2) | \(yes(ge(.ratios.fg_nginx; 1.25))) / \(yes(ge($s["proxy/h2"].ratios.fg_nginx; 1.25))) |"),
+  ($s["proxy/h1"] | "| proxied: req/CPU-s ≥ 1.1× HAProxy | \(.ratios.fg_haproxy | r) (HTTP/1.1), \($s["proxy/h2"].ratios.fg_haproxy | r) (HTTP/2) | \(yes(ge(.ratios.fg_haproxy; 1.1))) / \(yes(ge($s["proxy/h2"].ratios.fg_haproxy; 1.1))) |"),
+  ($l["proxy"] | "| proxied: p99 at 50 % of nginx'"'"'s max ≤ nginx'"'"'s p99 | \(.floodgate.p99_ms | ms) ms vs \(.nginx.p99_ms | ms) ms | \(yes(le(.floodgate.p99_ms; .nginx.p99_ms))) |"),
+  (("401", "429") as $c | $s[$c + "/h1"] | "| \($c): req/CPU-s ≥ 0.9× the floor | \(.ratios.fg_floor | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_floor | r) (HTTP/2) | \(yes(ge(.ratios.fg_floor; 0.9))) / \(yes(ge($s[$c + "/h2"].ratios.fg_floor; 0.9))) |",
+	"| \($c): req/CPU-s ≥ 1.0× nginx | \(.ratios.fg_nginx | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_nginx | r) (HTTP/2) | \(yes(ge(.ratios.fg_nginx; 1.0))) / \(yes(ge($s[$c + "/h2"].ratios.fg_nginx; 1.0))) |"),
+  (if $g.memory == null then "| ≤ 256 bytes per key at 1M keys | – | not measured |" else "| ≤ 256 bytes per key at \($g.memory.keys) keys | \($g.memory.bytes_per_key) B | \(yes($g.memory.bytes_per_key <= 256)) |" end),
+  (if $g.memory == null or $g.memory.reload.reload_s == null then "| reload of 1M keys without stalling | – | not measured |" else ($g.memory.reload | "| reload of \($g.memory.keys) keys without stalling | max latency \(.during.max_ms | ms) ms during (\(.before.max_ms | ms) ms before), longest gap \(.during.longest_gap_ms | ms) ms, reload \(.reload_s | ms) s | see text |") end),
+  ($s["tls-full/tls"] | "| full ECDSA TLS handshakes within 10 % of nginx | \(.ratios.fg_nginx | r) per CPU-second, \(.ratios.rps_fg_nginx | r) per second | \(yes(if .ratios.fg_nginx == null then null else .ratios.fg_nginx >= 0.9 end)) |"),
+  ""
+' "$json"
