@@ -13,8 +13,11 @@
 #      nft        netdev ingress, a per-source limit meter (dynamic set + limit)
 #      iptables   -t raw PREROUTING, hashlimit per source
 #      floodgate  fgctl attach --mode native + limit (not measured until build/fgctl exists)
+#      floodgate-spoof  the same, plus floodgate's new-source limit (FG_BENCH_NEW_SOURCES
+#                 per second, default 1000): its defence against spoofed random sources,
+#                 which the kernel filters have no equivalent of
 #    with the same per-source limit (100 packets/s, burst 100, all packets; floodgate's
-#    new-source limit off) everywhere. Cost = machine
+#    new-source limit off but in floodgate-spoof) everywhere. Cost = machine
 #    CPU-ns per packet: busy time of all CPUs (/proc/stat) / packets counted at the sender's
 #    interface. Configurations are interleaved, the order rotating each round, and each is
 #    reported as its cost above the floor of the same round, median of FG_BENCH_ROUNDS.
@@ -47,12 +50,13 @@ FLOOR=$PWD/$BUILD/bpf/floor.bpf.o
 ROUNDS=${FG_BENCH_ROUNDS:-5}
 SECS=${FG_BENCH_SECONDS:-2}
 FLOODS=${FG_BENCH_FLOODS:-syn udp syn-one}
-CONFIGS=${FG_BENCH_CONFIGS:-floor none nft iptables floodgate}
+CONFIGS=${FG_BENCH_CONFIGS:-floor none nft iptables floodgate floodgate-spoof}
 ENGINE=${FG_BENCH_ENGINE:-auto}
 GOODPUT=${FG_BENCH_GOODPUT:-1}
 G_ROUNDS=${FG_BENCH_GOODPUT_ROUNDS:-3}
 G_SECS=${FG_BENCH_GOODPUT_SECONDS:-3}
 G_NEWSRC=${FG_BENCH_GOODPUT_NEW_SOURCES:-1000} # floodgate's new-source limit in part 3
+SPOOF_NEWSRC=${FG_BENCH_NEW_SOURCES:-1000}     # ... and in the floodgate-spoof configuration
 IPT=${FG_BENCH_IPTABLES:-iptables}
 IPT6=${IPT/iptables/ip6tables}
 
@@ -149,6 +153,7 @@ cfg_on() {
 			return 1
 		}
 		;;
+	floodgate-spoof) cfg_on floodgate "$DPORT" --all-packets "$SPOOF_NEWSRC" ;;
 	*) return 1 ;;
 	esac
 }
@@ -158,7 +163,7 @@ cfg_off() {
 	floor) inr ip link set dev "$IR" xdp off ;;
 	nft) inr nft delete table netdev fgb ;;
 	iptables) inr "$IPT" -t raw -F PREROUTING; inr "$IPT6" -t raw -F PREROUTING ;;
-	floodgate) inr "$FGCTL" --pin-dir "$PIN" detach "$IR" >/dev/null 2>&1; rm -rf "$PIN" ;;
+	floodgate | floodgate-spoof) inr "$FGCTL" --pin-dir "$PIN" detach "$IR" >/dev/null 2>&1; rm -rf "$PIN" ;;
 	esac
 	return 0
 }
@@ -193,7 +198,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		done
 		for cfg in "${order[@]}"; do
 			if ! cfg_on "$cfg" 2>"$TMP/cfg.err"; then
-				[ "$cfg" = floodgate ] || echo "  $cfg: couldn't set up: $(head -1 "$TMP/cfg.err")" >&2
+				case $cfg in floodgate*) ;; *) echo "  $cfg: couldn't set up: $(head -1 "$TMP/cfg.err")" >&2 ;; esac
 				cfg_off "$cfg"
 				continue
 			fi
@@ -208,7 +213,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			b1=$(cpu_busy) c1=$(cpu_busy "cpu$CPU_FLOOD") tx1=$(tx_packets)
 			# What floodgate did with the flood (passed, dropped, per reason).
 			echo '{}' >"$TMP/extra.json"
-			[ "$cfg" = floodgate ] &&
+			case $cfg in floodgate*) true ;; *) false ;; esac &&
 				inr "$FGCTL" --pin-dir "$PIN" stats --json 2>/dev/null |
 				jq -c '{floodgate_stats: (.counters | map_values(.packets))}' \
 					>"$TMP/extra.json" 2>/dev/null
@@ -380,7 +385,9 @@ jq -s --slurpfile g <(cat "$GROWS") \
 		  .ratios = {floodgate_over_iptables: ratio(above("floodgate"; "above_floor_ns"); above("iptables"; "above_floor_ns")),
 			     floodgate_over_nft: ratio(above("floodgate"; "above_floor_ns"); above("nft"; "above_floor_ns")),
 			     floodgate_over_iptables_flood_cpu: ratio(above("floodgate"; "above_floor_ns_flood_cpu"); above("iptables"; "above_floor_ns_flood_cpu")),
-			     floodgate_over_nft_flood_cpu: ratio(above("floodgate"; "above_floor_ns_flood_cpu"); above("nft"; "above_floor_ns_flood_cpu"))}],
+			     floodgate_over_nft_flood_cpu: ratio(above("floodgate"; "above_floor_ns_flood_cpu"); above("nft"; "above_floor_ns_flood_cpu")),
+			     spoof_over_iptables: ratio(above("floodgate-spoof"; "above_floor_ns"); above("iptables"; "above_floor_ns")),
+			     spoof_over_nft: ratio(above("floodgate-spoof"; "above_floor_ns"); above("nft"; "above_floor_ns"))}],
 	   floodgate: (if $floodgate_why == "" then {measured: true}
 		else {measured: false, why: $floodgate_why} end),
 	   goodput: (if $goodput_why != "" then {measured: false, why: $goodput_why}
@@ -411,7 +418,7 @@ jq -s --slurpfile g <(cat "$GROWS") \
 		"$OUT/xdp-live.json" | while IFS=$'\t' read -r f c ns af nc ac m; do
 		printf '%-8s %-10s %11s %12s | %11s %12s | %7s\n' "$f" "$c" "$ns" "$af" "$nc" "$ac" "$m"
 	done
-	jq -r '.floods[] | .ratios as $r | "\(.flood): floodgate/iptables above floor = \($r.floodgate_over_iptables // "n/a") (flood CPU: \($r.floodgate_over_iptables_flood_cpu // "n/a")), floodgate/nft = \($r.floodgate_over_nft // "n/a") (flood CPU: \($r.floodgate_over_nft_flood_cpu // "n/a"))"' "$OUT/xdp-live.json"
+	jq -r '.floods[] | .ratios as $r | "\(.flood): floodgate/iptables above floor = \($r.floodgate_over_iptables // "n/a") (flood CPU: \($r.floodgate_over_iptables_flood_cpu // "n/a")), floodgate/nft = \($r.floodgate_over_nft // "n/a") (flood CPU: \($r.floodgate_over_nft_flood_cpu // "n/a")); with the new-source limit: /iptables \($r.spoof_over_iptables // "n/a"), /nft \($r.spoof_over_nft // "n/a")"' "$OUT/xdp-live.json"
 	jq -r 'if .floodgate.measured then empty else "floodgate: not measured (\(.floodgate.why))" end' "$OUT/xdp-live.json"
 	echo
 	jq -r 'if .goodput.measured then
@@ -437,7 +444,7 @@ if [ "${FG_BENCH_DOC:-1}" = 1 ] && [ -x scripts/bench-doc.sh ]; then
 		jq -r '.floods[] | .flood as $f | .configs[]
 			| "| \($f) | \(.config) | \(.ns_per_packet // "-") | \(.above_floor_ns // "-") | \(.ns_per_packet_flood_cpu // "-") | \(.above_floor_ns_flood_cpu // "-") | \(.mpps) |"' "$OUT/xdp-live.json"
 		echo
-		jq -r '.floods[] | .ratios as $r | "- \(.flood): floodgate/iptables above floor = \($r.floodgate_over_iptables // "n/a") (flood CPU: \($r.floodgate_over_iptables_flood_cpu // "n/a"); target <= 0.2), floodgate/nft = \($r.floodgate_over_nft // "n/a") (flood CPU: \($r.floodgate_over_nft_flood_cpu // "n/a"); target <= 0.333)"' "$OUT/xdp-live.json"
+		jq -r --arg ns "$SPOOF_NEWSRC" '.floods[] | .ratios as $r | "- \(.flood): floodgate/iptables above floor = \($r.floodgate_over_iptables // "n/a") (flood CPU: \($r.floodgate_over_iptables_flood_cpu // "n/a"); target <= 0.2), floodgate/nft = \($r.floodgate_over_nft // "n/a") (flood CPU: \($r.floodgate_over_nft_flood_cpu // "n/a"); target <= 0.333); floodgate-spoof (+ new-source limit \($ns)/s)/iptables = \($r.spoof_over_iptables // "n/a"), /nft = \($r.spoof_over_nft // "n/a")"' "$OUT/xdp-live.json"
 		jq -r 'if .floodgate.measured then empty else "- floodgate: not measured (\(.floodgate.why))" end' "$OUT/xdp-live.json"
 		echo
 		jq -r 'if .goodput.measured then

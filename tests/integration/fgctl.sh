@@ -55,9 +55,9 @@ attach=$(jq -r '.interfaces[0].attach' "$TMP/status")
 diag "attach type on this kernel: $attach"
 case $attach in direct | dispatcher) pass "status says dispatcher or direct ($attach)" ;; *) fail "status says dispatcher or direct" "got '$attach'" ;; esac
 is "status: the program uses these maps" "$(jq -r '.interfaces[0].uses_these_maps' "$TMP/status")" true
-is "default config: drop, all ports, SYN only, 100/200, malformed drop, DSCP 8, /64" \
-	"$(jq -c '.config | [.mode, .ports, .syn_only, .source_limit.rate, .source_limit.burst, .malformed, .dscp, .v6_prefix, .new_source_limit]' "$TMP/status")" \
-	'["drop","all",true,100,200,"drop",8,64,null]'
+is "default config: drop, all ports, SYN only, 100/200, malformed drop, DSCP 8, /64, 10000/20000 new sources" \
+	"$(jq -c '.config | [.mode, .ports, .syn_only, .source_limit.rate, .source_limit.burst, .malformed, .dscp, .v6_prefix, .new_source_limit.rate, .new_source_limit.burst]' "$TMP/status")" \
+	'["drop","all",true,100,200,"drop",8,64,10000,20000]'
 is "status: max sources as asked" "$(jq -r .max_sources "$TMP/status")" 4096
 like "status (text) says how it is attached" "$(a status)" "attached"
 

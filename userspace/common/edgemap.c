@@ -774,6 +774,7 @@ void fg_config_default(struct edge_config *c)
 	c->mode = EDGE_MODE_DROP;
 	c->flags = EDGE_F_SYN_ONLY | EDGE_F_MALFORMED_DROP | EDGE_F_ALL_PORTS;
 	tb_limit_set(&c->src, FG_DEFAULT_SRC_RATE, FG_DEFAULT_SRC_BURST);
+	tb_limit_set(&c->newsrc, FG_DEFAULT_NEWSRC_RATE, FG_DEFAULT_NEWSRC_BURST);
 	c->dscp = EDGE_DSCP_DEFAULT;
 	c->v6_prefix = EDGE_V6_PREFIX_DEFAULT;
 	c->origin = EDGE_ORIGIN_MANUAL;

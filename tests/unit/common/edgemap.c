@@ -96,7 +96,8 @@ static void config_default(void **state)
 	assert_false(c.flags & EDGE_F_LOCKDOWN);
 	assert_int_equal(c.src.rate, 100);
 	assert_int_equal(c.src.burst, 200);
-	assert_int_equal(c.newsrc.rate, 0); /* off */
+	assert_int_equal(c.newsrc.rate, FG_DEFAULT_NEWSRC_RATE);
+	assert_int_equal(c.newsrc.burst, FG_DEFAULT_NEWSRC_BURST);
 	assert_int_equal(c.dscp, EDGE_DSCP_DEFAULT);
 	assert_int_equal(c.v6_prefix, EDGE_V6_PREFIX_DEFAULT);
 	assert_int_equal(c.origin, EDGE_ORIGIN_MANUAL);
