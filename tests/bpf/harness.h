@@ -62,6 +62,7 @@ static inline void hx_config_default(struct edge_config *c)
 	c->v6_prefix = EDGE_V6_PREFIX_DEFAULT;
 	c->ports[443 / 64] |= 1ULL << (443 % 64);
 	c->ports[53 / 64] |= 1ULL << (53 % 64);
+	c->lists = EDGE_L_ALL; /* hx_rule() writes entries without the protocol */
 }
 
 static inline int hx_config_write(struct edge_bpf *s, const struct edge_config *c)
