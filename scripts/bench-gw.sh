@@ -22,9 +22,9 @@
 # on a number, only when it cannot measure.
 #
 # Knobs (environment):
-#   FG_BENCH_GW_DURATION=4      seconds per max-load measurement
+#   FG_BENCH_GW_DURATION=3      seconds per max-load measurement
 #   FG_BENCH_GW_ROUNDS=3        interleaved rounds of step 1 (medians)
-#   FG_BENCH_GW_LAT_DURATION=5  seconds per fixed-rate latency measurement
+#   FG_BENCH_GW_LAT_DURATION=4  seconds per fixed-rate latency measurement
 #   FG_BENCH_GW_LAT_ROUNDS=2    interleaved rounds of step 2
 #   FG_BENCH_GW_KEYS=1000000    keys for the memory and reload measurements (0: skip step 3)
 #   FG_BENCH_GW_CONNS=32        wrk connections (HTTP/1.1)
@@ -32,14 +32,15 @@
 #   FG_BENCH_GW_BODY=256        response body bytes (upstream and floor)
 #   FG_BENCH_GW_PORT=19440      first of the ports used (19440..19449)
 #   FG_BENCH_GW_SUT_CPU=1 FG_BENCH_GW_LOAD_CPU=0
+#   FG_BENCH_GW_RELOAD_RATE=2000  the light rate of the reload test (the other: 50 % of nginx)
 #   FG_BENCH_GW_SERVERS="floodgate nginx haproxy floor"   a subset, for a quick look
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 BUILD=${BUILD:-build}
-DUR=${FG_BENCH_GW_DURATION:-4}
+DUR=${FG_BENCH_GW_DURATION:-3}
 ROUNDS=${FG_BENCH_GW_ROUNDS:-3}
-LAT_DUR=${FG_BENCH_GW_LAT_DURATION:-5}
+LAT_DUR=${FG_BENCH_GW_LAT_DURATION:-4}
 LAT_ROUNDS=${FG_BENCH_GW_LAT_ROUNDS:-2}
 NKEYS=${FG_BENCH_GW_KEYS:-1000000}
 CONNS=${FG_BENCH_GW_CONNS:-32}
@@ -49,6 +50,7 @@ PORT=${FG_BENCH_GW_PORT:-19440}
 SUT_CPU=${FG_BENCH_GW_SUT_CPU:-1}
 LOAD_CPU=${FG_BENCH_GW_LOAD_CPU:-0}
 SERVERS=${FG_BENCH_GW_SERVERS:-floodgate nginx haproxy floor}
+RELOAD_RATE=${FG_BENCH_GW_RELOAD_RATE:-2000}
 LAT_CONNS=64 # fg-fixedrate connections (enough that a request seldom waits for one)
 
 H2_CONNS=${H2%x*} H2_STREAMS=${H2#*x}
@@ -334,12 +336,14 @@ fi
 
 # ---- 1. max load ----
 WRK_TIMEOUT=$((DUR + 30))
-# One measurement: server scenario proto round.
+# One measurement: server scenario proto round. The floor gets the scenario's request and
+# answers its fixed 200.
 run_load() {
 	local srv=$1 scen=$2 proto=$3 round=$4 key pids t0 t1 w0 w1 out req secs bad=0 errs=0
 	local url="https://127.0.0.1:$(port_of "$srv")$URL_PATH" want
 	key=$(key_of "$scen")
 	want=$(status_of "$scen")
+	[ "$srv" = floor ] && want=200
 	pids=$(pids_of "$srv")
 	w0=$(date +%s.%N)
 	t0=$(ticks $pids)
@@ -424,34 +428,36 @@ run_tls() {
 		valid: (if $mode == "resumed" then $r >= 0.95 * ($n - 1) else true end)}' >>"$RUNS"
 }
 
-# The measurements of one round, in a rotated order so that no server always runs first.
-JOBS=()
-for srv in $SERVERS; do
-	for scen in $(scenarios_of "$srv"); do
-		case " $BROKEN " in *" $srv/$scen "*) continue ;; esac
-		JOBS+=("load $srv $scen h1" "load $srv $scen h2")
-	done
-	JOBS+=("tls $srv full" "tls $srv resumed")
-done
-NJOBS=${#JOBS[@]}
+# A round is a list of groups, one per scenario x protocol; a group measures every server
+# back to back (in an order rotated each round), so that the ratios of a group come from
+# measurements seconds apart. Groups run in a rotated order too.
+GROUP_LIST=("proxy h1" "proxy h2" "401 h1" "401 h2" "429 h1" "429 h2" "tls-full tls" "tls-resumed tls")
+SRV_LIST=($SERVERS)
+NG=${#GROUP_LIST[@]} NS=${#SRV_LIST[@]}
 T_START=$(date +%s)
-say "1/3 max load: $ROUNDS rounds x $NJOBS measurements x ${DUR}s"
+say "1/3 max load: $ROUNDS rounds x $NG groups x $NS servers x ${DUR}s"
 for round in $(seq "$ROUNDS"); do
-	for i in $(seq 0 $((NJOBS - 1))); do
-		# Rotate by a third of the list per round and reverse every other round.
-		j=$(((i + (round - 1) * NJOBS / 3) % NJOBS))
-		[ $((round % 2)) = 0 ] && j=$((NJOBS - 1 - j))
-		read -r kind a b c <<<"${JOBS[$j]}"
-		if [ "$kind" = load ]; then
-			run_load "$a" "$b" "$c" "$round"
-		else
-			run_tls "$a" "$b" "$round"
-		fi
+	for gi in $(seq 0 $((NG - 1))); do
+		g=$(((gi + (round - 1) * 3) % NG))
+		[ $((round % 2)) = 0 ] && g=$((NG - 1 - g))
+		read -r scen proto <<<"${GROUP_LIST[$g]}"
+		for si in $(seq 0 $((NS - 1))); do
+			srv=${SRV_LIST[$(((si + round - 1 + gi) % NS))]}
+			case $scen in
+			tls-full) run_tls "$srv" full "$round" ;;
+			tls-resumed) run_tls "$srv" resumed "$round" ;;
+			*)
+				case " $BROKEN " in *" $srv/$scen "* | *" $srv/floor "*) continue ;; esac
+				run_load "$srv" "$scen" "$proto" "$round"
+				;;
+			esac
+		done
 	done
 	say "round $round done ($(($(date +%s) - T_START)) s)"
 done
 
-# Medians per server x scenario x proto, over the valid rounds.
+# Medians per server x scenario x proto over the valid rounds, and the ratios of floodgate
+# to each other server: per round (same group, seconds apart), then their median.
 MED='def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
 	else (.[length / 2 - 1] + .[length / 2]) / 2 end;'
 jq -s "$MED"'
@@ -460,6 +466,16 @@ jq -s "$MED"'
 		req_per_cpu_s: (map(.req_per_cpu_s | select(. != null)) | median),
 		rps: (map(.rps) | median), cpu_util: (map(.cpu_util) | median)})' "$RUNS" \
 	>"$W/run/medians.json"
+jq -s "$MED"'
+	map(select(.valid)) | group_by([.scenario, .proto])
+	| map(. as $g | {scenario: .[0].scenario, proto: .[0].proto}
+		+ ([["nginx", "haproxy", "floor"][] as $x | ["req_per_cpu_s", "rps"][] as $f
+		   | {key: ($f + "_fg_" + $x),
+		      value: ([$g | group_by(.round)[]
+				| (map(select(.server == "floodgate"))[0][$f]) as $a
+				| (map(select(.server == $x))[0][$f]) as $b
+				| select($a != null and $b != null and $b > 0) | $a / $b] | median)}]
+		   | from_entries))' "$RUNS" >"$W/run/ratios.json"
 med() { # server scenario proto field
 	jq -r --arg s "$1" --arg c "$2" --arg p "$3" --arg f "$4" \
 		'map(select(.server == $s and .scenario == $c and .proto == $p))[0][$f] // empty' \
@@ -468,7 +484,9 @@ med() { # server scenario proto field
 
 # ---- 2. latency at a fixed rate: 50 % of nginx's max (HTTP/1.1) ----
 run_lat() { # server scenario rate round
-	local srv=$1 scen=$2 rate=$3 round=$4 pids t0 t1 out
+	local srv=$1 scen=$2 rate=$3 round=$4 pids t0 t1 out want
+	want=$(status_of "$scen")
+	[ "$srv" = floor ] && want=200
 	pids=$(pids_of "$srv")
 	t0=$(ticks $pids)
 	out=$(timeout $((LAT_DUR + 30)) taskset -c "$LOAD_CPU" "$BUILD/fg-fixedrate" -r "$rate" \
@@ -480,7 +498,7 @@ run_lat() { # server scenario rate round
 		return
 	}
 	jq -c --arg srv "$srv" --arg scen "$scen" --argjson round "$round" \
-		--argjson ticks $((t1 - t0)) --argjson hz "$HZ" --arg want "$(status_of "$scen")" '
+		--argjson ticks $((t1 - t0)) --argjson hz "$HZ" --arg want "$want" '
 		{server: $srv, scenario: $scen, round: $round, target_rate, achieved_rate,
 		 scheduled, completed, errors, client_late_1ms, queued, max_queue, status,
 		 held: (.completed >= 0.99 * .scheduled and .client_late_1ms <= 0.01 * .scheduled),
@@ -499,12 +517,10 @@ for scen in proxy 401 429; do
 		continue
 	fi
 	LAT_RATE[$scen]=$(awk -v m="$m" 'BEGIN {printf "%d", m / 2}')
-	for srv in floodgate nginx haproxy; do
-		have "$srv" || continue
-		case " $BROKEN " in *" $srv/$scen "*) continue ;; esac
+	for srv in $SERVERS; do
+		case " $BROKEN " in *" $srv/$scen "* | *" $srv/floor "*) continue ;; esac
 		LAT_JOBS+=("$srv $scen")
 	done
-	have floor && LAT_JOBS+=("floor floor-$scen")
 done
 NLAT=${#LAT_JOBS[@]}
 say "2/3 latency at 50 % of nginx's max: $LAT_ROUNDS rounds x $NLAT measurements x ${LAT_DUR}s"
@@ -513,14 +529,7 @@ for round in $(seq "$LAT_ROUNDS"); do
 		j=$i
 		[ $((round % 2)) = 0 ] && j=$((NLAT - 1 - i))
 		read -r srv scen <<<"${LAT_JOBS[$j]}"
-		if [ "$srv" = floor ]; then
-			# The floor at the rate of the scenario it is the floor of.
-			run_lat floor floor "${LAT_RATE[${scen#floor-}]}" "$round"
-			jq -c --arg s "$scen" 'if .server == "floor" and .scenario == "floor" then
-				.scenario = $s else . end' "$LATS" >"$LATS.tmp" && mv "$LATS.tmp" "$LATS"
-		else
-			run_lat "$srv" "$scen" "${LAT_RATE[$scen]}" "$round"
-		fi
+		run_lat "$srv" "$scen" "${LAT_RATE[$scen]}" "$round"
 	done
 done
 NGINX_CACHE_FILES=$(find "$W/run/nginx-cache" -type f | wc -l)
@@ -575,39 +584,50 @@ if [ "$NKEYS" -gt 0 ]; then
 	RSSN=$(rss_kb "$FG_PID")
 	say "RSS ${RSS0} kB with 0 keys, ${RSSN} kB with $LOADED keys; started in ${START_S}s"
 
-	# Reload of the N keys under a fixed rate (50 % of nginx's proxied max, HTTP/1.1):
-	# SIGHUP at t = 2 s; the reload is over when /healthz shows the next generation.
-	RATE=${LAT_RATE[proxy]:-2000}
-	RDUR=$((LAT_DUR + 4))
-	GEN0=$(fg_health | jq -r '.generation')
-	taskset -c "$LOAD_CPU" "$BUILD/fg-fixedrate" -r "$RATE" -d "$RDUR" -c "$LAT_CONNS" \
-		-H "X-API-Key: $MEM_KEY" -o "$W/run/reload.log" \
-		"https://127.0.0.1:$FG_PORT$URL_PATH" >"$W/run/reload.json" &
-	LOAD=$!
-	PIDS+=("$LOAD")
-	sleep 2
-	t_hup=$(date +%s%N)
-	kill -HUP "$FG_PID"
-	t_done=""
-	for i in $(seq 600); do
-		g=$(fg_health | jq -r '.generation' 2>/dev/null)
-		if [ -n "$g" ] && [ "$g" != "$GEN0" ]; then
-			t_done=$(date +%s%N)
-			break
+	# Reloads of the N keys (SIGHUP, 2 s into a fixed-rate load of proxied requests over
+	# HTTP/1.1), at a light rate (RELOAD_RATE: the reload has CPU 1 nearly to itself, so
+	# what is seen is the daemon's own stall, if any) and at 50 % of nginx's proxied max
+	# (the reload competes with the worker for the one CPU they are pinned to). The reload
+	# is over when /healthz shows the next generation.
+	reload_test() { # rate tag -> JSON on stdout
+		local rate=$1 tag=$2 gen0 load main0 main1 t_hup t_done g t0 hup done gap res
+		local log=$W/run/reload-$tag.log js=$W/run/reload-$tag.json
+		gen0=$(fg_health | jq -r '.generation')
+		taskset -c "$LOAD_CPU" "$BUILD/fg-fixedrate" -r "$rate" -d $((LAT_DUR + 4)) \
+			-c "$LAT_CONNS" -H "X-API-Key: $MEM_KEY" -o "$log" \
+			"https://127.0.0.1:$FG_PORT$URL_PATH" >"$js" &
+		load=$!
+		PIDS+=("$load")
+		sleep 2
+		# The reload runs on the main thread (tid = pid): its CPU time is the reload's.
+		main0=$(sed 's/^.*) //' "/proc/$FG_PID/task/$FG_PID/stat" | awk '{print $12 + $13}')
+		t_hup=$(date +%s%N)
+		kill -HUP "$FG_PID"
+		t_done=""
+		for _ in $(seq 600); do
+			g=$(fg_health | jq -r '.generation' 2>/dev/null)
+			if [ -n "$g" ] && [ "$g" != "$gen0" ]; then
+				t_done=$(date +%s%N)
+				break
+			fi
+			sleep 0.05
+		done
+		main1=$(sed 's/^.*) //' "/proc/$FG_PID/task/$FG_PID/stat" | awk '{print $12 + $13}')
+		wait "$load"
+		if [ -z "$t_done" ] || [ ! -s "$js" ]; then
+			say "reload at $rate req/s: it did not finish within 30 s, or the load did not run"
+			echo '{"reload_s": null}'
+			return
 		fi
-		sleep 0.05
-	done
-	wait "$LOAD"
-	RSSR=$(rss_kb "$FG_PID")
-	if [ -n "$t_done" ] && [ -s "$W/run/reload.json" ]; then
 		# Windows on fg-fixedrate's clock (microseconds since its start).
-		t0=$(jq -r .start_unix_us "$W/run/reload.json")
+		t0=$(jq -r .start_unix_us "$js")
 		hup=$((t_hup / 1000 - t0)) done=$((t_done / 1000 - t0))
 		# The longest time without any response completing, while the reload ran.
-		GAP=$(awk '$3 > 0 {print $3}' "$W/run/reload.log" | sort -n | awk -v hup="$hup" \
-			-v done="$done" 'NR > 1 && $1 >= hup && prev <= done && $1 - prev > g {
-				g = $1 - prev } {prev = $1} END {printf "%.3f", g / 1e3}')
-		MEM=$(awk -v hup="$hup" -v done="$done" -v gap="$GAP" '
+		gap=$(awk '$3 > 0 {print $3}' "$log" | sort -n | awk -v hup="$hup" -v done="$done" '
+			NR > 1 && $1 >= hup && prev <= done && $1 - prev > g {g = $1 - prev}
+			{prev = $1} END {printf "%.3f", g / 1e3}')
+		res=$(awk -v hup="$hup" -v done="$done" -v gap="$gap" \
+			-v cpu="$(awk -v a="$main0" -v b="$main1" -v hz="$HZ" 'BEGIN {print (b - a) / hz}')" '
 			# due sent done status (us); latency counted from when the request was due
 			$3 > 0 { lat = $3 - $1
 				if ($1 < hup) { if (lat > bmax) bmax = lat; bn++ }
@@ -615,22 +635,25 @@ if [ "$NKEYS" -gt 0 ]; then
 				else { if (lat > amax) amax = lat; an++ } }
 			$4 != 200 { bad++ }
 			END {
-				printf "{\"reload_s\":%.3f,\"before\":{\"requests\":%d,\"max_ms\":%.3f},", (done - hup) / 1e6, bn, bmax / 1e3
+				printf "{\"reload_s\":%.3f,\"reload_cpu_s\":%.2f,\"window_us\":[%d,%d],", (done - hup) / 1e6, cpu, hup, done
+				printf "\"before\":{\"requests\":%d,\"max_ms\":%.3f},", bn, bmax / 1e3
 				printf "\"during\":{\"requests\":%d,\"max_ms\":%.3f,\"longest_gap_ms\":%s},", rn, rmax / 1e3, gap
 				printf "\"after\":{\"requests\":%d,\"max_ms\":%.3f},\"non_200\":%d}\n", an, amax / 1e3, bad
-			}' "$W/run/reload.log")
-	else
-		MEM='{"reload_s":null}'
-		say "the reload did not finish within 30 s, or the load did not run"
-	fi
-	MEM=$(jq -c --argjson rss0 "$RSS0" --argjson rssn "$RSSN" --argjson rssr "$RSSR" \
+			}' "$log")
+		jq -c --argjson rate "$rate" --slurpfile load "$js" '. + {rate: $rate,
+			load: $load[0] | {target_rate, achieved_rate, completed, errors,
+			client_late_1ms, queued, status, latency_ms}}' <<<"$res"
+	}
+	RELOAD_LIGHT=$(reload_test "$RELOAD_RATE" light)
+	RELOAD_HALF=$(reload_test "${LAT_RATE[proxy]:-$RELOAD_RATE}" half)
+	RSSR=$(rss_kb "$FG_PID")
+	MEM=$(jq -cn --argjson rss0 "$RSS0" --argjson rssn "$RSSN" --argjson rssr "$RSSR" \
 		--argjson n "$NKEYS" --argjson loaded "${LOADED:-0}" --argjson start "$START_S" \
-		--argjson rate "$RATE" --slurpfile load "$W/run/reload.json" '
+		--argjson light "$RELOAD_LIGHT" --argjson half "$RELOAD_HALF" '
 		{keys: $n, keys_loaded: $loaded, rss_kb_0: $rss0, rss_kb_n: $rssn,
-		 rss_kb_after_reload: $rssr,
+		 rss_kb_after_reloads: $rssr,
 		 bytes_per_key: ((($rssn - $rss0) * 1024 / $n) | round), start_s: $start,
-		 reload: (. + {rate: $rate, load: $load[0] | {target_rate, achieved_rate, completed,
-			errors, client_late_1ms, queued, status, latency_ms}})}' <<<"$MEM")
+		 reload_light: $light, reload_half: $half}')
 	fg_stop
 fi
 
@@ -638,6 +661,7 @@ fi
 T_TOTAL=$(($(date +%s) - T_START))
 CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/medians.json" \
+	--slurpfile rat "$W/run/ratios.json" \
 	--argjson mem "$MEM" --arg date "$(date -u +%FT%TZ)" --arg cpu "$CPU_MODEL" \
 	--arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--arg nginx "$(nginx -v 2>&1 | sed 's/.*\///')" \
@@ -649,7 +673,8 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 	--argjson h2m "$H2_STREAMS" --argjson body "$BODY" --argjson total "$T_TOTAL" \
 	--argjson cachefiles "$NGINX_CACHE_FILES" --argjson fgcheck "$FG_CHECK" --arg broken "$BROKEN" "$MED"'
 	def m($s; $c; $p; $f): ($med[0] | map(select(.server == $s and .scenario == $c and .proto == $p))[0][$f]) // null;
-	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null else (($a / $b) * 1000 | round) / 1000 end;
+	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
+	def ratio($c; $p; $f): ($rat[0] | map(select(.scenario == $c and .proto == $p))[0][$f]) // null | r3;
 	def lat($s; $c): ($lats | map(select(.server == $s and .scenario == $c and .valid)))
 		| if length == 0 then null else
 		  {p50_ms: (map(.p50_ms) | median), p99_ms: (map(.p99_ms) | median),
@@ -672,21 +697,22 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 		     ["429", "h1"], ["429", "h2"], ["tls-full", "tls"], ["tls-resumed", "tls"]]
 		| map(.[0] as $c | .[1] as $p
 		| {scenario: $c, proto: $p,
-		   req_per_cpu_s: {floodgate: m("floodgate"; $c; $p; "req_per_cpu_s"),
+		   req_per_cpu_s: ({floodgate: m("floodgate"; $c; $p; "req_per_cpu_s"),
 				   nginx: m("nginx"; $c; $p; "req_per_cpu_s"),
 				   haproxy: m("haproxy"; $c; $p; "req_per_cpu_s"),
-				   floor: m("floor"; (if $p == "tls" then $c else "floor" end); $p; "req_per_cpu_s")},
-		   rps: {floodgate: m("floodgate"; $c; $p; "rps"), nginx: m("nginx"; $c; $p; "rps"),
-			 haproxy: m("haproxy"; $c; $p; "rps"),
-			 floor: m("floor"; (if $p == "tls" then $c else "floor" end); $p; "rps")}}
-		| .ratios = {fg_nginx: ratio(.req_per_cpu_s.floodgate; .req_per_cpu_s.nginx),
-			     fg_haproxy: ratio(.req_per_cpu_s.floodgate; .req_per_cpu_s.haproxy),
-			     fg_floor: ratio(.req_per_cpu_s.floodgate; .req_per_cpu_s.floor),
-			     rps_fg_nginx: ratio(.rps.floodgate; .rps.nginx),
-			     rps_fg_haproxy: ratio(.rps.floodgate; .rps.haproxy)})),
+				   floor: m("floor"; $c; $p; "req_per_cpu_s")} | map_values(r3)),
+		   rps: ({floodgate: m("floodgate"; $c; $p; "rps"), nginx: m("nginx"; $c; $p; "rps"),
+			 haproxy: m("haproxy"; $c; $p; "rps"), floor: m("floor"; $c; $p; "rps")}
+			| map_values(r3)),
+		   ratios: {fg_nginx: ratio($c; $p; "req_per_cpu_s_fg_nginx"),
+			    fg_haproxy: ratio($c; $p; "req_per_cpu_s_fg_haproxy"),
+			    fg_floor: ratio($c; $p; "req_per_cpu_s_fg_floor"),
+			    rps_fg_nginx: ratio($c; $p; "rps_fg_nginx"),
+			    rps_fg_haproxy: ratio($c; $p; "rps_fg_haproxy"),
+			    rps_fg_floor: ratio($c; $p; "rps_fg_floor")}})),
 	 latency: (["proxy", "401", "429"] | map(. as $c | {scenario: $c,
 		floodgate: lat("floodgate"; $c), nginx: lat("nginx"; $c),
-		haproxy: lat("haproxy"; $c), floor: lat("floor"; "floor-" + $c)})),
+		haproxy: lat("haproxy"; $c), floor: lat("floor"; $c)})),
 	 memory: $mem,
 	 runs: $runs, latency_runs: $lats}' >"$OUT/gw.json" || die "Couldn't write $OUT/gw.json"
 

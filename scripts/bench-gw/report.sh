@@ -28,7 +28,9 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   + " (floodgate `threads: 1`, nginx `worker_processes 1`, HAProxy `nbthread 1`); wrk, h2load,"
   + " openssl s_time, fg-fixedrate and the shared upstream (fg-upstream, \($g.knobs.body_bytes)-byte"
   + " body) on CPU 0; TLS 1.3 with one ECDSA P-256 certificate; loopback; no access logs."
-  + " Medians of \($g.knobs.rounds) interleaved rounds of \($g.knobs.duration_s) s"
+  + " Medians of \($g.knobs.rounds) rounds of \($g.knobs.duration_s) s; in each round every"
+  + " scenario × protocol measures all servers back to back (order rotated), and a ratio is"
+  + " the median over the rounds of the ratio within a round"
   + " (wrk \($g.knobs.wrk_connections) connections; h2load \($g.knobs.h2_connections)"
   + " connections × \($g.knobs.h2_streams) streams). Configs: scripts/bench-gw/."
   + " The floor is tools/fg-h2o-floor: a bare h2o handler answering a fixed 200 over TLS."
@@ -41,7 +43,7 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ($g.scenarios[] | "| \(.scenario | name) | \(.proto | proto) | \(.req_per_cpu_s.floodgate | f0) | \(.req_per_cpu_s.nginx | f0) | \(.req_per_cpu_s.haproxy | f0) | \(.req_per_cpu_s.floor | f0) | \(.ratios.fg_nginx | r) | \(.ratios.fg_haproxy | r) | \(.ratios.fg_floor | r) |"),
   "",
-  "The floor column is the bare fixed 200 on the same protocol; for TLS, the floor handshaking.",
+  "The floor column is the bare fixed 200, sent the same request in the same group; for TLS, the floor handshaking.",
   "Cache hit: **not measured**: floodgate has no response cache yet (issue 5; `cache_ttl` is accepted and ignored). The peers keep their cache configured on the miss path (the upstream response carries no freshness information, so neither stores it: nginx cache files after the run: \($g.nginx_cache_files_after)). floodgate forwarded every admitted request (its /metrics: \($g.floodgate_proxied.responses_200 // "–") responses 200, \($g.floodgate_proxied.upstream_requests // "–") upstream requests).",
   "",
   "### Maximum requests per second",
@@ -65,7 +67,15 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   (if $g.memory == null then "Not measured (FG_BENCH_GW_KEYS=0)." else
    ($g.memory | "floodgate RSS after start and the same 1 s warm-up: \(.rss_kb_0) kB with 0 keys, \(.rss_kb_n) kB with \(.keys_loaded) keys → **\(.bytes_per_key) bytes per key**. Keys written to the SQLite store in the documented schema (scripts/bench-gw/mkstore.py: the daemon has no bulk import), loaded at start: ready in \(.start_s) s.",
     "",
-    "Reload of the \(.keys) keys (SIGHUP) under \(.reload.rate | f0) req/s of proxied requests (HTTP/1.1, open loop): the reload took \(.reload.reload_s | ms) s (until /healthz showed the next generation); max latency before it \(.reload.before.max_ms | ms) ms, during it \(.reload.during.max_ms | ms) ms, after it \(.reload.after.max_ms | ms) ms; longest time without a response completing during it \(.reload.during.longest_gap_ms | ms) ms; non-200 responses: \(.reload.non_200). RSS after the reload: \(.rss_kb_after_reload) kB.") end),
+    "",
+    "Reload of the \(.keys) keys (SIGHUP) 2 s into a fixed-rate load of proxied requests (HTTP/1.1, open loop, latency from when each request was due):",
+    "",
+    "| load during the reload | reload took (s) | reload CPU (s, main thread) | max latency before / during / after (ms) | longest time without a response during it (ms) | non-200 |",
+    "|---|---:|---:|---|---:|---:|",
+    ((["light", .reload_light], ["50 % of nginx'"'"'s max", .reload_half]) as [$t, $x] | $x
+     | "| \(.rate | f0) req/s (\($t)) | \(.reload_s | ms) | \(.reload_cpu_s | ms) | \(.before.max_ms | ms) / \(.during.max_ms | ms) / \(.after.max_ms | ms) | \(.during.longest_gap_ms | ms) | \(.non_200 // "–") |"),
+    "",
+    "RSS after the reloads: \(.rss_kb_after_reloads) kB. The reload runs on the daemon'"'"'s main thread, pinned with the worker to CPU 1: at the light rate its latency shows whether the reload stalls the worker (locks); at 50 % of nginx'"'"'s max the worker also loses CPU time to it.") end),
   "",
   "### Targets (issue 3)",
   "",
@@ -77,7 +87,7 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   (("401", "429") as $c | $s[$c + "/h1"] | "| \($c): req/CPU-s ≥ 0.9× the floor | \(.ratios.fg_floor | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_floor | r) (HTTP/2) | \(yes(ge(.ratios.fg_floor; 0.9))) / \(yes(ge($s[$c + "/h2"].ratios.fg_floor; 0.9))) |",
 	"| \($c): req/CPU-s ≥ 1.0× nginx | \(.ratios.fg_nginx | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_nginx | r) (HTTP/2) | \(yes(ge(.ratios.fg_nginx; 1.0))) / \(yes(ge($s[$c + "/h2"].ratios.fg_nginx; 1.0))) |"),
   (if $g.memory == null then "| ≤ 256 bytes per key at 1M keys | – | not measured |" else "| ≤ 256 bytes per key at \($g.memory.keys) keys | \($g.memory.bytes_per_key) B | \(yes($g.memory.bytes_per_key <= 256)) |" end),
-  (if $g.memory == null or $g.memory.reload.reload_s == null then "| reload of 1M keys without stalling | – | not measured |" else ($g.memory.reload | "| reload of \($g.memory.keys) keys without stalling | max latency \(.during.max_ms | ms) ms during (\(.before.max_ms | ms) ms before), longest gap \(.during.longest_gap_ms | ms) ms, reload \(.reload_s | ms) s | see text |") end),
+  (if $g.memory == null or $g.memory.reload_light.reload_s == null then "| reload of 1M keys without stalling | – | not measured |" else ($g.memory | "| reload of \(.keys) keys without stalling | light load: max latency \(.reload_light.during.max_ms | ms) ms during the \(.reload_light.reload_s | ms)-s reload (\(.reload_light.before.max_ms | ms) ms before), longest gap \(.reload_light.during.longest_gap_ms | ms) ms; at 50 % of nginx'"'"'s max: \(.reload_half.during.max_ms | ms) ms (\(.reload_half.before.max_ms | ms) ms before) | see above |") end),
   ($s["tls-full/tls"] | "| full ECDSA TLS handshakes within 10 % of nginx | \(.ratios.fg_nginx | r) per CPU-second, \(.ratios.rps_fg_nginx | r) per second | \(yes(if .ratios.fg_nginx == null then null else .ratios.fg_nginx >= 0.9 end)) |"),
   ""
 ' "$json"

@@ -83,8 +83,10 @@ static SSL_CTX *ssl_ctx;
 static char *request;
 static size_t request_len;
 static struct conn conns[MAX_CONNS];
+/* Free connections, first freed first used: when even the head was freed after a request was
+ * due, no connection was free for it (it was queued, not sent late by the client). */
 static struct conn *idle[MAX_CONNS];
-static unsigned nidle;
+static unsigned nidle, idle_head;
 static struct req_log *reqs;
 static uint64_t start_ns, interval_ns;
 static struct timespec start_real; /* the start on the wall clock, for other logs */
@@ -180,7 +182,7 @@ static void make_idle(struct conn *c)
 {
 	c->busy = false;
 	c->idle_since = start_ns ? now_ns() - start_ns : 0;
-	idle[nidle++] = c;
+	idle[(idle_head + nidle++) % MAX_CONNS] = c;
 }
 
 /* Send request idx on c. The request is small: it goes out in one write or not at all. */
@@ -530,8 +532,11 @@ int main(int argc, char **argv)
 		if (due_idx - sent_idx > max_queue)
 			max_queue = due_idx - sent_idx;
 		while (sent_idx < due_idx && nidle) {
-			struct conn *c = idle[--nidle];
+			struct conn *c = idle[idle_head];
 			uint64_t now = now_ns();
+
+			idle_head = (idle_head + 1) % MAX_CONNS;
+			nidle--;
 
 			if (c->idle_since > due_ns(sent_idx))
 				queued++; /* no connection was free when it was due */
