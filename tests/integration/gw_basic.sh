@@ -13,7 +13,7 @@ gw_upstream "$UP_ECHO" --echo
 gw_upstream "$UP_FAST" --size 512
 gw_upstream "$UP_SLOW" --delay 2000
 gw_config >"$GW_DIR/c.json"
-gw_start "$GW_DIR/c.json"
+gw_start "$GW_DIR/c.json" || finish
 
 URL=https://127.0.0.1:$GW_PORT
 FREE=$(gw_key free)

@@ -8,7 +8,7 @@ need_root
 gw_init
 gw_upstream "$UP_FAST"
 gw_config '.routes[0].upstream = "fast"' >"$GW_DIR/c.json"
-gw_start "$GW_DIR/c.json"
+gw_start "$GW_DIR/c.json" || finish
 URL=https://127.0.0.1:$GW_PORT/v1/items
 printf '%s\n' "$GW_TOKEN" >"$GW_DIR/token"
 K() { fgctl keys "$@" --admin "http://127.0.0.1:$ADMIN_PORT" --token-file "$GW_DIR/token"; }

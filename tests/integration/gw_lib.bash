@@ -9,13 +9,23 @@
 #   admin METHOD PATH [BODY]    curl the admin API with the token
 #   req ARGS...                 curl the gateway over TLS (-k), bounded
 #
-# Ports come from one block of 20 derived from the PID, in 18100..19899, so parallel runs
-# of different tests rarely meet. Only loopback addresses are used.
+# Ports come from a block of 20 in 18100..19899, starting from one derived from the PID and
+# moving on while any port of the block is in use, so parallel runs (or a benchmark) do not
+# meet. Only loopback addresses are used.
 
 GW_TOKEN=test-admin-token
 
+# 0 when no TCP socket listens on ports BASE..BASE+19.
+gw_ports_free() {
+	[ -z "$(ss -Htln "sport >= :$1 and sport <= :$(($1 + 19))" 2>/dev/null)" ]
+}
+
 gw_init() {
-	local base=$((18100 + ($$ % 90) * 20))
+	local base=$((18100 + ($$ % 90) * 20)) tries
+	for ((tries = 0; tries < 90; tries++)); do
+		gw_ports_free "$base" && break
+		base=$((base + 20 > 19880 ? 18100 : base + 20))
+	done
 	GW_PORT=$base            # https listener
 	GW_HTTP_PORT=$((base + 1)) # plain http listener
 	ADMIN_PORT=$((base + 2))

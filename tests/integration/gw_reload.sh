@@ -9,7 +9,7 @@ gw_init
 gw_upstream "$UP_FAST" --size 256 --threads 2
 CFG=$GW_DIR/c.json
 gw_config >"$CFG"
-gw_start "$CFG"
+gw_start "$CFG" || finish
 URL=https://127.0.0.1:$GW_PORT
 LOAD=$(gw_key load)
 TIER=$(gw_key tier-free)

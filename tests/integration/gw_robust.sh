@@ -35,7 +35,7 @@ gw_config ".limits.client_timeout_ms = 1000
 		{\"name\": \"eof\", \"methods\": \"*\", \"path\": \"/ok/eof\", \"upstream\": \"eof\"},
 		{\"name\": \"chunkedcut\", \"methods\": \"*\", \"path\": \"/bad/chunkedcut\", \"upstream\": \"chunkedcut\"},
 		{\"name\": \"big\", \"methods\": \"*\", \"path\": \"/ok/big\", \"upstream\": \"big\"}]" >"$GW_DIR/c.json"
-gw_start "$GW_DIR/c.json"
+gw_start "$GW_DIR/c.json" || finish
 URL=https://127.0.0.1:$GW_PORT
 HTTP=127.0.0.1:$GW_HTTP_PORT
 KEY=$(gw_key load)

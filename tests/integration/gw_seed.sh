@@ -11,7 +11,7 @@ gw_init
 gw_upstream "$UP_FAST" --size 64 --threads 2
 gw_upstream "$UP_ECHO" --echo
 gw_config '.routes[0].upstream = "fast"' >"$GW_DIR/c.json"
-gw_start "$GW_DIR/c.json"
+gw_start "$GW_DIR/c.json" || finish
 URL=https://127.0.0.1:$GW_PORT/v1/items
 
 count() { echo "$1" | grep -c "^$2$"; }

@@ -10,7 +10,7 @@ gw_upstream "$UP_SLOW" --delay 1500
 CFG=$GW_DIR/c.json
 gw_config '.upstreams.slow.first_byte_timeout_ms = 5000 | .upstreams.slow.total_timeout_ms = 8000
 	| .limits.shutdown_timeout_ms = 5000' >"$CFG"
-gw_start "$CFG"
+gw_start "$CFG" || finish
 URL=https://127.0.0.1:$GW_PORT
 PREM=$(gw_key premium)
 

@@ -707,12 +707,44 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 	return h2o_iovec_init(b.p, b.len);
 }
 
+/* More than this arriving from a client while its request is proxied: stop reading, as
+ * h2o would have (a pipelining client waits for its turn, a flooding one is held off). */
+#define PARK_MAX_BUFFERED 65536
+
+static void park_on_read(h2o_socket_t *sock, const char *err)
+{
+	if (err || sock->input->size > PARK_MAX_BUFFERED)
+		h2o_socket_read_stop(sock);
+}
+
+/*
+ * h2o 2.2.5's HTTP/1 server stops reading a connection before it calls the handler and
+ * starts again once the response is sent. For a response produced later - every proxied
+ * one - its event loop turns that into epoll_ctl(DEL) and then epoll_ctl(ADD): two system
+ * calls per request. Keeping the socket polled, with a callback that leaves whatever
+ * arrives in the input buffer, makes both vanish: h2o's own read_start later swaps its
+ * callback back in without an epoll change, and handles what was buffered (a pipelined
+ * request) as it always does. Called before any I/O of the request, while it is certainly
+ * alive; HTTP/2 streams share a connection that never stops reading, and are left alone.
+ */
+static void keep_client_polled(h2o_req_t *req)
+{
+	h2o_socket_t *sock;
+
+	if (req->version >= 0x200 || !req->conn->callbacks->get_socket)
+		return;
+	sock = req->conn->callbacks->get_socket(req->conn);
+	if (sock && !h2o_socket_is_reading(sock))
+		h2o_socket_read_start(sock, park_on_read);
+}
+
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop)
 {
 	struct proxy *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_dispose);
 	enum gw_method m = gw_method_of(req->method.base, req->method.len);
 
+	keep_client_polled(req);
 	memset(p, 0, sizeof(*p));
 	p->super.proceed = do_proceed;
 	p->super.stop = do_stop;
