@@ -437,6 +437,9 @@ GROUP_LIST=("proxy h1" "proxy h2" "401 h1" "401 h2" "429 h1" "429 h2" "tls-full 
 SRV_LIST=($SERVERS)
 NG=${#GROUP_LIST[@]} NS=${#SRV_LIST[@]}
 T_START=$(date +%s)
+# What was measured: the daemon's source revision (the binary is the caller's build of it).
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- userspace 2>/dev/null || REV="$REV+local-changes"
 say "1/3 max load: $ROUNDS rounds x $NG groups x $NS servers x ${DUR}s"
 for round in $(seq "$ROUNDS"); do
 	for gi in $(seq 0 $((NG - 1))); do
@@ -673,6 +676,7 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 	--argjson dur "$DUR" --argjson rounds "$ROUNDS" --argjson ldur "$LAT_DUR" \
 	--argjson lrounds "$LAT_ROUNDS" --argjson conns "$CONNS" --argjson h2c "$H2_CONNS" \
 	--argjson h2m "$H2_STREAMS" --argjson body "$BODY" --argjson total "$T_TOTAL" \
+	--arg rev "$REV" --arg env "$(env | grep '^FG_BENCH_GW_' | sort | sed "s/=\(.*\)/='\1'/" | tr '\n' ' ')" \
 	--argjson cachefiles "$NGINX_CACHE_FILES" --argjson fgcheck "$FG_CHECK" --arg broken "$BROKEN" "$MED"'
 	def m($s; $c; $p; $f): ($med[0] | map(select(.server == $s and .scenario == $c and .proto == $p))[0][$f]) // null;
 	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
@@ -687,7 +691,7 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 		   client_late: (map(.client_late_1ms) | add), queued: (map(.queued) | add),
 		   req_per_cpu_s: (map(.req_per_cpu_s | select(. != null)) | median), rounds: length,
 		   of: ($all | length)} end;
-	{date: $date,
+	{date: $date, floodgate_rev: $rev, command: ("make bench-gw " + $env | rtrimstr(" ")),
 	 machine: {cpus: $cpus, cpu: $cpu, kernel: $kernel},
 	 versions: {nginx: $nginx, haproxy: $haproxy, openssl: $openssl, libh2o: $h2o},
 	 knobs: {duration_s: $dur, rounds: $rounds, latency_duration_s: $ldur,

@@ -24,7 +24,7 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   "\($g.date[0:10]), \($g.machine.cpus) CPUs (\($g.machine.cpu)), Linux \($g.machine.kernel);"
   + " nginx \($g.versions.nginx), HAProxy \($g.versions.haproxy), libh2o-evloop \($g.versions.libh2o)"
   + " (h2o 2.2.5), OpenSSL \($g.versions.openssl).",
-  "`make bench-gw` (scripts/bench-gw.sh): every server with one worker pinned to CPU 1"
+  "Command: `\($g.command // "make bench-gw")` (scripts/bench-gw.sh), floodgate at \($g.floodgate_rev // "?"): every server with one worker pinned to CPU 1"
   + " (floodgate `threads: 1`, nginx `worker_processes 1`, HAProxy `nbthread 1`); wrk, h2load,"
   + " openssl s_time, fg-fixedrate and the shared upstream (fg-upstream, \($g.knobs.body_bytes)-byte"
   + " body) on CPU 0; TLS 1.3 with one ECDSA P-256 certificate; loopback; no access logs."
