@@ -143,7 +143,7 @@ cfg_on() {
 		[ -z "$FLOODGATE_WHY" ] || return 1
 		local newsrc=(new-sources off)
 		[ -n "${4:-}" ] && newsrc=(new-sources --rate "$4" --burst "$4")
-		inr "$FGCTL" --pin-dir "$PIN" attach "$IR" --mode native >"$TMP/fgctl.err" 2>&1 &&
+		inr "$FGCTL" --pin-dir "$PIN" attach "$IR" --mode native ${FG_BENCH_MAX_SOURCES:+--max-sources "$FG_BENCH_MAX_SOURCES"} >"$TMP/fgctl.err" 2>&1 &&
 			inr "$FGCTL" --pin-dir "$PIN" ports "${2:-$DPORT}" >>"$TMP/fgctl.err" 2>&1 &&
 			inr "$FGCTL" --pin-dir "$PIN" limit --rate $RATE --burst $BURST \
 				"${3:---all-packets}" >>"$TMP/fgctl.err" 2>&1 &&

@@ -24,6 +24,9 @@ trap 'rm -f "$md"' EXIT
 	echo "$(date -u +%F), $(nproc) CPUs, Linux $(uname -r), \`make bench-xdp\`:" \
 		"median of $(jq .runs "$out/xdp-kernel.json") runs of $(jq .repeat "$out/xdp-kernel.json") packets, one CPU."
 	echo "ns/packet, and in brackets the cost above the trivial \`return XDP_PASS\` floor measured in the same run."
+	echo "Preloaded: the IPv4 lists (one allowed /32, one blocked /32, 10,000 blocked /30s and a /24), so every"
+	echo "IPv4 packet pays their lookups; the IPv6 lists are empty, so the program skips them (\`edge_config.lists\`)."
+	echo "Targets (issue 2): full path <= 60 ns with 100k sources, /32 block <= 30 ns, CIDR path <= 120 ns."
 	echo
 	jq -r '
 		(["packet class"] + [.sets[] | "\(.tracked_sources) sources"]) as $h
@@ -34,7 +37,7 @@ trap 'rm -f "$md"' EXIT
 		  | "| " + join(" | ") + " |"' "$out/xdp-kernel.json"
 	jq -r '"| floor (`return XDP_PASS`) | " + ([.sets[] | "\(.floor_ns)"] | join(" | ")) + " |"' "$out/xdp-kernel.json"
 	echo
-	jq -r '"Memory per tracked source: \(.bytes_per_source) B (target: <= 64 + 16 x \(.cpus) CPUs = \(.bytes_per_source_target) B), plus \(.table_bytes_per_slot) B per slot of the kernel hash table'"'"'s bucket array, fixed by the map size."' "$out/xdp-kernel.json"
+	jq -r '"Memory per tracked source: \(.bytes_per_source) B (target: <= 64 + 16 x \(.cpus) CPUs = \(.bytes_per_source_target) B), plus \(.table_bytes_per_slot * 10 | round / 10) B per slot of the kernel hash table'"'"'s bucket array, fixed by the map size."' "$out/xdp-kernel.json"
 	echo
 } >"$md"
 scripts/bench-doc.sh xdp-kernel "$md"
