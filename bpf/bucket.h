@@ -28,7 +28,7 @@
 #include "tb.h"
 
 enum bucket_verdict {
-	BUCKET_OVER = 0,     /* over the key's limit */
+	BUCKET_OVER = 0, /* over the key's limit */
 	BUCKET_ADMIT = 1,
 	BUCKET_NEW_OVER = 2, /* a key not yet tracked, over the new-key limit */
 };
@@ -65,7 +65,8 @@ static __always_inline int bucket_admit_global(void *map, const struct edge_limi
  * A limit of 0 (interval 0) admits all.
  */
 static __always_inline int bucket_admit(void *map, const void *key, const struct edge_limit *l,
-					void *newkeys, const struct edge_limit *nl, struct clock *clk)
+					void *newkeys, const struct edge_limit *nl,
+					struct clock *clk)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct edge_bucket *mine, *home, fresh;

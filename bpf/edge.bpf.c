@@ -188,7 +188,8 @@ int xdp_edge(struct xdp_md *ctx)
 		if (!counted)
 			goto out;
 		source_in6(&p, &k6);
-		if (bucket_admit(&fg_edgebkt, &k6, &edge->limit, NULL, NULL, &clk) != BUCKET_ADMIT) {
+		if (bucket_admit(&fg_edgebkt, &k6, &edge->limit, NULL, NULL, &clk) !=
+		    BUCKET_ADMIT) {
 			reason = EDGE_STAT_EDGE_LIMIT;
 			mode = edge->mode ? edge->mode : cfg->mode;
 		}
@@ -205,7 +206,8 @@ int xdp_edge(struct xdp_md *ctx)
 		goto out;
 	}
 	if (p.family == 4) {
-		counted = bucket_admit(&fg_src4, &p.saddr4, &cfg->src, &fg_newsrc, &cfg->newsrc, &clk);
+		counted = bucket_admit(&fg_src4, &p.saddr4, &cfg->src, &fg_newsrc, &cfg->newsrc,
+				       &clk);
 	} else {
 		source_prefix6(&p, cfg->v6_prefix, &k6);
 		counted = bucket_admit(&fg_src6, &k6, &cfg->src, &fg_newsrc, &cfg->newsrc, &clk);

@@ -26,9 +26,9 @@
 /* Where fgctl and the daemon pin the maps unless told otherwise (fgctl --pin-dir). */
 #define EDGE_PIN_DIR_DEFAULT "/sys/fs/bpf/floodgate"
 /* The XDP entry point's name: the kernel program name, the name libxdp and bpftool show. */
-#define EDGE_PROG_NAME "xdp_edge"
+#define EDGE_PROG_NAME	     "xdp_edge"
 /* libxdp run priority: before most other programs, since dropping early is the point. */
-#define EDGE_RUN_PRIO 10
+#define EDGE_RUN_PRIO	     10
 
 /*
  * Map names. They are also the pin file names under the pin directory and must match the
@@ -49,28 +49,28 @@
 #define EDGE_MAP_EDGES6	   "fg_edges6"	  /* LPM struct edge_lpm6 -> struct edge_net */
 #define EDGE_MAP_SRC4	   "fg_src4"	  /* LRU_PERCPU_HASH __be32 -> struct edge_bucket */
 #define EDGE_MAP_SRC6	   "fg_src6"	  /* LRU_PERCPU_HASH struct edge_in6 (masked) -> bucket */
-#define EDGE_MAP_EDGEBKT   "fg_edgebkt"	  /* LRU_PERCPU_HASH struct edge_in6 -> struct edge_bucket */
-#define EDGE_MAP_MARKED	   "fg_marked"	  /* LRU_HASH struct edge_in6 -> struct edge_marked */
-#define EDGE_MAP_NEWSRC	   "fg_newsrc"	  /* PERCPU_ARRAY[1] of struct edge_bucket */
+#define EDGE_MAP_EDGEBKT   "fg_edgebkt" /* LRU_PERCPU_HASH struct edge_in6 -> struct edge_bucket */
+#define EDGE_MAP_MARKED	   "fg_marked"	/* LRU_HASH struct edge_in6 -> struct edge_marked */
+#define EDGE_MAP_NEWSRC	   "fg_newsrc"	/* PERCPU_ARRAY[1] of struct edge_bucket */
 
 /* Capacity of each map (user space may raise the LRU ones at load, see fgctl attach). */
-#define EDGE_RULES_MAX	  65536	 /* entries per allow/block exact map */
-#define EDGE_NETS_MAX	  16384	 /* prefixes per allow/block LPM trie */
-#define EDGE_EDGES_MAX	  4096	 /* edge CIDRs per family */
-#define EDGE_SRC_MAX	  524288 /* tracked sources per family (LRU, per CPU values) */
-#define EDGE_EDGEBKT_MAX  65536	 /* tracked edge IPs (LRU, per CPU values) */
-#define EDGE_MARKED_MAX	  65536	 /* marked sources remembered for the daemon (LRU) */
+#define EDGE_RULES_MAX	 65536	/* entries per allow/block exact map */
+#define EDGE_NETS_MAX	 16384	/* prefixes per allow/block LPM trie */
+#define EDGE_EDGES_MAX	 4096	/* edge CIDRs per family */
+#define EDGE_SRC_MAX	 524288 /* tracked sources per family (LRU, per CPU values) */
+#define EDGE_EDGEBKT_MAX 65536	/* tracked edge IPs (LRU, per CPU values) */
+#define EDGE_MARKED_MAX	 65536	/* marked sources remembered for the daemon (LRU) */
 
 /* Parser bounds: the verifier needs them, and a packet beyond them is malformed. */
-#define EDGE_VLAN_MAX	 2 /* 802.1Q and 802.1ad (QinQ) tags */
-#define EDGE_V6_EXT_MAX	 6 /* IPv6 extension headers skipped before the transport header */
-#define EDGE_LPM_RETRY	 4 /* shorter prefixes tried when the longest LPM match has expired */
+#define EDGE_VLAN_MAX	2 /* 802.1Q and 802.1ad (QinQ) tags */
+#define EDGE_V6_EXT_MAX 6 /* IPv6 extension headers skipped before the transport header */
+#define EDGE_LPM_RETRY	4 /* shorter prefixes tried when the longest LPM match has expired */
 
-#define EDGE_TTL_MAX_S	 315360000ULL /* 10 years: longest TTL fgctl and the daemon accept */
-#define EDGE_RATE_MAX	 1000000000ULL /* packets per second: one per ns is the clock's limit */
-#define EDGE_BURST_MAX	 1000000000ULL /* bucket size in packets */
-#define EDGE_DSCP_MAX	 63
-#define EDGE_DSCP_DEFAULT 8 /* CS1, "lower effort": what mark writes unless configured */
+#define EDGE_TTL_MAX_S	       315360000ULL /* 10 years: longest TTL fgctl and the daemon accept */
+#define EDGE_RATE_MAX	       1000000000ULL /* packets per second: one per ns is the clock's limit */
+#define EDGE_BURST_MAX	       1000000000ULL /* bucket size in packets */
+#define EDGE_DSCP_MAX	       63
+#define EDGE_DSCP_DEFAULT      8  /* CS1, "lower effort": what mark writes unless configured */
 #define EDGE_V6_PREFIX_DEFAULT 64 /* one IPv6 host usually owns a whole /64 */
 
 /* The verdict policy of a rule, of an edge, or of the config (where INHERIT is invalid). */
@@ -146,26 +146,26 @@ enum edge_stat_id {
 
 /* Names for user space (fgctl, /metrics, docs), as initialisers so nothing is emitted in
  * the BPF object: `static const char *const names[] = EDGE_STAT_NAMES;` */
-#define EDGE_STAT_NAMES                                                                    \
-	{                                                                                  \
-		[EDGE_STAT_PASS_NOT_IP] = "pass_not_ip", [EDGE_STAT_PASS_OTHER] = "pass_other", \
-		[EDGE_STAT_PASS_ALLOW] = "pass_allow", [EDGE_STAT_PASS_EDGE] = "pass_edge",     \
-		[EDGE_STAT_PASS_SOURCE] = "pass_source", [EDGE_STAT_BLOCK] = "block",           \
-		[EDGE_STAT_LOCKDOWN] = "lockdown", [EDGE_STAT_SOURCE_LIMIT] = "source_limit",   \
-		[EDGE_STAT_EDGE_LIMIT] = "edge_limit", [EDGE_STAT_NEW_SOURCE] = "new_source",   \
-		[EDGE_STAT_MALFORMED] = "malformed", [EDGE_STAT_DROPPED] = "dropped",           \
-		[EDGE_STAT_MARKED] = "marked", [EDGE_STAT_MONITORED] = "monitored",             \
-		[EDGE_STAT_FRAGMENT] = "fragment",                                              \
+#define EDGE_STAT_NAMES                                                                            \
+	{                                                                                          \
+		[EDGE_STAT_PASS_NOT_IP] = "pass_not_ip", [EDGE_STAT_PASS_OTHER] = "pass_other",    \
+		[EDGE_STAT_PASS_ALLOW] = "pass_allow", [EDGE_STAT_PASS_EDGE] = "pass_edge",        \
+		[EDGE_STAT_PASS_SOURCE] = "pass_source", [EDGE_STAT_BLOCK] = "block",              \
+		[EDGE_STAT_LOCKDOWN] = "lockdown", [EDGE_STAT_SOURCE_LIMIT] = "source_limit",      \
+		[EDGE_STAT_EDGE_LIMIT] = "edge_limit", [EDGE_STAT_NEW_SOURCE] = "new_source",      \
+		[EDGE_STAT_MALFORMED] = "malformed", [EDGE_STAT_DROPPED] = "dropped",              \
+		[EDGE_STAT_MARKED] = "marked", [EDGE_STAT_MONITORED] = "monitored",                \
+		[EDGE_STAT_FRAGMENT] = "fragment",                                                 \
 	}
-#define EDGE_MODE_NAMES                                                                    \
-	{                                                                                  \
-		[EDGE_MODE_INHERIT] = "inherit", [EDGE_MODE_DROP] = "drop",                     \
-		[EDGE_MODE_MARK] = "mark", [EDGE_MODE_MONITOR] = "monitor",                     \
+#define EDGE_MODE_NAMES                                                                            \
+	{                                                                                          \
+		[EDGE_MODE_INHERIT] = "inherit", [EDGE_MODE_DROP] = "drop",                        \
+		[EDGE_MODE_MARK] = "mark", [EDGE_MODE_MONITOR] = "monitor",                        \
 	}
-#define EDGE_ORIGIN_NAMES                                                                  \
-	{                                                                                  \
-		[EDGE_ORIGIN_MANUAL] = "manual", [EDGE_ORIGIN_CONFIG] = "config",               \
-		[EDGE_ORIGIN_BAN] = "ban",                                                      \
+#define EDGE_ORIGIN_NAMES                                                                          \
+	{                                                                                          \
+		[EDGE_ORIGIN_MANUAL] = "manual", [EDGE_ORIGIN_CONFIG] = "config",                  \
+		[EDGE_ORIGIN_BAN] = "ban",                                                         \
 	}
 
 /* IPv6 address, or IPv4 mapped as ::ffff:a.b.c.d where one map holds both families.
@@ -255,19 +255,19 @@ _Static_assert(sizeof(struct edge_stat) == 16, "edge_stat ABI");
 
 /* The single entry of fg_config (key 0). Writers replace it whole. */
 struct edge_config {
-	__u32 mode;		 /* enum edge_mode for source-limit and lock-down violations */
-	__u32 flags;		 /* enum edge_config_flags */
-	struct edge_limit src;	 /* per source IP (IPv6: per /v6_prefix) */
+	__u32 mode;		  /* enum edge_mode for source-limit and lock-down violations */
+	__u32 flags;		  /* enum edge_config_flags */
+	struct edge_limit src;	  /* per source IP (IPv6: per /v6_prefix) */
 	struct edge_limit newsrc; /* sources starting to be tracked, all together: a spoofed
 				   * random-source flood gives every packet a new source whose
 				   * bucket starts full, so only this limit stops it (and keeps it
 				   * from churning the LRU buckets of real clients) */
-	__u8 dscp;		 /* DSCP written by mark, 0..63 */
-	__u8 v6_prefix;		 /* IPv6 sources are bucketed per this prefix, 1..128 */
-	__u8 origin;		 /* enum edge_origin of the last writer */
-	__u8 abi;		 /* EDGE_ABI_VERSION of the last writer */
-	__u32 generation;	 /* incremented by every policy write, for drift detection */
-	__u32 lists;		 /* enum edge_list_bits: lists that may hold entries */
+	__u8 dscp;		  /* DSCP written by mark, 0..63 */
+	__u8 v6_prefix;		  /* IPv6 sources are bucketed per this prefix, 1..128 */
+	__u8 origin;		  /* enum edge_origin of the last writer */
+	__u8 abi;		  /* EDGE_ABI_VERSION of the last writer */
+	__u32 generation;	  /* incremented by every policy write, for drift detection */
+	__u32 lists;		  /* enum edge_list_bits: lists that may hold entries */
 	__u32 pad1;
 	__u64 ports[EDGE_PORT_WORDS]; /* protected TCP/UDP destination ports: bit p%64 of word
 				       * p/64 for host-order port p; unused with ALL_PORTS */

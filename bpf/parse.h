@@ -27,15 +27,15 @@
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD 0x88A8
 #endif
-#define IP_MF	  0x2000
-#define IP_OFFSET 0x1FFF
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1FFF
 #define IP6_OFFSET_MASK 0xFFF8 /* fragment offset bits of frag_off, network order masked */
 
 /* The verdict of the parser. */
 enum parse_result {
-	PARSE_OK = 0,	     /* IPv4 or IPv6, fields below filled */
-	PARSE_NOT_IP,	     /* another ethertype: not ours to judge */
-	PARSE_MALFORMED,     /* truncated or inconsistent */
+	PARSE_OK = 0,	 /* IPv4 or IPv6, fields below filled */
+	PARSE_NOT_IP,	 /* another ethertype: not ours to judge */
+	PARSE_MALFORMED, /* truncated or inconsistent */
 };
 
 struct vlan_hdr {
@@ -45,15 +45,15 @@ struct vlan_hdr {
 
 /* What the filter needs from a packet. */
 struct pkt {
-	__u8 family;	     /* 4 or 6 */
-	__u8 l4proto;	     /* IPPROTO_*, or IPPROTO_NONE when unknown (non-first fragment) */
-	__u8 syn;	     /* TCP with SYN set and ACK clear: a new connection */
-	__u8 frag;	     /* non-first fragment: no transport header */
-	__u16 dport;	     /* host order; 0 when not TCP/UDP */
+	__u8 family;  /* 4 or 6 */
+	__u8 l4proto; /* IPPROTO_*, or IPPROTO_NONE when unknown (non-first fragment) */
+	__u8 syn;     /* TCP with SYN set and ACK clear: a new connection */
+	__u8 frag;    /* non-first fragment: no transport header */
+	__u16 dport;  /* host order; 0 when not TCP/UDP */
 	__u16 pad;
 	__be32 saddr4;
 	struct edge_in6 saddr6;
-	void *l3;	     /* the IP header, for a DSCP rewrite */
+	void *l3; /* the IP header, for a DSCP rewrite */
 };
 
 /* pos..end is the frame (end is data_end, the only bound the verifier accepts); `left` is
@@ -145,7 +145,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 		__u8 reserved;
 		__be16 frag_off;
 		__be32 identification;
-	} *fh;
+	} * fh;
 	__u8 next;
 	int i;
 

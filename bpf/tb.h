@@ -103,8 +103,7 @@ static inline void tb_init(struct edge_bucket *b, __u64 now, __u64 cap)
  * they are all there. Returns 1 when admitted, 0 when not (nothing is taken then).
  * The stamp never moves backwards, so a clock step back cannot refill twice.
  */
-static inline int tb_take(struct edge_bucket *b, __u64 now, __u64 interval, __u64 cap,
-			  __u64 cost)
+static inline int tb_take(struct edge_bucket *b, __u64 now, __u64 interval, __u64 cap, __u64 cost)
 {
 	__u64 need = tb_mul_sat(cost, interval);
 	__u64 credit = tb_refill(b->credit_ns, b->stamp_ns, now, cap);

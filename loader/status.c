@@ -218,8 +218,9 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 	fprintf(f, "max sources   %u per family\n", ctx->em->max_entries[FG_MAP_SRC4]);
 	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++)
 		if (s->unseen & fg_edgemap_list_bit(id))
-			fprintf(f, "warning       %s holds entries the program does not consult "
-				   "(written without fgctl): run fgctl sweep\n",
+			fprintf(f,
+				"warning       %s holds entries the program does not consult "
+				"(written without fgctl): run fgctl sweep\n",
 				fg_map_names[id]);
 }
 

@@ -27,15 +27,15 @@ struct fixture {
 	void (*corrupt)(uint8_t *frame, struct fg_pkt_layout *l);
 	/* the maps */
 	const char *block[3], *allow[3];
-	const char *edge;	/* an edge CIDR, 100 pps burst 10 */
+	const char *edge; /* an edge CIDR, 100 pps burst 10 */
 	uint32_t edge_mode;
-	int edge_empty;		/* the source's edge-IP bucket is exhausted */
-	int src_empty;		/* the source's bucket is exhausted */
-	int src_tracked;	/* the source already has a (full) bucket */
-	int newsrc;		/* new-source limit: 1 = 100/s burst 5, 2 = the same, exhausted */
-	uint32_t mode;		/* config mode (0: default drop) */
+	int edge_empty;	 /* the source's edge-IP bucket is exhausted */
+	int src_empty;	 /* the source's bucket is exhausted */
+	int src_tracked; /* the source already has a (full) bucket */
+	int newsrc;	 /* new-source limit: 1 = 100/s burst 5, 2 = the same, exhausted */
+	uint32_t mode;	 /* config mode (0: default drop) */
 	uint32_t flags_on, flags_off;
-	uint32_t lists_off;	/* edge_config.lists bits cleared (lists marked empty) */
+	uint32_t lists_off; /* edge_config.lists bits cleared (lists marked empty) */
 	/* what must come out */
 	int action;
 	uint32_t stat;
@@ -45,134 +45,330 @@ struct fixture {
 	int marked;
 };
 
-#define V4S "198.18.1.10"
-#define V4D "198.18.0.2"
-#define V6S "2001:2:0:1::10"
-#define V6D "2001:2::2"
-#define SYN FG_TH_SYN
+#define V4S  "198.18.1.10"
+#define V4D  "198.18.0.2"
+#define V6S  "2001:2:0:1::10"
+#define V6D  "2001:2::2"
+#define SYN  FG_TH_SYN
 #define PASS XDP_PASS
 #define DROP XDP_DROP
 
 /* ---- corruptions ---- */
-static void set_ethertype_arp(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 - 2] = 0x08; f[l->l3 - 1] = 0x06; }
-static void third_vlan(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 - 2] = 0x81; f[l->l3 - 1] = 0x00; }
-static void cut_in_vlan(uint8_t *f, struct fg_pkt_layout *l) { l->len = 16; }
-static void cut_in_ip(uint8_t *f, struct fg_pkt_layout *l) { l->len = l->l3 + 10; }
-static void ip_version_5(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3] = (uint8_t)(0x50 | (f[l->l3] & 0x0f)); }
-static void ihl_4(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3] = 0x44; }
-static void ihl_15(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3] = 0x4f; l->len = l->l3 + 40; }
-static void totlen_short(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 + 2] = 0; f[l->l3 + 3] = 12; }
-static void totlen_long(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 + 2] = 0x05; f[l->l3 + 3] = 0xdc; }
+/* clang-format off: one line per corruption and per fixture reads as a table */
+static void set_ethertype_arp(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 - 2] = 0x08;
+	f[l->l3 - 1] = 0x06;
+}
+static void third_vlan(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 - 2] = 0x81;
+	f[l->l3 - 1] = 0x00;
+}
+static void cut_in_vlan(uint8_t *f, struct fg_pkt_layout *l)
+{
+	l->len = 16;
+}
+static void cut_in_ip(uint8_t *f, struct fg_pkt_layout *l)
+{
+	l->len = l->l3 + 10;
+}
+static void ip_version_5(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3] = (uint8_t)(0x50 | (f[l->l3] & 0x0f));
+}
+static void ihl_4(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3] = 0x44;
+}
+static void ihl_15(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3] = 0x4f;
+	l->len = l->l3 + 40;
+}
+static void totlen_short(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 + 2] = 0;
+	f[l->l3 + 3] = 12;
+}
+static void totlen_long(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 + 2] = 0x05;
+	f[l->l3 + 3] = 0xdc;
+}
 /* IPv4 total length that ends inside the transport header (frame keeps its padding). */
-static void l4_cut_v4(uint8_t *f, struct fg_pkt_layout *l) { unsigned t = l->l4 - l->l3 + 6; f[l->l3 + 2] = 0; f[l->l3 + 3] = (uint8_t)t; }
-static void doff_4(uint8_t *f, struct fg_pkt_layout *l) { f[l->l4 + 12] = 4 << 4; }
-static void doff_15(uint8_t *f, struct fg_pkt_layout *l) { f[l->l4 + 12] = 15 << 4; }
-static void v6_version_4(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3] = 0x40; }
-static void v6_paylen_long(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 + 4] = 0x05; f[l->l3 + 5] = 0xdc; }
-static void v6_cut_in_hdr(uint8_t *f, struct fg_pkt_layout *l) { l->len = l->l3 + 30; }
+static void l4_cut_v4(uint8_t *f, struct fg_pkt_layout *l)
+{
+	unsigned t = l->l4 - l->l3 + 6;
+	f[l->l3 + 2] = 0;
+	f[l->l3 + 3] = (uint8_t)t;
+}
+static void doff_4(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l4 + 12] = 4 << 4;
+}
+static void doff_15(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l4 + 12] = 15 << 4;
+}
+static void v6_version_4(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3] = 0x40;
+}
+static void v6_paylen_long(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 + 4] = 0x05;
+	f[l->l3 + 5] = 0xdc;
+}
+static void v6_cut_in_hdr(uint8_t *f, struct fg_pkt_layout *l)
+{
+	l->len = l->l3 + 30;
+}
 /* Payload length ending inside the first extension header. */
-static void v6_cut_in_ext(uint8_t *f, struct fg_pkt_layout *l) { f[l->l3 + 4] = 0; f[l->l3 + 5] = 4; }
-static void v6_l4_cut(uint8_t *f, struct fg_pkt_layout *l) { unsigned p = l->l4 - l->l3 - 40 + 4; f[l->l3 + 4] = 0; f[l->l3 + 5] = (uint8_t)p; }
+static void v6_cut_in_ext(uint8_t *f, struct fg_pkt_layout *l)
+{
+	f[l->l3 + 4] = 0;
+	f[l->l3 + 5] = 4;
+}
+static void v6_l4_cut(uint8_t *f, struct fg_pkt_layout *l)
+{
+	unsigned p = l->l4 - l->l3 - 40 + 4;
+	f[l->l3 + 4] = 0;
+	f[l->l3 + 5] = (uint8_t)p;
+}
 
 static const struct fixture fixtures[] = {
 	/* plain classes */
-	{ "ipv4 tcp syn, unprotected port", V4S, V4D, IPPROTO_TCP, 8080, SYN, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "ipv4 tcp syn, protected, under the limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "ipv4 udp, protected, under the limit", V4S, V4D, IPPROTO_UDP, 53, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "ipv4 icmp echo: no port, not protected", V4S, V4D, IPPROTO_ICMP, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "ipv6 tcp syn, protected, under the limit", V6S, V6D, IPPROTO_TCP, 443, SYN, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "ipv6 icmpv6 echo", V6S, V6D, IPPROTO_ICMP, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "ipv6 with 6 extension headers (the bound)", V6S, V6D, IPPROTO_TCP, 443, SYN, .v6_ext = 6, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "802.1Q ipv4", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "QinQ ipv4", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "QinQ ipv6", V6S, V6D, IPPROTO_TCP, 443, SYN, .vlans = 2, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "not IP (ARP)", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = set_ethertype_arp, .action = PASS, .stat = EDGE_STAT_PASS_NOT_IP, .dscp = -1 },
-	{ "QinQ tagged ARP", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2, .corrupt = set_ethertype_arp, .action = PASS, .stat = EDGE_STAT_PASS_NOT_IP, .dscp = -1 },
+	{ "ipv4 tcp syn, unprotected port", V4S, V4D, IPPROTO_TCP, 8080, SYN, .action = PASS,
+	  .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "ipv4 tcp syn, protected, under the limit", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "ipv4 udp, protected, under the limit", V4S, V4D, IPPROTO_UDP, 53, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "ipv4 icmp echo: no port, not protected", V4S, V4D, IPPROTO_ICMP, .action = PASS,
+	  .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "ipv6 tcp syn, protected, under the limit", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "ipv6 icmpv6 echo", V6S, V6D, IPPROTO_ICMP, .action = PASS, .stat = EDGE_STAT_PASS_OTHER,
+	  .dscp = -1 },
+	{ "ipv6 with 6 extension headers (the bound)", V6S, V6D, IPPROTO_TCP, 443, SYN, .v6_ext = 6,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "802.1Q ipv4", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "QinQ ipv4", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "QinQ ipv6", V6S, V6D, IPPROTO_TCP, 443, SYN, .vlans = 2, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "not IP (ARP)", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = set_ethertype_arp,
+	  .action = PASS, .stat = EDGE_STAT_PASS_NOT_IP, .dscp = -1 },
+	{ "QinQ tagged ARP", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2,
+	  .corrupt = set_ethertype_arp, .action = PASS, .stat = EDGE_STAT_PASS_NOT_IP, .dscp = -1 },
 
 	/* malformed and truncated: dropped by the fixtures' config */
-	{ "malformed: third VLAN tag", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2, .corrupt = third_vlan, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: inside the VLAN tag", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1, .corrupt = cut_in_vlan, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: inside the IPv4 header", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = cut_in_ip, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: IP version 5 in an IPv4 frame", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ip_version_5, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: IHL 4", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: IHL 15 beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_15, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: total length below the header", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = totlen_short, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: total length beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = totlen_long, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: TCP header cut by IP length", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: TCP data offset 4", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = doff_4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: TCP data offset 15 beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = doff_15, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: UDP header cut by IP length", V4S, V4D, IPPROTO_UDP, 53, .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: ICMP header cut by IP length", V4S, V4D, IPPROTO_ICMP, .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: first fragment too short for TCP", V4S, V4D, IPPROTO_TCP, 443, SYN, .frag = FG_FRAG_FIRST, .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: inside the IPv6 header", V6S, V6D, IPPROTO_TCP, 443, SYN, .corrupt = v6_cut_in_hdr, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: IP version 4 in an IPv6 frame", V6S, V6D, IPPROTO_TCP, 443, SYN, .corrupt = v6_version_4, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: IPv6 payload length beyond the frame", V6S, V6D, IPPROTO_TCP, 443, SYN, .corrupt = v6_paylen_long, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: inside an IPv6 extension header", V6S, V6D, IPPROTO_TCP, 443, SYN, .v6_ext = 2, .corrupt = v6_cut_in_ext, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed: 7 IPv6 extension headers", V6S, V6D, IPPROTO_TCP, 443, SYN, .v6_ext = 7, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "truncated: TCP cut by IPv6 payload length", V6S, V6D, IPPROTO_TCP, 443, SYN, .corrupt = v6_l4_cut, .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "malformed passed when so configured", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_4, .flags_off = EDGE_F_MALFORMED_DROP, .action = PASS, .stat = EDGE_STAT_MALFORMED, .dscp = -1 },
+	{ "malformed: third VLAN tag", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2,
+	  .corrupt = third_vlan, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: inside the VLAN tag", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1,
+	  .corrupt = cut_in_vlan, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: inside the IPv4 header", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = cut_in_ip, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: IP version 5 in an IPv4 frame", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = ip_version_5, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: IHL 4", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_4, .action = DROP,
+	  .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: IHL 15 beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_15,
+	  .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: total length below the header", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = totlen_short, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: total length beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = totlen_long, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: TCP header cut by IP length", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: TCP data offset 4", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = doff_4,
+	  .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: TCP data offset 15 beyond the frame", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = doff_15, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: UDP header cut by IP length", V4S, V4D, IPPROTO_UDP, 53, .corrupt = l4_cut_v4,
+	  .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: ICMP header cut by IP length", V4S, V4D, IPPROTO_ICMP, .corrupt = l4_cut_v4,
+	  .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: first fragment too short for TCP", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .frag = FG_FRAG_FIRST, .corrupt = l4_cut_v4, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: inside the IPv6 header", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = v6_cut_in_hdr, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: IP version 4 in an IPv6 frame", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = v6_version_4, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: IPv6 payload length beyond the frame", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = v6_paylen_long, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: inside an IPv6 extension header", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .v6_ext = 2, .corrupt = v6_cut_in_ext, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed: 7 IPv6 extension headers", V6S, V6D, IPPROTO_TCP, 443, SYN, .v6_ext = 7,
+	  .action = DROP, .stat = EDGE_STAT_MALFORMED, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "truncated: TCP cut by IPv6 payload length", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .corrupt = v6_l4_cut, .action = DROP, .stat = EDGE_STAT_MALFORMED,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "malformed passed when so configured", V4S, V4D, IPPROTO_TCP, 443, SYN, .corrupt = ihl_4,
+	  .flags_off = EDGE_F_MALFORMED_DROP, .action = PASS, .stat = EDGE_STAT_MALFORMED,
+	  .dscp = -1 },
 
 	/* fragments */
-	{ "ipv4 first fragment: judged by its ports", V4S, V4D, IPPROTO_TCP, 8080, SYN, .frag = FG_FRAG_FIRST, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "ipv4 later fragment: counted, judged as protected", V4S, V4D, IPPROTO_UDP, 8080, .frag = FG_FRAG_LATER, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .fragment = 1, .dscp = -1 },
-	{ "ipv4 later fragment over the limit", V4S, V4D, IPPROTO_UDP, 8080, .frag = FG_FRAG_LATER, .src_empty = 1, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .fragment = 1, .dscp = -1 },
-	{ "ipv6 later fragment", V6S, V6D, IPPROTO_UDP, 8080, .frag = FG_FRAG_LATER, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .fragment = 1, .dscp = -1 },
-	{ "ipv6 first fragment after an extension header", V6S, V6D, IPPROTO_TCP, 443, SYN, .frag = FG_FRAG_FIRST, .v6_ext = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "ipv4 first fragment: judged by its ports", V4S, V4D, IPPROTO_TCP, 8080, SYN,
+	  .frag = FG_FRAG_FIRST, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "ipv4 later fragment: counted, judged as protected", V4S, V4D, IPPROTO_UDP, 8080,
+	  .frag = FG_FRAG_LATER, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .fragment = 1,
+	  .dscp = -1 },
+	{ "ipv4 later fragment over the limit", V4S, V4D, IPPROTO_UDP, 8080, .frag = FG_FRAG_LATER,
+	  .src_empty = 1, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_DROPPED, .fragment = 1, .dscp = -1 },
+	{ "ipv6 later fragment", V6S, V6D, IPPROTO_UDP, 8080, .frag = FG_FRAG_LATER, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .fragment = 1, .dscp = -1 },
+	{ "ipv6 first fragment after an extension header", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .frag = FG_FRAG_FIRST, .v6_ext = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE,
+	  .dscp = -1 },
 
 	/* blocklist */
-	{ "blocked /32", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "blocked /32, unprotected port too", V4S, V4D, IPPROTO_TCP, 8080, SYN, .block = { V4S }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "blocked /128", V6S, V6D, IPPROTO_TCP, 443, SYN, .block = { V6S }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "blocked IPv4 CIDR", V4S, V4D, IPPROTO_UDP, 53, .block = { "198.18.1.0/24" }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "blocked IPv6 CIDR", V6S, V6D, IPPROTO_UDP, 53, .block = { "2001:2::/48" }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "blocked, through QinQ", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2, .block = { "198.18.0.0/15" }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "expired /32 block no longer matches", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",expired" }, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "expired CIDR block no longer matches", V6S, V6D, IPPROTO_TCP, 443, SYN, .block = { "2001:2:0:1::/64,expired" }, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "expired /24 does not hide a live /16", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { "198.18.1.0/24,expired", "198.18.0.0/16" }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "expired /32 does not hide a live CIDR", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",expired", "198.18.1.0/24" }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "block entry in monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",monitor" }, .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
-	{ "block entry in mark mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",mark" }, .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
-	{ "block entry inherits the config's monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .mode = EDGE_MODE_MONITOR, .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
+	{ "blocked /32", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .action = DROP,
+	  .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "blocked /32, unprotected port too", V4S, V4D, IPPROTO_TCP, 8080, SYN, .block = { V4S },
+	  .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "blocked /128", V6S, V6D, IPPROTO_TCP, 443, SYN, .block = { V6S }, .action = DROP,
+	  .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "blocked IPv4 CIDR", V4S, V4D, IPPROTO_UDP, 53, .block = { "198.18.1.0/24" },
+	  .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "blocked IPv6 CIDR", V6S, V6D, IPPROTO_UDP, 53, .block = { "2001:2::/48" },
+	  .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "blocked, through QinQ", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 2,
+	  .block = { "198.18.0.0/15" }, .action = DROP, .stat = EDGE_STAT_BLOCK,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "expired /32 block no longer matches", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S ",expired" }, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "expired CIDR block no longer matches", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .block = { "2001:2:0:1::/64,expired" }, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE,
+	  .dscp = -1 },
+	{ "expired /24 does not hide a live /16", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { "198.18.1.0/24,expired", "198.18.0.0/16" }, .action = DROP,
+	  .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "expired /32 does not hide a live CIDR", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S ",expired", "198.18.1.0/24" }, .action = DROP, .stat = EDGE_STAT_BLOCK,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "block entry in monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S ",monitor" }, .action = PASS, .stat = EDGE_STAT_BLOCK,
+	  .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
+	{ "block entry in mark mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S ",mark" },
+	  .action = PASS, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_MARKED,
+	  .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
+	{ "block entry inherits the config's monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S }, .mode = EDGE_MODE_MONITOR, .action = PASS, .stat = EDGE_STAT_BLOCK,
+	  .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
 
-	{ "a block in a list marked empty is not consulted", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S }, .lists_off = EDGE_L_BLOCK4, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "... while the CIDR list still is", V4S, V4D, IPPROTO_TCP, 443, SYN, .block = { V4S, "198.18.1.0/24" }, .lists_off = EDGE_L_BLOCK4, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "an allow in a list marked empty is not consulted", V6S, V6D, IPPROTO_TCP, 443, SYN, .allow = { "2001:2::/48" }, .block = { V6S }, .lists_off = EDGE_L_ALLOWNET6, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "a block in a list marked empty is not consulted", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S }, .lists_off = EDGE_L_BLOCK4, .action = PASS,
+	  .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "... while the CIDR list still is", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .block = { V4S, "198.18.1.0/24" }, .lists_off = EDGE_L_BLOCK4, .action = DROP,
+	  .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "an allow in a list marked empty is not consulted", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .allow = { "2001:2::/48" }, .block = { V6S }, .lists_off = EDGE_L_ALLOWNET6,
+	  .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
 
 	/* allowlist */
-	{ "allowlisted /32 beats a block", V4S, V4D, IPPROTO_TCP, 443, SYN, .allow = { V4S }, .block = { V4S }, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
-	{ "allowlisted CIDR beats the limit", V6S, V6D, IPPROTO_TCP, 443, SYN, .allow = { "2001:2::/48" }, .src_empty = 1, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
-	{ "expired allow falls through to the block", V4S, V4D, IPPROTO_TCP, 443, SYN, .allow = { V4S ",expired" }, .block = { V4S }, .action = DROP, .stat = EDGE_STAT_BLOCK, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "allowlisted under lock-down", V4S, V4D, IPPROTO_TCP, 443, SYN, .allow = { "198.18.1.0/24" }, .flags_on = EDGE_F_LOCKDOWN, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
+	{ "allowlisted /32 beats a block", V4S, V4D, IPPROTO_TCP, 443, SYN, .allow = { V4S },
+	  .block = { V4S }, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
+	{ "allowlisted CIDR beats the limit", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .allow = { "2001:2::/48" }, .src_empty = 1, .action = PASS, .stat = EDGE_STAT_PASS_ALLOW,
+	  .dscp = -1 },
+	{ "expired allow falls through to the block", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .allow = { V4S ",expired" }, .block = { V4S }, .action = DROP, .stat = EDGE_STAT_BLOCK,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "allowlisted under lock-down", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .allow = { "198.18.1.0/24" }, .flags_on = EDGE_F_LOCKDOWN, .action = PASS,
+	  .stat = EDGE_STAT_PASS_ALLOW, .dscp = -1 },
 
 	/* edges and lock-down */
-	{ "edge IP under its bucket", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24", .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
-	{ "edge IP ignores an exhausted source bucket", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24", .src_empty = 1, .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
-	{ "edge IP over its bucket", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24", .edge_empty = 1, .action = DROP, .stat = EDGE_STAT_EDGE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "ipv6 edge IP over its bucket, edge in mark mode", V6S, V6D, IPPROTO_TCP, 443, SYN, .edge = "2001:2:0:1::/64", .edge_empty = 1, .edge_mode = F_MARK, .action = PASS, .stat = EDGE_STAT_EDGE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
-	{ "edge IP passes lock-down", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24", .flags_on = EDGE_F_LOCKDOWN, .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
-	{ "lock-down drops a non-edge source", V4S, V4D, IPPROTO_TCP, 443, SYN, .flags_on = EDGE_F_LOCKDOWN, .action = DROP, .stat = EDGE_STAT_LOCKDOWN, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "lock-down drops non-SYN too", V6S, V6D, IPPROTO_TCP, 443, FG_TH_ACK, .flags_on = EDGE_F_LOCKDOWN | EDGE_F_SYN_ONLY, .action = DROP, .stat = EDGE_STAT_LOCKDOWN, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "lock-down leaves unprotected ports alone", V4S, V4D, IPPROTO_TCP, 22, SYN, .flags_on = EDGE_F_LOCKDOWN, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "edge IP under its bucket", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24",
+	  .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
+	{ "edge IP ignores an exhausted source bucket", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .edge = "198.18.1.0/24", .src_empty = 1, .action = PASS, .stat = EDGE_STAT_PASS_EDGE,
+	  .dscp = -1 },
+	{ "edge IP over its bucket", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24",
+	  .edge_empty = 1, .action = DROP, .stat = EDGE_STAT_EDGE_LIMIT,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "ipv6 edge IP over its bucket, edge in mark mode", V6S, V6D, IPPROTO_TCP, 443, SYN,
+	  .edge = "2001:2:0:1::/64", .edge_empty = 1, .edge_mode = F_MARK, .action = PASS,
+	  .stat = EDGE_STAT_EDGE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT,
+	  .marked = 1 },
+	{ "edge IP passes lock-down", V4S, V4D, IPPROTO_TCP, 443, SYN, .edge = "198.18.1.0/24",
+	  .flags_on = EDGE_F_LOCKDOWN, .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
+	{ "lock-down drops a non-edge source", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .flags_on = EDGE_F_LOCKDOWN, .action = DROP, .stat = EDGE_STAT_LOCKDOWN,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "lock-down drops non-SYN too", V6S, V6D, IPPROTO_TCP, 443, FG_TH_ACK,
+	  .flags_on = EDGE_F_LOCKDOWN | EDGE_F_SYN_ONLY, .action = DROP, .stat = EDGE_STAT_LOCKDOWN,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "lock-down leaves unprotected ports alone", V4S, V4D, IPPROTO_TCP, 22, SYN,
+	  .flags_on = EDGE_F_LOCKDOWN, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
 
 	/* the source limit in each mode */
-	{ "over the limit, drop mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "over the limit, mark mode (IPv4, checksum fixed)", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
-	{ "over the limit, mark mode (IPv6)", V6S, V6D, IPPROTO_UDP, 53, .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
-	{ "over the limit, monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
-	{ "under the limit, mark mode: untouched", V4S, V4D, IPPROTO_TCP, 443, SYN, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "under the limit, monitor mode", V6S, V6D, IPPROTO_TCP, 443, SYN, .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "IPv6 sources share their /64's bucket", "2001:2:0:1::99", V6D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "SYN-only: an ACK is not counted", V4S, V4D, IPPROTO_TCP, 443, FG_TH_ACK, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "SYN-only: a SYN-ACK is not a new connection", V4S, V4D, IPPROTO_TCP, 443, FG_TH_SYN | FG_TH_ACK, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
-	{ "SYN-only: a SYN over the limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "all ports protected", V4S, V4D, IPPROTO_TCP, 9999, SYN, .src_empty = 1, .flags_on = EDGE_F_ALL_PORTS, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "new source under the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "new source over the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .action = DROP, .stat = EDGE_STAT_NEW_SOURCE, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
-	{ "new IPv6 source over the new-source limit, monitor", V6S, V6D, IPPROTO_UDP, 53, .newsrc = 2, .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_NEW_SOURCE, .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
-	{ "tracked source ignores an exhausted new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .src_tracked = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
-	{ "edge IP ignores the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2, .edge = "198.18.1.0/24", .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
-	{ "VLAN-tagged over the limit, marked", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1, .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
+	{ "over the limit, drop mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1,
+	  .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT, .outcome = EDGE_STAT_DROPPED,
+	  .dscp = -1 },
+	{ "over the limit, mark mode (IPv4, checksum fixed)", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
+	{ "over the limit, mark mode (IPv6)", V6S, V6D, IPPROTO_UDP, 53, .src_empty = 1,
+	  .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
+	{ "over the limit, monitor mode", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1,
+	  .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
+	{ "under the limit, mark mode: untouched", V4S, V4D, IPPROTO_TCP, 443, SYN, .mode = F_MARK,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "under the limit, monitor mode", V6S, V6D, IPPROTO_TCP, 443, SYN, .mode = F_MONITOR,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "IPv6 sources share their /64's bucket", "2001:2:0:1::99", V6D, IPPROTO_TCP, 443, SYN,
+	  .src_empty = 1, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "SYN-only: an ACK is not counted", V4S, V4D, IPPROTO_TCP, 443, FG_TH_ACK, .src_empty = 1,
+	  .flags_on = EDGE_F_SYN_ONLY, .action = PASS, .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "SYN-only: a SYN-ACK is not a new connection", V4S, V4D, IPPROTO_TCP, 443,
+	  FG_TH_SYN | FG_TH_ACK, .src_empty = 1, .flags_on = EDGE_F_SYN_ONLY, .action = PASS,
+	  .stat = EDGE_STAT_PASS_OTHER, .dscp = -1 },
+	{ "SYN-only: a SYN over the limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .src_empty = 1,
+	  .flags_on = EDGE_F_SYN_ONLY, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "all ports protected", V4S, V4D, IPPROTO_TCP, 9999, SYN, .src_empty = 1,
+	  .flags_on = EDGE_F_ALL_PORTS, .action = DROP, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "new source under the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 1,
+	  .action = PASS, .stat = EDGE_STAT_PASS_SOURCE, .dscp = -1 },
+	{ "new source over the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2,
+	  .action = DROP, .stat = EDGE_STAT_NEW_SOURCE, .outcome = EDGE_STAT_DROPPED, .dscp = -1 },
+	{ "new IPv6 source over the new-source limit, monitor", V6S, V6D, IPPROTO_UDP, 53,
+	  .newsrc = 2, .mode = F_MONITOR, .action = PASS, .stat = EDGE_STAT_NEW_SOURCE,
+	  .outcome = EDGE_STAT_MONITORED, .dscp = -1 },
+	{ "tracked source ignores an exhausted new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN,
+	  .newsrc = 2, .src_tracked = 1, .action = PASS, .stat = EDGE_STAT_PASS_SOURCE,
+	  .dscp = -1 },
+	{ "edge IP ignores the new-source limit", V4S, V4D, IPPROTO_TCP, 443, SYN, .newsrc = 2,
+	  .edge = "198.18.1.0/24", .action = PASS, .stat = EDGE_STAT_PASS_EDGE, .dscp = -1 },
+	{ "VLAN-tagged over the limit, marked", V4S, V4D, IPPROTO_TCP, 443, SYN, .vlans = 1,
+	  .src_empty = 1, .mode = F_MARK, .action = PASS, .stat = EDGE_STAT_SOURCE_LIMIT,
+	  .outcome = EDGE_STAT_MARKED, .dscp = EDGE_DSCP_DEFAULT, .marked = 1 },
 };
+
+/* clang-format on */
 
 static struct edge_bpf *skel;
 
@@ -231,9 +427,9 @@ static void preload(const struct fixture *f, const struct fg_cidr *src)
 		for (int i = 0; i < ncpu; i++)
 			full[i] = (struct edge_bucket){ 1000 * TB_NS_PER_S, i ? 0 : hx_now() };
 		assert_int_equal(bpf_map_update_elem(bpf_map__fd(src->family == AF_INET
-							     ? skel->maps.fg_src4
-							     : skel->maps.fg_src6),
-						 src->addr, full, BPF_ANY),
+									 ? skel->maps.fg_src4
+									 : skel->maps.fg_src6),
+						     src->addr, full, BPF_ANY),
 				 0);
 	}
 	for (int i = 0; i < 3; i++) {
@@ -266,10 +462,16 @@ static void preload(const struct fixture *f, const struct fg_cidr *src)
 static void run_fixture(void **state)
 {
 	const struct fixture *f = *state;
-	struct fg_pkt_spec spec = { .proto = f->proto, .sport = 40000, .dport = f->dport,
-				    .tcp_flags = f->tcp_flags, .vlans = f->vlans, .frag = f->frag,
-				    .v6_ext = f->v6_ext, .payload = 32,
-				    .dst_mac = { 2, 0, 0, 0, 0, 2 }, .src_mac = { 2, 0, 0, 0, 0, 1 } };
+	struct fg_pkt_spec spec = { .proto = f->proto,
+				    .sport = 40000,
+				    .dport = f->dport,
+				    .tcp_flags = f->tcp_flags,
+				    .vlans = f->vlans,
+				    .frag = f->frag,
+				    .v6_ext = f->v6_ext,
+				    .payload = 32,
+				    .dst_mac = { 2, 0, 0, 0, 0, 2 },
+				    .src_mac = { 2, 0, 0, 0, 0, 1 } };
 	uint8_t frame[512], out[512];
 	struct fg_pkt_layout l;
 	int action;
@@ -404,7 +606,8 @@ static void new_sources_burst_then_reject(void **state)
 		snprintf(src, sizeof(src), "198.18.20.%d", i + 1);
 		hx_cidr(src, &spec.src);
 		fg_pkt_build(&spec, frame[i], sizeof(frame[i]), &l[i]);
-		assert_int_equal(hx_run(skel, frame[i], l[i].len, NULL, 0), i < 5 ? XDP_PASS : XDP_DROP);
+		assert_int_equal(hx_run(skel, frame[i], l[i].len, NULL, 0),
+				 i < 5 ? XDP_PASS : XDP_DROP);
 	}
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(hx_run(skel, frame[i], l[i].len, NULL, 0), XDP_PASS);
@@ -429,9 +632,7 @@ static void map_names_match_abi(void **state)
 		if (!bpf_object__find_map_by_name(skel->obj, names[i]))
 			fail_msg("map %s missing from the object", names[i]);
 	}
-	bpf_object__for_each_map(m, skel->obj)
-		if (strncmp(bpf_map__name(m), "fg_", 3) == 0)
-			n++;
+	bpf_object__for_each_map(m, skel->obj) if (strncmp(bpf_map__name(m), "fg_", 3) == 0) n++;
 	assert_int_equal(n, sizeof(names) / sizeof(names[0]));
 	assert_string_equal(bpf_program__name(skel->progs.xdp_edge), EDGE_PROG_NAME);
 }
@@ -453,9 +654,11 @@ static void random_frames_are_judged(void **state)
 			frame[j] = (uint8_t)rand_r(&seed);
 		/* Make about half of them claim IPv4 or IPv6 so the deeper parsers run. */
 		if (i % 4 == 1)
-			frame[12] = 0x08, frame[13] = 0x00, frame[14] = (uint8_t)(0x40 | (frame[14] & 0x0f));
+			frame[12] = 0x08, frame[13] = 0x00,
+			frame[14] = (uint8_t)(0x40 | (frame[14] & 0x0f));
 		else if (i % 4 == 2)
-			frame[12] = 0x86, frame[13] = 0xdd, frame[14] = (uint8_t)(0x60 | (frame[14] & 0x0f));
+			frame[12] = 0x86, frame[13] = 0xdd,
+			frame[14] = (uint8_t)(0x60 | (frame[14] & 0x0f));
 		a = hx_run(skel, frame, len, NULL, 0);
 		assert_true(a == XDP_PASS || a == XDP_DROP);
 	}

@@ -168,8 +168,7 @@ static inline int hx_rule(struct edge_bpf *s, int allow, const char *cidr, __u64
 	return bpf_map_update_elem(bpf_map__fd(m), &k, &r, BPF_ANY);
 }
 
-static inline int hx_edge(struct edge_bpf *s, const char *cidr, __u64 rate, __u64 burst,
-			  __u32 mode)
+static inline int hx_edge(struct edge_bpf *s, const char *cidr, __u64 rate, __u64 burst, __u32 mode)
 {
 	struct edge_net e = { .mode = mode };
 	struct fg_cidr c;

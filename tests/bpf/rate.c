@@ -95,11 +95,13 @@ static void check(int ncpu)
 
 	admitted = flood(ncpu, &secs, &offered, per_cpu);
 	expect = (double)burst + (double)RATE * secs;
-	print_message("# burst %llu, %d CPU(s): %.3f s, offered %llu (%.1fx the rate), admitted %llu, "
-		      "expected %.0f (%+.2f%%); per CPU %llu + %llu\n",
-		      (unsigned long long)burst, ncpu, secs, (unsigned long long)offered, offered / expect,
-		      (unsigned long long)admitted, expect, 100.0 * ((double)admitted - expect) / expect,
-		      (unsigned long long)per_cpu[0], (unsigned long long)per_cpu[1]);
+	print_message(
+		"# burst %llu, %d CPU(s): %.3f s, offered %llu (%.1fx the rate), admitted %llu, "
+		"expected %.0f (%+.2f%%); per CPU %llu + %llu\n",
+		(unsigned long long)burst, ncpu, secs, (unsigned long long)offered,
+		offered / expect, (unsigned long long)admitted, expect,
+		100.0 * ((double)admitted - expect) / expect, (unsigned long long)per_cpu[0],
+		(unsigned long long)per_cpu[1]);
 	/* The flood must really be an overload for the bound to mean anything. */
 	assert_true((double)offered > 2.0 * expect);
 	assert_true((double)admitted >= 0.9 * expect);

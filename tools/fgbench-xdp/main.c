@@ -79,8 +79,12 @@ static __u64 now_mono(void)
 
 static int build(const struct pclass *c, uint8_t *buf, size_t size, __u32 *len)
 {
-	struct fg_pkt_spec s = { .proto = c->proto, .sport = 40000, .dport = c->dport,
-				 .tcp_flags = FG_TH_SYN, .vlans = c->vlans, .payload = 18 };
+	struct fg_pkt_spec s = { .proto = c->proto,
+				 .sport = 40000,
+				 .dport = c->dport,
+				 .tcp_flags = FG_TH_SYN,
+				 .vlans = c->vlans,
+				 .payload = 18 };
 	struct fg_pkt_layout l;
 	int err;
 
@@ -168,7 +172,8 @@ static int preload_static(struct edge_bpf *s)
 		__u32 host = (198u << 24) | (19u << 16) | (a * 4);
 
 		k.prefixlen = 30;
-		k.addr[0] = host >> 24, k.addr[1] = host >> 16, k.addr[2] = host >> 8, k.addr[3] = host;
+		k.addr[0] = host >> 24, k.addr[1] = host >> 16, k.addr[2] = host >> 8,
+		k.addr[3] = host;
 		r.prefixlen = 30;
 		err = map_update(s->maps.fg_blocknet4, &k, &r);
 	}
@@ -294,15 +299,19 @@ static int source_memory(double *per_source, double *table_per_slot)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "repeat", required_argument, NULL, 'r' }, { "runs", required_argument, NULL, 'n' },
-		{ "sources", required_argument, NULL, 's' }, { "json", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },	     { 0 },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "sources", required_argument, NULL, 's' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	char *end, *tok, *save = NULL;
 	int c;
 
-	*o = (struct opts){ .repeat = 1000000, .runs = 5, .nsources = 3,
-			    .sources = { 1, 100000, 1000000 } };
+	*o = (struct opts){
+		.repeat = 1000000, .runs = 5, .nsources = 3, .sources = { 1, 100000, 1000000 }
+	};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -397,7 +406,8 @@ int main(int argc, char **argv)
 		}
 		printf("\n%lu tracked sources; floor (return XDP_PASS): %.1f ns\n", o.sources[si],
 		       floor_ns);
-		printf("  %-36s %10s %10s  %s\n", "packet class", "ns/packet", "- floor", "verdict");
+		printf("  %-36s %10s %10s  %s\n", "packet class", "ns/packet", "- floor",
+		       "verdict");
 		for (size_t i = 0; i < NCLASS && !err; i++) {
 			uint8_t frame[256];
 			__u32 len;
@@ -409,11 +419,14 @@ int main(int argc, char **argv)
 				err = time_prog(bpf_program__fd(s->progs.xdp_edge), frame, len, &o,
 						&ns, &act);
 			if (err) {
-				pr_err("Couldn't time class '%s': %s", classes[i].name, strerror(-err));
+				pr_err("Couldn't time class '%s': %s", classes[i].name,
+				       strerror(-err));
 				break;
 			}
 			printf("  %-36s %10.1f %10.1f  %s%s\n", classes[i].name, ns, ns - floor_ns,
-			       act == XDP_DROP ? "drop" : act == XDP_PASS ? "pass" : "other",
+			       act == XDP_DROP	 ? "drop"
+			       : act == XDP_PASS ? "pass"
+						 : "other",
 			       act == classes[i].expect ? "" : "  (UNEXPECTED VERDICT)");
 			jc = json_pack("{s:s, s:f, s:f, s:s, s:b}", "class", classes[i].name, "ns",
 				       ns, "above_floor_ns", ns - floor_ns, "verdict",
@@ -421,7 +434,8 @@ int main(int argc, char **argv)
 				       act == classes[i].expect);
 			json_array_append_new(jcls, jc);
 		}
-		json_object_set_new(jset, "tracked_sources", json_integer((json_int_t)o.sources[si]));
+		json_object_set_new(jset, "tracked_sources",
+				    json_integer((json_int_t)o.sources[si]));
 		json_object_set_new(jset, "floor_ns", json_real(floor_ns));
 		json_object_set_new(jset, "classes", jcls);
 		if (!err) {

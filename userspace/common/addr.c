@@ -111,7 +111,8 @@ int fg_cidr_parse(const char *s, struct fg_cidr *out, const char **why)
 	if (!has_len)
 		len = fg_cidr_maxlen(&c);
 	if (len > fg_cidr_maxlen(&c)) {
-		*why = c.family == AF_INET ? "prefix length is over 32" : "prefix length is over 128";
+		*why = c.family == AF_INET ? "prefix length is over 32"
+					   : "prefix length is over 128";
 		return -EINVAL;
 	}
 	c.prefixlen = len;

@@ -402,7 +402,8 @@ static int lists_update(struct fg_edgemap *em, __u32 set, __u32 clear)
 		want = (c->lists | set) & ~clear;
 		if (want != c->lists) {
 			c->lists = want;
-			err = bpf_map_update_elem(em->fd[FG_MAP_CONFIG], &zero, c, BPF_ANY) ? -errno : 0;
+			err = bpf_map_update_elem(em->fd[FG_MAP_CONFIG], &zero, c, BPF_ANY) ? -errno
+											    : 0;
 		}
 	}
 	free(c);

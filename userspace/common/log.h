@@ -36,10 +36,10 @@ void fg_log_vemit(enum fg_log_level level, const char *fmt, va_list ap);
 /* Route libbpf's and libxdp's messages through fg_log, one level down. */
 void fg_log_hook_libbpf(void);
 
-#define fg_log(level, ...)                                                                 \
-	do {                                                                               \
-		if ((level) <= fg_log_level)                                               \
-			fg_log_emit((level), __VA_ARGS__);                                 \
+#define fg_log(level, ...)                                                                         \
+	do {                                                                                       \
+		if ((level) <= fg_log_level)                                                       \
+			fg_log_emit((level), __VA_ARGS__);                                         \
 	} while (0)
 
 #define pr_err(...)   fg_log(FG_LOG_ERROR, __VA_ARGS__)

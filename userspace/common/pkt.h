@@ -30,10 +30,10 @@ struct fg_pkt_spec {
 	uint16_t sport, dport;	 /* host order */
 	uint8_t tcp_flags;	 /* FG_TH_* */
 	uint8_t dscp;
-	int vlans;		 /* 0, 1 (802.1Q) or 2 (802.1ad outer + 802.1Q inner) */
-	int frag;		 /* enum fg_pkt_frag */
-	int v6_ext;		 /* IPv6 destination-options headers before the transport */
-	unsigned payload;	 /* bytes after the transport header */
+	int vlans;	  /* 0, 1 (802.1Q) or 2 (802.1ad outer + 802.1Q inner) */
+	int frag;	  /* enum fg_pkt_frag */
+	int v6_ext;	  /* IPv6 destination-options headers before the transport */
+	unsigned payload; /* bytes after the transport header */
 	uint8_t src_mac[6], dst_mac[6];
 };
 

@@ -141,7 +141,7 @@ struct sim {
 	struct edge_bucket slot[NCPU];
 	int created;
 	struct edge_limit l;
-	__u64 tick;	  /* > 0: judge first on a coarse clock of this resolution */
+	__u64 tick; /* > 0: judge first on a coarse clock of this resolution */
 	__u64 early_rejects;
 };
 

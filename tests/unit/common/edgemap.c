@@ -134,7 +134,7 @@ static void config_check(void **state)
 	BAD(c.v6_prefix = 129);
 	GOOD(c.v6_prefix = 128);
 	BAD(c.origin = EDGE_ORIGIN_MAX);
-	BAD(c.abi = EDGE_ABI_VERSION + 1);	   /* another layout's config */
+	BAD(c.abi = EDGE_ABI_VERSION + 1); /* another layout's config */
 	BAD(c.abi = 0);
 	GOOD(memset(&c.src, 0, sizeof(c.src)));	   /* no limit */
 	BAD(c.src.rate = 0);			   /* zero rate, burst left */
