@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh - floodgate's one test runner.
 #
-# Runs the three tiers in order - unit (host, no root), bpf (BPF_PROG_TEST_RUN fixtures,
-# root), integration (root, namespaces, real servers) - and prints one TAP stream:
+# Runs the tiers in order - lint (house rules: formatting, test addresses), unit (host, no
+# root), bpf (BPF_PROG_TEST_RUN fixtures, root), integration (root, namespaces, real
+# servers) - and prints one TAP stream:
 # every test of every program renumbered as "ok N - tier/program: test", then the plan and
 # the closing line "N passed, N failed, N skipped".
 #
@@ -26,11 +27,11 @@ tiers=()
 filters=()
 for a in "$@"; do
 	case $a in
-	unit | bpf | integration) tiers+=("$a") ;;
+	lint | unit | bpf | integration) tiers+=("$a") ;;
 	*) filters+=("$a") ;;
 	esac
 done
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit bpf integration)
+[ ${#tiers[@]} -eq 0 ] && tiers=(lint unit bpf integration)
 
 n=0 passed=0 failed=0 skipped=0
 skips=() failures=()
@@ -53,6 +54,7 @@ emit() { # emit STATUS(ok|not ok|skip) NAME [DETAIL]
 
 programs_of() { # the test programs of a tier, in a stable order
 	case $1 in
+	lint) ls tests/lint/*.sh 2>/dev/null | sort ;;
 	unit) [ -d "$BUILD/tests/unit" ] && find "$BUILD/tests/unit" -type f -perm -u+x | sort ;;
 	bpf) [ -d "$BUILD/tests/bpf" ] && find "$BUILD/tests/bpf" -type f -perm -u+x | sort ;;
 	integration) ls tests/integration/*.sh 2>/dev/null | sort ;;
@@ -60,7 +62,7 @@ programs_of() { # the test programs of a tier, in a stable order
 }
 
 timeout_of() {
-	case $1 in unit) echo 120 ;; bpf) echo 300 ;; *) echo 600 ;; esac
+	case $1 in lint | unit) echo 120 ;; bpf) echo 300 ;; *) echo 600 ;; esac
 }
 
 run_program() { # run_program TIER PATH
@@ -103,7 +105,7 @@ run_program() { # run_program TIER PATH
 
 for tier in "${tiers[@]}"; do
 	echo "# tier: $tier"
-	if [ "$tier" != unit ] && [ "$(id -u)" != 0 ]; then
+	if [ "$tier" != unit ] && [ "$tier" != lint ] && [ "$(id -u)" != 0 ]; then
 		emit skip "$tier: every test" "needs root (BPF, namespaces)"
 		continue
 	fi
