@@ -34,11 +34,15 @@ enum bucket_verdict {
 };
 
 /* One token from a single shared bucket kept in a 1-entry per-CPU array (the new-source
- * bucket). Returns 1 to admit. */
-static __always_inline int bucket_admit_global(void *map, const struct edge_limit *l, __u64 now)
+ * bucket). Returns 1 to admit. Like bucket_admit(), it pays from the wallet without the
+ * clock, and rejects on the coarse clock when it can: under a spoofed flood, this is the
+ * verdict of every packet. */
+static __always_inline int bucket_admit_global(void *map, const struct edge_limit *l,
+					       struct clock *clk)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	struct edge_bucket *mine, *home;
+	__u64 now;
 	int r;
 
 	if (!l->interval_ns || l->cap_ns < l->interval_ns)
@@ -46,6 +50,12 @@ static __always_inline int bucket_admit_global(void *map, const struct edge_limi
 	mine = bpf_map_lookup_elem(map, &zero);
 	if (!mine)
 		return 1;
+	if (tb_wallet_take(mine, l->interval_ns))
+		return 1;
+	if (mine->stamp_ns &&
+	    tb_percpu_early_reject(mine, cpu == 0, clock_coarse(clk), l->interval_ns, l->cap_ns))
+		return 0;
+	now = clock_now(clk);
 	r = tb_percpu_fast(mine, cpu == 0, now, l->interval_ns);
 	if (r != TB_MINT)
 		return r;
@@ -82,10 +92,10 @@ static __always_inline int bucket_admit(void *map, const void *key, const struct
 		if (tb_percpu_early_reject(mine, cpu == 0, clock_coarse(clk), interval, cap))
 			return BUCKET_OVER;
 	}
+	if (!mine && newkeys && !bucket_admit_global(newkeys, nl, clk))
+		return BUCKET_NEW_OVER;
 	now = clock_now(clk);
 	if (!mine) {
-		if (newkeys && !bucket_admit_global(newkeys, nl, now))
-			return BUCKET_NEW_OVER;
 		tb_percpu_init(&fresh, now, cap, cpu == 0);
 		tb_wallet_take(&fresh, interval);
 		if (!bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST)) {

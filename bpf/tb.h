@@ -34,8 +34,11 @@
 
 #define TB_NS_PER_S 1000000000ULL
 
+/* Always inlined: a BPF call takes at most 5 arguments, and some of these take 6. */
+#define TB_FN static inline __attribute__((always_inline))
+
 /* a * b, or ~0 when the product overflows 64 bits. */
-static inline __u64 tb_mul_sat(__u64 a, __u64 b)
+TB_FN __u64 tb_mul_sat(__u64 a, __u64 b)
 {
 	__u64 r = a * b;
 
@@ -49,7 +52,7 @@ static inline __u64 tb_mul_sat(__u64 a, __u64 b)
  * tb_interval(5, 60 * TB_NS_PER_S)). Never 0 for a non-zero count: the finest rate the
  * clock can express is one token per ns. 0 for count 0 (no tokens are ever added).
  */
-static inline __u64 tb_interval(__u64 count, __u64 per_ns)
+TB_FN __u64 tb_interval(__u64 count, __u64 per_ns)
 {
 	__u64 i;
 
@@ -64,7 +67,7 @@ static inline __u64 tb_interval(__u64 count, __u64 per_ns)
  * Returns 0, or -EINVAL when rate or burst is 0 or above EDGE_RATE_MAX / EDGE_BURST_MAX
  * (a limit of 0 is "no limit", which callers express by not setting one).
  */
-static inline int tb_limit_set(struct edge_limit *l, __u64 rate, __u64 burst)
+TB_FN int tb_limit_set(struct edge_limit *l, __u64 rate, __u64 burst)
 {
 	if (!rate || rate > EDGE_RATE_MAX || !burst || burst > EDGE_BURST_MAX)
 		return -EINVAL;
@@ -77,7 +80,7 @@ static inline int tb_limit_set(struct edge_limit *l, __u64 rate, __u64 burst)
 
 /* Credit after refilling from stamp to now, capped at cap. A clock that went backwards
  * (now < stamp) refills nothing; an enormous gap saturates at cap without overflow. */
-static inline __u64 tb_refill(__u64 credit, __u64 stamp, __u64 now, __u64 cap)
+TB_FN __u64 tb_refill(__u64 credit, __u64 stamp, __u64 now, __u64 cap)
 {
 	__u64 gap;
 
@@ -92,7 +95,7 @@ static inline __u64 tb_refill(__u64 credit, __u64 stamp, __u64 now, __u64 cap)
 }
 
 /* A full bucket as of now. */
-static inline void tb_init(struct edge_bucket *b, __u64 now, __u64 cap)
+TB_FN void tb_init(struct edge_bucket *b, __u64 now, __u64 cap)
 {
 	b->credit_ns = cap;
 	b->stamp_ns = now;
@@ -103,7 +106,7 @@ static inline void tb_init(struct edge_bucket *b, __u64 now, __u64 cap)
  * they are all there. Returns 1 when admitted, 0 when not (nothing is taken then).
  * The stamp never moves backwards, so a clock step back cannot refill twice.
  */
-static inline int tb_take(struct edge_bucket *b, __u64 now, __u64 interval, __u64 cap, __u64 cost)
+TB_FN int tb_take(struct edge_bucket *b, __u64 now, __u64 interval, __u64 cap, __u64 cost)
 {
 	__u64 need = tb_mul_sat(cost, interval);
 	__u64 credit = tb_refill(b->credit_ns, b->stamp_ns, now, cap);
@@ -120,7 +123,7 @@ static inline int tb_take(struct edge_bucket *b, __u64 now, __u64 interval, __u6
 
 /* ns until `cost` tokens are available in a bucket holding `credit` (0 if they are);
  * ~0 when they never will be (cost beyond the bucket size). */
-static inline __u64 tb_wait_ns(__u64 credit, __u64 interval, __u64 cap, __u64 cost)
+TB_FN __u64 tb_wait_ns(__u64 credit, __u64 interval, __u64 cap, __u64 cost)
 {
 	__u64 need = tb_mul_sat(cost, interval);
 
@@ -132,7 +135,7 @@ static inline __u64 tb_wait_ns(__u64 credit, __u64 interval, __u64 cap, __u64 co
 /* ---- Per-CPU wallets sharing one mint cursor (see the top of this file) ---- */
 
 /* Take one token from a wallet without minting. */
-static inline int tb_wallet_take(struct edge_bucket *w, __u64 interval)
+TB_FN int tb_wallet_take(struct edge_bucket *w, __u64 interval)
 {
 	if (w->credit_ns >= interval) {
 		w->credit_ns -= interval;
@@ -147,7 +150,7 @@ static inline int tb_wallet_take(struct edge_bucket *w, __u64 interval)
  * else 0, meaning "reject, and do not move the cursor". A cursor of 0 is uninitialised and
  * mints nothing (the caller sets it to now); a cursor in the future mints nothing.
  */
-static inline __u64 tb_mint_claim(__u64 credit, __u64 cursor, __u64 now, __u64 interval)
+TB_FN __u64 tb_mint_claim(__u64 credit, __u64 cursor, __u64 now, __u64 interval)
 {
 	__u64 gap;
 
@@ -161,13 +164,13 @@ static inline __u64 tb_mint_claim(__u64 credit, __u64 cursor, __u64 now, __u64 i
 
 /* Earliest time at which a mint from `cursor` could pay for one token given `credit`:
  * before it, a CPU other than the cursor's owner rejects without reading the cursor. */
-static inline __u64 tb_mint_hint(__u64 credit, __u64 cursor, __u64 interval)
+TB_FN __u64 tb_mint_hint(__u64 credit, __u64 cursor, __u64 interval)
 {
 	return credit >= interval ? 0 : cursor + (interval - credit);
 }
 
 /* Add a successful claim to a wallet, capped at the bucket size. */
-static inline __u64 tb_wallet_add(__u64 credit, __u64 minted, __u64 cap)
+TB_FN __u64 tb_wallet_add(__u64 credit, __u64 minted, __u64 cap)
 {
 	return tb_refill(credit, 0, minted, cap);
 }
@@ -181,14 +184,14 @@ static inline __u64 tb_wallet_add(__u64 credit, __u64 minted, __u64 cap)
  * full wallet (the bucket starts full), and the cursor set to now when this CPU's slot is
  * the home slot. A creator on another CPU sets the home cursor with tb_percpu_home_init().
  */
-static inline void tb_percpu_init(struct edge_bucket *mine, __u64 now, __u64 cap, int is_home)
+TB_FN void tb_percpu_init(struct edge_bucket *mine, __u64 now, __u64 cap, int is_home)
 {
 	mine->credit_ns = cap;
 	mine->stamp_ns = is_home ? now : 0;
 }
 
 /* Start the shared cursor at now unless a CPU already did. */
-static inline void tb_percpu_home_init(struct edge_bucket *home, __u64 now)
+TB_FN void tb_percpu_home_init(struct edge_bucket *home, __u64 now)
 {
 	__sync_val_compare_and_swap(&home->stamp_ns, 0, now);
 }
@@ -202,7 +205,7 @@ static inline void tb_percpu_home_init(struct edge_bucket *home, __u64 now)
  * The part of an admission that reads only this CPU's slot: pay from the wallet, or
  * reject early when the hint says no mint can pay yet. Only TB_MINT needs the home slot.
  */
-static inline int tb_percpu_fast(struct edge_bucket *mine, int is_home, __u64 now, __u64 interval)
+TB_FN int tb_percpu_fast(struct edge_bucket *mine, int is_home, __u64 now, __u64 interval)
 {
 	if (tb_wallet_take(mine, interval))
 		return TB_ADMIT;
@@ -217,8 +220,8 @@ static inline int tb_percpu_fast(struct edge_bucket *mine, int is_home, __u64 no
  * Returns TB_ADMIT or TB_REJECT. Only `home->stamp_ns` is ever written by another CPU,
  * and only with compare-and-swap; everything else in `mine` belongs to this CPU.
  */
-static inline int tb_percpu_mint(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
-				 __u64 now, __u64 interval, __u64 cap)
+TB_FN int tb_percpu_mint(struct edge_bucket *mine, struct edge_bucket *home, int is_home, __u64 now,
+			 __u64 interval, __u64 cap)
 {
 	__u64 cursor, claim;
 	int i;
@@ -256,8 +259,8 @@ static inline int tb_percpu_mint(struct edge_bucket *mine, struct edge_bucket *h
  * interval longer than a tick is unchanged. Only an empty wallet (after tb_wallet_take
  * failed) asks. On the home CPU the hint is derived from the cursor itself.
  */
-static inline int tb_percpu_early_reject(const struct edge_bucket *mine, int is_home, __u64 early,
-					 __u64 interval, __u64 cap)
+TB_FN int tb_percpu_early_reject(const struct edge_bucket *mine, int is_home, __u64 early,
+				 __u64 interval, __u64 cap)
 {
 	__u64 hint;
 
@@ -269,8 +272,8 @@ static inline int tb_percpu_early_reject(const struct edge_bucket *mine, int is_
 }
 
 /* Both steps, for callers that hold both slots anyway (the host tests). */
-static inline int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *home, int is_home,
-				 __u64 now, __u64 interval, __u64 cap)
+TB_FN int tb_percpu_take(struct edge_bucket *mine, struct edge_bucket *home, int is_home, __u64 now,
+			 __u64 interval, __u64 cap)
 {
 	int r = tb_percpu_fast(mine, is_home, now, interval);
 

@@ -41,7 +41,8 @@ struct pclass {
 	uint16_t dport;
 	int vlans;
 	int malformed;
-	int expect; /* XDP action */
+	int expect;  /* XDP action */
+	int spoofed; /* a new-source limit is on, with its bucket exhausted, while timed */
 };
 
 /* Sources: 198.18.1.1 is blocked (/32), 198.18.1.2 allowlisted, 198.19.128.0/17 is under
@@ -58,6 +59,8 @@ static const struct pclass classes[] = {
 	{ "IPv6 under limit", "2001:2:0:2::2", IPPROTO_TCP, 443, 0, 0, XDP_PASS },
 	{ "VLAN (QinQ) under limit", "198.18.2.2", IPPROTO_TCP, 443, 2, 0, XDP_PASS },
 	{ "malformed (IHL 4)", "198.18.2.2", IPPROTO_TCP, 443, 0, 1, XDP_DROP },
+	{ "spoofed (new source, over new-source limit)", "198.18.1.5", IPPROTO_TCP, 443, 0, 0,
+	  XDP_DROP, 1 },
 };
 #define NCLASS (sizeof(classes) / sizeof(classes[0]))
 
@@ -187,6 +190,26 @@ static int preload_static(struct edge_bpf *s)
 	k.addr[0] = 198, k.addr[1] = 18, k.addr[2] = 3, k.addr[3] = 0;
 	err = err ?: map_update(s->maps.fg_edges4, &k, &e);
 	return err;
+}
+
+/* Turn the new-source limit on with an exhausted bucket (on = 1), or off again. */
+static int spoof_setup(struct edge_bpf *s, int on)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct edge_bucket empty[ncpu];
+	struct edge_config c;
+	__u32 zero = 0;
+	int fd = bpf_map__fd(s->maps.fg_config);
+
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return -errno;
+	memset(&c.newsrc, 0, sizeof(c.newsrc));
+	if (on)
+		tb_limit_set(&c.newsrc, 1, 1000);
+	for (int i = 0; i < ncpu; i++)
+		empty[i] = (struct edge_bucket){ 0, now_mono() + 3600 * TB_NS_PER_S };
+	return map_update(s->maps.fg_newsrc, &zero, empty)
+		       ?: map_update(s->maps.fg_config, &zero, &c);
 }
 
 /* Fill fg_src4 with n sources (batch updates), plus the over-limit source empty. */
@@ -406,7 +429,7 @@ int main(int argc, char **argv)
 		}
 		printf("\n%lu tracked sources; floor (return XDP_PASS): %.1f ns\n", o.sources[si],
 		       floor_ns);
-		printf("  %-36s %10s %10s  %s\n", "packet class", "ns/packet", "- floor",
+		printf("  %-44s %10s %10s  %s\n", "packet class", "ns/packet", "- floor",
 		       "verdict");
 		for (size_t i = 0; i < NCLASS && !err; i++) {
 			uint8_t frame[256];
@@ -415,15 +438,19 @@ int main(int argc, char **argv)
 			json_t *jc;
 
 			err = build(&classes[i], frame, sizeof(frame), &len);
+			if (!err && classes[i].spoofed)
+				err = spoof_setup(s, 1);
 			if (!err)
 				err = time_prog(bpf_program__fd(s->progs.xdp_edge), frame, len, &o,
 						&ns, &act);
+			if (!err && classes[i].spoofed)
+				err = spoof_setup(s, 0);
 			if (err) {
 				pr_err("Couldn't time class '%s': %s", classes[i].name,
 				       strerror(-err));
 				break;
 			}
-			printf("  %-36s %10.1f %10.1f  %s%s\n", classes[i].name, ns, ns - floor_ns,
+			printf("  %-44s %10.1f %10.1f  %s%s\n", classes[i].name, ns, ns - floor_ns,
 			       act == XDP_DROP	 ? "drop"
 			       : act == XDP_PASS ? "pass"
 						 : "other",
