@@ -88,6 +88,29 @@ int gw_clientip_resolve(const gw_config_t *cfg, const struct sockaddr *peer,
 	return 0;
 }
 
+size_t gw_clientip_format(const struct fg_cidr *a, char *buf)
+{
+	size_t o = 0;
+
+	if (a->family != AF_INET || a->prefixlen != 32) {
+		fg_cidr_format(a, buf, FG_CIDR_STRLEN);
+		return strlen(buf);
+	}
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a->addr[i];
+
+		if (i)
+			buf[o++] = '.';
+		if (v >= 100)
+			buf[o++] = (char)('0' + v / 100);
+		if (v >= 10)
+			buf[o++] = (char)('0' + v / 10 % 10);
+		buf[o++] = (char)('0' + v % 10);
+	}
+	buf[o] = '\0';
+	return o;
+}
+
 void gw_clientip_bucket_key(const struct fg_cidr *a, unsigned v6prefix, uint8_t key[16])
 {
 	struct fg_cidr m = *a;

@@ -362,7 +362,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 		gw_metrics_rejection(w->metrics, rc->problem);
 	if (cfg->access_log_fd >= 0) {
 		if (rc->have_ip)
-			fg_cidr_format(&rc->ip.client, client, sizeof(client));
+			gw_clientip_format(&rc->ip.client, client);
 		e = (gw_accesslog_entry_t){
 			.time = req->processed_at.at,
 			.client = client,

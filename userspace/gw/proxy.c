@@ -12,6 +12,12 @@
  * client while the socket reads into the other. A client slower than the upstream pauses
  * reading from the upstream once PAUSE_BYTES are waiting, so memory per request stays
  * bounded.
+ *
+ * The common small response - a Content-Length body that arrived with the head - takes a
+ * shortcut over HTTP/1: h2o's pull mode, where the connection asks for the body right after
+ * flattening the head into the same buffer. h2o 2.2.5 calls SSL_write once per buffer it is
+ * given, so the push path (head, then body) costs two TLS records and their per-record work;
+ * pulled, head and body leave as one record in one write.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +38,8 @@
 #define HEAD_MAX	(64u << 10)
 /* Body bytes buffered for a slow client before the upstream socket stops being read. */
 #define PAUSE_BYTES	(1u << 20)
+/* Largest complete body sent in pull mode (one TLS record's worth); larger ones stream. */
+#define PULL_MAX_BODY	16384
 
 enum body_mode {
 	BODY_NONE = 0, /* HEAD, 204, 304, or Content-Length: 0 */
@@ -257,6 +265,31 @@ static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
 	do_send(p);
 }
 
+/* Pull mode: the whole body waits in p->last; h2o's buffer has room for all of it. */
+static h2o_send_state_t do_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_t *buf)
+{
+	struct proxy *p = (struct proxy *)gen;
+	size_t n = p->last->size < buf->len ? p->last->size : buf->len;
+
+	memcpy(buf->base, p->last->bytes, n);
+	buf->len = n;
+	h2o_buffer_consume(&p->last, n);
+	return p->last->size ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
+}
+
+/*
+ * Whether the response can go out in pull mode: HTTP/1 (HTTP/2 has no pull), nothing
+ * between the handler and the connection (no filter's ostream), and a Content-Length body
+ * that is complete in the input already and small.
+ */
+static bool can_pull(struct proxy *p, const h2o_buffer_t *in)
+{
+	h2o_req_t *req = p->req;
+
+	return p->body == BODY_LENGTH && p->left <= PULL_MAX_BODY && in->size >= p->left &&
+	       req->version < 0x200 && req->_ostr_top->start_pull != NULL;
+}
+
 static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
 	struct proxy *p = (struct proxy *)gen;
@@ -448,6 +481,17 @@ static void on_head_bytes(struct proxy *p)
 				    (uint64_t)p->rc->upstream_ns);
 	p->started = 1;
 	h2o_start_response(p->req, &p->super);
+	if (can_pull(p, sock->input)) {
+		if (sock->input->size > p->left) {
+			/* more than announced: cut it, and never reuse this connection */
+			sock->input->size = (size_t)p->left;
+			p->keepalive = 0;
+		}
+		p->left = 0;
+		upstream_done(p);
+		p->req->_ostr_top->start_pull(p->req->_ostr_top, do_pull);
+		return;
+	}
 	if (p->body == BODY_NONE) {
 		if (sock->input->size)
 			p->keepalive = 0; /* bytes after a body-less response: not HTTP we trust */
@@ -575,6 +619,7 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 	h2o_iovec_t conn_tokens[CONN_TOKENS_MAX];
 	size_t nconn = connection_tokens(req, conn_tokens);
 	char peer[FG_CIDR_STRLEN] = "";
+	size_t peer_len = 0;
 	bool cookie_seen = false, xff_seen = false, via_seen = false;
 	size_t est = req->method.len + rc->uri.len + 256;
 
@@ -605,7 +650,7 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 		append(&b, cl, (size_t)n);
 	}
 	if (rc->have_ip)
-		fg_cidr_format(&rc->ip.peer, peer, sizeof(peer));
+		peer_len = gw_clientip_format(&rc->ip.peer, peer);
 
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
@@ -652,9 +697,9 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 					       req->headers.entries[j].value.len);
 					first = 0;
 				}
-				if (peer[0]) {
+				if (peer_len) {
 					APPEND_LIT(&b, ", ");
-					append(&b, peer, strlen(peer));
+					append(&b, peer, peer_len);
 				}
 				APPEND_LIT(&b, "\r\n");
 				continue;
@@ -692,8 +737,8 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 			continue;
 		append_header(&b, name, h->name->len, h->value.base, h->value.len);
 	}
-	if (!xff_seen && peer[0])
-		append_header(&b, "x-forwarded-for", 15, peer, strlen(peer));
+	if (!xff_seen && peer_len)
+		append_header(&b, "x-forwarded-for", 15, peer, peer_len);
 	append_header(&b, "x-forwarded-proto", 17, req->scheme->name.base, req->scheme->name.len);
 	if (!via_seen) {
 		if (req->version >= 0x200)

@@ -130,12 +130,46 @@ static void bucket_keys(void **state)
 	assert_int_equal(ka[15], 1);
 }
 
+/* gw_clientip_format writes what fg_cidr_format writes, for every octet value. */
+static void format_like_inet_ntop(void **state)
+{
+	static const char *const samples[] = {
+		"0.0.0.0",	     "255.255.255.255",	    "127.0.0.1", "10.0.100.9",
+		"198.18.0.255",	     "1.22.103.4",	    "::1",	 "2001:2::9",
+		"::ffff:198.18.0.7", "2001:db8:0:0:1:0:0:1"
+	};
+	char want[FG_CIDR_STRLEN], got[FG_CIDR_STRLEN];
+	struct fg_cidr a;
+
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		assert_int_equal(fg_addr_parse(samples[i], &a, NULL), 0);
+		fg_cidr_format(&a, want, sizeof(want));
+		assert_int_equal(gw_clientip_format(&a, got), strlen(want));
+		assert_string_equal(got, want);
+	}
+	for (unsigned v = 0; v < 256; v++) {
+		fg_addr_parse("0.0.0.0", &a, NULL);
+		a.addr[0] = (uint8_t)v;
+		a.addr[1] = (uint8_t)(255 - v);
+		a.addr[2] = (uint8_t)(v * 7);
+		a.addr[3] = (uint8_t)(v / 3);
+		fg_cidr_format(&a, want, sizeof(want));
+		assert_int_equal(gw_clientip_format(&a, got), strlen(want));
+		assert_string_equal(got, want);
+	}
+	/* a network (never a peer, but the contract says: as fg_cidr_format) */
+	fg_cidr_parse("198.18.0.0/15", &a, NULL);
+	assert_int_equal(gw_clientip_format(&a, got), strlen("198.18.0.0/15"));
+	assert_string_equal(got, "198.18.0.0/15");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cf_connecting_ip),
 		cmocka_unit_test(x_forwarded_for),
 		cmocka_unit_test(bucket_keys),
+		cmocka_unit_test(format_like_inet_ntop),
 	};
 	return FG_RUN_TESTS(tests);
 }
