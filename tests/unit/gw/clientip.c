@@ -134,7 +134,7 @@ static void bucket_keys(void **state)
 static void format_like_inet_ntop(void **state)
 {
 	static const char *const samples[] = {
-		"0.0.0.0",	     "255.255.255.255",	    "127.0.0.1", "10.0.100.9",
+		"0.0.0.0",	     "255.255.255.255",	    "127.0.0.1", "198.19.100.9",
 		"198.18.0.255",	     "1.22.103.4",	    "::1",	 "2001:2::9",
 		"::ffff:198.18.0.7", "2001:db8:0:0:1:0:0:1"
 	};
