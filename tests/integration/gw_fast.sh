@@ -2,7 +2,10 @@
 # gw_fast: the request path's shortcuts answer exactly as the general path does - small
 # complete upstream bodies sent in h2o's pull mode over HTTP/1 (head and body in one write)
 # next to the streamed ones (a body over the threshold, a chunked one, one cut short, HEAD,
-# an empty one), pipelined requests through it, over TLS and plain HTTP.
+# an empty one), pipelined requests through it, over TLS and plain HTTP; problem responses
+# pulled the same way (every error, HEAD, pipelined); the per-connection key digest cache
+# (a key revoked, blocked or replaced between two requests of one connection, HTTP/1.1 and
+# HTTP/2); paths that skip normalisation next to those that need it.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -88,6 +91,76 @@ for t in --tls ""; do
 	is "pipelined (${t:-plain}): answers in order, bodies whole" "$(echo "$out" | head -6)" "$want"
 	like "... and a 401 last" "$(echo "$out" | sed -n 7p)" "401 "
 done
+
+# ---- problem responses over HTTP/1.1 (pulled) are the HTTP/2 ones, byte for byte ----
+FREE=$(gw_key free)
+for t in "401 missing|/v1/items|" "401 unknown|/v1/items|X-API-Key: fg_nope" \
+	"401 malformed|/v1/items?api_key=%zz|" "404|/v1/nothing|$H" "400|/v1/%zz|$H" \
+	"403 plan|/v1/reports|X-API-Key: $FREE"; do
+	IFS='|' read -r what path hdr <<<"$t"
+	for v in --http1.1 --http2; do
+		req $v ${hdr:+-H "$hdr"} -D "$GW_DIR/p$v.h" -o "$GW_DIR/p$v.b" "$URL$path"
+	done
+	ok "$what: the same body over HTTP/1.1 and HTTP/2" cmp -s "$GW_DIR/p--http1.1.b" "$GW_DIR/p--http2.b"
+	hs() { grep -v -i -e '^date:' -e '^HTTP/' -e '^connection:' "$1" | tr -d '\r' | tr A-Z a-z | sort; }
+	is "$what: the same headers" "$(hs "$GW_DIR/p--http1.1.h")" "$(hs "$GW_DIR/p--http2.h")"
+done
+is "405 over HTTP/1.1 with Allow" "$(req --http1.1 -X DELETE -H "$H" -D - -o /dev/null "$URL/v1/items" | grep -i '^allow:' | tr -d '\r')" \
+	"Allow: GET, HEAD, POST"
+is "429 over HTTP/1.1: its headers" "$(req --http1.1 -H "X-API-Key: $FREE" -o /dev/null "$URL/v1/items"; \
+	req --http1.1 -H "X-API-Key: $FREE" -D - -o /dev/null "$URL/v1/items" | grep -i -e '^retry-after:' -e '^ratelimit:' | tr -d '\r' | sort | tr '\n' ' ')" \
+	'RateLimit: "free";r=0;t=1 Retry-After: 1 '
+is "HEAD of a problem over HTTP/1.1: no body, the body's length" \
+	"$(req --http1.1 -I "$URL/v1/items" -w '%{http_code} %{size_download}' | tr -d '\r' | grep -i -e '^content-length' -e '^401')" \
+	"Content-Length: $(stat -c %s "$GW_DIR/p--http2.b" >/dev/null; req --http2 "$URL/v1/items" | wc -c)
+401 0"
+out=$(h1 --tls "$GW_PORT" "GET /v1/items" "HEAD /v1/items" "GET /v1/nothing|$H" "GET /s/s1|$H" \
+	"DELETE /v1/items|$H" "GET /v1/items|X-API-Key: fg_nope" "GET /s/s1|$H")
+is "pipelined problems between proxied answers: statuses in order" \
+	"$(echo "$out" | cut -d' ' -f1 | tr '\n' ' ')" "401 401 404 200 405 401 200 "
+is "... the HEAD's body is empty" "$(echo "$out" | sed -n 2p | cut -d' ' -f2)" 0
+is "... the proxied bodies whole" "$(echo "$out" | sed -n '4p;7p' | cut -d' ' -f2-3 | sort -u)" "$(sum s1)"
+
+# ---- the key digest cache: never a verdict, never across connections ----
+K1=$(gw_key load)
+K2=$(gw_key load)
+K1_ID=$(printf %s "$K1" | sha256sum | cut -c1-16)
+ADM="curl -s -m 5 -o /dev/null -X POST -H 'Authorization: Bearer $GW_TOKEN' http://127.0.0.1:$ADMIN_PORT/v1/keys/$K1_ID"
+out=$(h1 --tls "$GW_PORT" "GET /s/s1|X-API-Key: $K1" "!$ADM/block" "GET /s/s1|X-API-Key: $K1" \
+	"!$ADM/unblock" "GET /s/s1|X-API-Key: $K1" "GET /s/s1|X-API-Key: $K2" "GET /s/s1|X-API-Key: ${K1}x" \
+	"GET /s/s1|X-API-Key: $K1" "!$ADM/revoke" "GET /s/s1|X-API-Key: $K1" "GET /s/s1|X-API-Key: $K2")
+is "one HTTP/1.1 connection: blocked 403, unblocked 200, other keys, revoked 401 at once" \
+	"$(echo "$out" | cut -d' ' -f1 | tr '\n' ' ')" "200 403 200 200 401 200 401 200 "
+K3=$(gw_key load)
+K3_ID=$(printf %s "$K3" | sha256sum | cut -c1-16)
+# one transfer a second on one connection; stderr (unbuffered) tells when the first is done
+bounded 20 curl -s -k -m 15 --http2 --rate 1/s -H "X-API-Key: $K3" \
+	-w '%{stderr}%{http_code} %{num_connects}\n' \
+	-o /dev/null "$URL/s/s1" -o /dev/null "$URL/s/s1" -o /dev/null "$URL/s/s1" 2>"$GW_DIR/h2rev" &
+CURL=$!
+wait_for 5 grep -q . "$GW_DIR/h2rev"
+admin POST "/v1/keys/$K3_ID/revoke" >/dev/null
+wait "$CURL"
+is "one HTTP/2 connection: revoked between two requests, 401 on the next" \
+	"$(tr '\n' ' ' <"$GW_DIR/h2rev")" "200 1 401 0 401 0 "
+is "HTTP/2: keys alternating on one connection" \
+	"$(req --http2 -w '%{http_code} ' -H "X-API-Key: $K2" -o /dev/null "$URL/s/s1" --next -k -w '%{http_code} ' \
+		-H "X-API-Key: fg_nope" -o /dev/null "$URL/s/s1" --next -k -w '%{http_code} %{num_connects}' \
+		-H "X-API-Key: $K2" -o /dev/null "$URL/s/s1")" "200 401 200 0"
+
+# ---- paths: the fast path (already normal) and the normalised one reach the same ----
+for p in "/v1/items/42" "/v1/items/" "/v1/./items/42" "/v1//items/%34%32" "/v1/x/../items/42" \
+	"/v1/items/4%32"; do
+	code=$(req --http1.1 --path-as-is -H "$H" -o "$GW_DIR/np" -w '%{http_code}' "$URL$p")
+	like "$p: answered" "404 200" "$code"
+	[ "$code" = 200 ] && is "... upstream got the normal form" "$(jq -r .target "$GW_DIR/np")" \
+		"$(case $p in */) echo /v1/items/ ;; *) echo /v1/items/42 ;; esac)"
+done
+is "a path with a dot segment start, not normal: still matched right" \
+	"$(req --path-as-is -H "$H" -o /dev/null -w '%{http_code}' "$URL/v1/items/.42")" 404
+sleep 1.2 # the access log is flushed at least once a second
+ok "access log: the malformed-key 401 logged its stripped uri" \
+	grep -q '"uri":"/v1/items","proto":"HTTP/1.1","status":401' "$GW_DIR/access.log"
 
 ok "still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "no error logged" bash -c "! grep -q ': error:' '$GW_DIR/floodgate.log'"

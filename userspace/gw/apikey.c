@@ -12,11 +12,32 @@
 
 #include "gw/apikey.h"
 
+/* Every byte of w within 0x21..0x7e. Bytes with the high bit clear are x, and x + 0x5f
+ * sets the high bit when x >= 0x21, x + 0x01 when x >= 0x7f; no sum carries into the next
+ * byte. */
+static bool visible8(uint64_t w)
+{
+	const uint64_t hi = 0x8080808080808080ull, low7 = w & ~hi;
+
+	return !(w & hi) && ((low7 + 0x5f5f5f5f5f5f5f5full) & hi) == hi &&
+	       !((low7 + 0x0101010101010101ull) & hi);
+}
+
 bool gw_apikey_valid(const char *key, size_t len)
 {
+	size_t i = 0;
+
 	if (!len || len > GW_APIKEY_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++)
+	/* Eight bytes at a time: this runs on every request that carries a key. */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, key + i, 8);
+		if (!visible8(w))
+			return false;
+	}
+	for (; i < len; i++)
 		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
 			return false;
 	return true;
@@ -241,9 +262,4 @@ int gw_apikey_generate(char out[GW_APIKEY_GEN_LEN + 1])
 	out[o] = '\0';
 	OPENSSL_cleanse(r, sizeof(r));
 	return 0;
-}
-
-bool gw_apikey_digest_equal(const uint8_t a[32], const uint8_t b[32])
-{
-	return CRYPTO_memcmp(a, b, 32) == 0;
 }

@@ -71,7 +71,37 @@ void gw_apikey_id(const uint8_t digest[32], char out[GW_APIKEY_ID_LEN + 1]);
 /* A fresh random key (GW_APIKEY_GEN_LEN characters and a NUL). Returns 0 or -EIO. */
 int gw_apikey_generate(char out[GW_APIKEY_GEN_LEN + 1]);
 
+/*
+ * Constant-time equality of a[0..len) and b[0..len): the time depends on len only. Word
+ * at a time, inline: CRYPTO_memcmp goes byte by byte behind a call, and this runs for
+ * every request (the key table's digests, keycache.h's keys).
+ */
+static inline bool gw_apikey_ct_equal(const void *a, const void *b, size_t len)
+{
+	const unsigned char *x = a, *y = b;
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t u, v;
+
+		__builtin_memcpy(&u, x + i, 8);
+		__builtin_memcpy(&v, y + i, 8);
+		acc |= u ^ v;
+		/* keep the compiler from turning the accumulation into an early exit */
+		__asm__("" : "+r"(acc));
+	}
+	for (; i < len; i++) {
+		acc |= (uint64_t)(x[i] ^ y[i]);
+		__asm__("" : "+r"(acc));
+	}
+	return acc == 0;
+}
+
 /* Constant-time equality of two 32-byte digests. */
-bool gw_apikey_digest_equal(const uint8_t a[32], const uint8_t b[32]);
+static inline bool gw_apikey_digest_equal(const uint8_t a[32], const uint8_t b[32])
+{
+	return gw_apikey_ct_equal(a, b, 32);
+}
 
 #endif /* GW_APIKEY_H */

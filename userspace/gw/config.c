@@ -1173,7 +1173,7 @@ static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
 	}
 	/* Without JIT (unsupported CPU, or SELinux forbidding executable memory) the
 	 * interpreter matches the same way, only slower. */
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	r->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
 	r->re = re;
 	return 0;
 }

@@ -102,6 +102,7 @@ typedef struct st_gw_route_t {
 	uint32_t methods; /* bit (1 << enum gw_method); all bits for "*" */
 	char *pattern;	  /* the regex as configured */
 	void *re;	  /* pcre2_code *, JIT-compiled when the platform allows */
+	bool jit;	  /* it is */
 	gw_upstream_t *upstream;
 	bool auth;	      /* false: no key needed, no plan applies */
 	uint32_t credits;     /* credit cost per request (enforced by the credits feature) */

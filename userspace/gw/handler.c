@@ -4,14 +4,20 @@
  *
  * Everything a rejection needs is precomputed in the config (problem bodies, policies),
  * and a rejection allocates nothing but what h2o's pool gives for free: a 401 or 429
- * costs one path normalisation, one regex match, one SHA-256 and one stripe lock on top
- * of h2o's own request parsing.
+ * costs a scan of the path (normalised only when it has to be), one regex match, one
+ * stripe lock and, on the first request of a connection with a given key, one SHA-256
+ * (keycache.h) on top of h2o's own request parsing. The upstream form of the path is
+ * built only for a request that is proxied, or logged.
+ *
+ * Over HTTP/1 a problem response goes out in h2o's pull mode: h2o 2.2.5 writes each
+ * buffer it is given as its own TLS record, and pulled, the head and the body share one.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gw/apikey.h"
 #include "gw/handler.h"
+#include "gw/keycache.h"
 #include "gw/keys.h"
 #include "gw/proxy.h"
 #include "gw/ratelimit.h"
@@ -33,10 +39,50 @@ gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req)
 	return v ? (gw_reqctx_t *)v->base : NULL;
 }
 
-static void add_header(h2o_req_t *req, const char *lc, size_t lclen, const char *orig,
-		       const char *v, size_t vlen)
+/* The response header names that are not h2o tokens. */
+static h2o_iovec_t hdr_ratelimit_policy = { H2O_STRLIT("ratelimit-policy") };
+static h2o_iovec_t hdr_ratelimit = { H2O_STRLIT("ratelimit") };
+static h2o_iovec_t hdr_x_ratelimit_limit = { H2O_STRLIT("x-ratelimit-limit") };
+static h2o_iovec_t hdr_x_ratelimit_remaining = { H2O_STRLIT("x-ratelimit-remaining") };
+static h2o_iovec_t hdr_x_ratelimit_reset = { H2O_STRLIT("x-ratelimit-reset") };
+
+/*
+ * Append a response header. h2o_add_header() copies the original-case name into the pool
+ * on every call and h2o_add_header_by_str() allocates the name too; here the name and its
+ * original case are literals, which outlive any request. The first header reserves room
+ * for the usual few at once (h2o would grow the vector 0 -> 4 -> 8).
+ */
+static void push_header(h2o_req_t *req, h2o_iovec_t *name, const char *orig, const char *v,
+			size_t vlen)
 {
-	h2o_add_header_by_str(&req->pool, &req->res.headers, lc, lclen, 0, orig, v, vlen);
+	h2o_headers_t *hs = &req->res.headers;
+	h2o_header_t *slot;
+
+	h2o_vector_reserve(&req->pool, hs, hs->size < 8 ? 8 : hs->size + 1);
+	slot = hs->entries + hs->size++;
+	slot->name = name;
+	slot->orig_name = orig;
+	slot->value = h2o_iovec_init(v, vlen);
+}
+
+#define TOKEN_NAME(t) ((h2o_iovec_t *)&(t)->buf)
+
+/* A problem body pulled by an HTTP/1 connection. */
+struct problem_pull {
+	h2o_generator_t super;
+	h2o_iovec_t body; /* what is left of it */
+};
+
+static h2o_send_state_t problem_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_t *buf)
+{
+	struct problem_pull *pp = (struct problem_pull *)gen;
+	size_t n = pp->body.len < buf->len ? pp->body.len : buf->len;
+
+	memcpy(buf->base, pp->body.base, n);
+	buf->len = n;
+	pp->body.base += n;
+	pp->body.len -= n;
+	return pp->body.len ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
 }
 
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
@@ -44,19 +90,33 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 	static h2o_generator_t generator = { NULL, NULL };
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_problem_info_t *info = gw_problem_info(p);
+	/* The body lives in the config, which outlives the request (rc->tc holds it). */
 	h2o_iovec_t body = h2o_iovec_init(cfg->problems[p].body, cfg->problems[p].len);
+	bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
 
 	rc->problem = p;
 	req->res.status = info->status;
 	req->res.reason = info->title;
 	req->res.content_length = body.len;
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
-		       H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, "Cache-Control",
-		       H2O_STRLIT("no-store"));
+	push_header(req, TOKEN_NAME(H2O_TOKEN_CONTENT_TYPE), "Content-Type",
+		    H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
+	push_header(req, TOKEN_NAME(H2O_TOKEN_CACHE_CONTROL), "Cache-Control",
+		    H2O_STRLIT("no-store"));
+	if (req->version < 0x200 && !head && body.len) {
+		struct problem_pull *pp = h2o_mem_alloc_pool(&req->pool, sizeof(*pp));
+
+		*pp = (struct problem_pull){ .body = body };
+		h2o_start_response(req, &pp->super);
+		/* Nothing between us and the connection (no filter's ostream): pull. */
+		if (req->_ostr_top->start_pull) {
+			req->_ostr_top->start_pull(req->_ostr_top, problem_pull);
+			return;
+		}
+		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+		return;
+	}
 	h2o_start_response(req, &generator);
-	/* The body lives in the config, which outlives the request (rc->tc holds it). */
-	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+	if (head)
 		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
 	else
 		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
@@ -67,7 +127,7 @@ static void add_retry_after(h2o_req_t *req, uint64_t seconds)
 	char *v = h2o_mem_alloc_pool(&req->pool, 24);
 	size_t n = gw_ratelimit_u64(v, seconds ? seconds : 1);
 
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, "Retry-After", v, n);
+	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", v, n);
 }
 
 /* RateLimit-Policy and RateLimit (and the legacy trio) for a plan's bucket state. */
@@ -78,10 +138,10 @@ static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const 
 		char *v = h2o_mem_alloc_pool(&req->pool, GW_NAME_MAX + 64);
 		size_t n = gw_ratelimit_header(plan->name, st, v, GW_NAME_MAX + 64);
 
-		add_header(req, H2O_STRLIT("ratelimit-policy"), "RateLimit-Policy", plan->policy,
-			   plan->policy_len);
+		push_header(req, &hdr_ratelimit_policy, "RateLimit-Policy", plan->policy,
+			    plan->policy_len);
 		if (n)
-			add_header(req, H2O_STRLIT("ratelimit"), "RateLimit", v, n);
+			push_header(req, &hdr_ratelimit, "RateLimit", v, n);
 	}
 	if (cfg->headers.legacy) {
 		char *v = h2o_mem_alloc_pool(&req->pool, 72);
@@ -89,10 +149,9 @@ static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const 
 		size_t b = gw_ratelimit_u64(v + 24, st->remaining);
 		size_t c = gw_ratelimit_u64(v + 48, st->reset_s);
 
-		add_header(req, H2O_STRLIT("x-ratelimit-limit"), "X-RateLimit-Limit", v, a);
-		add_header(req, H2O_STRLIT("x-ratelimit-remaining"), "X-RateLimit-Remaining",
-			   v + 24, b);
-		add_header(req, H2O_STRLIT("x-ratelimit-reset"), "X-RateLimit-Reset", v + 48, c);
+		push_header(req, &hdr_x_ratelimit_limit, "X-RateLimit-Limit", v, a);
+		push_header(req, &hdr_x_ratelimit_remaining, "X-RateLimit-Remaining", v + 24, b);
+		push_header(req, &hdr_x_ratelimit_reset, "X-RateLimit-Reset", v + 48, c);
 	}
 }
 
@@ -190,8 +249,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		const char *challenge =
 			bearer ? "Bearer realm=\"floodgate\"" : "ApiKey realm=\"floodgate\"";
 
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
-			       "WWW-Authenticate", challenge, strlen(challenge));
+		push_header(req, TOKEN_NAME(H2O_TOKEN_WWW_AUTHENTICATE), "WWW-Authenticate",
+			    challenge, strlen(challenge));
 		gw_handler_problem(req, rc,
 				   found ? GW_PROBLEM_INVALID_KEY : GW_PROBLEM_MISSING_KEY);
 		return true;
@@ -200,8 +259,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	drop->header_len = cfg->keys.header_len;
 	drop->authorization = key.src == GW_KEY_SRC_BEARER;
 
-	gw_apikey_digest(key.key, key.len, digest);
-	gw_apikey_id(digest, rc->key_id);
+	gw_keycache_digest(rc->tc->worker->keycache, req->conn->id, key.key, key.len, digest,
+			   rc->key_id);
 	e = gw_keys_lock(gw_server.keys, digest, &lk);
 	if (!e) {
 		problem = GW_PROBLEM_INVALID_KEY;
@@ -234,18 +293,19 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		add_retry_after(req, st.retry_after_s);
 	if (problem == GW_PROBLEM_INVALID_KEY || problem == GW_PROBLEM_EXPIRED_KEY ||
 	    problem == GW_PROBLEM_REVOKED_KEY) {
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,
-			       "WWW-Authenticate",
-			       H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
+		push_header(req, TOKEN_NAME(H2O_TOKEN_WWW_AUTHENTICATE), "WWW-Authenticate",
+			    H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
 	}
 	gw_handler_problem(req, rc, problem);
 	return true;
 }
 
 /* The path and query the upstream gets: normalised path, query minus the key parameter. */
-static void build_uri(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, const char *norm,
-		      size_t nlen)
+static void build_uri(h2o_req_t *req, gw_reqctx_t *rc)
 {
+	const gw_config_t *cfg = rc->tc->config;
+	const char *norm = rc->norm;
+	size_t nlen = rc->norm_len;
 	size_t qlen = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
 	char *out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
 	size_t o = gw_route_encode(norm, nlen, out);
@@ -267,6 +327,7 @@ static void build_uri(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, c
 			o += 1 + n;
 	}
 	rc->uri = h2o_iovec_init(out, o);
+	rc->norm = NULL;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -307,11 +368,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			return 0;
 		}
 	}
-	norm = h2o_mem_alloc_pool(&req->pool, plen + 1);
-	n = gw_route_normalize(req->path.base, plen, norm);
-	if (n < 0) {
-		gw_handler_problem(req, rc, GW_PROBLEM_BAD_REQUEST);
-		return 0;
+	if (gw_route_is_normal(req->path.base, plen)) {
+		norm = req->path.base; /* normalising would copy it unchanged */
+		n = (int)plen;
+	} else {
+		norm = h2o_mem_alloc_pool(&req->pool, plen + 1);
+		n = gw_route_normalize(req->path.base, plen, norm);
+		if (n < 0) {
+			gw_handler_problem(req, rc, GW_PROBLEM_BAD_REQUEST);
+			return 0;
+		}
 	}
 	gw_route_match(cfg, w->scratch, gw_method_of(req->method.base, req->method.len), norm,
 		       (size_t)n, &rr);
@@ -320,8 +386,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
 			size_t alen = gw_route_allow_header(rr.allowed, allow, 96);
 
-			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow",
-				       allow, alen);
+			push_header(req, TOKEN_NAME(H2O_TOKEN_ALLOW), "Allow", allow, alen);
 			gw_handler_problem(req, rc, GW_PROBLEM_METHOD_NOT_ALLOWED);
 		} else {
 			gw_handler_problem(req, rc, GW_PROBLEM_NOT_FOUND);
@@ -329,9 +394,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		return 0;
 	}
 	rc->route = rr.route;
-	build_uri(req, rc, cfg, norm, (size_t)n);
+	rc->norm = norm;
+	rc->norm_len = (size_t)n;
 	if (rr.route->auth && authorize(req, rc, cfg, rr.route, now, &drop))
 		return 0;
+	build_uri(req, rc);
 	gw_proxy_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
 	return 0;
 }
@@ -361,6 +428,8 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	if (rc->problem)
 		gw_metrics_rejection(w->metrics, rc->problem);
 	if (cfg->access_log_fd >= 0) {
+		if (rc->norm)
+			build_uri(req, rc);
 		if (rc->have_ip)
 			gw_clientip_format(&rc->ip.client, client);
 		e = (gw_accesslog_entry_t){

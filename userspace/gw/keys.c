@@ -10,8 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include <openssl/crypto.h>
-
+#include "gw/apikey.h"
 #include "gw/keys.h"
 
 /* Lock stripes: enough that two threads rarely meet on one, few enough to stay small. */
@@ -176,7 +175,7 @@ static gw_key_entry_t *find(struct stripe *s, uint64_t h, const uint8_t d[32])
 	gw_key_entry_t *e = s->buckets[bucket_of(s, h)];
 
 	for (; e; e = e->next)
-		if (CRYPTO_memcmp(e->digest, d, 32) == 0)
+		if (gw_apikey_digest_equal(e->digest, d))
 			return e;
 	return NULL;
 }
@@ -262,7 +261,7 @@ int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
 
 	pthread_mutex_lock(&s->mutex);
 	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->next) {
-		if (CRYPTO_memcmp((*pp)->digest, digest, 32) == 0) {
+		if (gw_apikey_digest_equal((*pp)->digest, digest)) {
 			e = *pp;
 			*pp = e->next;
 			s->count--;

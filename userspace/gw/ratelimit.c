@@ -66,15 +66,15 @@ void gw_ratelimit_peek(const struct edge_bucket *b, uint64_t now_ns, const gw_li
 
 size_t gw_ratelimit_u64(char *buf, uint64_t v)
 {
-	char tmp[21];
-	size_t n = 0;
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
 
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return n;
 }

@@ -126,12 +126,41 @@ int gw_route_normalize(const char *in, size_t len, char *out)
 	return (int)o;
 }
 
-/* RFC 3986 pchar minus '%' (always re-encoded), plus '/'. */
-static bool keep_raw(unsigned char c)
+/* Bytes gw_route_is_normal() looks twice at: 1 for '/', 2 for those normalising changes. */
+static const uint8_t path_class[256] = {
+	[0x00 ... 0x1f] = 2,
+	[0x7f] = 2,
+	['%'] = 2,
+	['/'] = 1,
+};
+
+bool gw_route_is_normal(const char *in, size_t len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("-._~!$&'()*+,;=:@/", c);
+	if (!len || len > GW_PATH_MAX || in[0] != '/')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t k = path_class[(unsigned char)in[i]];
+
+		if (!k)
+			continue;
+		if (k == 2)
+			return false;
+		/* "//", "/." and "/.." - and, to stay simple, any segment starting with '.' */
+		if (i + 1 < len && (in[i + 1] == '/' || in[i + 1] == '.'))
+			return false;
+	}
+	return true;
 }
+
+/* RFC 3986 pchar minus '%' (always re-encoded), plus '/': the bytes sent as they are. */
+static const bool keep_raw[256] = {
+	['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['-'] = true,
+	['.'] = true,	      ['_'] = true,	    ['~'] = true,	  ['!'] = true,
+	['$'] = true,	      ['&'] = true,	    ['\''] = true,	  ['('] = true,
+	[')'] = true,	      ['*'] = true,	    ['+'] = true,	  [','] = true,
+	[';'] = true,	      ['='] = true,	    [':'] = true,	  ['@'] = true,
+	['/'] = true,
+};
 
 size_t gw_route_encode(const char *in, size_t len, char *out)
 {
@@ -141,7 +170,7 @@ size_t gw_route_encode(const char *in, size_t len, char *out)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		if (c && keep_raw(c)) {
+		if (keep_raw[c]) {
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '%';
@@ -195,7 +224,12 @@ void gw_route_match(const gw_config_t *cfg, gw_route_scratch_t *s, enum gw_metho
 		/* A route that could not change the answer is not worth a regex run. */
 		if (!(r->methods & bit) && (res->allowed & r->methods) == r->methods)
 			continue;
-		rc = pcre2_match(r->re, (PCRE2_SPTR)path, len, 0, 0, s->md, s->mctx);
+		/* JIT code straight away when there is some: pcre2_match() would run the same
+		 * code after checks that cannot fail here. */
+		if (r->jit)
+			rc = pcre2_jit_match(r->re, (PCRE2_SPTR)path, len, 0, 0, s->md, s->mctx);
+		else
+			rc = pcre2_match(r->re, (PCRE2_SPTR)path, len, 0, 0, s->md, s->mctx);
 		if (rc < 0)
 			continue; /* no match, or over the match limit: not this route */
 		if (r->methods & bit) {

@@ -13,6 +13,7 @@
 #ifndef GW_ROUTE_H
 #define GW_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,14 @@ const char *gw_path_strerror(int err);
  * or a negative enum gw_path_error.
  */
 int gw_route_normalize(const char *in, size_t len, char *out);
+
+/*
+ * Whether in[0..len) is already its own normal form, so that gw_route_normalize() would
+ * return it unchanged: absolute, not too long, and without '%', control bytes, "//" or a
+ * segment starting with '.'. A cheap scan that lets the common path skip normalising;
+ * false says nothing (normalise to find out).
+ */
+bool gw_route_is_normal(const char *in, size_t len);
 
 /*
  * Percent-encode a normalised path for the upstream: bytes outside RFC 3986 pchar and '/'

@@ -206,9 +206,10 @@ gw_worker_t *gw_worker_new(unsigned index, h2o_globalconf_t *gconf, const int *f
 	h2o_context_init(&w->ctx, w->loop, gconf);
 	h2o_multithread_register_receiver(w->ctx.queue, &w->notify, on_notify);
 	w->scratch = gw_route_scratch_new();
+	w->keycache = gw_keycache_new();
 	w->metrics = gw_metrics_new();
 	w->flush_entry.cb = on_flush_timer;
-	if (!w->scratch || !w->metrics || gw_accesslog_init(&w->log, LOG_BUFFER)) {
+	if (!w->scratch || !w->keycache || !w->metrics || gw_accesslog_init(&w->log, LOG_BUFFER)) {
 		pr_err("worker %u: out of memory", index);
 		return NULL;
 	}

@@ -21,6 +21,7 @@
 #include "gw/accesslog.h"
 #include "gw/clientip.h"
 #include "gw/config.h"
+#include "gw/keycache.h"
 #include "gw/metrics.h"
 #include "gw/route.h"
 #include "gw/upstream.h"
@@ -50,6 +51,7 @@ struct st_gw_worker_t {
 	uint64_t gen;
 	h2o_multithread_receiver_t notify;
 	gw_route_scratch_t *scratch;
+	gw_keycache_t *keycache;
 	gw_metrics_t *metrics;
 	gw_accesslog_t log;
 	h2o_timeout_entry_t flush_entry;
@@ -68,7 +70,9 @@ typedef struct st_gw_reqctx_t {
 	char key_id[17];
 	gw_clientip_t ip;
 	bool have_ip;
-	h2o_iovec_t uri;     /* what went (or would go) upstream */
+	h2o_iovec_t uri;     /* what went (or would go) upstream; see norm */
+	const char *norm;    /* once a route matched: the normalised path uri is built from, */
+	size_t norm_len;     /* on demand (gw_handler_uri()); NULL when uri is final */
 	int64_t upstream_ns; /* time to the response head, -1 = not proxied */
 } gw_reqctx_t;
 

@@ -165,6 +165,50 @@ static void digests_and_ids(void **state)
 	assert_false(gw_apikey_digest_equal(d, d2));
 }
 
+/* Every length and every differing byte and bit position: equal exactly when equal. */
+static void constant_time_equality(void **state)
+{
+	unsigned char a[80], b[80];
+
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= sizeof(a); len++) {
+		memcpy(b, a, sizeof(b));
+		assert_true(gw_apikey_ct_equal(a, b, len));
+		for (size_t at = 0; at < len; at++)
+			for (int bit = 0; bit < 8; bit++) {
+				b[at] ^= (unsigned char)(1u << bit);
+				assert_false(gw_apikey_ct_equal(a, b, len));
+				b[at] ^= (unsigned char)(1u << bit);
+			}
+		if (len < sizeof(a)) {
+			b[len] ^= 0xff; /* past the length: not compared */
+			assert_true(gw_apikey_ct_equal(a, b, len));
+		}
+	}
+}
+
+/* Validity byte by byte, against the rule: visible ASCII only. */
+static void validity_of_every_byte(void **state)
+{
+	char key[40];
+
+	memset(key, 'k', sizeof(key));
+	for (int c = 0; c < 256; c++)
+		for (size_t at = 0; at < sizeof(key); at++) {
+			key[at] = (char)c;
+			assert_int_equal(gw_apikey_valid(key, sizeof(key)), c >= 0x21 && c <= 0x7e);
+			/* and around it, so that a neighbour cannot hide or fake it */
+			key[at ^ 1] = '~';
+			assert_int_equal(gw_apikey_valid(key, sizeof(key)), c >= 0x21 && c <= 0x7e);
+			key[at ^ 1] = '!';
+			assert_int_equal(gw_apikey_valid(key, sizeof(key)), c >= 0x21 && c <= 0x7e);
+			key[at ^ 1] = 'k';
+			key[at] = 'k';
+		}
+	assert_false(gw_apikey_valid(key, 0));
+}
+
 static void generation(void **state)
 {
 	char a[GW_APIKEY_GEN_LEN + 1], b[GW_APIKEY_GEN_LEN + 1];
@@ -184,9 +228,14 @@ static void generation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(each_source),	   cmocka_unit_test(order_is_configured),
-		cmocka_unit_test(malformed),	   cmocka_unit_test(query_stripping),
-		cmocka_unit_test(digests_and_ids), cmocka_unit_test(generation),
+		cmocka_unit_test(each_source),
+		cmocka_unit_test(order_is_configured),
+		cmocka_unit_test(malformed),
+		cmocka_unit_test(query_stripping),
+		cmocka_unit_test(digests_and_ids),
+		cmocka_unit_test(generation),
+		cmocka_unit_test(constant_time_equality),
+		cmocka_unit_test(validity_of_every_byte),
 	};
 	return FG_RUN_TESTS(tests);
 }

@@ -6,6 +6,8 @@
  */
 #include "unit.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +120,86 @@ static void encode_for_upstream(void **state)
 	assert_string_equal(out, "/%C3%A9");
 }
 
+/* The encoder as it was written first (a strchr per byte): the table must agree with it. */
+static bool keep_raw_reference(unsigned char c)
+{
+	return c && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		     strchr("-._~!$&'()*+,;=:@/", c));
+}
+
+static void encode_every_byte(void **state)
+{
+	for (int c = 0; c < 256; c++) {
+		char in[2] = { '/', (char)c }, out[8], want[8];
+
+		if (keep_raw_reference((unsigned char)c))
+			snprintf(want, sizeof(want), "/%c", c);
+		else
+			snprintf(want, sizeof(want), "/%%%02X", c);
+		assert_int_equal(gw_route_encode(in, 2, out), strlen(want));
+		assert_string_equal(out, want);
+	}
+}
+
+/* gw_route_is_normal() may say true only where normalising changes nothing. */
+static void assert_fast_path_exact(const char *in, size_t len)
+{
+	char out[GW_PATH_MAX + 1];
+	int n;
+
+	if (!gw_route_is_normal(in, len))
+		return;
+	n = gw_route_normalize(in, len, out);
+	if (n != (int)len || memcmp(out, in, len)) {
+		print_message("# fast path wrong for '%.*s' (normalised: %d)\n", (int)len, in, n);
+		fail();
+	}
+}
+
+static void fast_path(void **state)
+{
+	static const char *const normal[] = { "/",	    "/v1/items",
+					      "/v1/items/", "/v1/items/42",
+					      "/a-b_c.d~e", "/a/b.",
+					      "/a/b..",	    "/v1/items:x@y" };
+	static const char *const not_normal[] = {
+		"",	      "v1",	    "//admin",
+		"/v1//items", "/./v1",	    "/v1/.",
+		"/v1/..",     "/v1/../a",   "/..",
+		"/..a/b",     "/a/.b",	    "/a/.../b",
+		"/v1/%41",    "/v1/%2e%2e", "/v1/%2F",
+		"/v1/\x01",   "/v1/\x7f",   "/v1/a%",
+		"/v1/\t",     "/v1//",	    "/v1/items/%34%32",
+	};
+	char big[GW_PATH_MAX + 2];
+	unsigned seed = 12345;
+
+	for (size_t i = 0; i < sizeof(normal) / sizeof(normal[0]); i++) {
+		assert_true(gw_route_is_normal(normal[i], strlen(normal[i])));
+		assert_fast_path_exact(normal[i], strlen(normal[i]));
+	}
+	for (size_t i = 0; i < sizeof(not_normal) / sizeof(not_normal[0]); i++)
+		assert_false(gw_route_is_normal(not_normal[i], strlen(not_normal[i])));
+	memset(big, 'a', sizeof(big));
+	big[0] = '/';
+	assert_true(gw_route_is_normal(big, GW_PATH_MAX));
+	assert_fast_path_exact(big, GW_PATH_MAX);
+	assert_false(gw_route_is_normal(big, GW_PATH_MAX + 1)); /* too long: refused */
+	/* every short path over the bytes that matter, at random */
+	for (int round = 0; round < 300000; round++) {
+		static const char alphabet[] = "/./.%2eEfF0aA\x01\x7f\x00?";
+		char p[16];
+		size_t len = 1 + (seed = seed * 1103515245 + 12345) % 14;
+
+		for (size_t i = 0; i < len; i++)
+			p[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) %
+					(sizeof(alphabet) - 1)];
+		if (round % 4)
+			p[0] = '/';
+		assert_fast_path_exact(p, len);
+	}
+}
+
 static const char cfgtext[] =
 	"{\"listen\": [\"127.0.0.1:18080\"],"
 	"\"admin\": {\"token_sha256\": "
@@ -169,10 +251,20 @@ static const char *match(struct fixture *f, enum gw_method m, const char *raw, u
 {
 	char path[256];
 	int n = gw_route_normalize(raw, strlen(raw), path);
-	gw_route_result_t r;
+	gw_route_result_t r, fast;
 
 	assert_true(n > 0);
 	gw_route_match(f->cfg, f->s, m, path, (size_t)n, &r);
+	/* as the request path does it: an already normal path is matched in place, unterminated */
+	if (gw_route_is_normal(raw, strlen(raw))) {
+		char copy[256];
+
+		memcpy(copy, raw, strlen(raw));
+		memset(copy + strlen(raw), 'z', sizeof(copy) - strlen(raw));
+		gw_route_match(f->cfg, f->s, m, copy, strlen(raw), &fast);
+		assert_ptr_equal(fast.route, r.route);
+		assert_int_equal(fast.allowed, r.allowed);
+	}
 	*allowed = r.allowed;
 	return r.route ? r.route->name : NULL;
 }
@@ -241,6 +333,8 @@ int main(void)
 		cmocka_unit_test(empty_segments),
 		cmocka_unit_test(refusals),
 		cmocka_unit_test(encode_for_upstream),
+		cmocka_unit_test(encode_every_byte),
+		cmocka_unit_test(fast_path),
 		cmocka_unit_test_setup_teardown(matching, setup, teardown),
 		cmocka_unit_test_setup_teardown(normalisation_attacks_do_not_reach_routes, setup,
 						teardown),
