@@ -3,9 +3,11 @@
  * keys.c - fgctl keys: the daemon's API keys, through its admin API (docs/config.md).
  *
  *   fgctl keys create --plan P [--label L] [--expires DATE]   prints the new key, once
- *   fgctl keys list [--limit N] [--after ID]
+ *   fgctl keys list [--limit N] [--after ID] [--plan P] [--status S]
  *   fgctl keys show|revoke|block|unblock ID
  *   fgctl keys set-plan ID PLAN
+ *   fgctl keys usage ID                 plan, rate, tokens left, every quota counter
+ *   fgctl audit [--since TIME] [--limit N]   the admin actions, oldest first
  *
  * The admin API is found at --admin URL (default $FLOODGATE_ADMIN, else
  * http://127.0.0.1:9090); its token is read from --token-file FILE or $FLOODGATE_ADMIN_TOKEN.
@@ -40,7 +42,7 @@ struct keys_opts {
 	const char *admin, *token_file, *cacert;
 	bool json, insecure;
 	/* per command */
-	const char *id, *plan, *label, *expires, *after;
+	const char *id, *plan, *label, *expires, *after, *status, *since;
 	uint64_t limit;
 };
 
@@ -492,8 +494,10 @@ static int run_list(struct fgctl_ctx *ctx, const void *opts)
 		struct response r;
 		json_t *next;
 
-		snprintf(path, sizeof(path), "/v1/keys?limit=%llu%s%s", (unsigned long long)page,
-			 after[0] ? "&after=" : "", after);
+		snprintf(path, sizeof(path), "/v1/keys?limit=%llu%s%s%s%s%s%s",
+			 (unsigned long long)page, after[0] ? "&after=" : "", after,
+			 o->plan ? "&plan=" : "", o->plan ? o->plan : "",
+			 o->status ? "&status=" : "", o->status ? o->status : "");
 		if ((ret = request(ctx, o, "GET", path, NULL, &r)))
 			break;
 		if (r.status != 200) {
@@ -563,6 +567,150 @@ static int run_unblock(struct fgctl_ctx *ctx, const void *opts)
 	return one_key(ctx, opts, "POST", "unblock", NULL);
 }
 
+/* A JSON number or null as text ("-" for null). */
+static const char *num(json_t *o, const char *k, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	return buf;
+}
+
+static int run_usage(struct fgctl_ctx *ctx, const void *opts)
+{
+	static const char *const heads[] = { "UNIT", "PERIOD", "LIMIT",	  "ENFORCE",
+					     "USED", "LEFT",   "OVERAGE", "RESETS" };
+	static const char *const units[] = { "requests", "credits" };
+	static const char *const periods[] = { "day", "week", "month" };
+	const struct keys_opts *o = opts;
+	char path[128], a[32], b[32], c[32], d[32];
+	struct fgctl_table t;
+	struct response r;
+	json_t *rate;
+	int ret;
+
+	snprintf(path, sizeof(path), "/v1/keys/%s/usage", o->id);
+	if ((ret = request(ctx, o, "GET", path, NULL, &r)))
+		return ret;
+	if (r.status != 200) {
+		ret = answer_error(ctx, &r);
+		json_decref(r.body);
+		return ret;
+	}
+	if (o->json) {
+		ret = fgctl_json_print(ctx->out, json_incref(r.body), false);
+		json_decref(r.body);
+		return ret;
+	}
+	rate = json_object_get(r.body, "rate");
+	fprintf(ctx->out, "key %s  plan %s  status %s\n", str(r.body, "id"), str(r.body, "plan"),
+		str(r.body, "status"));
+	if (json_is_object(rate))
+		fprintf(ctx->out, "rate %s  burst %s  tokens left %s  full in %s s\n",
+			str(rate, "limit"), num(rate, "burst", a, sizeof(a)),
+			num(rate, "tokens_left", b, sizeof(b)),
+			num(rate, "full_in_s", c, sizeof(c)));
+	else
+		fprintf(ctx->out, "rate -  (the plan is not in the running config)\n");
+	fgctl_table_init(&t, 8, heads, 0x74);
+	for (size_t u = 0; u < 2 && !ret; u++) {
+		json_t *unit = json_object_get(json_object_get(r.body, "quotas"), units[u]);
+
+		for (size_t p = 0; p < 3 && !ret; p++) {
+			json_t *e = json_object_get(unit, periods[p]);
+
+			ret = fgctl_table_add(&t, units[u], periods[p],
+					      num(e, "limit", a, sizeof(a)), str(e, "enforce"),
+					      num(e, "used", b, sizeof(b)),
+					      num(e, "left", c, sizeof(c)),
+					      num(e, "overage", d, sizeof(d)), str(e, "resets_at"));
+		}
+	}
+	if (!ret)
+		fgctl_table_print(&t, ctx->out);
+	fgctl_table_free(&t);
+	json_decref(r.body);
+	return ret;
+}
+
+/* "status: active -> blocked; plan: free -> pro" from two flat JSON objects. */
+static void change_text(json_t *before, json_t *after, char *buf, size_t len)
+{
+	const char *k;
+	json_t *v;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (!json_is_object(after)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	json_object_foreach(after, k, v)
+	{
+		json_t *w = json_object_get(before, k);
+		char *x, *y;
+
+		if (w && json_equal(v, w))
+			continue;
+		x = w ? json_dumps(w, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		y = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s: %s%s%s",
+						off ? "; " : "", k, x ? x : "", x ? " -> " : "",
+						y ? y : "?");
+		free(x);
+		free(y);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+static int run_audit(struct fgctl_ctx *ctx, const void *opts)
+{
+	static const char *const heads[] = { "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "CHANGE" };
+	const struct keys_opts *o = opts;
+	char path[160], seq[32], change[512];
+	struct fgctl_table t;
+	struct response r;
+	json_t *e;
+	size_t i;
+	int ret;
+
+	snprintf(path, sizeof(path), "/v1/audit?limit=%llu%s%s",
+		 (unsigned long long)(o->limit ? o->limit : 10000), o->since ? "&since=" : "",
+		 o->since ? o->since : "");
+	if ((ret = request(ctx, o, "GET", path, NULL, &r)))
+		return ret;
+	if (r.status != 200) {
+		ret = answer_error(ctx, &r);
+		json_decref(r.body);
+		return ret;
+	}
+	if (o->json) {
+		ret = fgctl_json_print(ctx->out, json_incref(json_object_get(r.body, "entries")),
+				       false);
+		json_decref(r.body);
+		return ret;
+	}
+	fgctl_table_init(&t, 6, heads, 1);
+	json_array_foreach(json_object_get(r.body, "entries"), i, e)
+	{
+		change_text(json_object_get(e, "before"), json_object_get(e, "after"), change,
+			    sizeof(change));
+		if ((ret = fgctl_table_add(&t, num(e, "seq", seq, sizeof(seq)), str(e, "time"),
+					   str(e, "actor"), str(e, "action"), str(e, "target"),
+					   change)))
+			break;
+	}
+	if (!ret)
+		fgctl_table_print(&t, ctx->out);
+	fgctl_table_free(&t);
+	json_decref(r.body);
+	return ret;
+}
+
 static int run_set_plan(struct fgctl_ctx *ctx, const void *opts)
 {
 	const struct keys_opts *o = opts;
@@ -589,6 +737,19 @@ static const struct fgctl_arg list_args[] = {
 	  .help = "one page of at most N keys (default: every key)" },
 	{ "--after", "ID", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, after),
 	  .help = "start after this key id (ids are listed in order)" },
+	{ "--plan", "PLAN", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, plan),
+	  .help = "only keys on this plan" },
+	{ "--status", "STATUS", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, status),
+	  .help = "only keys with this status: active, blocked or revoked" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg audit_args[] = {
+	{ "--since", "TIME", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, since),
+	  .help = "entries at or after YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a Unix time" },
+	{ "--limit", "N", FGCTL_ARG_U64, 0, offsetof(struct keys_opts, limit), 1, 10000,
+	  .help = "at most N entries (default 10000)" },
 	COMMON_ARGS,
 	{ NULL },
 };
@@ -607,11 +768,40 @@ static const struct fgctl_arg set_plan_args[] = {
 	{ NULL },
 };
 
+static int audit_check(void *opts, const struct fgctl_parsed *p, char *err, size_t len)
+{
+	const struct keys_opts *o = opts;
+
+	for (const char *c = o->since; c && *c; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != ':') {
+			snprintf(err, len,
+				 "--since '%s': expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a "
+				 "Unix time",
+				 o->since);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int list_check(void *opts, const struct fgctl_parsed *p, char *err, size_t len)
 {
 	struct keys_opts *o = opts;
 	struct keys_opts probe = { .id = o->after };
 
+	if (o->status && strcmp(o->status, "active") && strcmp(o->status, "blocked") &&
+	    strcmp(o->status, "revoked")) {
+		snprintf(err, len, "--status '%s': expected active, blocked or revoked", o->status);
+		return -EINVAL;
+	}
+	if (o->plan) {
+		for (const char *c = o->plan; *c; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+				snprintf(err, len, "--plan '%s': not a plan name", o->plan);
+				return -EINVAL;
+			}
+		}
+	}
 	return o->after ? keys_check_id(&probe, p, err, len) : 0;
 }
 
@@ -630,7 +820,14 @@ const struct fgctl_cmd fgctl_cmds_keys[] = {
 	  sizeof(struct keys_opts), NULL, keys_check_id, run_block, 0 },
 	{ "keys unblock", "unblock an API key", NULL, id_args, sizeof(struct keys_opts), NULL,
 	  keys_check_id, run_unblock, 0 },
-	{ "keys set-plan", "move an API key to another plan", NULL, set_plan_args,
-	  sizeof(struct keys_opts), NULL, keys_check_id, run_set_plan, 0 },
+	{ "keys set-plan", "move an API key to another plan (its used quota stays)", NULL,
+	  set_plan_args, sizeof(struct keys_opts), NULL, keys_check_id, run_set_plan, 0 },
+	{ "keys usage", "an API key's usage: rate, tokens left, quotas and credits", NULL, id_args,
+	  sizeof(struct keys_opts), NULL, keys_check_id, run_usage, 0 },
+	{ "audit", "the audit log of admin actions (time, token, action, target, change)",
+	  "Lists what the admin API changed, oldest first: every key created, revoked, "
+	  "blocked, unblocked or moved to another plan, and every reload, with the admin "
+	  "token that did it (a prefix of its SHA-256) and the state before and after.",
+	  audit_args, sizeof(struct keys_opts), NULL, audit_check, run_audit, 0 },
 	{ NULL },
 };

@@ -16,6 +16,8 @@
 #include "log.h"
 #include "gw/admin.h"
 #include "gw/apikey.h"
+#include "gw/audit.h"
+#include "gw/credits.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
 #include "gw/metrics.h"
@@ -165,6 +167,21 @@ static json_t *record_json(const gw_key_record_t *r, const char *key)
 
 /* ---- authentication ---- */
 
+/* Who the request being handled authenticated as (the admin thread handles one at a time). */
+static char actor[64];
+
+/* Append an audit entry; the caller holds the store lock. false (logged) when it failed. */
+static bool audit(const char *action, const char *target, const json_t *before, const json_t *after)
+{
+	int ret = gw_audit_record(gw_server.store, (int64_t)time(NULL), actor, action, target,
+				  before, after);
+
+	if (ret)
+		pr_err("Couldn't write the audit entry of %s %s: %s", action, target,
+		       ret == -ENOMEM ? "out of memory" : gw_server.store->errmsg);
+	return ret == 0;
+}
+
 static bool authorized(h2o_req_t *req)
 {
 	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
@@ -190,6 +207,8 @@ static bool authorized(h2o_req_t *req)
 	cfg = gw_server_config(NULL);
 	ok = cfg && CRYPTO_memcmp(d, cfg->admin.token_sha256, 32) == 0;
 	gw_config_unref(cfg);
+	if (ok)
+		gw_audit_actor(d, actor, sizeof(actor));
 	return ok;
 }
 
@@ -222,6 +241,7 @@ static void metrics(h2o_req_t *req)
 	g.reloads_ok = __atomic_load_n(&gw_server.reloads_ok, __ATOMIC_RELAXED);
 	g.reloads_failed = __atomic_load_n(&gw_server.reloads_failed, __ATOMIC_RELAXED);
 	g.config_generation = __atomic_load_n(&gw_server.generation, __ATOMIC_RELAXED);
+	gw_credits_totals(&g.quota_credits, g.quota_overage, &g.quota_refunds);
 	if (!(text = gw_metrics_render(m, n, &g, &len))) {
 		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
 		return;
@@ -353,6 +373,13 @@ static void create_key(h2o_req_t *req)
 	if (!ret)
 		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
 				     mem_expires(r.expires));
+	if (!ret) {
+		json_t *after = record_json(&r, NULL);
+
+		if (!audit("key.create", r.id, NULL, after))
+			ret = -EIO;
+		json_decref(after);
+	}
 	pthread_mutex_unlock(&gw_server.store_lock);
 	if (ret) {
 		pr_err("Couldn't create key: %s",
@@ -372,16 +399,27 @@ struct list_ctx {
 	json_t *arr;
 	char last[GW_APIKEY_ID_LEN + 1];
 	size_t n;
+	/* filters: plan "" = any, status -1 = any */
+	const char *plan;
+	int status;
+	size_t limit, scanned;
+	char scan_last[GW_APIKEY_ID_LEN + 1];
 };
 
 static int list_one(void *arg, const gw_key_record_t *r)
 {
 	struct list_ctx *lc = arg;
 
+	lc->scanned++;
+	snprintf(lc->scan_last, sizeof(lc->scan_last), "%s", r->id);
+	if ((lc->plan && lc->plan[0] && strcmp(lc->plan, r->plan)) ||
+	    (lc->status >= 0 && lc->status != r->status))
+		return 0;
 	json_array_append_new(lc->arr, record_json(r, NULL));
 	snprintf(lc->last, sizeof(lc->last), "%s", r->id);
 	lc->n++;
-	return 0;
+	/* Full: stop mid-page, so the next page starts right after this key. */
+	return lc->limit && lc->n == lc->limit ? 1 : 0;
 }
 
 /* The value of query parameter name ("" when absent), copied into buf. */
@@ -423,14 +461,22 @@ static bool valid_id(const char *id, size_t len)
 
 static void list_keys(h2o_req_t *req)
 {
-	struct list_ctx lc = { .arr = json_array() };
-	char lim[16], after[32];
+	struct list_ctx lc = { .arr = json_array(), .status = -1 };
+	char lim[16], after[32], plan[GW_NAME_MAX + 2], status[16];
 	long limit = LIST_DEFAULT;
 	json_t *o;
 	int ret;
 
 	query_param(req, "limit", lim, sizeof(lim));
 	query_param(req, "after", after, sizeof(after));
+	query_param(req, "plan", plan, sizeof(plan));
+	query_param(req, "status", status, sizeof(status));
+	if (status[0] && (lc.status = gw_key_status_of(status)) < 0) {
+		json_decref(lc.arr);
+		BAD_REQUEST(req, "status must be active, blocked or revoked");
+		return;
+	}
+	lc.plan = plan;
 	if (lim[0]) {
 		char *e;
 
@@ -446,8 +492,18 @@ static void list_keys(h2o_req_t *req)
 		BAD_REQUEST(req, "after must be a key id (16 lower-case hex digits)");
 		return;
 	}
+	lc.limit = (size_t)limit;
 	pthread_mutex_lock(&gw_server.store_lock);
-	ret = gw_store_list(gw_server.store, after, (size_t)limit, list_one, &lc);
+	/* A filter skips keys: read pages of the store until the page is full or it ends. */
+	for (;;) {
+		lc.scanned = 0;
+		ret = gw_store_list(gw_server.store, after, LIST_MAX, list_one, &lc);
+		if (ret == 1)
+			ret = 0;
+		if (ret || lc.n == lc.limit || lc.scanned < LIST_MAX)
+			break;
+		snprintf(after, sizeof(after), "%s", lc.scan_last);
+	}
 	pthread_mutex_unlock(&gw_server.store_lock);
 	if (ret) {
 		json_decref(lc.arr);
@@ -460,12 +516,40 @@ static void list_keys(h2o_req_t *req)
 	send_json(req, 200, "OK", o);
 }
 
-enum key_action { ACT_SHOW, ACT_REVOKE, ACT_BLOCK, ACT_UNBLOCK, ACT_PLAN };
+enum key_action { ACT_SHOW, ACT_REVOKE, ACT_BLOCK, ACT_UNBLOCK, ACT_PLAN, ACT_USAGE };
+
+static const char *const action_names[] = {
+	[ACT_REVOKE] = "key.revoke",
+	[ACT_BLOCK] = "key.block",
+	[ACT_UNBLOCK] = "key.unblock",
+	[ACT_PLAN] = "key.plan",
+};
+
+/* The usage document of a stored key, its bucket read from the in-memory table. */
+static json_t *usage_of(const gw_key_record_t *r)
+{
+	gw_config_t *cfg = gw_server_config(NULL);
+	struct edge_bucket b = { 0 };
+	gw_keys_lock_t lk;
+	gw_key_entry_t *e;
+	json_t *o;
+
+	if (!cfg)
+		return NULL;
+	e = gw_keys_lock(gw_server.keys, r->digest, &lk);
+	if (e)
+		b = e->bucket;
+	gw_keys_unlock(&lk);
+	o = gw_credits_usage_json(cfg, r->id, r->plan, gw_config_plan(cfg, gw_intern_find(r->plan)),
+				  r->status, &b, gw_now_ns(), (int64_t)time(NULL));
+	gw_config_unref(cfg);
+	return o;
+}
 
 static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 {
 	gw_key_record_t r;
-	json_t *o = NULL;
+	json_t *o = NULL, *before = NULL;
 	const char *plan = NULL;
 	int ret;
 
@@ -477,12 +561,15 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 	ret = gw_store_get(gw_server.store, id, &r);
 	if (ret)
 		goto unlock;
-	if (act != ACT_SHOW && r.status == GW_KEY_REVOKED) {
+	if (act != ACT_SHOW && act != ACT_USAGE && r.status == GW_KEY_REVOKED) {
 		ret = -EPERM;
 		goto unlock;
 	}
+	if (act != ACT_SHOW && act != ACT_USAGE)
+		before = record_json(&r, NULL);
 	switch (act) {
 	case ACT_SHOW:
+	case ACT_USAGE:
 		break;
 	case ACT_REVOKE:
 	case ACT_BLOCK:
@@ -497,15 +584,24 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 		ret = gw_store_set_plan(gw_server.store, id, plan);
 		break;
 	}
-	if (!ret && act != ACT_SHOW)
+	if (!ret && before)
 		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
 				     mem_expires(r.expires));
-	/* A new plan starts with its own full bucket, not the old plan's leftovers. */
+	/* A new plan starts with its own full bucket, not the old plan's leftovers; its
+	 * quota counters are the key's and stay as they are. */
 	if (!ret && act == ACT_PLAN)
 		gw_keys_reset_bucket(gw_server.keys, r.digest);
+	if (!ret && before) {
+		json_t *after = record_json(&r, NULL);
+
+		if (!audit(action_names[act], r.id, before, after))
+			ret = -EIO;
+		json_decref(after);
+	}
 unlock:
 	pthread_mutex_unlock(&gw_server.store_lock);
 	json_decref(o);
+	json_decref(before);
 	if (ret == -ENOENT) {
 		send_problem(req, 404, "Not Found", "not-found", "no key with this id");
 		return;
@@ -520,6 +616,17 @@ unlock:
 		send_problem(req, 500, "Internal Server Error", "internal", "the store failed");
 		return;
 	}
+	if (act == ACT_USAGE) {
+		json_t *u = usage_of(&r);
+
+		if (!u) {
+			send_problem(req, 500, "Internal Server Error", "internal",
+				     "out of memory");
+			return;
+		}
+		send_json(req, 200, "OK", u);
+		return;
+	}
 	if (act != ACT_SHOW)
 		pr_info("admin: key %s is now %s on plan %s", r.id, gw_key_status_name(r.status),
 			r.plan);
@@ -529,18 +636,94 @@ unlock:
 static void reload(h2o_req_t *req)
 {
 	char err[GW_CONFIG_ERRLEN];
-	uint64_t gen;
-	gw_config_t *cfg;
+	uint64_t gen, gen0;
+	gw_config_t *cfg = gw_server_config(&gen0);
+	json_t *before, *after;
+	bool ok, logged;
+	int ret;
 
-	if (gw_server_reload(err, sizeof(err))) {
+	gw_config_unref(cfg);
+	ret = gw_server_reload(err, sizeof(err));
+	cfg = gw_server_config(&gen);
+	gw_config_unref(cfg);
+	before = json_pack("{s:I}", "generation", (json_int_t)gen0);
+	after = ret ? json_pack("{s:I, s:s}", "generation", (json_int_t)gen, "refused", err)
+		    : json_pack("{s:I}", "generation", (json_int_t)gen);
+	pthread_mutex_lock(&gw_server.store_lock);
+	logged = audit("config.reload", "config", before, after);
+	pthread_mutex_unlock(&gw_server.store_lock);
+	json_decref(before);
+	json_decref(after);
+	ok = ret == 0;
+	if (!ok) {
 		pr_err("reload refused, the running config stays: %s", err);
 		send_problem(req, 400, "Bad Request", "reload-refused", err);
 		return;
 	}
-	cfg = gw_server_config(&gen);
-	gw_config_unref(cfg);
+	if (!logged) {
+		send_problem(req, 500, "Internal Server Error", "internal",
+			     "reloaded, but the audit entry could not be written");
+		return;
+	}
 	send_json(req, 200, "OK",
 		  json_pack("{s:s, s:I}", "status", "reloaded", "generation", (json_int_t)gen));
+}
+
+struct audit_ctx {
+	json_t *arr;
+	size_t n;
+};
+
+static int audit_one(void *arg, const gw_audit_entry_t *e)
+{
+	struct audit_ctx *ac = arg;
+	json_t *o = gw_audit_entry_json(e);
+
+	if (!o)
+		return -ENOMEM;
+	json_array_append_new(ac->arr, o);
+	ac->n++;
+	return 0;
+}
+
+/* GET /v1/audit[?since=TIME&limit=N]: entries at or after since, oldest first. */
+static void list_audit(h2o_req_t *req)
+{
+	struct audit_ctx ac = { .arr = json_array() };
+	char since_s[40], lim[16];
+	int64_t since = 0;
+	long limit = LIST_DEFAULT;
+	json_t *o;
+	int ret;
+
+	query_param(req, "since", since_s, sizeof(since_s));
+	query_param(req, "limit", lim, sizeof(lim));
+	if (since_s[0] && gw_admin_parse_time(since_s, &since)) {
+		json_decref(ac.arr);
+		BAD_REQUEST(req, "since must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a Unix time");
+		return;
+	}
+	if (lim[0]) {
+		char *e;
+
+		limit = strtol(lim, &e, 10);
+		if (*e || limit < 1 || limit > LIST_MAX) {
+			json_decref(ac.arr);
+			BAD_REQUEST(req, "limit must be 1 to 10000");
+			return;
+		}
+	}
+	pthread_mutex_lock(&gw_server.store_lock);
+	ret = gw_store_audit_list(gw_server.store, since, (size_t)limit, audit_one, &ac);
+	pthread_mutex_unlock(&gw_server.store_lock);
+	if (ret) {
+		json_decref(ac.arr);
+		send_problem(req, 500, "Internal Server Error", "internal", "the store failed");
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "entries", ac.arr);
+	send_json(req, 200, "OK", o);
 }
 
 static bool is(h2o_iovec_t v, const char *s)
@@ -578,6 +761,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		reload(req);
 		return 0;
 	}
+	if (is(path, "/v1/audit")) {
+		if (!get)
+			goto method;
+		list_audit(req);
+		return 0;
+	}
 	if (is(path, "/v1/keys")) {
 		if (get)
 			list_keys(req);
@@ -604,6 +793,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			if (!get)
 				goto method;
 			key_action(req, idbuf, ACT_SHOW);
+			return 0;
+		}
+		if (is(action, "usage")) {
+			if (!get)
+				goto method;
+			key_action(req, idbuf, ACT_USAGE);
 			return 0;
 		}
 		if (is(action, "plan") && (post || is(m, "PUT"))) {

@@ -1180,8 +1180,9 @@ static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
 
 static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
 {
-	static const char *const keys[] = { "name",    "methods",   "path", "upstream",
-					    "credits", "cache_ttl", "auth", NULL };
+	static const char *const keys[] = { "name",	"methods",	     "path",
+					    "upstream", "credits",	     "cache_ttl",
+					    "auth",	"refund_on_failure", NULL };
 	char *upstream = NULL;
 	uint64_t credits = 1;
 	struct node n;
@@ -1195,7 +1196,8 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	    get_string(c, o, "upstream", true, &upstream) ||
 	    get_uint(c, o, "credits", 0, 1000000, &credits) ||
 	    get_uint(c, o, "cache_ttl", 0, 31536000, &r->cache_ttl_s) ||
-	    get_bool(c, o, "auth", &r->auth))
+	    get_bool(c, o, "auth", &r->auth) ||
+	    get_bool(c, o, "refund_on_failure", &r->refund_on_failure))
 		goto out;
 	r->credits = (uint32_t)credits;
 	member(o, "name", &n);
@@ -1321,11 +1323,86 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
+/* "hard" or "soft" at o[key] into *soft; absent leaves it. */
+static int get_enforce(struct pctx *c, const struct node *o, bool *soft)
+{
+	struct node n;
+	size_t saved;
+	const char *v;
+	int ret = 0;
+
+	if (!WITH_MEMBER(c, o, "enforce", &n, saved))
+		return 0;
+	v = json_string_value(n.v);
+	if (!v || (strcmp(v, "hard") && strcmp(v, "soft")))
+		ret = fail(c, &n, false,
+			   "expected \"hard\" (refuse past the limit) or \"soft\" (admit and "
+			   "count the overage)");
+	else
+		*soft = !strcmp(v, "soft");
+	path_pop(c, saved);
+	return ret;
+}
+
+/*
+ * A plan's quotas: {"day"|"week"|"month": N (requests) or {"requests": N, "credits": N,
+ * "enforce": ...}, "enforce": "hard"|"soft" (the default of the periods)}.
+ */
+static int parse_quotas(struct pctx *c, const struct node *q, gw_plan_t *p)
+{
+	static const char *const pkeys[] = { "requests", "credits", "enforce", NULL };
+	static const char *const names[GW_QUOTA_PERIODS] = { "day", "week", "month" };
+	bool soft = false;
+
+	if (get_enforce(c, q, &soft))
+		return -EINVAL;
+	p->quota_soft_default = soft;
+	for (int per = 0; per < GW_QUOTA_PERIODS; per++) {
+		gw_quota_limit_t *req = &p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, per)];
+		gw_quota_limit_t *cred = &p->quota[gw_quota_kind(GW_QUOTA_CREDITS, per)];
+		struct node n;
+		size_t saved;
+		bool psoft = soft;
+		int ret = 0;
+
+		if (!member(q, names[per], &n))
+			continue;
+		if (json_is_integer(n.v)) {
+			if (get_uint(c, q, names[per], 0, UINT64_MAX >> 1, &req->limit))
+				return -EINVAL;
+			req->soft = soft;
+			continue;
+		}
+		path_push(c, &saved, ".%s", names[per]);
+		if (!json_is_object(n.v)) {
+			ret = fail(c, &n, false,
+				   "expected a number of requests or an object {\"requests\", "
+				   "\"credits\", \"enforce\"}, got %s",
+				   type_name(n.v));
+		} else {
+			ret = check_keys(c, &n, pkeys) || get_enforce(c, &n, &psoft) ||
+			      get_uint(c, &n, "requests", 1, UINT64_MAX >> 1, &req->limit) ||
+			      get_uint(c, &n, "credits", 1, UINT64_MAX >> 1, &cred->limit);
+			if (!ret && !req->limit && !cred->limit)
+				ret = fail(c, &n, false,
+					   "expected \"requests\" or \"credits\" (or both)");
+			req->soft = cred->soft = psoft;
+		}
+		path_pop(c, saved);
+		if (ret)
+			return -EINVAL;
+	}
+	p->quotas.day = p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_DAY)].limit;
+	p->quotas.week = p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_WEEK)].limit;
+	p->quotas.month = p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_MONTH)].limit;
+	return 0;
+}
+
 static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_plan_t *p)
 {
 	static const char *const keys[] = { "rate",   "burst",		 "routes",
 					    "quotas", "monthly_credits", NULL };
-	static const char *const qkeys[] = { "day", "week", "month", NULL };
+	static const char *const qkeys[] = { "day", "week", "month", "enforce", NULL };
 	uint64_t burst = 0;
 	const char *why;
 	struct node n;
@@ -1391,14 +1468,23 @@ static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw
 
 	if (member(o, "quotas", &n)) {
 		path_push(c, &saved, ".quotas");
-		ret = want_type(c, &n, JSON_OBJECT, "an object {\"day\", \"week\", \"month\"}") ||
-		      check_keys(c, &n, qkeys) ||
-		      get_uint(c, &n, "day", 0, UINT64_MAX >> 1, &p->quotas.day) ||
-		      get_uint(c, &n, "week", 0, UINT64_MAX >> 1, &p->quotas.week) ||
-		      get_uint(c, &n, "month", 0, UINT64_MAX >> 1, &p->quotas.month);
+		ret = want_type(c, &n, JSON_OBJECT,
+				"an object {\"day\", \"week\", \"month\", \"enforce\"}") ||
+		      check_keys(c, &n, qkeys) || parse_quotas(c, &n, p);
 		path_pop(c, saved);
 		if (ret)
 			return -EINVAL;
+	}
+	if (p->monthly_credits) {
+		gw_quota_limit_t *l = &p->quota[gw_quota_kind(GW_QUOTA_CREDITS, GW_QUOTA_MONTH)];
+
+		member(o, "monthly_credits", &n);
+		if (l->limit)
+			return fail(c, &n, true,
+				    "monthly credits are set twice (here and in "
+				    "quotas.month.credits)");
+		l->limit = p->monthly_credits;
+		l->soft = p->quota_soft_default;
 	}
 	/* draft-ietf-httpapi-ratelimit-headers: "name";q=<burst>;w=<seconds to refill> */
 	if (asprintf(&p->policy, "\"%s\";q=%llu;w=%llu", p->name,
@@ -1467,12 +1553,66 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
+/* "usage": {"utc_offset", "week_start", "flush_ms", "endpoint"} (quota.h, usage.h). */
+static int parse_usage(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "utc_offset", "week_start", "flush_ms", "endpoint",
+					    NULL };
+	struct node o, n;
+	size_t saved, s2;
+
+	cfg->usage.flush_ms = 1000;
+	if (!(cfg->usage.endpoint = strdup("/v1/usage")))
+		return fail(c, root, false, "out of memory");
+	cfg->usage.endpoint_len = strlen(cfg->usage.endpoint);
+	if (!WITH_MEMBER(c, root, "usage", &o, saved))
+		return 0;
+	if (want_type(c, &o, JSON_OBJECT, "an object") || check_keys(c, &o, keys) ||
+	    get_uint(c, &o, "flush_ms", 10, 1000, &cfg->usage.flush_ms))
+		goto out;
+	if (WITH_MEMBER(c, &o, "utc_offset", &n, s2)) {
+		if (gw_quota_parse_offset(json_string_value(n.v), &cfg->usage.clock.utc_offset_s))
+			fail(c, &n, false, "expected \"+HH:MM\" or \"-HH:MM\" within 14:00 of UTC");
+		path_pop(c, s2);
+	}
+	if (!c->failed && WITH_MEMBER(c, &o, "week_start", &n, s2)) {
+		int wd = gw_quota_weekday_of(json_string_value(n.v));
+
+		if (wd < 0)
+			fail(c, &n, false, "expected a weekday, \"monday\" to \"sunday\"");
+		else
+			cfg->usage.clock.week_start = (uint8_t)wd;
+		path_pop(c, s2);
+	}
+	if (!c->failed && WITH_MEMBER(c, &o, "endpoint", &n, s2)) {
+		const char *v = json_string_value(n.v);
+
+		free(cfg->usage.endpoint);
+		cfg->usage.endpoint = NULL;
+		cfg->usage.endpoint_len = 0;
+		if (json_is_null(n.v) || json_is_false(n.v)) {
+			/* off */
+		} else if (!v || v[0] != '/' || strlen(v) > 256 || strpbrk(v, "?#% ")) {
+			fail(c, &n, false,
+			     "expected a path (\"/v1/usage\"), or null / false for none");
+		} else if (!(cfg->usage.endpoint = strdup(v))) {
+			fail(c, &n, false, "out of memory");
+		} else {
+			cfg->usage.endpoint_len = strlen(v);
+		}
+		path_pop(c, s2);
+	}
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
 static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 {
 	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
 					    "access_log", "limits", "clients",	 "keys",
 					    "headers",	  "errors", "upstreams", "routes",
-					    "plans",	  NULL };
+					    "plans",	  "usage",  NULL };
 	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
@@ -1517,7 +1657,7 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	}
 	if (parse_limits(c, &r, cfg) || parse_clients(c, &r, cfg) || parse_keys(c, &r, cfg) ||
 	    parse_headers_errors(c, &r, cfg) || parse_upstreams(c, &r, cfg) ||
-	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg))
+	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg) || parse_usage(c, &r, cfg))
 		return -EINVAL;
 	return 0;
 }
@@ -1546,6 +1686,7 @@ static void config_free(gw_config_t *cfg)
 	free(cfg->keys.header);
 	free(cfg->keys.query_param);
 	free(cfg->problem_type_base);
+	free(cfg->usage.endpoint);
 	for (int p = 0; p < GW_PROBLEM_MAX; p++)
 		free(cfg->problems[p].body);
 	for (size_t i = 0; i < cfg->nupstreams; i++) {

@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "gw/intern.h"
 #include "gw/problem.h"
+#include "gw/quota.h"
 
 /* Exit status of `floodgate -t` and of a start that fails on the config. */
 #define GW_CONFIG_EXIT_INVALID 2
@@ -107,7 +108,9 @@ typedef struct st_gw_route_t {
 	bool auth;	      /* false: no key needed, no plan applies */
 	uint32_t credits;     /* credit cost per request (enforced by the credits feature) */
 	uint64_t cache_ttl_s; /* response cache TTL, 0 = do not cache (cache feature) */
-	char allow[96];	      /* Allow header value for 405 */
+	/* Give the quota debit back when the upstream fails (5xx). */
+	bool refund_on_failure;
+	char allow[96]; /* Allow header value for 405 */
 } gw_route_t;
 
 typedef struct st_gw_plan_t {
@@ -120,7 +123,10 @@ typedef struct st_gw_plan_t {
 		uint64_t day, week, month; /* requests; 0 = none (enforced by the quota feature) */
 	} quotas;
 	uint64_t monthly_credits; /* 0 = none (credits feature) */
-	char *policy;		  /* RateLimit-Policy value */
+	/* Limits by kind (quota.h), resolved from the above; quotas.enforce as the default. */
+	gw_quota_limit_t quota[GW_QUOTA_KINDS];
+	bool quota_soft_default;
+	char *policy; /* RateLimit-Policy value */
 	size_t policy_len;
 } gw_plan_t;
 
@@ -190,6 +196,13 @@ typedef struct st_gw_config_t {
 
 	char *problem_type_base;
 	gw_problem_body_t problems[GW_PROBLEM_MAX];
+
+	struct {
+		gw_quota_clock_t clock; /* how quota periods are cut */
+		uint64_t flush_ms;	/* counters to the store at least this often */
+		char *endpoint;		/* the caller's own usage (GET), NULL = off */
+		size_t endpoint_len;
+	} usage;
 
 	gw_upstream_t *upstreams;
 	size_t nupstreams;

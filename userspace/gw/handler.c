@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gw/apikey.h"
+#include "gw/credits.h"
 #include "gw/handler.h"
 #include "gw/keycache.h"
 #include "gw/keys.h"
@@ -221,6 +222,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	const gw_plan_t *plan = NULL;
 	enum gw_problem problem = GW_PROBLEM_NONE;
 	uint8_t digest[32];
+	struct edge_bucket bucket;
 	gw_keys_lock_t lk;
 	gw_key_entry_t *e;
 	gw_apikey_t key;
@@ -266,6 +268,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		problem = GW_PROBLEM_INVALID_KEY;
 	} else {
 		rc->plan_id = e->plan;
+		bucket = e->bucket;
 		if (e->status == GW_KEY_REVOKED)
 			problem = GW_PROBLEM_REVOKED_KEY;
 		else if (e->expires &&
@@ -279,6 +282,9 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 			problem = GW_PROBLEM_ROUTE_NOT_IN_PLAN;
 		else if (!gw_ratelimit_take(&e->bucket, now, &plan->limit, &st))
 			problem = GW_PROBLEM_RATE_LIMITED;
+		/* Quota after the token, under the same lock: refused, the token goes back. */
+		else if ((problem = gw_credits_admit(req, rc, cfg, plan, route, digest)))
+			e->bucket = bucket;
 		/* Refused by its plan without spending a token: report the bucket as it is. */
 		if (problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
 			gw_ratelimit_peek(&e->bucket, now, &plan->limit, &st);
@@ -291,6 +297,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		return false;
 	if (problem == GW_PROBLEM_RATE_LIMITED)
 		add_retry_after(req, st.retry_after_s);
+	if (problem == GW_PROBLEM_QUOTA_EXCEEDED)
+		gw_credits_reject(req, rc, cfg, plan);
 	if (problem == GW_PROBLEM_INVALID_KEY || problem == GW_PROBLEM_EXPIRED_KEY ||
 	    problem == GW_PROBLEM_REVOKED_KEY) {
 		push_header(req, TOKEN_NAME(H2O_TOKEN_WWW_AUTHENTICATE), "WWW-Authenticate",
@@ -379,6 +387,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			return 0;
 		}
 	}
+	if (cfg->usage.endpoint && gw_credits_usage_endpoint(req, rc, cfg, plen))
+		return 0;
 	gw_route_match(cfg, w->scratch, gw_method_of(req->method.base, req->method.len), norm,
 		       (size_t)n, &rr);
 	if (!rr.route) {
@@ -424,6 +434,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 		return;
 	}
 	cfg = rc->tc->config;
+	gw_credits_finish(req, rc);
 	gw_metrics_request(w->metrics, rc->route ? rc->route->id : 0, rc->plan_id, status);
 	if (rc->problem)
 		gw_metrics_rejection(w->metrics, rc->problem);

@@ -303,6 +303,18 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 	    (unsigned long long)g->keys_loaded, (unsigned long long)g->reloads_ok,
 	    (unsigned long long)g->reloads_failed, (unsigned long long)g->config_generation,
 	    (unsigned long long)conns, (unsigned long long)inflight);
+	put(&o,
+	    "# HELP floodgate_quota_credits_total Credits debited by admitted requests (net of "
+	    "refunds).\n"
+	    "# TYPE floodgate_quota_credits_total counter\nfloodgate_quota_credits_total %llu\n"
+	    "# HELP floodgate_quota_overage_total Admitted past soft quota limits, by unit.\n"
+	    "# TYPE floodgate_quota_overage_total counter\n"
+	    "floodgate_quota_overage_total{unit=\"requests\"} %llu\n"
+	    "floodgate_quota_overage_total{unit=\"credits\"} %llu\n"
+	    "# HELP floodgate_quota_refunds_total Requests refunded after an upstream failure.\n"
+	    "# TYPE floodgate_quota_refunds_total counter\nfloodgate_quota_refunds_total %llu\n",
+	    (unsigned long long)g->quota_credits, (unsigned long long)g->quota_overage[0],
+	    (unsigned long long)g->quota_overage[1], (unsigned long long)g->quota_refunds);
 	free(agg);
 	if (o.failed) {
 		free(o.buf);

@@ -14,6 +14,9 @@
  *   floodgate_upstream_errors_total{upstream,kind}     refused | timeout | error
  *   floodgate_keys_loaded                              keys in the in-memory table
  *   floodgate_config_reloads_total{result}             ok | failed
+ *   floodgate_quota_credits_total                      credits debited (net of refunds)
+ *   floodgate_quota_overage_total{unit}                admitted past soft quota limits
+ *   floodgate_quota_refunds_total                      requests refunded (upstream failed)
  *   floodgate_connections / floodgate_requests_in_flight
  */
 #ifndef GW_METRICS_H
@@ -72,6 +75,8 @@ typedef struct st_gw_metrics_globals_t {
 	uint64_t keys_loaded;
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t config_generation;
+	/* credits.h; overage by unit: [requests, credits] */
+	uint64_t quota_credits, quota_overage[2], quota_refunds;
 } gw_metrics_globals_t;
 
 /*

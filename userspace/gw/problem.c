@@ -35,6 +35,9 @@ static const gw_problem_info_t infos[GW_PROBLEM_MAX] = {
 	[GW_PROBLEM_RATE_LIMITED] = { "rate-limited", 429, "Too Many Requests",
 				      "The plan's request rate is exceeded; retry after the "
 				      "Retry-After delay." },
+	[GW_PROBLEM_QUOTA_EXCEEDED] = { "quota-exceeded", 429, "Too Many Requests",
+					"The plan's quota for this period is used up; retry after "
+					"the Retry-After delay, when the period resets." },
 	[GW_PROBLEM_CLIENT_RATE_LIMITED] = { "client-rate-limited", 429, "Too Many Requests",
 					     "Too many requests from this client address; retry "
 					     "after the Retry-After delay." },

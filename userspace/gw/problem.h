@@ -26,6 +26,7 @@ enum gw_problem {
 	GW_PROBLEM_ROUTE_NOT_IN_PLAN,	 /* 403 the key's plan does not include this route */
 	GW_PROBLEM_PLAN_UNAVAILABLE,	 /* 403 the key's plan is not in the running config */
 	GW_PROBLEM_RATE_LIMITED,	 /* 429 the plan's token bucket is empty */
+	GW_PROBLEM_QUOTA_EXCEEDED,	 /* 429 a hard quota (requests or credits) is used up */
 	GW_PROBLEM_CLIENT_RATE_LIMITED,	 /* 429 the client IP's bucket is empty */
 	GW_PROBLEM_EDGE_RATE_LIMITED,	 /* 429 the trusted edge's bucket is empty */
 	GW_PROBLEM_PAYLOAD_TOO_LARGE,	 /* 413 request body over limits.max_request_body */

@@ -19,6 +19,7 @@
 #include "gw/evloop.h"
 #include "gw/handler.h"
 #include "gw/server.h"
+#include "gw/usageflush.h"
 #include "gw/worker.h"
 
 /* listen(2) backlog of every listener. */
@@ -271,11 +272,13 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	gw_server.keys = gw_keys_new(gw_store_count(gw_server.store));
 	gw_server.ip_table = gw_ratelimit_table_new(cfg->clients.table_size);
 	gw_server.edge_table = gw_ratelimit_table_new(cfg->clients.table_size / 8);
-	if (!gw_server.keys || !gw_server.ip_table || !gw_server.edge_table) {
+	gw_server.usage = gw_usage_new();
+	if (!gw_server.keys || !gw_server.ip_table || !gw_server.edge_table || !gw_server.usage) {
 		pr_err("Couldn't allocate the key and address tables: out of memory");
 		goto out;
 	}
-	if (gw_server_load_keys(err, sizeof(err)) || open_access_log(cfg, err, sizeof(err))) {
+	if (gw_server_load_keys(err, sizeof(err)) || gw_usageflush_restore(err, sizeof(err)) ||
+	    open_access_log(cfg, err, sizeof(err))) {
 		pr_err("%s", err);
 		goto out;
 	}
@@ -309,7 +312,7 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 		goto out;
 	}
 	if (!(gw_server.admin = gw_admin_new(admin_fd, gw_server.config->admin.listen.ssl_ctx)) ||
-	    gw_admin_start(gw_server.admin))
+	    gw_admin_start(gw_server.admin) || gw_usageflush_start())
 		goto out;
 	for (unsigned w = 0; w < n; w++) {
 		gw_server.workers[w] =
@@ -333,6 +336,8 @@ stop:
 	__atomic_store_n(&gw_server.stopping, 1, __ATOMIC_RELEASE);
 	stop_workers();
 	gw_admin_stop(gw_server.admin);
+	/* After the workers: every admitted request's debit is in the last flush. */
+	gw_usageflush_stop();
 	pr_info("stopped");
 out:
 	free(fds);

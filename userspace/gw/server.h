@@ -24,6 +24,7 @@
 #include "gw/keys.h"
 #include "gw/ratelimit.h"
 #include "gw/store.h"
+#include "gw/usage.h"
 
 typedef struct st_gw_worker_t gw_worker_t;
 typedef struct st_gw_admin_t gw_admin_t;
@@ -34,6 +35,7 @@ typedef struct st_gw_server_t {
 	gw_config_t *config;  /* current; workers take references under lock */
 	uint64_t generation;  /* atomic; bumped after each swap */
 	gw_keys_t *keys;
+	gw_usage_t *usage; /* quota counters (embedded backend) */
 	gw_store_t *store;
 	pthread_mutex_t store_lock; /* store writes and reloads of the key table */
 	gw_ratelimit_table_t *ip_table;

@@ -15,6 +15,7 @@
 
 #include "gw/apikey.h"
 #include "gw/intern.h"
+#include "gw/usage.h"
 
 /* Longest key label. */
 #define GW_LABEL_MAX 256
@@ -34,6 +35,20 @@ typedef struct st_gw_store_t gw_store_t;
 /* Called per record; a non-zero return stops the walk and is returned by the walker. */
 typedef int (*gw_store_each_fn)(void *arg, const gw_key_record_t *r);
 
+/* One audit log entry: an admin action with the key (or config) before and after. */
+typedef struct st_gw_audit_entry_t {
+	int64_t seq;	    /* assigned by the store, increasing */
+	int64_t time;	    /* unix seconds */
+	char actor[64];	    /* who: "token:" + the first 8 hex digits of sha256(token) */
+	char action[32];    /* "key.create", "key.block", "key.plan", "reload", ... */
+	char target[64];    /* a key id, or "config" */
+	const char *before; /* JSON text, or NULL */
+	const char *after;  /* JSON text, or NULL */
+} gw_audit_entry_t;
+
+typedef int (*gw_store_usage_fn)(void *arg, const gw_usage_row_t *r);
+typedef int (*gw_store_audit_fn)(void *arg, const gw_audit_entry_t *e);
+
 typedef struct st_gw_store_ops_t {
 	const char *name;
 	int (*load)(gw_store_t *s, gw_store_each_fn cb, void *arg);
@@ -45,6 +60,12 @@ typedef struct st_gw_store_ops_t {
 		    void *arg);
 	size_t (*count)(gw_store_t *s);
 	void (*close)(gw_store_t *s);
+	/* Quota counters and the audit log (usage.h, audit.h). */
+	int (*usage_save)(gw_store_t *s, const gw_usage_row_t *rows, size_t n); /* one txn */
+	int (*usage_load)(gw_store_t *s, gw_store_usage_fn cb, void *arg);
+	int (*audit_append)(gw_store_t *s, const gw_audit_entry_t *e);
+	int (*audit_list)(gw_store_t *s, int64_t since, size_t limit, gw_store_audit_fn cb,
+			  void *arg);
 } gw_store_ops_t;
 
 struct st_gw_store_t {
@@ -90,6 +111,28 @@ static inline void gw_store_close(gw_store_t *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+/* Write counter rows (insert or replace) in one transaction. */
+static inline int gw_store_usage_save(gw_store_t *s, const gw_usage_row_t *rows, size_t n)
+{
+	return s->ops->usage_save(s, rows, n);
+}
+/* Every stored counter row. */
+static inline int gw_store_usage_load(gw_store_t *s, gw_store_usage_fn cb, void *arg)
+{
+	return s->ops->usage_load(s, cb, arg);
+}
+/* Append an audit entry (durable when this returns 0). */
+static inline int gw_store_audit_append(gw_store_t *s, const gw_audit_entry_t *e)
+{
+	return s->ops->audit_append(s, e);
+}
+/* Audit entries with time >= since, oldest first, at most limit. */
+static inline int gw_store_audit_list(gw_store_t *s, int64_t since, size_t limit,
+				      gw_store_audit_fn cb, void *arg)
+{
+	return s->ops->audit_list(s, since, limit, cb, arg);
 }
 
 /* Open (creating if needed) the SQLite store at path. NULL with err set on failure. */

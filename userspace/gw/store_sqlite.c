@@ -35,7 +35,28 @@ static const char schema[] =
 	" created INTEGER NOT NULL,"
 	" expires INTEGER NOT NULL DEFAULT 0,"
 	" label TEXT NOT NULL DEFAULT ''"
-	");";
+	");"
+	/* Quota counters, one row per key and counter kind (usage.h); written by the flusher. */
+	"CREATE TABLE IF NOT EXISTS usage ("
+	" key_id TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" period TEXT NOT NULL,"
+	" used INTEGER NOT NULL,"
+	" overage INTEGER NOT NULL,"
+	" reset_at INTEGER NOT NULL,"
+	" PRIMARY KEY (key_id, kind)"
+	") WITHOUT ROWID;"
+	/* Admin actions (audit.h); append-only. */
+	"CREATE TABLE IF NOT EXISTS audit ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" before TEXT,"
+	" after TEXT"
+	");"
+	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time);";
 
 #define COLS "id, digest, plan, status, created, expires, label"
 
@@ -208,6 +229,144 @@ static void sq_close(gw_store_t *base)
 	free(s);
 }
 
+/* ---- quota counters and audit log ---- */
+
+static int sq_usage_save(gw_store_t *base, const gw_usage_row_t *rows, size_t n)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+	sqlite3_stmt *st = NULL;
+	char id[17];
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(s, "save usage");
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO usage (key_id, kind, period, used, overage, "
+			       "reset_at) VALUES (?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ret = db_error(s, "save usage");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)rows[i].key);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, rows[i].kind);
+		sqlite3_bind_text(st, 3, rows[i].period, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)rows[i].used);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)rows[i].overage);
+		sqlite3_bind_int64(st, 6, rows[i].reset_at);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			ret = db_error(s, "save usage");
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+out:
+	sqlite3_finalize(st);
+	if (ret) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return ret;
+	}
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		ret = db_error(s, "commit usage");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return ret;
+}
+
+static int sq_usage_load(gw_store_t *base, gw_store_usage_fn cb, void *arg)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT key_id, kind, period, used, overage, reset_at FROM usage",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "read usage");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gw_usage_row_t r = { 0 };
+		const unsigned char *id = sqlite3_column_text(st, 0);
+		int kind = sqlite3_column_int(st, 1);
+
+		/* A row that does not parse is skipped, not trusted. */
+		if (gw_usage_key_of_id((const char *)id, &r.key) || kind < 0 ||
+		    kind >= GW_QUOTA_KINDS || sqlite3_column_int64(st, 3) < 0 ||
+		    sqlite3_column_int64(st, 4) < 0)
+			continue;
+		r.kind = (uint8_t)kind;
+		copy_text(r.period, sizeof(r.period), sqlite3_column_text(st, 2));
+		r.used = (uint64_t)sqlite3_column_int64(st, 3);
+		r.overage = (uint64_t)sqlite3_column_int64(st, 4);
+		r.reset_at = sqlite3_column_int64(st, 5);
+		if ((ret = cb(arg, &r)))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "read usage");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int sq_audit_append(gw_store_t *base, const gw_audit_entry_t *e)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO audit (time, actor, action, target, before, after) "
+			       "VALUES (?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "append to the audit log");
+	sqlite3_bind_int64(st, 1, e->time);
+	sqlite3_bind_text(st, 2, e->actor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, e->action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, e->target, -1, SQLITE_TRANSIENT);
+	if (e->before)
+		sqlite3_bind_text(st, 5, e->before, -1, SQLITE_TRANSIENT);
+	if (e->after)
+		sqlite3_bind_text(st, 6, e->after, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, "append to the audit log");
+}
+
+static int sq_audit_list(gw_store_t *base, int64_t since, size_t limit, gw_store_audit_fn cb,
+			 void *arg)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, time, actor, action, target, before, after FROM audit "
+			       "WHERE time >= ?1 ORDER BY seq LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "read the audit log");
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gw_audit_entry_t e = { 0 };
+
+		e.seq = sqlite3_column_int64(st, 0);
+		e.time = sqlite3_column_int64(st, 1);
+		copy_text(e.actor, sizeof(e.actor), sqlite3_column_text(st, 2));
+		copy_text(e.action, sizeof(e.action), sqlite3_column_text(st, 3));
+		copy_text(e.target, sizeof(e.target), sqlite3_column_text(st, 4));
+		e.before = (const char *)sqlite3_column_text(st, 5);
+		e.after = (const char *)sqlite3_column_text(st, 6);
+		if ((ret = cb(arg, &e)))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "read the audit log");
+	sqlite3_finalize(st);
+	return ret;
+}
+
 static const gw_store_ops_t sqlite_ops = {
 	.name = "sqlite",
 	.load = sq_load,
@@ -218,6 +377,10 @@ static const gw_store_ops_t sqlite_ops = {
 	.list = sq_list,
 	.count = sq_count,
 	.close = sq_close,
+	.usage_save = sq_usage_save,
+	.usage_load = sq_usage_load,
+	.audit_append = sq_audit_append,
+	.audit_list = sq_audit_list,
 };
 
 gw_store_t *gw_store_sqlite_open(const char *path, char *err, size_t errlen)

@@ -222,7 +222,7 @@ static void unknown_keys(void **state)
 			      "routes[0].credit: unknown key");
 	expect_replaced_error("\"quotas\": {\"day\": 5}", "\"quotas\": {\"days\": 5}", "\"days\"",
 			      "plans.premium.quotas.days: unknown key (expected one of: day, "
-			      "week, month)");
+			      "week, month, enforce)");
 }
 
 static void missing_and_types(void **state)
