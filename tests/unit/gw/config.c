@@ -278,6 +278,83 @@ static void bad_values(void **state)
 			      "\"http", "a path in the upstream URL is not supported");
 }
 
+/* Quotas per period in requests or credits, hard or soft; the usage section. */
+static void quotas_section(void **state)
+{
+	static const char *const Q = "\"quotas\": {\"day\": 5}";
+	char *text;
+	gw_config_t *c;
+	const gw_plan_t *p;
+
+	text = replace(base, Q,
+		       "\"quotas\": {\"day\": 5, \"week\": {\"requests\": 20, \"credits\": "
+		       "300, \"enforce\": \"soft\"}, \"month\": {\"requests\": 50}, "
+		       "\"enforce\": \"hard\"}, \"monthly_credits\": 1000");
+	c = load_ok("t.json", text);
+	p = gw_config_plan(c, gw_intern_find("premium"));
+	assert_non_null(p);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_DAY)].limit, 5);
+	assert_false(p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_DAY)].soft);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_WEEK)].limit, 20);
+	assert_true(p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_WEEK)].soft);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_CREDITS, GW_QUOTA_WEEK)].limit, 300);
+	assert_true(p->quota[gw_quota_kind(GW_QUOTA_CREDITS, GW_QUOTA_WEEK)].soft);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_REQUESTS, GW_QUOTA_MONTH)].limit, 50);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_CREDITS, GW_QUOTA_MONTH)].limit, 1000);
+	assert_int_equal(p->quota[gw_quota_kind(GW_QUOTA_CREDITS, GW_QUOTA_DAY)].limit, 0);
+	assert_int_equal(p->quotas.day, 5);
+	assert_int_equal(c->routes[0].credits, 3);
+	assert_false(c->routes[0].refund_on_failure);
+	/* defaults of the usage section */
+	assert_int_equal(c->usage.flush_ms, 1000);
+	assert_int_equal(c->usage.clock.utc_offset_s, 0);
+	assert_int_equal(c->usage.clock.week_start, 0);
+	assert_string_equal(c->usage.endpoint, "/v1/usage");
+	gw_config_unref(c);
+	free(text);
+
+	text = replace(base, "\"plans\"",
+		       "\"usage\": {\"utc_offset\": \"-03:30\", \"week_start\": \"sunday\", "
+		       "\"flush_ms\": 250, \"endpoint\": null},\n\"plans\"");
+	c = load_ok("t.json", text);
+	assert_int_equal(c->usage.clock.utc_offset_s, -(3 * 3600 + 1800));
+	assert_int_equal(c->usage.clock.week_start, 6);
+	assert_int_equal(c->usage.flush_ms, 250);
+	assert_null(c->usage.endpoint);
+	gw_config_unref(c);
+	free(text);
+
+	expect_replaced_error(
+		Q, "\"quotas\": {\"day\": \"5\"}", "\"5\"",
+		"plans.premium.quotas.day: expected a number of requests or an object");
+	expect_replaced_error(Q, "\"quotas\": {\"day\": {\"credit\": 5}}", "\"credit\"",
+			      "plans.premium.quotas.day.credit: unknown key (expected one of: "
+			      "requests, credits, enforce)");
+	expect_replaced_error(Q, "\"quotas\": {\"day\": {}}", "{}}",
+			      "plans.premium.quotas.day: expected \"requests\" or \"credits\"");
+	expect_replaced_error(Q, "\"quotas\": {\"day\": {\"credits\": 0}}", "0}}",
+			      "plans.premium.quotas.day.credits: 0 is out of range");
+	expect_replaced_error(Q, "\"quotas\": {\"day\": 5, \"enforce\": \"strict\"}", "\"strict\"",
+			      "plans.premium.quotas.enforce: expected \"hard\" (refuse past the "
+			      "limit) or \"soft\"");
+	expect_replaced_error(Q, "\"quotas\": {\"day\": -1}", "-1", "out of range");
+	expect_replaced_error(Q,
+			      "\"quotas\": {\"month\": {\"credits\": 5}}, \"monthly_credits\": 9",
+			      "\"monthly_credits\"", "monthly credits are set twice");
+	expect_replaced_error("\"auth\": false", "\"auth\": false, \"refund_on_failure\": 1", "1}",
+			      "routes[1].refund_on_failure: expected a boolean");
+	expect_replaced_error("\"plans\"", "\"usage\": {\"utc_offset\": \"+15:00\"},\n\"plans\"",
+			      "\"+15:00\"", "usage.utc_offset: expected \"+HH:MM\"");
+	expect_replaced_error("\"plans\"", "\"usage\": {\"week_start\": \"Mon\"},\n\"plans\"",
+			      "\"Mon\"", "usage.week_start: expected a weekday");
+	expect_replaced_error("\"plans\"", "\"usage\": {\"flush_ms\": 5000},\n\"plans\"", "5000",
+			      "usage.flush_ms: 5000 is out of range (10 to 1000)");
+	expect_replaced_error("\"plans\"", "\"usage\": {\"endpoint\": \"usage\"},\n\"plans\"",
+			      "\"usage\"}", "usage.endpoint: expected a path");
+	expect_replaced_error("\"plans\"", "\"usage\": {\"flush\": 1},\n\"plans\"", "\"flush\"",
+			      "usage.flush: unknown key");
+}
+
 static void admin_needs_tls_off_loopback(void **state)
 {
 	expect_replaced_error(
@@ -500,7 +577,7 @@ int main(void)
 		cmocka_unit_test(bad_values),	   cmocka_unit_test(admin_needs_tls_off_loopback),
 		cmocka_unit_test(clients_section), cmocka_unit_test(keys_section),
 		cmocka_unit_test(tls_listeners),   cmocka_unit_test(reload_rules),
-		cmocka_unit_test(load_from_file),
+		cmocka_unit_test(load_from_file),  cmocka_unit_test(quotas_section),
 	};
 	return FG_RUN_TESTS(tests);
 }
