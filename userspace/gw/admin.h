@@ -9,14 +9,16 @@
  *   GET  /healthz                      200 {"status":"ok",...}, 503 while stopping
  *   GET  /metrics                      Prometheus text (metrics.h)
  *   POST /v1/keys                      {"plan", "label"?, "expires"?} -> 201, the key once
- *   GET  /v1/keys[?limit=N&after=ID]   {"keys": [...], "next": ID | null}
+ *   GET  /v1/keys[?limit=N&after=ID&plan=P&status=S]   {"keys": [...], "next": ID | null}
  *   GET  /v1/keys/ID                   one key (never the key itself: id, plan, status...)
+ *   GET  /v1/keys/ID/usage             rate, tokens left, quota counters (credits.h)
  *   POST /v1/keys/ID/revoke|block|unblock
- *   POST /v1/keys/ID/plan              {"plan": "premium"}
+ *   POST /v1/keys/ID/plan              {"plan": "premium"}; used quotas stay the key's
  *   POST /v1/reload                    what SIGHUP does; 400 with the error if refused
+ *   GET  /v1/audit[?since=T&limit=N]   the audit log (audit.h), oldest first
  *
  * Key changes go to the store first and then to the in-memory table, where the next
- * request on any worker sees them. The admin thread is the only one writing the store
+ * request on any worker sees them; every change is in the audit log before the answer. The admin thread is the only one writing the store
  * while the daemon runs, so the hot path never waits for a disk.
  */
 #ifndef GW_ADMIN_H
