@@ -7,6 +7,7 @@
  * libc time zone state: the request path calls this on every admitted request.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,51 +66,72 @@ const char *gw_quota_unit_name(enum gw_quota_unit u)
 	return (unsigned)u < GW_QUOTA_UNITS ? n[u] : "?";
 }
 
+/* The periods of one local day: ids, starts and ends of its day, week and month. */
+struct periods {
+	int64_t today; /* local days since 1970-01-01 */
+	int32_t offset;
+	uint8_t week_start;
+	bool valid;
+	char ids[GW_QUOTA_KINDS][GW_QUOTA_PERIOD_LEN];
+	int64_t starts[GW_QUOTA_PERIODS], ends[GW_QUOTA_PERIODS];
+};
+
+static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *clk)
+{
+	int64_t off = clk->utc_offset_s, y, wy, ny, mstart, mnext;
+	/* 1970-01-01 was a Thursday: (days + 3) mod 7 counts from Monday. */
+	int64_t into_week = (((today + 3) % 7 + 7) % 7 - clk->week_start + 7) % 7;
+	int64_t wstart = today - into_week;
+	unsigned m, d, wm, wd;
+	char dates[GW_QUOTA_PERIODS][17];
+
+	gw_quota_civil_from_days(today, &y, &m, &d);
+	gw_quota_civil_from_days(wstart, &wy, &wm, &wd);
+	mstart = gw_quota_days_from_civil(y, m, 1);
+	ny = m == 12 ? y + 1 : y;
+	mnext = gw_quota_days_from_civil(ny, m == 12 ? 1 : m + 1, 1);
+	snprintf(dates[GW_QUOTA_DAY], sizeof(dates[0]), "%04lld-%02u-%02u", (long long)y, m, d);
+	snprintf(dates[GW_QUOTA_WEEK], sizeof(dates[0]), "%04lld-%02u-%02u", (long long)wy, wm, wd);
+	snprintf(dates[GW_QUOTA_MONTH], sizeof(dates[0]), "%04lld-%02u", (long long)y, m);
+	ps->starts[GW_QUOTA_DAY] = today * DAY_S - off;
+	ps->ends[GW_QUOTA_DAY] = (today + 1) * DAY_S - off;
+	ps->starts[GW_QUOTA_WEEK] = wstart * DAY_S - off;
+	ps->ends[GW_QUOTA_WEEK] = (wstart + 7) * DAY_S - off;
+	ps->starts[GW_QUOTA_MONTH] = mstart * DAY_S - off;
+	ps->ends[GW_QUOTA_MONTH] = mnext * DAY_S - off;
+	for (int u = 0; u < GW_QUOTA_UNITS; u++)
+		for (int p = 0; p < GW_QUOTA_PERIODS; p++)
+			snprintf(ps->ids[gw_quota_kind(u, p)], GW_QUOTA_PERIOD_LEN, "%s:%c:%.16s",
+				 unit_tag[u], period_tag[p], dates[p]);
+	ps->today = today;
+	ps->offset = clk->utc_offset_s;
+	ps->week_start = clk->week_start;
+	ps->valid = true;
+}
+
 size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t credits,
 			 int64_t now, const gw_quota_clock_t *clk,
 			 gw_quota_counter_t out[GW_QUOTA_KINDS])
 {
-	int64_t off = clk->utc_offset_s;
-	int64_t today = floor_div(now + off, DAY_S), y, ny;
-	/* 1970-01-01 was a Thursday: (days + 3) mod 7 counts from Monday. */
-	int64_t into_week = (((today + 3) % 7 + 7) % 7 - clk->week_start + 7) % 7;
-	int64_t wstart = today - into_week, mstart, mnext;
-	unsigned m, d, wm, wd;
-	char ids[GW_QUOTA_PERIODS][16];
-	int64_t starts[GW_QUOTA_PERIODS], ends[GW_QUOTA_PERIODS];
+	/* Formatting the ids costs more than the rest of an admission; they change once a
+	 * day, so each thread keeps the last day's. */
+	static __thread struct periods cache;
+	int64_t today = floor_div(now + clk->utc_offset_s, DAY_S);
 
-	gw_quota_civil_from_days(today, &y, &m, &d);
-	mstart = gw_quota_days_from_civil(y, m, 1);
-	ny = m == 12 ? y + 1 : y;
-	mnext = gw_quota_days_from_civil(ny, m == 12 ? 1 : m + 1, 1);
-	snprintf(ids[GW_QUOTA_DAY], sizeof(ids[0]), "%04lld-%02u-%02u", (long long)y, m, d);
-	{
-		int64_t wy;
-
-		gw_quota_civil_from_days(wstart, &wy, &wm, &wd);
-		snprintf(ids[GW_QUOTA_WEEK], sizeof(ids[0]), "%04lld-%02u-%02u", (long long)wy, wm,
-			 wd);
-	}
-	snprintf(ids[GW_QUOTA_MONTH], sizeof(ids[0]), "%04lld-%02u", (long long)y, m);
-	starts[GW_QUOTA_DAY] = today * DAY_S - off;
-	ends[GW_QUOTA_DAY] = (today + 1) * DAY_S - off;
-	starts[GW_QUOTA_WEEK] = wstart * DAY_S - off;
-	ends[GW_QUOTA_WEEK] = (wstart + 7) * DAY_S - off;
-	starts[GW_QUOTA_MONTH] = mstart * DAY_S - off;
-	ends[GW_QUOTA_MONTH] = mnext * DAY_S - off;
-
+	if (!cache.valid || cache.today != today || cache.offset != clk->utc_offset_s ||
+	    cache.week_start != clk->week_start)
+		compute(&cache, today, clk);
 	for (int u = 0; u < GW_QUOTA_UNITS; u++) {
 		for (int p = 0; p < GW_QUOTA_PERIODS; p++) {
 			uint8_t k = gw_quota_kind(u, p);
 			gw_quota_counter_t *c = &out[k];
 
-			snprintf(c->period, sizeof(c->period), "%s:%c:%s", unit_tag[u],
-				 period_tag[p], ids[p]);
+			memcpy(c->period, cache.ids[k], GW_QUOTA_PERIOD_LEN);
 			c->limit = limits[k].limit;
 			c->soft = limits[k].soft;
 			c->cost = u == GW_QUOTA_REQUESTS ? 1 : credits;
-			c->start = starts[p];
-			c->reset_at = ends[p];
+			c->start = cache.starts[p];
+			c->reset_at = cache.ends[p];
 			c->kind = k;
 		}
 	}
