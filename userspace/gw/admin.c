@@ -361,6 +361,8 @@ static void create_key(h2o_req_t *req)
 	}
 	r.status = GW_KEY_ACTIVE;
 	pthread_mutex_lock(&gw_server.store_lock);
+	if (gw_store_begin(gw_server.store))
+		ret = -EIO;
 	for (int t = 0; t < CREATE_TRIES && ret == -EEXIST; t++) {
 		if (gw_apikey_generate(key)) {
 			ret = -EIO;
@@ -370,9 +372,7 @@ static void create_key(h2o_req_t *req)
 		gw_apikey_id(r.digest, r.id);
 		ret = gw_store_insert(gw_server.store, &r);
 	}
-	if (!ret)
-		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
-				     mem_expires(r.expires));
+	/* The key and its audit entry are one transaction: both or neither. */
 	if (!ret) {
 		json_t *after = record_json(&r, NULL);
 
@@ -380,6 +380,11 @@ static void create_key(h2o_req_t *req)
 			ret = -EIO;
 		json_decref(after);
 	}
+	if (gw_store_end(gw_server.store, !ret) && !ret)
+		ret = -EIO;
+	if (!ret)
+		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
+				     mem_expires(r.expires));
 	pthread_mutex_unlock(&gw_server.store_lock);
 	if (ret) {
 		pr_err("Couldn't create key: %s",
@@ -565,8 +570,12 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 		ret = -EPERM;
 		goto unlock;
 	}
-	if (act != ACT_SHOW && act != ACT_USAGE)
+	if (act != ACT_SHOW && act != ACT_USAGE) {
 		before = record_json(&r, NULL);
+		/* The change and its audit entry are one transaction: both or neither. */
+		if ((ret = gw_store_begin(gw_server.store)))
+			goto unlock;
+	}
 	switch (act) {
 	case ACT_SHOW:
 	case ACT_USAGE:
@@ -584,13 +593,6 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 		ret = gw_store_set_plan(gw_server.store, id, plan);
 		break;
 	}
-	if (!ret && before)
-		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
-				     mem_expires(r.expires));
-	/* A new plan starts with its own full bucket, not the old plan's leftovers; its
-	 * quota counters are the key's and stay as they are. */
-	if (!ret && act == ACT_PLAN)
-		gw_keys_reset_bucket(gw_server.keys, r.digest);
 	if (!ret && before) {
 		json_t *after = record_json(&r, NULL);
 
@@ -598,6 +600,15 @@ static void key_action(h2o_req_t *req, const char *id, enum key_action act)
 			ret = -EIO;
 		json_decref(after);
 	}
+	if (before && gw_store_end(gw_server.store, !ret) && !ret)
+		ret = -EIO;
+	if (!ret && before)
+		ret = gw_keys_upsert(gw_server.keys, r.digest, gw_intern(r.plan), r.status,
+				     mem_expires(r.expires));
+	/* A new plan starts with its own full bucket, not the old plan's leftovers; its
+	 * quota counters are the key's and stay as they are. */
+	if (!ret && act == ACT_PLAN)
+		gw_keys_reset_bucket(gw_server.keys, r.digest);
 unlock:
 	pthread_mutex_unlock(&gw_server.store_lock);
 	json_decref(o);

@@ -66,6 +66,9 @@ typedef struct st_gw_store_ops_t {
 	int (*audit_append)(gw_store_t *s, const gw_audit_entry_t *e);
 	int (*audit_list)(gw_store_t *s, int64_t since, size_t limit, gw_store_audit_fn cb,
 			  void *arg);
+	/* One transaction around a change and its audit entry; NULL: not supported. */
+	int (*begin)(gw_store_t *s);
+	int (*end)(gw_store_t *s, int commit);
 } gw_store_ops_t;
 
 struct st_gw_store_t {
@@ -133,6 +136,17 @@ static inline int gw_store_audit_list(gw_store_t *s, int64_t since, size_t limit
 				      gw_store_audit_fn cb, void *arg)
 {
 	return s->ops->audit_list(s, since, limit, cb, arg);
+}
+
+/* Start a transaction (a key change and its audit entry commit together). */
+static inline int gw_store_begin(gw_store_t *s)
+{
+	return s->ops->begin ? s->ops->begin(s) : 0;
+}
+/* Commit (commit != 0) or roll back the transaction; a failed commit rolls back. */
+static inline int gw_store_end(gw_store_t *s, int commit)
+{
+	return s->ops->end ? s->ops->end(s, commit) : 0;
 }
 
 /* Open (creating if needed) the SQLite store at path. NULL with err set on failure. */

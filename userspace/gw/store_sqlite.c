@@ -367,6 +367,29 @@ static int sq_audit_list(gw_store_t *base, int64_t since, size_t limit, gw_store
 	return ret;
 }
 
+static int sq_begin(gw_store_t *base)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(s, "begin a transaction");
+	return 0;
+}
+
+static int sq_end(gw_store_t *base, int commit)
+{
+	gw_store_sqlite_t *s = (gw_store_sqlite_t *)base;
+	int ret = 0;
+
+	if (commit && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		ret = db_error(s, "commit");
+		commit = 0;
+	}
+	if (!commit)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
 static const gw_store_ops_t sqlite_ops = {
 	.name = "sqlite",
 	.load = sq_load,
@@ -381,6 +404,8 @@ static const gw_store_ops_t sqlite_ops = {
 	.usage_load = sq_usage_load,
 	.audit_append = sq_audit_append,
 	.audit_list = sq_audit_list,
+	.begin = sq_begin,
+	.end = sq_end,
 };
 
 gw_store_t *gw_store_sqlite_open(const char *path, char *err, size_t errlen)
