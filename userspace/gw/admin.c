@@ -178,7 +178,9 @@ static bool audit(const char *action, const char *target, const json_t *before, 
 
 	if (ret)
 		pr_err("Couldn't write the audit entry of %s %s: %s", action, target,
-		       ret == -ENOMEM ? "out of memory" : gw_server.store->errmsg);
+		       ret == -ENOMEM	    ? "out of memory"
+		       : ret == -EOPNOTSUPP ? "this store keeps no audit log"
+					    : gw_server.store->errmsg);
 	return ret == 0;
 }
 

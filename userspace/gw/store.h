@@ -10,6 +10,7 @@
 #ifndef GW_STORE_H
 #define GW_STORE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,7 +61,8 @@ typedef struct st_gw_store_ops_t {
 		    void *arg);
 	size_t (*count)(gw_store_t *s);
 	void (*close)(gw_store_t *s);
-	/* Quota counters and the audit log (usage.h, audit.h). */
+	/* Quota counters and the audit log (usage.h, audit.h); NULL: not kept by this store
+	 * (the wrappers below then answer -EOPNOTSUPP, or load nothing). */
 	int (*usage_save)(gw_store_t *s, const gw_usage_row_t *rows, size_t n); /* one txn */
 	int (*usage_load)(gw_store_t *s, gw_store_usage_fn cb, void *arg);
 	int (*audit_append)(gw_store_t *s, const gw_audit_entry_t *e);
@@ -119,23 +121,23 @@ static inline void gw_store_close(gw_store_t *s)
 /* Write counter rows (insert or replace) in one transaction. */
 static inline int gw_store_usage_save(gw_store_t *s, const gw_usage_row_t *rows, size_t n)
 {
-	return s->ops->usage_save(s, rows, n);
+	return s->ops->usage_save ? s->ops->usage_save(s, rows, n) : -EOPNOTSUPP;
 }
 /* Every stored counter row. */
 static inline int gw_store_usage_load(gw_store_t *s, gw_store_usage_fn cb, void *arg)
 {
-	return s->ops->usage_load(s, cb, arg);
+	return s->ops->usage_load ? s->ops->usage_load(s, cb, arg) : 0;
 }
 /* Append an audit entry (durable when this returns 0). */
 static inline int gw_store_audit_append(gw_store_t *s, const gw_audit_entry_t *e)
 {
-	return s->ops->audit_append(s, e);
+	return s->ops->audit_append ? s->ops->audit_append(s, e) : -EOPNOTSUPP;
 }
 /* Audit entries with time >= since, oldest first, at most limit. */
 static inline int gw_store_audit_list(gw_store_t *s, int64_t since, size_t limit,
 				      gw_store_audit_fn cb, void *arg)
 {
-	return s->ops->audit_list(s, since, limit, cb, arg);
+	return s->ops->audit_list ? s->ops->audit_list(s, since, limit, cb, arg) : -EOPNOTSUPP;
 }
 
 /* Start a transaction (a key change and its audit entry commit together). */
