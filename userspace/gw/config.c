@@ -46,6 +46,10 @@
 #define DEF_KEY_HEADER		 "X-API-Key"
 #define DEF_QUERY_PARAM		 "api_key"
 #define DEF_TYPE_BASE		 "urn:floodgate:problem:"
+#define DEF_CACHE_MAX_BYTES	 (64u << 20)
+#define DEF_CACHE_MAX_OBJECT	 (1u << 20)
+#define DEF_CACHE_LOCK_MS	 5000
+#define DEF_CACHE_MAX_WAITERS	 1024
 
 /* A value in the tree and how to find it in the file: member `index` of `parent`. */
 struct node {
@@ -1178,10 +1182,100 @@ static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
 	return 0;
 }
 
+/* A route's "cache" object (cache.h): ttl, key_headers, stale_while_revalidate,
+ * stale_if_error. Its ttl wins over the older "cache_ttl" shorthand. */
+static int parse_route_cache(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
+{
+	static const char *const keys[] = { "ttl", "key_headers", "stale_while_revalidate",
+					    "stale_if_error", NULL };
+	gw_route_cache_t *rc = &r->cache;
+	struct node n, h;
+	size_t saved, s2;
+
+	if (!WITH_MEMBER(c, o, "cache", &n, saved))
+		return 0;
+	if (want_type(c, &n, JSON_OBJECT, "an object") || check_keys(c, &n, keys) ||
+	    get_uint(c, &n, "ttl", 0, 31536000, &r->cache_ttl_s) ||
+	    get_uint(c, &n, "stale_while_revalidate", 0, 31536000, &rc->swr_s) ||
+	    get_uint(c, &n, "stale_if_error", 0, 31536000, &rc->sie_s))
+		goto out;
+	if (!WITH_MEMBER(c, &n, "key_headers", &h, s2))
+		goto out;
+	if (!json_is_array(h.v) || json_array_size(h.v) > GW_CACHE_KEY_HEADERS_MAX) {
+		fail(c, &h, false, "expected an array of at most %d header names",
+		     GW_CACHE_KEY_HEADERS_MAX);
+		goto out2;
+	}
+	for (size_t i = 0; i < json_array_size(h.v) && !c->failed; i++) {
+		struct node e = { json_array_get(h.v, i), h.v, i };
+		const char *v = json_string_value(e.v);
+		size_t s3, len = v ? strlen(v) : 0;
+		char *lc;
+
+		path_push(c, &s3, "[%zu]", i);
+		if (!v || !len || len > 64 ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+			      "OPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != len) {
+			fail(c, &e, false, "expected a header name (1 to 64 token characters)");
+		} else if (!(lc = strdup(v))) {
+			fail(c, &e, false, "out of memory");
+		} else {
+			for (char *p = lc; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			rc->headers[rc->nheaders] = lc;
+			rc->header_lens[rc->nheaders++] = len;
+			/* The key never goes into a cache key, nor does any credential. */
+			if (!strcmp(lc, "authorization") || !strcmp(lc, "cookie") ||
+			    !strcmp(lc, "proxy-authorization") ||
+			    (cfg->keys.header && !strcmp(lc, cfg->keys.header)))
+				fail(c, &e, false,
+				     "\"%s\" carries credentials and cannot be part of a cache key",
+				     v);
+			for (size_t j = 0; j + 1 < rc->nheaders && !c->failed; j++)
+				if (!strcmp(rc->headers[j], lc))
+					fail(c, &e, false, "\"%s\" is listed twice", v);
+		}
+		path_pop(c, s3);
+	}
+out2:
+	path_pop(c, s2);
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+/* The top-level "cache" object: the in-process cache's budget and coalescing bounds. */
+static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "max_bytes", "max_object_bytes", "lock_timeout_ms",
+					    "max_waiters", NULL };
+	uint64_t max = DEF_CACHE_MAX_BYTES, obj = DEF_CACHE_MAX_OBJECT,
+		 waiters = DEF_CACHE_MAX_WAITERS;
+	struct node n;
+	size_t saved;
+
+	cfg->cache.lock_timeout_ms = DEF_CACHE_LOCK_MS;
+	if (WITH_MEMBER(c, root, "cache", &n, saved)) {
+		if (!want_type(c, &n, JSON_OBJECT, "an object") && !check_keys(c, &n, keys) &&
+		    !get_uint(c, &n, "max_bytes", 0, 1ULL << 40, &max) &&
+		    !get_uint(c, &n, "max_object_bytes", 1, 1ULL << 30, &obj) &&
+		    !get_uint(c, &n, "lock_timeout_ms", 1, 600000, &cfg->cache.lock_timeout_ms) &&
+		    !get_uint(c, &n, "max_waiters", 0, 1000000, &waiters) && obj > max && max)
+			fail(c, &n, false,
+			     "max_object_bytes (%llu) is larger than max_bytes (%llu)",
+			     (unsigned long long)obj, (unsigned long long)max);
+		path_pop(c, saved);
+	}
+	cfg->cache.max_bytes = (size_t)max;
+	cfg->cache.max_object_bytes = (size_t)obj;
+	cfg->cache.max_waiters = (size_t)waiters;
+	return c->failed ? -EINVAL : 0;
+}
+
 static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
 {
-	static const char *const keys[] = { "name",    "methods",   "path", "upstream",
-					    "credits", "cache_ttl", "auth", NULL };
+	static const char *const keys[] = { "name",	 "methods", "path",  "upstream", "credits",
+					    "cache_ttl", "auth",    "cache", NULL };
 	char *upstream = NULL;
 	uint64_t credits = 1;
 	struct node n;
@@ -1195,7 +1289,7 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	    get_string(c, o, "upstream", true, &upstream) ||
 	    get_uint(c, o, "credits", 0, 1000000, &credits) ||
 	    get_uint(c, o, "cache_ttl", 0, 31536000, &r->cache_ttl_s) ||
-	    get_bool(c, o, "auth", &r->auth))
+	    get_bool(c, o, "auth", &r->auth) || parse_route_cache(c, o, cfg, r))
 		goto out;
 	r->credits = (uint32_t)credits;
 	member(o, "name", &n);
@@ -1472,7 +1566,7 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
 					    "access_log", "limits", "clients",	 "keys",
 					    "headers",	  "errors", "upstreams", "routes",
-					    "plans",	  NULL };
+					    "plans",	  "cache",  NULL };
 	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
@@ -1517,7 +1611,7 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	}
 	if (parse_limits(c, &r, cfg) || parse_clients(c, &r, cfg) || parse_keys(c, &r, cfg) ||
 	    parse_headers_errors(c, &r, cfg) || parse_upstreams(c, &r, cfg) ||
-	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg))
+	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg) || parse_cache(c, &r, cfg))
 		return -EINVAL;
 	return 0;
 }
@@ -1557,6 +1651,8 @@ static void config_free(gw_config_t *cfg)
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].pattern);
+		for (size_t h = 0; h < cfg->routes[i].cache.nheaders; h++)
+			free(cfg->routes[i].cache.headers[h]);
 		if (cfg->routes[i].re)
 			pcre2_code_free(cfg->routes[i].re);
 	}

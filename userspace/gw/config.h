@@ -95,6 +95,18 @@ typedef struct st_gw_upstream_t {
 	bool preserve_host;	    /* send the client's Host instead of `host` */
 } gw_upstream_t;
 
+/* Request headers a route's cache key may name (cache.key_headers). */
+#define GW_CACHE_KEY_HEADERS_MAX 8
+
+/* A route's response-cache settings (cache.h); ttl 0 = the route is not cached. */
+typedef struct st_gw_route_cache_t {
+	uint64_t swr_s; /* stale-while-revalidate: seconds past expiry served STALE */
+	uint64_t sie_s; /* stale-if-error: seconds past expiry served when the upstream fails */
+	char *headers[GW_CACHE_KEY_HEADERS_MAX]; /* lower-case request header names */
+	size_t header_lens[GW_CACHE_KEY_HEADERS_MAX];
+	size_t nheaders;
+} gw_route_cache_t;
+
 typedef struct st_gw_route_t {
 	char *name;
 	uint16_t id;	  /* interned name */
@@ -108,6 +120,8 @@ typedef struct st_gw_route_t {
 	uint32_t credits;     /* credit cost per request (enforced by the credits feature) */
 	uint64_t cache_ttl_s; /* response cache TTL, 0 = do not cache (cache feature) */
 	char allow[96];	      /* Allow header value for 405 */
+
+	gw_route_cache_t cache; /* the rest of the cache settings */
 } gw_route_t;
 
 typedef struct st_gw_plan_t {
@@ -190,6 +204,13 @@ typedef struct st_gw_config_t {
 
 	char *problem_type_base;
 	gw_problem_body_t problems[GW_PROBLEM_MAX];
+
+	struct {
+		size_t max_bytes;	  /* per worker thread: the LRU's budget */
+		size_t max_object_bytes;  /* larger responses are not stored */
+		uint64_t lock_timeout_ms; /* coalesced requests wait at most this long */
+		size_t max_waiters;	  /* per cache key; more go upstream on their own */
+	} cache;
 
 	gw_upstream_t *upstreams;
 	size_t nupstreams;

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "gw/cache.h"
 #include "gw/handler.h"
 #include "gw/metrics.h"
 #include "gw/proxy.h"
@@ -72,10 +73,29 @@ struct proxy {
 	unsigned keepalive : 1; /* the upstream lets the connection be reused */
 	unsigned got_bytes : 1; /* this attempt received something */
 	unsigned paused : 1;	/* upstream reading stopped for a slow client */
+
+	gw_cache_fill_t *fill; /* a cache leader's: sees the response (cache.h) */
 };
 
 static void on_read(h2o_socket_t *sock, const char *err);
 static void do_send(struct proxy *p);
+
+/* The cache fill, if any, is told how the exchange ended, once. */
+static void end_fill(struct proxy *p, bool complete)
+{
+	gw_cache_fill_t *f = p->fill;
+
+	if (f) {
+		p->fill = NULL;
+		gw_cache_fill_end(f, complete);
+	}
+}
+
+static void tee(struct proxy *p, const void *bytes, size_t len)
+{
+	if (p->fill)
+		gw_cache_fill_body(p->fill, bytes, len);
+}
 
 static gw_worker_t *worker_of(struct proxy *p)
 {
@@ -127,6 +147,13 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 	drop_conn(p);
 	unlink_timers(p);
 	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	if (p->fill) {
+		gw_cache_fill_t *f = p->fill;
+
+		p->fill = NULL;
+		if (gw_cache_fill_failed(f, p->req, problems[kind]))
+			return; /* a stale entry answered instead (stale-if-error) */
+	}
 	gw_handler_problem(p->req, p->rc, problems[kind]);
 }
 
@@ -137,6 +164,7 @@ static void fail_body(struct proxy *p, enum gw_upstream_error kind)
 		detach_conn(p, false);
 	unlink_timers(p);
 	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	end_fill(p, false);
 	p->body_error = 1;
 	if (p->sending.bytes_inflight == 0)
 		do_send(p);
@@ -244,12 +272,16 @@ static void do_send(struct proxy *p)
 	vec = h2o_doublebuffer_prepare(&p->sending, p->conn ? &p->conn->sock->input : &p->last,
 				       p->req->preferred_chunk_size);
 	if (!p->conn && vec.len == p->sending.buf->size && p->last->size == 0) {
+		tee(p, vec.base, vec.len);
+		end_fill(p, !p->body_error);
 		h2o_send(p->req, &vec, vec.len ? 1 : 0,
 			 p->body_error ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 		return;
 	}
-	if (vec.len)
+	if (vec.len) {
+		tee(p, vec.base, vec.len);
 		h2o_send(p->req, &vec, 1, H2O_SEND_STATE_IN_PROGRESS);
+	}
 }
 
 static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
@@ -273,8 +305,12 @@ static h2o_send_state_t do_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_
 
 	memcpy(buf->base, p->last->bytes, n);
 	buf->len = n;
+	tee(p, p->last->bytes, n);
 	h2o_buffer_consume(&p->last, n);
-	return p->last->size ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
+	if (p->last->size)
+		return H2O_SEND_STATE_IN_PROGRESS;
+	end_fill(p, true);
+	return H2O_SEND_STATE_FINAL;
 }
 
 /*
@@ -296,6 +332,7 @@ static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
 
 	drop_conn(p);
 	unlink_timers(p);
+	end_fill(p, false);
 }
 
 /* `fresh` new body bytes sit at the end of the connection's input. */
@@ -451,6 +488,7 @@ static void on_head_bytes(struct proxy *p)
 {
 	h2o_socket_t *sock = p->conn->sock;
 	gw_upstream_head_t h;
+	size_t hstart = p->req->res.headers.size;
 	ssize_t n;
 
 	for (;;) {
@@ -479,6 +517,13 @@ static void on_head_bytes(struct proxy *p)
 	p->rc->upstream_ns = (int64_t)(gw_now_ns() - p->sent_at);
 	gw_metrics_upstream_latency(worker_of(p)->metrics, p->rt->conf->id,
 				    (uint64_t)p->rc->upstream_ns);
+	if (p->fill && gw_cache_fill_head(p->fill, p->req, hstart)) {
+		/* answered from the cache instead (stale-if-error on a 5xx) */
+		p->fill = NULL;
+		drop_conn(p);
+		unlink_timers(p);
+		return;
+	}
 	p->started = 1;
 	h2o_start_response(p->req, &p->super);
 	if (can_pull(p, sock->input)) {
@@ -497,6 +542,7 @@ static void on_head_bytes(struct proxy *p)
 			p->keepalive = 0; /* bytes after a body-less response: not HTTP we trust */
 		upstream_done(p);
 		h2o_buffer_consume(&p->last, p->last->size);
+		end_fill(p, true);
 		h2o_send(p->req, NULL, 0, H2O_SEND_STATE_FINAL);
 		return;
 	}
@@ -534,6 +580,7 @@ static void on_dispose(void *arg)
 
 	drop_conn(p);
 	unlink_timers(p);
+	end_fill(p, false);
 	h2o_buffer_dispose(&p->last);
 	h2o_doublebuffer_dispose(&p->sending);
 }
@@ -786,6 +833,12 @@ static void keep_client_polled(h2o_req_t *req)
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop)
 {
+	gw_proxy_start_fill(req, rc, rt, drop, NULL);
+}
+
+void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill)
+{
 	struct proxy *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_dispose);
 	enum gw_method m = gw_method_of(req->method.base, req->method.len);
 
@@ -796,6 +849,7 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	p->req = req;
 	p->rc = rc;
 	p->rt = rt;
+	p->fill = fill;
 	p->connect_timer.cb = on_connect_timeout;
 	p->io_timer.cb = on_io_timeout;
 	p->total_timer.cb = on_total_timeout;

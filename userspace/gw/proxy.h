@@ -38,4 +38,10 @@ typedef struct st_gw_proxy_drop_t {
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop);
 
+struct st_gw_cache_fill_t;
+/* The same, for a response-cache leader: the response head, its body bytes and how the
+ * exchange ended go to `fill` too (cache.h), which may also answer a failure itself. */
+void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill);
+
 #endif /* GW_PROXY_H */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "gw/cache.h"
 #include "gw/server.h"
 #include "gw/worker.h"
 
@@ -208,8 +209,10 @@ gw_worker_t *gw_worker_new(unsigned index, h2o_globalconf_t *gconf, const int *f
 	w->scratch = gw_route_scratch_new();
 	w->keycache = gw_keycache_new();
 	w->metrics = gw_metrics_new();
+	w->cache = gw_cache_new(&w->ctx);
 	w->flush_entry.cb = on_flush_timer;
-	if (!w->scratch || !w->keycache || !w->metrics || gw_accesslog_init(&w->log, LOG_BUFFER)) {
+	if (!w->scratch || !w->keycache || !w->metrics || !w->cache ||
+	    gw_accesslog_init(&w->log, LOG_BUFFER)) {
 		pr_err("worker %u: out of memory", index);
 		return NULL;
 	}
