@@ -16,7 +16,8 @@
 	X(config)                                                                                  \
 	X(stats)                                                                                   \
 	X(keys)                                                                                    \
-	X(cache)
+	X(cache)                                                                                   \
+	X(upstreams)
 
 #define DECLARE(name) extern const struct fgctl_cmd fgctl_cmds_##name[];
 FGCTL_GROUPS(DECLARE)

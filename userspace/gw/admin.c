@@ -22,6 +22,7 @@
 #include "gw/metrics.h"
 #include "gw/server.h"
 #include "gw/store.h"
+#include "gw/upgroup.h"
 #include "gw/worker.h"
 
 /* Largest admin request body. */
@@ -214,11 +215,20 @@ static void healthz(h2o_req_t *req)
 static int cache_render(char **text, size_t *len)
 {
 	struct st_gw_cache_t *c[GW_CONFIG_THREADS_MAX];
+	gw_config_t *cfg;
 	size_t n = 0;
+	int ret;
 
 	for (unsigned i = 0; i < gw_server.nworkers && n < GW_CONFIG_THREADS_MAX; i++)
 		c[n++] = gw_server.workers[i]->cache;
-	return gw_cache_render(c, n, text, len);
+	if ((ret = gw_cache_render(c, n, text, len)))
+		return ret;
+	/* and the upstream servers' state (upgroup.h) */
+	if (!(cfg = gw_server_config(NULL)))
+		return 0;
+	ret = gw_upgroup_render(cfg, text, len);
+	gw_config_unref(cfg);
+	return ret;
 }
 
 static void metrics(h2o_req_t *req)
@@ -641,6 +651,24 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		if (!post)
 			goto method;
 		reload(req);
+		return 0;
+	}
+	if (is(path, "/v1/upstreams")) {
+		gw_config_t *cfg;
+		char *s;
+
+		if (!get)
+			goto method;
+		cfg = gw_server_config(NULL);
+		s = cfg ? gw_upgroup_json(cfg) : NULL;
+		gw_config_unref(cfg);
+		if (!s) {
+			send_problem(req, 500, "Internal Server Error", "internal",
+				     "out of memory");
+			return 0;
+		}
+		send_body(req, 200, "OK", "application/json", s, strlen(s));
+		free(s);
 		return 0;
 	}
 	if (is(path, "/v1/cache/purge")) {

@@ -78,6 +78,18 @@ typedef struct st_gw_limit_t {
 	char text[48];	      /* the rate as written ("5/min", "10"), for messages */
 } gw_limit_t;
 
+struct st_gw_upstate_t;
+
+/* One server of an upstream group (upgroup.h). */
+typedef struct st_gw_upserver_t {
+	char *url; /* as configured */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char *host;		    /* Host header sent upstream: "host:port" from the URL */
+	uint32_t weight;	    /* weighted and least-connections strategies */
+	struct st_gw_upstate_t *st; /* shared health record (upgroup.h) */
+} gw_upserver_t;
+
 typedef struct st_gw_upstream_t {
 	char *name;
 	uint16_t id;  /* interned name */
@@ -93,6 +105,20 @@ typedef struct st_gw_upstream_t {
 	bool keepalive;		    /* reuse connections (a pool per worker thread) */
 	size_t keepalive_max;	    /* idle connections kept per worker thread */
 	bool preserve_host;	    /* send the client's Host instead of `host` */
+
+	/* The group (upgroup.h); a plain `url` is a group of one, servers[0]. */
+	gw_upserver_t *servers;
+	size_t nservers;
+	int strategy;		 /* enum in upgroup.c (gw_upgroup_strategy_of) */
+	uint32_t retries;	 /* extra attempts on other servers (idempotent requests) */
+	double retry_budget;	 /* retries per request, at most, over time */
+	uint32_t fail_threshold; /* passive: consecutive failures that open the breaker */
+	uint64_t open_ms;	 /* passive: how long the breaker stays open */
+	struct {
+		char *path; /* NULL: no active checks */
+		uint64_t interval_ms, timeout_ms;
+		uint32_t rise, fall;
+	} health;
 } gw_upstream_t;
 
 /* Request headers a route's cache key may name (cache.key_headers). */
@@ -211,6 +237,14 @@ typedef struct st_gw_config_t {
 		uint64_t lock_timeout_ms; /* coalesced requests wait at most this long */
 		size_t max_waiters;	  /* per cache key; more go upstream on their own */
 	} cache;
+
+	struct {
+		char *webhook; /* http:// URL POSTed a JSON event, or NULL */
+		char *command; /* run with /bin/sh -c, or NULL */
+		uint64_t min_interval_s;
+		uint64_t *last_ns;  /* atomic, per upstream: the last notification */
+		uint64_t *all_down; /* atomic, per upstream: requests refused, all servers out */
+	} notify;
 
 	gw_upstream_t *upstreams;
 	size_t nupstreams;

@@ -62,7 +62,14 @@ static gw_tconf_t *tconf_new(gw_worker_t *w, gw_config_t *cfg)
 	tc->dispose_entry.cb = tconf_dispose;
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		tc->ups[i].conf = &cfg->upstreams[i];
-		gw_upstream_pool_init(&tc->ups[i], w->loop);
+		if (gw_upstream_pool_init(&tc->ups[i], w->loop)) {
+			/* the pools so far, then the view */
+			while (i--)
+				gw_upstream_pool_dispose(&tc->ups[i]);
+			free(tc->ups);
+			free(tc);
+			return NULL;
+		}
 	}
 	return tc;
 }
