@@ -15,7 +15,9 @@
 	X(edges)                                                                                   \
 	X(config)                                                                                  \
 	X(stats)                                                                                   \
-	X(keys)
+	X(keys)                                                                                    \
+	X(cache)                                                                                   \
+	X(upstreams)
 
 #define DECLARE(name) extern const struct fgctl_cmd fgctl_cmds_##name[];
 FGCTL_GROUPS(DECLARE)

@@ -200,6 +200,20 @@ void fgctl_table_free(struct fgctl_table *t);
 /* Print JSON (indented, or one compact line) and a newline; steals the reference. */
 int fgctl_json_print(FILE *f, json_t *j, bool compact);
 
+/* Where the daemon's admin API is and how to authenticate (keys.c's client). */
+struct fgctl_admin_opts {
+	const char *admin, *token_file, *cacert;
+	bool insecure;
+};
+
+/*
+ * One request to the admin API (method, path, JSON body or NULL). 0 with *status and
+ * *answer (the JSON body, NULL when none; the caller decrefs) on a 2xx; else the error is
+ * reported (a 4xx is the operator's: -EINVAL) and returned.
+ */
+int fgctl_admin_request(struct fgctl_ctx *ctx, const struct fgctl_admin_opts *a, const char *method,
+			const char *path, json_t *body, int *status, json_t **answer);
+
 /* The JSON integer of a u64 (jansson integers are signed: values above INT64_MAX clamp). */
 json_t *fgctl_json_u64(uint64_t v);
 

@@ -721,6 +721,30 @@ static int run_set_plan(struct fgctl_ctx *ctx, const void *opts)
 	return ret;
 }
 
+/* ---- the client for other command groups (fgctl.h) ---- */
+
+int fgctl_admin_request(struct fgctl_ctx *ctx, const struct fgctl_admin_opts *a, const char *method,
+			const char *path, json_t *body, int *status, json_t **answer)
+{
+	struct keys_opts o = { .admin = a->admin,
+			       .token_file = a->token_file,
+			       .cacert = a->cacert,
+			       .insecure = a->insecure };
+	struct response r;
+	int ret = request(ctx, &o, method, path, body, &r);
+
+	if (ret)
+		return ret;
+	*status = r.status;
+	*answer = r.body;
+	if (r.status < 200 || r.status > 299) {
+		ret = answer_error(ctx, &r);
+		json_decref(r.body);
+		*answer = NULL;
+	}
+	return ret;
+}
+
 static const struct fgctl_arg create_args[] = {
 	{ "--plan", "PLAN", FGCTL_ARG_STRING, FGCTL_REQUIRED, offsetof(struct keys_opts, plan),
 	  .help = "a plan of the running config" },

@@ -7,7 +7,8 @@
 #
 #   BUILD=build scripts/gw-demo.sh
 #
-# Ports: 8443 (gateway), 9090 (admin API, loopback only), 8081 (mock upstream).
+# Ports: 8443 (gateway), 9090 (admin API, loopback only), 8081 and 8082 (the two mock
+# upstream servers of the "api" group; each says which it is in X-Served-By).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -51,7 +52,9 @@ DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 jq --arg d "$DEMO" --arg t "$DIGEST" '
 	.listen[0].tls.certificates = [{"cert": ($d + "/ecdsa.crt"), "key": ($d + "/ecdsa.key")}]
 	| .store.path = ($d + "/keys.db") | .access_log = ($d + "/access.log")
-	| .admin.token_sha256 = $t' config/demo.json >"$DEMO/floodgate.json" ||
+	| .admin.token_sha256 = $t
+	| .notify.command = ("echo \"$(date) every server of $FLOODGATE_UPSTREAM is down\" >> "
+		+ $d + "/notify.log")' config/demo.json >"$DEMO/floodgate.json" ||
 	die "Couldn't write $DEMO/floodgate.json"
 "$FLOODGATE" -t -c "$DEMO/floodgate.json" 2>/dev/null || "$FLOODGATE" -t -c "$DEMO/floodgate.json" ||
 	die "the demo config does not validate"
@@ -59,20 +62,23 @@ jq --arg d "$DEMO" --arg t "$DIGEST" '
 rm -f "$DEMO/keys.db" "$DEMO/keys.db-wal" "$DEMO/keys.db-shm"
 
 # ---- processes ----
-UP_PID="" GW_PID=""
+UP_PID="" UP2_PID="" GW_PID=""
 cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "gw-demo: stopping"
 	[ -n "$GW_PID" ] && kill -TERM "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	[ -n "$UP_PID" ] && kill -TERM "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+	[ -n "$UP2_PID" ] && kill -TERM "$UP2_PID" 2>/dev/null && wait "$UP2_PID" 2>/dev/null
 	exit "${1:-0}"
 }
 trap 'cleanup 0' INT TERM
 trap 'cleanup $?' EXIT
 
-"$UPSTREAM" -l 127.0.0.1:8081 --echo >"$DEMO/upstream.log" 2>&1 &
+"$UPSTREAM" -l 127.0.0.1:8081 --echo -H 'X-Served-By: upstream-8081' >"$DEMO/upstream.log" 2>&1 &
 UP_PID=$!
+"$UPSTREAM" -l 127.0.0.1:8082 --echo -H 'X-Served-By: upstream-8082' >"$DEMO/upstream2.log" 2>&1 &
+UP2_PID=$!
 "$FLOODGATE" -c "$DEMO/floodgate.json" &
 GW_PID=$!
 
@@ -85,8 +91,9 @@ for _ in $(seq 100); do
 	kill -0 "$GW_PID" 2>/dev/null || break
 	sleep 0.1
 done
-[ $ready = 1 ] || die "the daemon did not start (ports 8443, 9090 and 8081 must be free)"
+[ $ready = 1 ] || die "the daemon did not start (ports 8443, 9090, 8081 and 8082 must be free)"
 kill -0 "$UP_PID" 2>/dev/null || die "the mock upstream did not start; see $DEMO/upstream.log"
+kill -0 "$UP2_PID" 2>/dev/null || die "the second mock upstream did not start; see $DEMO/upstream2.log"
 
 # ---- one key per plan ----
 : >"$DEMO/keys.txt"
@@ -102,7 +109,9 @@ PREM=$(awk '$1 == "premium" {print $2}' "$DEMO/keys.txt")
 cat <<EOF
 
 floodgate is up on $GW (self-signed certificate: curl -k), admin API on $ADMIN.
-The upstream is fg-upstream --echo: each 200 shows what the gateway forwarded.
+The upstream group "api" is two fg-upstream --echo servers (8081, 8082, round-robin,
+health-checked): each 200 shows what the gateway forwarded, X-Served-By which server.
+The route "items" is cached for 10 s (X-Cache: MISS, then HIT with an Age).
 
 Demo keys ($DEMO/keys.txt):
 $(awk '{printf "  %-16s %s\n", $1, $2}' "$DEMO/keys.txt")
@@ -117,6 +126,13 @@ Try:
   curl -k -i $GW/v1/items                          # 401 problem+json
   curl -k -i --path-as-is $GW/v1/../admin         # 404: normalised before matching
   curl -k --http2 -sI -H 'X-API-Key: $PREM' $GW/v1/items   # HTTP/2, RateLimit headers
+  for i in 1 2 3; do curl -sk -o /dev/null -D - -H 'X-API-Key: $PREM' $GW/v1/items | grep -iE '^(x-cache|age|x-served-by):'; done
+                                                   # MISS (from 8081 or 8082), then HIT, Age: N
+  for i in 1 2 3 4; do curl -sk -o /dev/null -D - -H 'X-API-Key: $PREM' $GW/v1/search | grep -i '^x-served-by:'; done
+                                                   # not cached: round-robin over both servers
+  kill $UP_PID                                     # one server gone: no error, the other answers
+  FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl upstreams   # down after 2 checks
+  FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl cache purge --route items
   curl -s $ADMIN/metrics
   curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $ADMIN/v1/keys
 

@@ -15,6 +15,8 @@
  *   --framing F   how the body is delimited: "length" (Content-Length, the default),
  *                 "chunked" (Transfer-Encoding: chunked, 4 kB chunks) or "close" (neither:
  *                 the connection's end ends the body)
+ *   --header H    add the header field H ("Name: value") to every response (repeatable;
+ *                 Cache-Control, Vary and the like for the cache's tests)
  *   --bad MODE    misbehave, for the gateway's error paths: "garbage" (answer bytes that
  *                 are not HTTP), "truncate" (close half-way through the body), "close"
  *                 (close without answering)
@@ -82,6 +84,7 @@ struct opts {
 	unsigned threads;
 	enum { BAD_NONE, BAD_GARBAGE, BAD_TRUNCATE, BAD_CLOSE } bad;
 	enum { FRAME_LENGTH, FRAME_CHUNKED, FRAME_CLOSE } framing;
+	char extra[1024]; /* --header fields, each with its CRLF */
 };
 
 static struct opts o = { .size = 100, .status = 200, .threads = 1 };
@@ -140,26 +143,30 @@ static const char *reason(int status)
 
 static int build_fixed(void)
 {
-	char head[256];
+	char head[256 + sizeof(o.extra)];
 	size_t cap, n;
 	int h;
 
 	if (o.framing == FRAME_CHUNKED)
-		h = snprintf(head, sizeof(head),
-			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
-			     "Transfer-Encoding: chunked\r\n%s\r\n",
-			     o.status, reason(o.status), o.close ? "Connection: close\r\n" : "");
+		h = snprintf(
+			head, sizeof(head),
+			"HTTP/1.1 %d %s\r\nServer: fg-upstream\r\n%sContent-Type: text/plain\r\n"
+			"Transfer-Encoding: chunked\r\n%s\r\n",
+			o.status, reason(o.status), o.extra,
+			o.close ? "Connection: close\r\n" : "");
 	else if (o.framing == FRAME_CLOSE)
-		h = snprintf(head, sizeof(head),
-			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
-			     "Connection: close\r\n\r\n",
-			     o.status, reason(o.status));
+		h = snprintf(
+			head, sizeof(head),
+			"HTTP/1.1 %d %s\r\nServer: fg-upstream\r\n%sContent-Type: text/plain\r\n"
+			"Connection: close\r\n\r\n",
+			o.status, reason(o.status), o.extra);
 	else
-		h = snprintf(head, sizeof(head),
-			     "HTTP/1.1 %d %s\r\nServer: fg-upstream\r\nContent-Type: text/plain\r\n"
-			     "Content-Length: %zu\r\n%s\r\n",
-			     o.status, reason(o.status), o.size,
-			     o.close ? "Connection: close\r\n" : "");
+		h = snprintf(
+			head, sizeof(head),
+			"HTTP/1.1 %d %s\r\nServer: fg-upstream\r\n%sContent-Type: text/plain\r\n"
+			"Content-Length: %zu\r\n%s\r\n",
+			o.status, reason(o.status), o.extra, o.size,
+			o.close ? "Connection: close\r\n" : "");
 	if (o.framing == FRAME_CLOSE)
 		o.close = true;
 	cap = (size_t)h + o.size + (o.size / CHUNK + 2) * 16;
@@ -268,6 +275,7 @@ static char *echo_response(const char *method, size_t mlen, const char *target, 
 	n = snprintf(num, sizeof(num), "Content-Type: application/json\r\nContent-Length: %zu\r\n",
 		     body.len);
 	sb_put(&resp, num, (size_t)n);
+	sb_put(&resp, o.extra, strlen(o.extra));
 	if (close)
 		sb_put(&resp, "Connection: close\r\n", 19);
 	sb_put(&resp, "\r\n", 2);
@@ -713,7 +721,9 @@ static void usage(FILE *f)
 		   "  -c, --close             close the connection after each response\n"
 		   "  -t, --threads N         threads, each with its own SO_REUSEPORT listener\n"
 		   "  -f, --framing F         length | chunked | close: how the body is delimited\n"
-		   "  -b, --bad MODE          garbage | truncate | close: misbehave on purpose\n");
+		   "  -b, --bad MODE          garbage | truncate | close: misbehave on purpose\n"
+		   "  -H, --header 'N: V'     add this header field to every response "
+		   "(repeatable)\n");
 }
 
 int main(int argc, char **argv)
@@ -729,6 +739,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "bad", required_argument, NULL, 'b' },
 		{ "framing", required_argument, NULL, 'f' },
+		{ "header", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -738,7 +749,7 @@ int main(int argc, char **argv)
 	char *e;
 
 	parse_addr("127.0.0.1:18081");
-	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:hb:f:", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:s:S:d:ect:hb:f:H:", lopts, NULL)) != -1) {
 		unsigned long v;
 
 		switch (opt) {
@@ -803,6 +814,19 @@ int main(int argc, char **argv)
 		case 'c':
 			o.close = true;
 			break;
+		case 'H': {
+			const char *colon = strchr(optarg, ':');
+			size_t used = strlen(o.extra);
+
+			if (!colon || colon == optarg || strpbrk(optarg, "\r\n") ||
+			    used + strlen(optarg) + 3 > sizeof(o.extra)) {
+				fprintf(stderr, "fg-upstream: bad or too many headers: %s\n",
+					optarg);
+				return 2;
+			}
+			snprintf(o.extra + used, sizeof(o.extra) - used, "%s\r\n", optarg);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

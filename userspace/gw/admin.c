@@ -18,11 +18,13 @@
 #include "gw/apikey.h"
 #include "gw/audit.h"
 #include "gw/credits.h"
+#include "gw/cache.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
 #include "gw/metrics.h"
 #include "gw/server.h"
 #include "gw/store.h"
+#include "gw/upgroup.h"
 #include "gw/worker.h"
 
 /* Largest admin request body. */
@@ -230,6 +232,26 @@ static void healthz(h2o_req_t *req)
 			    (int)gw_server.nworkers));
 }
 
+/* The cache families of every worker after the others (cache.h). */
+static int cache_render(char **text, size_t *len)
+{
+	struct st_gw_cache_t *c[GW_CONFIG_THREADS_MAX];
+	gw_config_t *cfg;
+	size_t n = 0;
+	int ret;
+
+	for (unsigned i = 0; i < gw_server.nworkers && n < GW_CONFIG_THREADS_MAX; i++)
+		c[n++] = gw_server.workers[i]->cache;
+	if ((ret = gw_cache_render(c, n, text, len)))
+		return ret;
+	/* and the upstream servers' state (upgroup.h) */
+	if (!(cfg = gw_server_config(NULL)))
+		return 0;
+	ret = gw_upgroup_render(cfg, text, len);
+	gw_config_unref(cfg);
+	return ret;
+}
+
 static void metrics(h2o_req_t *req)
 {
 	gw_metrics_t *m[GW_CONFIG_THREADS_MAX];
@@ -244,7 +266,8 @@ static void metrics(h2o_req_t *req)
 	g.reloads_failed = __atomic_load_n(&gw_server.reloads_failed, __ATOMIC_RELAXED);
 	g.config_generation = __atomic_load_n(&gw_server.generation, __ATOMIC_RELAXED);
 	gw_credits_totals(&g.quota_credits, g.quota_overage, &g.quota_refunds);
-	if (!(text = gw_metrics_render(m, n, &g, &len))) {
+	if (!(text = gw_metrics_render(m, n, &g, &len)) || cache_render(&text, &len)) {
+		free(text);
 		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
 		return;
 	}
@@ -744,6 +767,58 @@ static bool is(h2o_iovec_t v, const char *s)
 	return h2o_memis(v.base, v.len, s, strlen(s));
 }
 
+static json_t *body_object(h2o_req_t *req);
+
+/* POST /v1/cache/purge {"route": NAME, "pattern": GLOB} (either or both) or {"all": true}. */
+static void cache_purge(h2o_req_t *req)
+{
+	json_t *o = body_object(req), *r, *p, *a;
+	const char *route = NULL, *pattern = NULL;
+	gw_config_t *cfg;
+	int64_t seq;
+	bool known = false;
+	char msg[160];
+
+	if (!o)
+		return;
+	r = json_object_get(o, "route");
+	p = json_object_get(o, "pattern");
+	a = json_object_get(o, "all");
+	if (json_object_size(o) != (size_t)(!!r + !!p + !!a) || (r && !json_is_string(r)) ||
+	    (p && (!json_is_string(p) || !json_string_length(p))) || (a && !json_is_true(a)) ||
+	    (a && (r || p)) || (!a && !r && !p)) {
+		json_decref(o);
+		BAD_REQUEST(req, "expected {\"route\": NAME, \"pattern\": GLOB} (one or both) or "
+				 "{\"all\": true}");
+		return;
+	}
+	route = r ? json_string_value(r) : NULL;
+	pattern = p ? json_string_value(p) : NULL;
+	if (route) {
+		cfg = gw_server_config(NULL);
+		for (size_t i = 0; cfg && i < cfg->nroutes; i++)
+			known |= !strcmp(cfg->routes[i].name, route);
+		gw_config_unref(cfg);
+		if (!known) {
+			snprintf(msg, sizeof(msg), "no route named \"%.64s\"", route);
+			json_decref(o);
+			send_problem(req, 404, "Not Found", "no-such-route", msg);
+			return;
+		}
+	}
+	if ((seq = gw_cache_purge(route, pattern)) < 0) {
+		json_decref(o);
+		BAD_REQUEST(req, "the pattern is longer than 255 bytes");
+		return;
+	}
+	pr_info("admin: cache purge %lld (route %s, pattern %s)", (long long)seq,
+		route ? route : "*", pattern ? pattern : "*");
+	send_json(req, 200, "OK",
+		  json_pack("{s:s, s:I, s:s, s:s}", "status", "purged", "purge", (json_int_t)seq,
+			    "route", route ? route : "*", "pattern", pattern ? pattern : "*"));
+	json_decref(o);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	h2o_iovec_t path = req->path_normalized, m = req->method;
@@ -778,6 +853,30 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		if (!get)
 			goto method;
 		list_audit(req);
+		return 0;
+	}
+	if (is(path, "/v1/upstreams")) {
+		gw_config_t *cfg;
+		char *s;
+
+		if (!get)
+			goto method;
+		cfg = gw_server_config(NULL);
+		s = cfg ? gw_upgroup_json(cfg) : NULL;
+		gw_config_unref(cfg);
+		if (!s) {
+			send_problem(req, 500, "Internal Server Error", "internal",
+				     "out of memory");
+			return 0;
+		}
+		send_body(req, 200, "OK", "application/json", s, strlen(s));
+		free(s);
+		return 0;
+	}
+	if (is(path, "/v1/cache/purge")) {
+		if (!post)
+			goto method;
+		cache_purge(req);
 		return 0;
 	}
 	if (is(path, "/v1/keys")) {

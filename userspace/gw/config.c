@@ -26,6 +26,7 @@
 #include "gw/config.h"
 #include "gw/jsonpos.h"
 #include "gw/tls.h"
+#include "gw/upgroup.h"
 
 /* Defaults (docs/config.md lists the same). */
 #define DEF_ADMIN_LISTEN	 "127.0.0.1:9090"
@@ -46,6 +47,10 @@
 #define DEF_KEY_HEADER		 "X-API-Key"
 #define DEF_QUERY_PARAM		 "api_key"
 #define DEF_TYPE_BASE		 "urn:floodgate:problem:"
+#define DEF_CACHE_MAX_BYTES	 (64u << 20)
+#define DEF_CACHE_MAX_OBJECT	 (1u << 20)
+#define DEF_CACHE_LOCK_MS	 5000
+#define DEF_CACHE_MAX_WAITERS	 1024
 
 /* A value in the tree and how to find it in the file: member `index` of `parent`. */
 struct node {
@@ -1015,87 +1020,271 @@ static int parse_headers_errors(struct pctx *c, const struct node *root, gw_conf
 	return 0;
 }
 
-static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u)
+/* An upstream server URL (node n, a string) into sv: address and Host header. */
+static int parse_server_url(struct pctx *c, const struct node *n, const char *url,
+			    gw_upserver_t *sv)
 {
-	static const char *const keys[] = {
-		"url",	     "connect_timeout_ms", "first_byte_timeout_ms", "total_timeout_ms",
-		"keepalive", "keepalive_max",	   "keepalive_idle_ms",	    "preserve_host",
-		NULL
-	};
-	uint64_t kmax = DEF_KEEPALIVE_MAX;
 	char *host = NULL;
 	const char *why, *rest;
 	unsigned port;
+	char hp[300];
+	size_t len;
+
+	if (!(sv->url = strdup(url)))
+		return fail(c, n, false, "out of memory");
+	if (strncmp(url, "http://", 7))
+		return fail(c, n, false, "only http:// upstreams are supported");
+	rest = strchr(url + 7, '/');
+	len = rest ? (size_t)(rest - (url + 7)) : strlen(url + 7);
+	if (rest && strcmp(rest, "/"))
+		return fail(c, n, false,
+			    "a path in the upstream URL is not supported (routes "
+			    "forward the request path as is)");
+	if (len >= sizeof(hp))
+		return fail(c, n, false, "host too long");
+	memcpy(hp, url + 7, len);
+	hp[len] = '\0';
+	if (!strchr(hp, ':') || (hp[0] == '[' && !strstr(hp, "]:"))) {
+		/* no port: 80 */
+		if (len + 3 >= sizeof(hp))
+			return fail(c, n, false, "host too long");
+		strcat(hp, ":80");
+	}
+	if (parse_hostport(hp, false, &sv->addr, &sv->addrlen, &host, &port, &why)) {
+		fail(c, n, false, "%s: %s", url, why);
+		free(host);
+		return -EINVAL;
+	}
+	/* Host header: the URL's authority (IPv6 literal in brackets). */
+	if (asprintf(&sv->host, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
+		     strchr(host, ':') ? "]" : "", port) < 0) {
+		sv->host = NULL;
+		free(host);
+		return fail(c, n, false, "out of memory");
+	}
+	free(host);
+	return 0;
+}
+
+/* "servers": [URL | {"url": URL, "weight": N}, ...] */
+static int parse_servers(struct pctx *c, const struct node *n, gw_upstream_t *u)
+{
+	static const char *const keys[] = { "url", "weight", NULL };
+	size_t cnt = json_is_array(n->v) ? json_array_size(n->v) : 0;
+
+	if (!cnt || cnt > GW_UPGROUP_SERVERS_MAX)
+		return fail(c, n, false, "expected an array of 1 to %d servers",
+			    GW_UPGROUP_SERVERS_MAX);
+	if (!(u->servers = calloc(cnt, sizeof(*u->servers))))
+		return fail(c, n, false, "out of memory");
+	for (size_t i = 0; i < cnt && !c->failed; i++) {
+		struct node e = { json_array_get(n->v, i), n->v, i }, un;
+		gw_upserver_t *sv = &u->servers[i];
+		uint64_t w = 1;
+		size_t s2, s3;
+
+		u->nservers++;
+		sv->weight = 1;
+		path_push(c, &s2, "[%zu]", i);
+		if (json_is_string(e.v)) {
+			parse_server_url(c, &e, json_string_value(e.v), sv);
+		} else if (!json_is_object(e.v)) {
+			fail(c, &e, false, "expected a URL or {\"url\": URL, \"weight\": N}");
+		} else if (!check_keys(c, &e, keys) && !get_uint(c, &e, "weight", 1, 1000, &w)) {
+			sv->weight = (uint32_t)w;
+			if (!WITH_MEMBER(c, &e, "url", &un, s3)) {
+				fail(c, &e, false, "missing required key \"url\"");
+			} else {
+				if (want_type(c, &un, JSON_STRING, "a URL") == 0)
+					parse_server_url(c, &un, json_string_value(un.v), sv);
+				path_pop(c, s3);
+			}
+		}
+		for (size_t j = 0; j < i && !c->failed; j++)
+			if (sv->url && u->servers[j].url && !strcmp(sv->url, u->servers[j].url))
+				fail(c, &e, false, "server %s is listed twice", sv->url);
+		path_pop(c, s2);
+	}
+	return c->failed ? -EINVAL : 0;
+}
+
+/* "health_check": {"path", "interval_ms", "timeout_ms", "rise", "fall"} */
+static int parse_health(struct pctx *c, const struct node *o, gw_upstream_t *u)
+{
+	static const char *const keys[] = { "path", "interval_ms", "timeout_ms",
+					    "rise", "fall",	   NULL };
+	uint64_t rise = 2, fall = 3;
 	struct node n;
 	size_t saved;
+
+	if (!WITH_MEMBER(c, o, "health_check", &n, saved))
+		return 0;
+	u->health.interval_ms = 2000;
+	u->health.timeout_ms = 1000;
+	if (!want_type(c, &n, JSON_OBJECT, "an object") && !check_keys(c, &n, keys) &&
+	    !get_string(c, &n, "path", true, &u->health.path) &&
+	    !get_uint(c, &n, "interval_ms", 50, 3600000, &u->health.interval_ms) &&
+	    !get_uint(c, &n, "timeout_ms", 10, 600000, &u->health.timeout_ms) &&
+	    !get_uint(c, &n, "rise", 1, 100, &rise) && !get_uint(c, &n, "fall", 1, 100, &fall)) {
+		u->health.rise = (uint32_t)rise;
+		u->health.fall = (uint32_t)fall;
+		if (u->health.path[0] != '/' || strpbrk(u->health.path, " \r\n\t"))
+			fail(c, &n, false, "path: an absolute path without spaces (\"/health\")");
+		else if (u->health.timeout_ms > u->health.interval_ms)
+			fail(c, &n, false, "timeout_ms is longer than interval_ms");
+	}
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u)
+{
+	static const char *const keys[] = { "url",
+					    "connect_timeout_ms",
+					    "first_byte_timeout_ms",
+					    "total_timeout_ms",
+					    "keepalive",
+					    "keepalive_max",
+					    "keepalive_idle_ms",
+					    "preserve_host",
+					    "servers",
+					    "strategy",
+					    "retries",
+					    "retry_budget",
+					    "passive",
+					    "health_check",
+					    NULL };
+	static const char *const pkeys[] = { "failures", "open_ms", NULL };
+	uint64_t kmax = DEF_KEEPALIVE_MAX, retries = UINT64_MAX, fails = 3;
+	char *strategy = NULL;
+	struct node n;
+	size_t saved;
+	bool has_url, has_servers;
 
 	u->connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
 	u->first_byte_timeout_ms = DEF_FIRST_BYTE_MS;
 	u->total_timeout_ms = DEF_TOTAL_MS;
 	u->keepalive_idle_ms = DEF_KEEPALIVE_IDLE_MS;
 	u->keepalive = true;
+	u->retry_budget = 0.2;
+	u->open_ms = 5000;
 	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
-	    get_string(c, o, "url", true, &u->url) ||
 	    get_uint(c, o, "connect_timeout_ms", 1, 600000, &u->connect_timeout_ms) ||
 	    get_uint(c, o, "first_byte_timeout_ms", 1, 3600000, &u->first_byte_timeout_ms) ||
 	    get_uint(c, o, "total_timeout_ms", 1, 3600000, &u->total_timeout_ms) ||
 	    get_bool(c, o, "keepalive", &u->keepalive) ||
 	    get_uint(c, o, "keepalive_max", 1, 65536, &kmax) ||
 	    get_uint(c, o, "keepalive_idle_ms", 1, 3600000, &u->keepalive_idle_ms) ||
-	    get_bool(c, o, "preserve_host", &u->preserve_host))
-		return -EINVAL;
+	    get_bool(c, o, "preserve_host", &u->preserve_host) ||
+	    get_uint(c, o, "retries", 0, GW_UPGROUP_SERVERS_MAX - 1, &retries) ||
+	    get_string(c, o, "strategy", false, &strategy) || parse_health(c, o, u))
+		goto fail;
 	u->keepalive_max = (size_t)kmax;
-	member(o, "url", &n);
-	path_push(c, &saved, ".url");
-	if (strncmp(u->url, "http://", 7)) {
-		fail(c, &n, false, "only http:// upstreams are supported");
+	if (strategy && (u->strategy = gw_upgroup_strategy_of(strategy)) < 0) {
+		member(o, "strategy", &n);
+		path_push(c, &saved, ".strategy");
+		fail(c, &n, false,
+		     "expected round-robin, weighted, least-connections, hash-key, hash-ip or "
+		     "first-success");
+		path_pop(c, saved);
 		goto fail;
 	}
-	{
-		char hp[300];
-		size_t len;
-
-		rest = strchr(u->url + 7, '/');
-		len = rest ? (size_t)(rest - (u->url + 7)) : strlen(u->url + 7);
-		if (rest && strcmp(rest, "/")) {
-			fail(c, &n, false,
-			     "a path in the upstream URL is not supported (routes "
-			     "forward the request path as is)");
+	if (WITH_MEMBER(c, o, "retry_budget", &n, saved)) {
+		if (!json_is_number(n.v) || json_number_value(n.v) < 0 ||
+		    json_number_value(n.v) > 1)
+			fail(c, &n, false, "expected a fraction of requests, 0 to 1");
+		else
+			u->retry_budget = json_number_value(n.v);
+		path_pop(c, saved);
+		if (c->failed)
+			goto fail;
+	}
+	if (WITH_MEMBER(c, o, "passive", &n, saved)) {
+		if (!want_type(c, &n, JSON_OBJECT, "an object") && !check_keys(c, &n, pkeys) &&
+		    !get_uint(c, &n, "failures", 0, 1000, &fails))
+			get_uint(c, &n, "open_ms", 1, 3600000, &u->open_ms);
+		path_pop(c, saved);
+		if (c->failed)
+			goto fail;
+	}
+	u->fail_threshold = (uint32_t)fails;
+	has_url = member(o, "url", &n);
+	has_servers = member(o, "servers", &n);
+	if (has_url == has_servers) {
+		fail(c, o, false, "expected either \"url\" or \"servers\"");
+		goto fail;
+	}
+	if (has_url) {
+		if (!(u->servers = calloc(1, sizeof(*u->servers)))) {
+			fail(c, o, false, "out of memory");
 			goto fail;
 		}
-		if (len >= sizeof(hp)) {
-			fail(c, &n, false, "host too long");
-			goto fail;
-		}
-		memcpy(hp, u->url + 7, len);
-		hp[len] = '\0';
-		if (!strchr(hp, ':') || (hp[0] == '[' && !strstr(hp, "]:"))) {
-			/* no port: 80 */
-			if (len + 3 >= sizeof(hp)) {
-				fail(c, &n, false, "host too long");
-				goto fail;
-			}
-			strcat(hp, ":80");
-		}
-		if (parse_hostport(hp, false, &u->addr, &u->addrlen, &host, &port, &why)) {
-			fail(c, &n, false, "%s: %s", u->url, why);
-			goto fail;
-		}
-		/* Host header: the URL's authority (IPv6 literal in brackets). */
-		if (asprintf(&u->host, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
-			     strchr(host, ':') ? "]" : "", port) < 0) {
-			u->host = NULL;
-			fail(c, &n, false, "out of memory");
+		u->nservers = 1;
+		u->servers[0].weight = 1;
+		(void)WITH_MEMBER(c, o, "url", &n, saved);
+		if (!want_type(c, &n, JSON_STRING, "a URL"))
+			parse_server_url(c, &n, json_string_value(n.v), &u->servers[0]);
+		path_pop(c, saved);
+	} else {
+		(void)WITH_MEMBER(c, o, "servers", &n, saved);
+		parse_servers(c, &n, u);
+		path_pop(c, saved);
+	}
+	if (c->failed)
+		goto fail;
+	for (size_t i = 0; i < u->nservers; i++) {
+		if (!(u->servers[i].st = calloc(1, sizeof(gw_upstate_t)))) {
+			fail(c, o, false, "out of memory");
 			goto fail;
 		}
 	}
-	free(host);
-	path_pop(c, saved);
+	/* first-success tries every server by default; the others one more */
+	if (retries == UINT64_MAX)
+		retries = u->strategy == gw_upgroup_strategy_of("first-success") ? u->nservers - 1
+										 : 1;
+	u->retries = (uint32_t)retries;
+	/* The first server's, where one address is wanted (messages, a group of one). */
+	u->url = strdup(u->servers[0].url);
+	u->host = strdup(u->servers[0].host);
+	u->addr = u->servers[0].addr;
+	u->addrlen = u->servers[0].addrlen;
+	if (!u->url || !u->host) {
+		fail(c, o, false, "out of memory");
+		goto fail;
+	}
+	free(strategy);
 	return 0;
 fail:
-	free(host);
-	path_pop(c, saved);
+	free(strategy);
 	return -EINVAL;
+}
+
+/* The top-level "notify": who hears that every server of an upstream is down. */
+static int parse_notify(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "webhook", "command", "min_interval_s", NULL };
+	struct node n, w;
+	size_t saved, s2;
+
+	cfg->notify.min_interval_s = 300;
+	if (!(cfg->notify.last_ns =
+		      calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(uint64_t))) ||
+	    !(cfg->notify.all_down =
+		      calloc(cfg->nupstreams ? cfg->nupstreams : 1, sizeof(uint64_t))))
+		return fail(c, root, false, "out of memory");
+	if (!WITH_MEMBER(c, root, "notify", &n, saved))
+		return 0;
+	if (!want_type(c, &n, JSON_OBJECT, "an object") && !check_keys(c, &n, keys) &&
+	    !get_string(c, &n, "webhook", false, &cfg->notify.webhook) &&
+	    !get_string(c, &n, "command", false, &cfg->notify.command) &&
+	    !get_uint(c, &n, "min_interval_s", 1, 86400 * 7, &cfg->notify.min_interval_s) &&
+	    cfg->notify.webhook && strncmp(cfg->notify.webhook, "http://", 7)) {
+		(void)WITH_MEMBER(c, &n, "webhook", &w, s2);
+		fail(c, &w, false, "only http:// webhooks are supported");
+		path_pop(c, s2);
+	}
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
 }
 
 static int parse_upstreams(struct pctx *c, const struct node *root, gw_config_t *cfg)
@@ -1178,11 +1367,101 @@ static int compile_regex(struct pctx *c, const struct node *n, gw_route_t *r)
 	return 0;
 }
 
+/* A route's "cache" object (cache.h): ttl, key_headers, stale_while_revalidate,
+ * stale_if_error. Its ttl wins over the older "cache_ttl" shorthand. */
+static int parse_route_cache(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
+{
+	static const char *const keys[] = { "ttl", "key_headers", "stale_while_revalidate",
+					    "stale_if_error", NULL };
+	gw_route_cache_t *rc = &r->cache;
+	struct node n, h;
+	size_t saved, s2;
+
+	if (!WITH_MEMBER(c, o, "cache", &n, saved))
+		return 0;
+	if (want_type(c, &n, JSON_OBJECT, "an object") || check_keys(c, &n, keys) ||
+	    get_uint(c, &n, "ttl", 0, 31536000, &r->cache_ttl_s) ||
+	    get_uint(c, &n, "stale_while_revalidate", 0, 31536000, &rc->swr_s) ||
+	    get_uint(c, &n, "stale_if_error", 0, 31536000, &rc->sie_s))
+		goto out;
+	if (!WITH_MEMBER(c, &n, "key_headers", &h, s2))
+		goto out;
+	if (!json_is_array(h.v) || json_array_size(h.v) > GW_CACHE_KEY_HEADERS_MAX) {
+		fail(c, &h, false, "expected an array of at most %d header names",
+		     GW_CACHE_KEY_HEADERS_MAX);
+		goto out2;
+	}
+	for (size_t i = 0; i < json_array_size(h.v) && !c->failed; i++) {
+		struct node e = { json_array_get(h.v, i), h.v, i };
+		const char *v = json_string_value(e.v);
+		size_t s3, len = v ? strlen(v) : 0;
+		char *lc;
+
+		path_push(c, &s3, "[%zu]", i);
+		if (!v || !len || len > 64 ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+			      "OPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") != len) {
+			fail(c, &e, false, "expected a header name (1 to 64 token characters)");
+		} else if (!(lc = strdup(v))) {
+			fail(c, &e, false, "out of memory");
+		} else {
+			for (char *p = lc; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			rc->headers[rc->nheaders] = lc;
+			rc->header_lens[rc->nheaders++] = len;
+			/* The key never goes into a cache key, nor does any credential. */
+			if (!strcmp(lc, "authorization") || !strcmp(lc, "cookie") ||
+			    !strcmp(lc, "proxy-authorization") ||
+			    (cfg->keys.header && !strcmp(lc, cfg->keys.header)))
+				fail(c, &e, false,
+				     "\"%s\" carries credentials and cannot be part of a cache key",
+				     v);
+			for (size_t j = 0; j + 1 < rc->nheaders && !c->failed; j++)
+				if (!strcmp(rc->headers[j], lc))
+					fail(c, &e, false, "\"%s\" is listed twice", v);
+		}
+		path_pop(c, s3);
+	}
+out2:
+	path_pop(c, s2);
+out:
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
+/* The top-level "cache" object: the in-process cache's budget and coalescing bounds. */
+static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const keys[] = { "max_bytes", "max_object_bytes", "lock_timeout_ms",
+					    "max_waiters", NULL };
+	uint64_t max = DEF_CACHE_MAX_BYTES, obj = DEF_CACHE_MAX_OBJECT,
+		 waiters = DEF_CACHE_MAX_WAITERS;
+	struct node n;
+	size_t saved;
+
+	cfg->cache.lock_timeout_ms = DEF_CACHE_LOCK_MS;
+	if (WITH_MEMBER(c, root, "cache", &n, saved)) {
+		if (!want_type(c, &n, JSON_OBJECT, "an object") && !check_keys(c, &n, keys) &&
+		    !get_uint(c, &n, "max_bytes", 0, 1ULL << 40, &max) &&
+		    !get_uint(c, &n, "max_object_bytes", 1, 1ULL << 30, &obj) &&
+		    !get_uint(c, &n, "lock_timeout_ms", 1, 600000, &cfg->cache.lock_timeout_ms) &&
+		    !get_uint(c, &n, "max_waiters", 0, 1000000, &waiters) && obj > max && max)
+			fail(c, &n, false,
+			     "max_object_bytes (%llu) is larger than max_bytes (%llu)",
+			     (unsigned long long)obj, (unsigned long long)max);
+		path_pop(c, saved);
+	}
+	cfg->cache.max_bytes = (size_t)max;
+	cfg->cache.max_object_bytes = (size_t)obj;
+	cfg->cache.max_waiters = (size_t)waiters;
+	return c->failed ? -EINVAL : 0;
+}
+
 static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_route_t *r)
 {
-	static const char *const keys[] = { "name",	"methods",	     "path",
-					    "upstream", "credits",	     "cache_ttl",
-					    "auth",	"refund_on_failure", NULL };
+	static const char *const keys[] = { "name",    "methods",   "path", "upstream",
+					    "credits", "cache_ttl", "auth", "refund_on_failure",
+					    "cache",   NULL };
 	char *upstream = NULL;
 	uint64_t credits = 1;
 	struct node n;
@@ -1197,7 +1476,8 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	    get_uint(c, o, "credits", 0, 1000000, &credits) ||
 	    get_uint(c, o, "cache_ttl", 0, 31536000, &r->cache_ttl_s) ||
 	    get_bool(c, o, "auth", &r->auth) ||
-	    get_bool(c, o, "refund_on_failure", &r->refund_on_failure))
+	    get_bool(c, o, "refund_on_failure", &r->refund_on_failure) ||
+	    parse_route_cache(c, o, cfg, r))
 		goto out;
 	r->credits = (uint32_t)credits;
 	member(o, "name", &n);
@@ -1612,7 +1892,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
 					    "access_log", "limits", "clients",	 "keys",
 					    "headers",	  "errors", "upstreams", "routes",
-					    "plans",	  "usage",  NULL };
+					    "plans",	  "usage",  "cache",	 "notify",
+					    NULL };
 	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
@@ -1657,7 +1938,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	}
 	if (parse_limits(c, &r, cfg) || parse_clients(c, &r, cfg) || parse_keys(c, &r, cfg) ||
 	    parse_headers_errors(c, &r, cfg) || parse_upstreams(c, &r, cfg) ||
-	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg) || parse_usage(c, &r, cfg))
+	    parse_routes(c, &r, cfg) || parse_plans(c, &r, cfg) || parse_usage(c, &r, cfg) ||
+	    parse_cache(c, &r, cfg) || parse_notify(c, &r, cfg))
 		return -EINVAL;
 	return 0;
 }
@@ -1693,11 +1975,24 @@ static void config_free(gw_config_t *cfg)
 		free(cfg->upstreams[i].name);
 		free(cfg->upstreams[i].url);
 		free(cfg->upstreams[i].host);
+		for (size_t j = 0; j < cfg->upstreams[i].nservers; j++) {
+			free(cfg->upstreams[i].servers[j].url);
+			free(cfg->upstreams[i].servers[j].host);
+			free(cfg->upstreams[i].servers[j].st);
+		}
+		free(cfg->upstreams[i].servers);
+		free(cfg->upstreams[i].health.path);
 	}
+	free(cfg->notify.webhook);
+	free(cfg->notify.command);
+	free(cfg->notify.last_ns);
+	free(cfg->notify.all_down);
 	free(cfg->upstreams);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].pattern);
+		for (size_t h = 0; h < cfg->routes[i].cache.nheaders; h++)
+			free(cfg->routes[i].cache.headers[h]);
 		if (cfg->routes[i].re)
 			pcre2_code_free(cfg->routes[i].re);
 	}

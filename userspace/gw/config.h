@@ -79,6 +79,18 @@ typedef struct st_gw_limit_t {
 	char text[48];	      /* the rate as written ("5/min", "10"), for messages */
 } gw_limit_t;
 
+struct st_gw_upstate_t;
+
+/* One server of an upstream group (upgroup.h). */
+typedef struct st_gw_upserver_t {
+	char *url; /* as configured */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char *host;		    /* Host header sent upstream: "host:port" from the URL */
+	uint32_t weight;	    /* weighted and least-connections strategies */
+	struct st_gw_upstate_t *st; /* shared health record (upgroup.h) */
+} gw_upserver_t;
+
 typedef struct st_gw_upstream_t {
 	char *name;
 	uint16_t id;  /* interned name */
@@ -94,7 +106,33 @@ typedef struct st_gw_upstream_t {
 	bool keepalive;		    /* reuse connections (a pool per worker thread) */
 	size_t keepalive_max;	    /* idle connections kept per worker thread */
 	bool preserve_host;	    /* send the client's Host instead of `host` */
+
+	/* The group (upgroup.h); a plain `url` is a group of one, servers[0]. */
+	gw_upserver_t *servers;
+	size_t nservers;
+	int strategy;		 /* enum in upgroup.c (gw_upgroup_strategy_of) */
+	uint32_t retries;	 /* extra attempts on other servers (idempotent requests) */
+	double retry_budget;	 /* retries per request, at most, over time */
+	uint32_t fail_threshold; /* passive: consecutive failures that open the breaker */
+	uint64_t open_ms;	 /* passive: how long the breaker stays open */
+	struct {
+		char *path; /* NULL: no active checks */
+		uint64_t interval_ms, timeout_ms;
+		uint32_t rise, fall;
+	} health;
 } gw_upstream_t;
+
+/* Request headers a route's cache key may name (cache.key_headers). */
+#define GW_CACHE_KEY_HEADERS_MAX 8
+
+/* A route's response-cache settings (cache.h); ttl 0 = the route is not cached. */
+typedef struct st_gw_route_cache_t {
+	uint64_t swr_s; /* stale-while-revalidate: seconds past expiry served STALE */
+	uint64_t sie_s; /* stale-if-error: seconds past expiry served when the upstream fails */
+	char *headers[GW_CACHE_KEY_HEADERS_MAX]; /* lower-case request header names */
+	size_t header_lens[GW_CACHE_KEY_HEADERS_MAX];
+	size_t nheaders;
+} gw_route_cache_t;
 
 typedef struct st_gw_route_t {
 	char *name;
@@ -111,6 +149,8 @@ typedef struct st_gw_route_t {
 	/* Give the quota debit back when the upstream fails (5xx). */
 	bool refund_on_failure;
 	char allow[96]; /* Allow header value for 405 */
+
+	gw_route_cache_t cache; /* the rest of the cache settings */
 } gw_route_t;
 
 typedef struct st_gw_plan_t {
@@ -203,6 +243,21 @@ typedef struct st_gw_config_t {
 		char *endpoint;		/* the caller's own usage (GET), NULL = off */
 		size_t endpoint_len;
 	} usage;
+
+	struct {
+		size_t max_bytes;	  /* per worker thread: the LRU's budget */
+		size_t max_object_bytes;  /* larger responses are not stored */
+		uint64_t lock_timeout_ms; /* coalesced requests wait at most this long */
+		size_t max_waiters;	  /* per cache key; more go upstream on their own */
+	} cache;
+
+	struct {
+		char *webhook; /* http:// URL POSTed a JSON event, or NULL */
+		char *command; /* run with /bin/sh -c, or NULL */
+		uint64_t min_interval_s;
+		uint64_t *last_ns;  /* atomic, per upstream: the last notification */
+		uint64_t *all_down; /* atomic, per upstream: requests refused, all servers out */
+	} notify;
 
 	gw_upstream_t *upstreams;
 	size_t nupstreams;

@@ -17,6 +17,7 @@
 
 #include "gw/apikey.h"
 #include "gw/credits.h"
+#include "gw/cache.h"
 #include "gw/handler.h"
 #include "gw/keycache.h"
 #include "gw/keys.h"
@@ -409,7 +410,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	if (rr.route->auth && authorize(req, rc, cfg, rr.route, now, &drop))
 		return 0;
 	build_uri(req, rc);
-	gw_proxy_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
+	/* Past every limit: the cache answers, or the upstream does (cache.h). */
+	gw_cache_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
 	return 0;
 }
 

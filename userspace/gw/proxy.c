@@ -24,9 +24,11 @@
 #include <strings.h>
 
 #include "log.h"
+#include "gw/cache.h"
 #include "gw/handler.h"
 #include "gw/metrics.h"
 #include "gw/proxy.h"
+#include "gw/upgroup.h"
 #include "gw/upstream.h"
 #include "gw/worker.h"
 
@@ -72,10 +74,59 @@ struct proxy {
 	unsigned keepalive : 1; /* the upstream lets the connection be reused */
 	unsigned got_bytes : 1; /* this attempt received something */
 	unsigned paused : 1;	/* upstream reading stopped for a slow client */
+
+	gw_cache_fill_t *fill; /* a cache leader's: sees the response (cache.h) */
+
+	/* the upstream group (upgroup.h) */
+	gw_proxy_drop_t drop; /* for the request head of a retry on another server */
+	uint64_t hash;	      /* affinity for the hash strategies */
+	uint64_t tried;	      /* servers tried, bit per server */
+	size_t si;	      /* the server of this attempt */
+	unsigned attempts;
+	unsigned probe : 1;  /* this attempt is the server's half-open probe */
+	unsigned active : 1; /* counted in the server's exchanges in progress */
+	unsigned judged : 1; /* this attempt's outcome was reported */
 };
 
 static void on_read(h2o_socket_t *sock, const char *err);
 static void do_send(struct proxy *p);
+static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop);
+static void begin_attempt(struct proxy *p);
+
+/* The attempt's outcome, for the server's breaker and latency (once per attempt). */
+static void judge(struct proxy *p, bool ok, uint64_t latency_ns)
+{
+	if (p->judged)
+		return;
+	p->judged = 1;
+	gw_upgroup_result(p->rt->conf, p->si, ok, p->probe, latency_ns, gw_now_ns());
+}
+
+/* The attempt no longer holds the server (least-connections). */
+static void attempt_over(struct proxy *p)
+{
+	if (p->active) {
+		p->active = 0;
+		gw_upgroup_active(p->rt->conf, p->si, -1);
+	}
+}
+
+/* The cache fill, if any, is told how the exchange ended, once. */
+static void end_fill(struct proxy *p, bool complete)
+{
+	gw_cache_fill_t *f = p->fill;
+
+	if (f) {
+		p->fill = NULL;
+		gw_cache_fill_end(f, complete);
+	}
+}
+
+static void tee(struct proxy *p, const void *bytes, size_t len)
+{
+	if (p->fill)
+		gw_cache_fill_body(p->fill, bytes, len);
+}
 
 static gw_worker_t *worker_of(struct proxy *p)
 {
@@ -98,6 +149,7 @@ static void unlink_timers(struct proxy *p)
 /* Give the connection up without reuse (anything it still holds is lost). */
 static void drop_conn(struct proxy *p)
 {
+	attempt_over(p);
 	if (p->conn) {
 		gw_upstream_release(p->conn, false);
 		p->conn = NULL;
@@ -109,6 +161,7 @@ static void detach_conn(struct proxy *p, bool reusable)
 {
 	h2o_buffer_t *t = p->last;
 
+	attempt_over(p);
 	p->last = p->conn->sock->input;
 	p->conn->sock->input = t; /* p->last was empty: only ever filled here, once */
 	gw_upstream_release(p->conn, reusable);
@@ -125,8 +178,43 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 	};
 
 	drop_conn(p);
-	unlink_timers(p);
+	unlink_timer(&p->connect_timer);
+	unlink_timer(&p->io_timer);
 	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	judge(p, false, 0);
+	/* Another server, when sending the request twice cannot do harm, the total timeout
+	 * has not run out, and the worker's retry budget allows. */
+	if (p->idempotent && !p->started && h2o_timeout_is_linked(&p->total_timer) &&
+	    p->attempts <= p->rt->conf->retries &&
+	    p->tried != (1ULL << p->rt->conf->nservers) - 1) {
+		bool probe;
+		int next = gw_upgroup_pick(p->rt->conf, &p->rt->sel, p->tried, p->hash, gw_now_ns(),
+					   &probe);
+
+		if (next >= 0 && !gw_upgroup_may_retry(&p->rt->sel)) {
+			/* no budget: give the slot back */
+			if (probe)
+				gw_upgroup_result(p->rt->conf, (size_t)next, false, true, 0,
+						  gw_now_ns());
+			next = -1;
+		}
+		if (next >= 0) {
+			pr_debug("proxy: upstream %s: retrying on %s", p->rt->conf->name,
+				 p->rt->conf->servers[next].url);
+			p->si = (size_t)next;
+			p->probe = probe;
+			begin_attempt(p);
+			return;
+		}
+	}
+	unlink_timers(p);
+	if (p->fill) {
+		gw_cache_fill_t *f = p->fill;
+
+		p->fill = NULL;
+		if (gw_cache_fill_failed(f, p->req, problems[kind]))
+			return; /* a stale entry answered instead (stale-if-error) */
+	}
 	gw_handler_problem(p->req, p->rc, problems[kind]);
 }
 
@@ -137,6 +225,7 @@ static void fail_body(struct proxy *p, enum gw_upstream_error kind)
 		detach_conn(p, false);
 	unlink_timers(p);
 	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	end_fill(p, false);
 	p->body_error = 1;
 	if (p->sending.bytes_inflight == 0)
 		do_send(p);
@@ -171,7 +260,7 @@ static void on_connected(gw_upconn_t *conn, const char *err, void *data)
 
 static void connect_fresh(struct proxy *p)
 {
-	if (!(p->conn = gw_upstream_connect(p->rt, on_connected, p))) {
+	if (!(p->conn = gw_upstream_connect(p->rt, p->si, on_connected, p))) {
 		fail(p, GW_UPSTREAM_REFUSED);
 		return;
 	}
@@ -244,12 +333,16 @@ static void do_send(struct proxy *p)
 	vec = h2o_doublebuffer_prepare(&p->sending, p->conn ? &p->conn->sock->input : &p->last,
 				       p->req->preferred_chunk_size);
 	if (!p->conn && vec.len == p->sending.buf->size && p->last->size == 0) {
+		tee(p, vec.base, vec.len);
+		end_fill(p, !p->body_error);
 		h2o_send(p->req, &vec, vec.len ? 1 : 0,
 			 p->body_error ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 		return;
 	}
-	if (vec.len)
+	if (vec.len) {
+		tee(p, vec.base, vec.len);
 		h2o_send(p->req, &vec, 1, H2O_SEND_STATE_IN_PROGRESS);
+	}
 }
 
 static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
@@ -273,8 +366,12 @@ static h2o_send_state_t do_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_
 
 	memcpy(buf->base, p->last->bytes, n);
 	buf->len = n;
+	tee(p, p->last->bytes, n);
 	h2o_buffer_consume(&p->last, n);
-	return p->last->size ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
+	if (p->last->size)
+		return H2O_SEND_STATE_IN_PROGRESS;
+	end_fill(p, true);
+	return H2O_SEND_STATE_FINAL;
 }
 
 /*
@@ -296,6 +393,7 @@ static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
 
 	drop_conn(p);
 	unlink_timers(p);
+	end_fill(p, false);
 }
 
 /* `fresh` new body bytes sit at the end of the connection's input. */
@@ -451,6 +549,7 @@ static void on_head_bytes(struct proxy *p)
 {
 	h2o_socket_t *sock = p->conn->sock;
 	gw_upstream_head_t h;
+	size_t hstart = p->req->res.headers.size;
 	ssize_t n;
 
 	for (;;) {
@@ -477,8 +576,17 @@ static void on_head_bytes(struct proxy *p)
 	}
 	h2o_buffer_consume(&sock->input, (size_t)n);
 	p->rc->upstream_ns = (int64_t)(gw_now_ns() - p->sent_at);
+	/* a 5xx passes through, and counts against the server */
+	judge(p, h.status < 500, (uint64_t)p->rc->upstream_ns);
 	gw_metrics_upstream_latency(worker_of(p)->metrics, p->rt->conf->id,
 				    (uint64_t)p->rc->upstream_ns);
+	if (p->fill && gw_cache_fill_head(p->fill, p->req, hstart)) {
+		/* answered from the cache instead (stale-if-error on a 5xx) */
+		p->fill = NULL;
+		drop_conn(p);
+		unlink_timers(p);
+		return;
+	}
 	p->started = 1;
 	h2o_start_response(p->req, &p->super);
 	if (can_pull(p, sock->input)) {
@@ -497,6 +605,7 @@ static void on_head_bytes(struct proxy *p)
 			p->keepalive = 0; /* bytes after a body-less response: not HTTP we trust */
 		upstream_done(p);
 		h2o_buffer_consume(&p->last, p->last->size);
+		end_fill(p, true);
 		h2o_send(p->req, NULL, 0, H2O_SEND_STATE_FINAL);
 		return;
 	}
@@ -534,6 +643,9 @@ static void on_dispose(void *arg)
 
 	drop_conn(p);
 	unlink_timers(p);
+	end_fill(p, false);
+	if (p->probe && !p->judged)
+		judge(p, false, 0); /* an abandoned probe: the breaker opens again */
 	h2o_buffer_dispose(&p->last);
 	h2o_doublebuffer_dispose(&p->sending);
 }
@@ -615,6 +727,7 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 	h2o_req_t *req = p->req;
 	gw_reqctx_t *rc = p->rc;
 	const gw_upstream_t *u = p->rt->conf;
+	const gw_upserver_t *sv = &u->servers[p->si];
 	struct buf b = { .pool = &req->pool };
 	h2o_iovec_t conn_tokens[CONN_TOKENS_MAX];
 	size_t nconn = connection_tokens(req, conn_tokens);
@@ -635,7 +748,7 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 	if (u->preserve_host)
 		append(&b, req->authority.base, req->authority.len);
 	else
-		append(&b, u->host, strlen(u->host));
+		append(&b, sv->host, strlen(sv->host));
 	if (u->keepalive)
 		APPEND_LIT(&b, "\r\nconnection: keep-alive\r\n");
 	else
@@ -786,6 +899,14 @@ static void keep_client_polled(h2o_req_t *req)
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop)
 {
+	gw_proxy_start_fill(req, rc, rt, drop, NULL);
+}
+
+static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u);
+
+void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill)
+{
 	struct proxy *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_dispose);
 	enum gw_method m = gw_method_of(req->method.base, req->method.len);
 
@@ -796,6 +917,7 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	p->req = req;
 	p->rc = rc;
 	p->rt = rt;
+	p->fill = fill;
 	p->connect_timer.cb = on_connect_timeout;
 	p->io_timer.cb = on_io_timeout;
 	p->total_timer.cb = on_total_timeout;
@@ -804,10 +926,76 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 			m == GW_METHOD_PUT || m == GW_METHOD_DELETE;
 	h2o_buffer_init(&p->last, &h2o_socket_buffer_prototype);
 	h2o_doublebuffer_init(&p->sending, &h2o_socket_buffer_prototype);
-	p->bufs[0] = build_head(p, drop);
+	p->drop = *drop;
 	p->bufs[1] = req->entity.base && req->entity.len ? req->entity : h2o_iovec_init(NULL, 0);
 	h2o_timeout_link(rc->tc->worker->loop, &rt->total, &p->total_timer);
-	if ((p->conn = gw_upstream_take(rt)))
+	p->hash = affinity(req, rc, rt->conf);
+	gw_upgroup_request(rt->conf, &rt->sel);
+	{
+		bool probe;
+		int si = gw_upgroup_pick(rt->conf, &rt->sel, 0, p->hash, gw_now_ns(), &probe);
+
+		if (si < 0) {
+			/* every server is out: 502 at once, counted, the operator told */
+			gw_upgroup_all_down(rc->tc->config, rt->conf);
+			unlink_timers(p);
+			gw_metrics_upstream_error(worker_of(p)->metrics, rt->conf->id,
+						  GW_UPSTREAM_REFUSED);
+			if (p->fill) {
+				gw_cache_fill_t *f = p->fill;
+
+				p->fill = NULL;
+				if (gw_cache_fill_failed(f, req, GW_PROBLEM_UPSTREAM_UNAVAILABLE))
+					return;
+			}
+			gw_handler_problem(req, rc, GW_PROBLEM_UPSTREAM_UNAVAILABLE);
+			return;
+		}
+		p->si = (size_t)si;
+		p->probe = probe;
+	}
+	begin_attempt(p);
+}
+
+/* The hash strategies' value: the key's digest (its id) or the client's address. */
+static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *b;
+	size_t n;
+
+	if (u->strategy != gw_upgroup_strategy_of("hash-key") &&
+	    u->strategy != gw_upgroup_strategy_of("hash-ip"))
+		return 0;
+	if (u->strategy == gw_upgroup_strategy_of("hash-key") && rc->key_id[0]) {
+		b = (const unsigned char *)rc->key_id;
+		n = strlen(rc->key_id);
+	} else if (rc->have_ip) {
+		b = (const unsigned char *)&rc->ip.client;
+		n = sizeof(rc->ip.client);
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* One attempt on server p->si: a pooled connection or a new one. */
+static void begin_attempt(struct proxy *p)
+{
+	const gw_upstream_t *u = p->rt->conf;
+
+	p->attempts++;
+	p->tried |= 1ULL << p->si;
+	p->judged = 0;
+	p->active = 1;
+	gw_upgroup_active(u, p->si, 1);
+	__atomic_fetch_add(&u->servers[p->si].st->requests, 1, __ATOMIC_RELAXED);
+	/* the Host of a group of one never changes: built once */
+	if (!p->bufs[0].base || u->nservers > 1)
+		p->bufs[0] = build_head(p, &p->drop);
+	if ((p->conn = gw_upstream_take(p->rt, p->si)))
 		send_request(p);
 	else
 		connect_fresh(p);

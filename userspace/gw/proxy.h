@@ -10,6 +10,12 @@
  * upstream-error; each is counted per upstream. An idempotent request whose pooled
  * connection turns out dead before any response byte is retried once on a new one.
  *
+ * An upstream is a group of servers (upgroup.h): each attempt goes to the server the
+ * group's strategy picks; its outcome feeds the server's breaker and latency; an
+ * idempotent request that failed before the response started is retried on another
+ * server within the group's retries and the worker's retry budget; with no eligible
+ * server at all the answer is 502 at once and the operator is notified.
+ *
  * The request sent upstream: the normalised path re-encoded and the query without the
  * api_key parameter; hop-by-hop headers (Connection and what it names, Keep-Alive, TE,
  * Transfer-Encoding, Upgrade, Proxy-*, HTTP2-Settings) removed, as is the header that
@@ -37,5 +43,11 @@ typedef struct st_gw_proxy_drop_t {
  * Always answers the request, one way or another. */
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop);
+
+struct st_gw_cache_fill_t;
+/* The same, for a response-cache leader: the response head, its body bytes and how the
+ * exchange ended go to `fill` too (cache.h), which may also answer a failure itself. */
+void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill);
 
 #endif /* GW_PROXY_H */

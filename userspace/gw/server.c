@@ -18,6 +18,7 @@
 #include "gw/admin.h"
 #include "gw/evloop.h"
 #include "gw/handler.h"
+#include "gw/health.h"
 #include "gw/server.h"
 #include "gw/usageflush.h"
 #include "gw/worker.h"
@@ -314,6 +315,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	if (!(gw_server.admin = gw_admin_new(admin_fd, gw_server.config->admin.listen.ssl_ctx)) ||
 	    gw_admin_start(gw_server.admin) || gw_usageflush_start())
 		goto out;
+	if (gw_health_start()) /* upstream health checks (health.h) */
+		goto stop;
 	for (unsigned w = 0; w < n; w++) {
 		gw_server.workers[w] =
 			gw_worker_new(w, &gconf, fds + (size_t)w * gw_server.config->nlisteners,
@@ -335,6 +338,7 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 stop:
 	__atomic_store_n(&gw_server.stopping, 1, __ATOMIC_RELEASE);
 	stop_workers();
+	gw_health_stop();
 	gw_admin_stop(gw_server.admin);
 	/* After the workers: every admitted request's debit is in the last flush. */
 	gw_usageflush_stop();

@@ -2,6 +2,7 @@
 /*
  * upstream.c - per-thread upstream connection pools and response parsing (see upstream.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@ static void conn_close(gw_upconn_t *c)
 {
 	if (h2o_linklist_is_linked(&c->idle_link)) {
 		h2o_linklist_unlink(&c->idle_link);
-		c->rt->nidle--;
+		c->rt->srv[c->si].nidle--;
 	}
 	if (h2o_timeout_is_linked(&c->idle_timer))
 		h2o_timeout_unlink(&c->idle_timer);
@@ -33,39 +34,47 @@ static void on_idle_read(h2o_socket_t *sock, const char *err)
 	conn_close(sock->data);
 }
 
-void gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop)
+int gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop)
 {
 	const gw_upstream_t *u = rt->conf;
 
 	rt->loop = loop;
-	h2o_linklist_init_anchor(&rt->idle);
-	rt->nidle = 0;
+	if (!(rt->srv = calloc(u->nservers, sizeof(*rt->srv))))
+		return -ENOMEM;
+	for (size_t i = 0; i < u->nservers; i++)
+		h2o_linklist_init_anchor(&rt->srv[i].idle);
 	h2o_timeout_init(loop, &rt->keepalive, u->keepalive_idle_ms);
 	h2o_timeout_init(loop, &rt->first_byte, u->first_byte_timeout_ms);
 	h2o_timeout_init(loop, &rt->connect, u->connect_timeout_ms);
 	h2o_timeout_init(loop, &rt->total, u->total_timeout_ms);
+	return 0;
 }
 
 void gw_upstream_pool_dispose(gw_upstream_rt_t *rt)
 {
-	while (!h2o_linklist_is_empty(&rt->idle))
-		conn_close(H2O_STRUCT_FROM_MEMBER(gw_upconn_t, idle_link, rt->idle.next));
+	for (size_t i = 0; rt->srv && i < rt->conf->nservers; i++)
+		while (!h2o_linklist_is_empty(&rt->srv[i].idle))
+			conn_close(H2O_STRUCT_FROM_MEMBER(gw_upconn_t, idle_link,
+							  rt->srv[i].idle.next));
+	free(rt->srv);
+	rt->srv = NULL;
 	h2o_timeout_dispose(rt->loop, &rt->keepalive);
 	h2o_timeout_dispose(rt->loop, &rt->first_byte);
 	h2o_timeout_dispose(rt->loop, &rt->connect);
 	h2o_timeout_dispose(rt->loop, &rt->total);
 }
 
-gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt)
+gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt, size_t si)
 {
+	gw_upserver_rt_t *s = &rt->srv[si];
 	gw_upconn_t *c;
 
-	if (h2o_linklist_is_empty(&rt->idle))
+	if (h2o_linklist_is_empty(&s->idle))
 		return NULL;
 	/* The most recent: the warmest connection, and the others age out sooner. */
-	c = H2O_STRUCT_FROM_MEMBER(gw_upconn_t, idle_link, rt->idle.prev);
+	c = H2O_STRUCT_FROM_MEMBER(gw_upconn_t, idle_link, s->idle.prev);
 	h2o_linklist_unlink(&c->idle_link);
-	rt->nidle--;
+	s->nidle--;
 	h2o_timeout_unlink(&c->idle_timer);
 	h2o_socket_read_stop(c->sock);
 	c->reused = 1;
@@ -87,18 +96,20 @@ static void on_connect(h2o_socket_t *sock, const char *err)
 	cb(c, NULL, data);
 }
 
-gw_upconn_t *gw_upstream_connect(gw_upstream_rt_t *rt, gw_upconn_cb cb, void *data)
+gw_upconn_t *gw_upstream_connect(gw_upstream_rt_t *rt, size_t si, gw_upconn_cb cb, void *data)
 {
 	gw_upconn_t *c = calloc(1, sizeof(*c));
+	const gw_upserver_t *sv = &rt->conf->servers[si];
 
 	if (!c)
 		return NULL;
 	c->rt = rt;
+	c->si = si;
 	c->idle_timer.cb = on_idle_timeout;
 	c->cb = cb;
 	c->data = data;
-	c->sock = h2o_socket_connect(rt->loop, (struct sockaddr *)&rt->conf->addr,
-				     rt->conf->addrlen, on_connect);
+	c->sock =
+		h2o_socket_connect(rt->loop, (struct sockaddr *)&sv->addr, sv->addrlen, on_connect);
 	if (!c->sock) {
 		free(c);
 		return NULL;
@@ -110,18 +121,19 @@ gw_upconn_t *gw_upstream_connect(gw_upstream_rt_t *rt, gw_upconn_cb cb, void *da
 void gw_upstream_release(gw_upconn_t *c, bool reusable)
 {
 	gw_upstream_rt_t *rt = c->rt;
+	gw_upserver_rt_t *s = &rt->srv[c->si];
 
 	/* A connection still sending the request (the upstream answered early) or holding
 	 * bytes of the last response cannot serve another request. */
-	if (!reusable || !rt->conf->keepalive || rt->nidle >= rt->conf->keepalive_max ||
+	if (!reusable || !rt->conf->keepalive || s->nidle >= rt->conf->keepalive_max ||
 	    c->sock->input->size || h2o_socket_is_writing(c->sock)) {
 		conn_close(c);
 		return;
 	}
 	c->sock->data = c;
 	h2o_socket_read_start(c->sock, on_idle_read);
-	h2o_linklist_insert(&rt->idle, &c->idle_link);
-	rt->nidle++;
+	h2o_linklist_insert(&s->idle, &c->idle_link);
+	s->nidle++;
 	h2o_timeout_link(rt->loop, &rt->keepalive, &c->idle_timer);
 }
 

@@ -24,15 +24,22 @@
 
 #include "gw/config.h"
 #include "gw/evloop.h"
+#include "gw/upgroup.h"
 
 typedef struct st_gw_upconn_t gw_upconn_t;
+
+/* Per-thread pool of one server of an upstream group. */
+typedef struct st_gw_upserver_rt_t {
+	h2o_linklist_t idle; /* gw_upconn_t, most recently pooled last */
+	size_t nidle;
+} gw_upserver_rt_t;
 
 /* Per-thread runtime of one upstream of one config. */
 typedef struct st_gw_upstream_rt_t {
 	const gw_upstream_t *conf;
 	h2o_loop_t *loop;
-	h2o_linklist_t idle; /* gw_upconn_t, most recently pooled last */
-	size_t nidle;
+	gw_upserver_rt_t *srv;	  /* [conf->nservers] */
+	gw_upsel_t sel;		  /* this thread's server selection state */
 	h2o_timeout_t keepalive;  /* idle connections */
 	h2o_timeout_t first_byte; /* response head, and silence between body reads */
 	h2o_timeout_t connect;
@@ -45,6 +52,7 @@ typedef void (*gw_upconn_cb)(gw_upconn_t *conn, const char *err, void *data);
 struct st_gw_upconn_t {
 	h2o_socket_t *sock;
 	gw_upstream_rt_t *rt;
+	size_t si;			/* its server: rt->conf->servers[si] */
 	h2o_linklist_t idle_link;	/* in rt->idle while pooled */
 	h2o_timeout_entry_t idle_timer; /* keepalive_idle_ms while pooled */
 	gw_upconn_cb cb;		/* while connecting */
@@ -52,17 +60,17 @@ struct st_gw_upconn_t {
 	unsigned reused : 1; /* it served a request before this one */
 };
 
-/* Set up rt's pool on loop (rt->conf must be set). */
-void gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop);
+/* Set up rt's pools on loop (rt->conf must be set). 0 or -ENOMEM. */
+int gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop);
 /* Close every idle connection and release the pool's timers. */
 void gw_upstream_pool_dispose(gw_upstream_rt_t *rt);
 
-/* The most recently pooled idle connection, or NULL. */
-gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt);
+/* The most recently pooled idle connection to server si, or NULL. */
+gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt, size_t si);
 
-/* Start a new connection; cb runs when it is up or failed. NULL when it failed at once
- * (refused synchronously, out of sockets). */
-gw_upconn_t *gw_upstream_connect(gw_upstream_rt_t *rt, gw_upconn_cb cb, void *data);
+/* Start a new connection to server si; cb runs when it is up or failed. NULL when it
+ * failed at once (refused synchronously, out of sockets). */
+gw_upconn_t *gw_upstream_connect(gw_upstream_rt_t *rt, size_t si, gw_upconn_cb cb, void *data);
 
 /* Done with a connection: back to the pool when reusable (and keep-alive is on and the
  * pool has room), else closed. Its input must hold nothing of the last response. */

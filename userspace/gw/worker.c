@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "gw/cache.h"
 #include "gw/server.h"
 #include "gw/worker.h"
 
@@ -61,7 +62,14 @@ static gw_tconf_t *tconf_new(gw_worker_t *w, gw_config_t *cfg)
 	tc->dispose_entry.cb = tconf_dispose;
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		tc->ups[i].conf = &cfg->upstreams[i];
-		gw_upstream_pool_init(&tc->ups[i], w->loop);
+		if (gw_upstream_pool_init(&tc->ups[i], w->loop)) {
+			/* the pools so far, then the view */
+			while (i--)
+				gw_upstream_pool_dispose(&tc->ups[i]);
+			free(tc->ups);
+			free(tc);
+			return NULL;
+		}
 	}
 	return tc;
 }
@@ -208,8 +216,10 @@ gw_worker_t *gw_worker_new(unsigned index, h2o_globalconf_t *gconf, const int *f
 	w->scratch = gw_route_scratch_new();
 	w->keycache = gw_keycache_new();
 	w->metrics = gw_metrics_new();
+	w->cache = gw_cache_new(&w->ctx);
 	w->flush_entry.cb = on_flush_timer;
-	if (!w->scratch || !w->keycache || !w->metrics || gw_accesslog_init(&w->log, LOG_BUFFER)) {
+	if (!w->scratch || !w->keycache || !w->metrics || !w->cache ||
+	    gw_accesslog_init(&w->log, LOG_BUFFER)) {
 		pr_err("worker %u: out of memory", index);
 		return NULL;
 	}

@@ -53,6 +53,7 @@ struct st_gw_worker_t {
 	gw_route_scratch_t *scratch;
 	gw_keycache_t *keycache;
 	gw_metrics_t *metrics;
+	struct st_gw_cache_t *cache; /* the response cache (cache.h) */
 	gw_accesslog_t log;
 	h2o_timeout_entry_t flush_entry;
 	size_t in_flight;

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cache.h - the response cache: an in-process LRU with a byte budget, per worker thread,
+ * with request coalescing, stale-while-revalidate, stale-if-error and purges.
+ *
+ * Where it sits: after the client's rate limits, the key, the plan and its token bucket
+ * (and quotas/credits once they exist): a cached answer still counts for the client; the
+ * cache protects the upstream, never the gateway's limits. handler.c calls
+ * gw_cache_start() where it would call gw_proxy_start().
+ *
+ * What is cached: GET (and HEAD, answered from the GET's entry) on a route with a TTL
+ * (`cache.ttl` / `cache_ttl`), responses 200, 203, 300, 301 and 308 without Set-Cookie,
+ * whose Cache-Control allows a shared cache to store them (no no-store, private or
+ * no-cache); s-maxage, else max-age, else the route's TTL is the lifetime. `Vary` is
+ * honoured: an entry remembers the request's values of the headers it names and answers
+ * only requests with the same values (`Vary: *` is not stored). The key: cachekey.h.
+ * A client's own Cache-Control (no-cache, max-age=0) is ignored on purpose: honouring it
+ * would let any client send every request to the upstream.
+ *
+ * Responses carry `X-Cache: HIT | MISS | STALE` and, from the cache, `Age`.
+ *
+ * Coalescing: the first miss of a key (the leader) goes upstream with a fill attached to
+ * its proxied exchange (proxy.c tees the body into it); later misses of that key wait, at
+ * most cache.lock_timeout_ms and cache.max_waiters of them, and are answered from what
+ * the leader stored. An uncacheable answer sends them upstream on their own; a failed one
+ * gives them the leader's problem (or a stale entry, under stale-if-error); a leader whose
+ * client went away hands the fill to the next waiter.
+ *
+ * Staleness: past its lifetime an entry is kept for the route's stale_while_revalidate
+ * and stale_if_error windows (or the upstream's directives of those names). Within the
+ * first, the request that finds it stale refreshes it (MISS) while every other request
+ * for the key gets the stale entry at once (STALE) instead of waiting. Within the second,
+ * an upstream that fails (connection, timeout, broken answer, or a 500/502/503/504) is
+ * replaced by the stale entry (STALE).
+ *
+ * Threads: each worker owns its cache outright (no locks on the hit path; the body is
+ * sent from the entry's memory, held by a reference for as long as the response needs
+ * it). The price: the budget is per worker, and coalescing is per worker - with T
+ * worker threads a key costs at most T upstream fetches. Purges come from the admin
+ * thread as rules with a sequence number; each worker applies new rules before its next
+ * lookup.
+ *
+ * Layers: this LRU is the first layer. A second, shared layer (Redis, for a cluster)
+ * plugs in at two points of cache.c: on a miss before the leader goes upstream (an
+ * asynchronous get whose hit is stored here and served) and at commit (a put of the same
+ * object); the entry format (status, header block, body) is what it would store. The
+ * Redis layer itself is not part of this tree yet.
+ */
+#ifndef GW_CACHE_H
+#define GW_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw/evloop.h"
+#include "gw/problem.h"
+#include "gw/proxy.h"
+#include "gw/worker.h"
+
+typedef struct st_gw_cache_t gw_cache_t;
+typedef struct st_gw_cache_fill_t gw_cache_fill_t;
+
+/* A worker's cache, on its context's loop. NULL when out of memory. */
+gw_cache_t *gw_cache_new(h2o_context_t *ctx);
+void gw_cache_free(gw_cache_t *c);
+
+/* Answer an admitted request from the worker's cache, or proxy it to rt (filling the
+ * cache on the way when it may). Always answers the request, one way or another. */
+void gw_cache_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+		    const gw_proxy_drop_t *drop);
+
+/* ---- what proxy.c tells the fill of a leader's exchange ---- */
+
+/*
+ * The upstream's head is in req->res (its fields from index first_header on). Returns
+ * true when the fill answered the request itself (a stale entry instead of a 5xx, under
+ * stale-if-error): the proxy then drops the exchange. The fill ends there in that case.
+ */
+bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first_header);
+/* Body bytes as they go to the client. */
+void gw_cache_fill_body(gw_cache_fill_t *f, const void *p, size_t len);
+/* The exchange ended: complete (the body is whole) or not. Ends the fill. */
+void gw_cache_fill_end(gw_cache_fill_t *f, bool complete);
+/* The exchange failed before any response byte with problem p. Returns true when a stale
+ * entry answered req instead; false when the caller answers with p. Ends the fill. */
+bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p);
+
+/* ---- purge (any thread) ---- */
+
+/*
+ * Purge entries of route `route` (a name; NULL = any) whose key's path and query match
+ * the glob `pattern` (NULL = any), from every worker's cache before its next lookup.
+ * Returns the purge's sequence number (> 0), or -EINVAL for a pattern over 255 bytes.
+ */
+int64_t gw_cache_purge(const char *route, const char *pattern);
+
+/* ---- metrics ---- */
+
+/* Append the cache families, summed over caches c[0..n), to the malloc'd text *buf of
+ * *len bytes (realloc'd). 0, or -ENOMEM (then *buf is unchanged). */
+int gw_cache_render(gw_cache_t *const *c, size_t n, char **buf, size_t *len);
+
+#endif /* GW_CACHE_H */
