@@ -7,6 +7,7 @@
 . "$(dirname "$0")/gw_lib.bash"
 need_root
 gw_init
+gw_away_from_midnight
 gw_upstream "$UP_FAST"
 CFG=$GW_DIR/c.json
 gw_config '.routes[0].upstream = "fast" | .routes[1].upstream = "fast" | .routes[1].credits = 25

@@ -146,3 +146,13 @@ parallel() {
 	bounded 60 curl -s -k -m 20 -Z --parallel-max "$n" --parallel-immediate --http1.1 \
 		-w 'CODE=%{http_code}\n' "$@" 2>/dev/null | grep -o 'CODE=[0-9]*' | cut -d= -f2
 }
+
+# gw_away_from_midnight: quota tests count per UTC day and month; one that would run across
+# midnight waits for it to pass first (at most 90 s, only in that minute and a half).
+gw_away_from_midnight() {
+	local left=$((86400 - $(date -u +%s) % 86400))
+	if ((left < 90)); then
+		diag "waiting ${left}s for UTC midnight to pass"
+		sleep $((left + 1))
+	fi
+}

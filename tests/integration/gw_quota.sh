@@ -8,6 +8,7 @@
 . "$(dirname "$0")/gw_lib.bash"
 need_root
 gw_init
+gw_away_from_midnight
 gw_upstream "$UP_FAST"
 CFG=$GW_DIR/c.json
 gw_config '
@@ -49,6 +50,14 @@ is "requests used = admitted requests" "$(used "$K" requests month)" $((rep_ok +
 left=$((200 - cu))
 for ((i = 0; i < left; i++)); do status_of -H "X-API-Key: $K" "$URL/v1/items" >/dev/null; done
 is "exactly 200 credits used" "$(used "$K" credits month)" 200
+
+# -- the same over HTTP/2: 2000 requests, 8 connections x 10 streams, for 5000 credits
+H=$(gw_key metered2)
+out=$(bounded 60 h2load -n 2000 -c 8 -m 10 -H "X-API-Key: $H" "$URL/v1/reports" 2>&1)
+ok2=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
+is "h2load: 2000 answered" "$(sed -n 's/^requests: .* \([0-9]*\) done.*/\1/p' <<<"$out")" 2000
+is "h2load: 40 admitted (1000 credits / 25)" "$ok2" 40
+is "h2load: credits used = 25 x admitted" "$(used "$H" credits month)" $((ok2 * 25))
 
 # -- the quota 429
 req -D "$GW_DIR/h" -o "$GW_DIR/b" -H "X-API-Key: $K" "$URL/v1/items"
