@@ -19,7 +19,7 @@ struct status_opts {
 struct iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	struct fgctl_xdp_state st;
+	struct fg_xdp_state st;
 	bool ours; /* its program uses these maps */
 };
 
@@ -99,7 +99,7 @@ static int gather(struct fgctl_ctx *ctx, struct status *s)
 	for (i = ifs; i->if_index && s->nifaces < MAX_IFACES; i++) {
 		struct iface *f = &s->ifaces[s->nifaces];
 
-		if (fgctl_xdp_inspect((int)i->if_index, &f->st) || !f->st.edge_id)
+		if (fg_xdp_inspect((int)i->if_index, &f->st) || !f->st.edge_id)
 			continue;
 		snprintf(f->name, sizeof(f->name), "%s", i->if_name);
 		f->ifindex = (int)i->if_index;
@@ -156,13 +156,12 @@ static int print_json(struct fgctl_ctx *ctx, const struct status *s)
 	for (size_t i = 0; i < s->nifaces; i++) {
 		const struct iface *f = &s->ifaces[i];
 
-		json_array_append_new(ifs,
-				      json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:b}", "name",
-						f->name, "ifindex", f->ifindex, "mode",
-						fgctl_xdp_mode_name(f->st.mode), "attach",
-						f->st.dispatcher ? "dispatcher" : "direct",
-						"prog_id", (json_int_t)f->st.edge_id, "programs",
-						f->st.nprogs, "uses_these_maps", f->ours));
+		json_array_append_new(
+			ifs, json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:b}", "name", f->name,
+				       "ifindex", f->ifindex, "mode", fg_xdp_mode_name(f->st.mode),
+				       "attach", f->st.dispatcher ? "dispatcher" : "direct",
+				       "prog_id", (json_int_t)f->st.edge_id, "programs",
+				       f->st.nprogs, "uses_these_maps", f->ours));
 	}
 	for (size_t i = 0; i < s->nusers && i < MAX_USERS; i++)
 		json_array_append_new(users, json_integer(s->users[i]));
@@ -190,7 +189,7 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 
 		fprintf(f, "%s %s: %s mode, %s, prog id %u%s\n",
 			i ? "             " : "interfaces   ", x->name,
-			fgctl_xdp_mode_name(x->st.mode),
+			fg_xdp_mode_name(x->st.mode),
 			x->st.dispatcher ? "under libxdp's dispatcher" : "attached directly",
 			x->st.edge_id, x->ours ? "" : " (uses other maps)");
 	}
