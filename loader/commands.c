@@ -15,7 +15,8 @@
 	X(edges)                                                                                   \
 	X(config)                                                                                  \
 	X(stats)                                                                                   \
-	X(keys)
+	X(keys)                                                                                    \
+	X(bans)
 
 #define DECLARE(name) extern const struct fgctl_cmd fgctl_cmds_##name[];
 FGCTL_GROUPS(DECLARE)
