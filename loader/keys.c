@@ -644,8 +644,8 @@ const struct fgctl_cmd fgctl_cmds_keys[] = {
 
 static int print_bans(struct fgctl_ctx *ctx, json_t *arr)
 {
-	static const char *const heads[] = { "SOURCE", "REASON", "SCORE", "OFFENCE",
-					     "EXPIRES",	 "TTL",	   "HITS",  "KIND" };
+	static const char *const heads[] = { "SOURCE",	"REASON", "SCORE", "OFFENCE",
+					     "EXPIRES", "TTL",	  "HITS",  "KIND" };
 	struct fgctl_table t;
 	size_t i;
 	json_t *b;
@@ -667,8 +667,9 @@ static int print_bans(struct fgctl_ctx *ctx, json_t *arr)
 			sizeof(ttl));
 		if ((err = fgctl_table_add(&t, str(b, "cidr"), str(b, "reason"), score, off,
 					   str(b, "expires"), ttl, hits,
-					   json_is_true(json_object_get(b, "edge")) ? "edge tightened"
-										    : "blocked")))
+					   json_is_true(json_object_get(b, "edge"))
+						   ? "edge tightened"
+						   : "blocked")))
 			break;
 	}
 	if (!err)

@@ -566,7 +566,9 @@ static void bans(h2o_req_t *req)
 		send_json(req, status, status == 201 ? "Created" : "OK", out);
 	else
 		send_problem(req, status, status == 404 ? "Not Found" : "Bad Request",
-			     status == 404 ? "not-found" : status == 409 ? "conflict" : "bad-request",
+			     status == 404   ? "not-found"
+			     : status == 409 ? "conflict"
+					     : "bad-request",
 			     detail);
 }
 

@@ -27,11 +27,11 @@
 #include "gw/ratelimit.h"
 #include "gw/server.h"
 
-#define WAYS	       4
-#define STRIPES	       64
-#define FORGIVE_MIN_S  86400 /* an expired ban still counts as an offence this long at least */
-#define TICK_MS	       250   /* ban thread: queue, expiry */
-#define SUSPECT_TABLE  16384 /* suspect buckets tracked */
+#define WAYS	      4
+#define STRIPES	      64
+#define FORGIVE_MIN_S 86400 /* an expired ban still counts as an offence this long at least */
+#define TICK_MS	      250   /* ban thread: queue, expiry */
+#define SUSPECT_TABLE 16384 /* suspect buckets tracked */
 
 struct slot {
 	uint8_t key[16];
@@ -263,7 +263,8 @@ static ssize_t record_of(const struct fg_cidr *c)
 		size_t old = SIZE_MAX;
 
 		for (size_t k = 0; k < B.nbans; k++)
-			if (!B.active[k] && (old == SIZE_MAX || B.bans[k].expires < B.bans[old].expires))
+			if (!B.active[k] &&
+			    (old == SIZE_MAX || B.bans[k].expires < B.bans[old].expires))
 				old = k;
 		if (old == SIZE_MAX)
 			return -1;
@@ -491,8 +492,8 @@ static uint64_t banned_for(const struct fg_cidr *host)
 	for (size_t i = 0; i < B.nbans; i++) {
 		const gw_ban_t *b = &B.bans[i];
 
-		if (B.active[i] && !b->edge && b->expires > now &&
-		    b->cidr.family == host->family && fg_cidr_contains(&b->cidr, host)) {
+		if (B.active[i] && !b->edge && b->expires > now && b->cidr.family == host->family &&
+		    fg_cidr_contains(&b->cidr, host)) {
 			left = (uint64_t)(b->expires - now);
 			break;
 		}
@@ -657,8 +658,7 @@ static void *run(void *arg)
 			struct op *next = q->next;
 			int ret = q->lift ? gw_banstore_lift(B.store, &q->ban.cidr, q->ban.expires,
 							     err, sizeof(err))
-					  : gw_banstore_put(B.store, &q->ban,
-							    err, sizeof(err));
+					  : gw_banstore_put(B.store, &q->ban, err, sizeof(err));
 
 			if (ret && ret != -ENOENT)
 				pr_err("ban: %s", err);

@@ -46,14 +46,14 @@
 #define GW_BAN_MAX	  65536 /* ban records kept in memory */
 
 typedef struct st_gw_ban_t {
-	struct fg_cidr cidr;		 /* the banned network (a host, or an IPv6 prefix) */
-	char reason[GW_BAN_REASON_MAX];	 /* what tipped the score, or "admin", ... */
-	uint64_t score;			 /* the score when banned */
-	int64_t created, expires;	 /* unix seconds */
-	uint32_t offences;		 /* this is the Nth ban of this network */
-	bool edge;			 /* an edge: its bucket tightened, nothing blocked */
+	struct fg_cidr cidr;		   /* the banned network (a host, or an IPv6 prefix) */
+	char reason[GW_BAN_REASON_MAX];	   /* what tipped the score, or "admin", ... */
+	uint64_t score;			   /* the score when banned */
+	int64_t created, expires;	   /* unix seconds */
+	uint32_t offences;		   /* this is the Nth ban of this network */
+	bool edge;			   /* an edge: its bucket tightened, nothing blocked */
 	uint64_t decided_ns, installed_ns; /* CLOCK_MONOTONIC: verdict, XDP entry written */
-	uint64_t hits;			 /* packets the XDP entry dropped (lists only) */
+	uint64_t hits;			   /* packets the XDP entry dropped (lists only) */
 } gw_ban_t;
 
 /* Restore the stored bans into the maps and start the ban thread. */

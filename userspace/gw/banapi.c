@@ -60,15 +60,16 @@ static int add(const char *body, size_t len, json_t **out, char *detail, size_t 
 	int ret, status = 400;
 
 	if (!o || !json_is_object(o)) {
-		snprintf(detail, dlen, "the body must be a JSON object {\"cidr\", \"ttl_s\"?, "
-				       "\"reason\"?}");
+		snprintf(detail, dlen,
+			 "the body must be a JSON object {\"cidr\", \"ttl_s\"?, "
+			 "\"reason\"?}");
 		goto out;
 	}
 	json_object_foreach(o, k, v)
 	{
 		if (strcmp(k, "cidr") && strcmp(k, "ttl_s") && strcmp(k, "reason")) {
-			snprintf(detail, dlen, "unknown field \"%.32s\" (expected cidr, ttl_s, reason)",
-				 k);
+			snprintf(detail, dlen,
+				 "unknown field \"%.32s\" (expected cidr, ttl_s, reason)", k);
 			goto out;
 		}
 	}

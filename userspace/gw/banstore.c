@@ -70,10 +70,11 @@ int gw_banstore_put(gw_banstore_t *s, const gw_ban_t *b, char *err, size_t errle
 	char c[FG_CIDR_STRLEN];
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO bans (cidr, reason, score, created, expires, "
-			       "offences, edge) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "INSERT OR REPLACE INTO bans (cidr, reason, score, created, expires, "
+		    "offences, edge) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "store a ban", err, errlen);
 	sqlite3_bind_text(st, 1, fg_cidr_format_full(&b->cidr, c, sizeof(c)), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, b->reason, -1, SQLITE_TRANSIENT);

@@ -218,8 +218,7 @@ bool gw_edge_marked(const struct fg_cidr *host, uint64_t window_s)
 	struct edge_marked m;
 
 	/* A map lookup needs only the fd, which stays valid while open: no lock. */
-	if (!__atomic_load_n(&E.open, __ATOMIC_ACQUIRE) ||
-	    fg_edgemap_marked_get(&E.em, host, &m))
+	if (!__atomic_load_n(&E.open, __ATOMIC_ACQUIRE) || fg_edgemap_marked_get(&E.em, host, &m))
 		return false;
 	return m.last_ns + window_s * 1000000000ull > fg_mono_ns();
 }
@@ -297,27 +296,32 @@ int gw_edge_metrics_append(char **buf, size_t *len)
 		    (unsigned long long)st[id].packets);
 	put(&o, "# HELP floodgate_xdp_violations_total Packets over a limit or listed, by "
 		"outcome and reason.\n# TYPE floodgate_xdp_violations_total counter\n");
-	put(&o, "floodgate_xdp_violations_total{outcome=\"dropped\"} %llu\n"
-		"floodgate_xdp_violations_total{outcome=\"marked\"} %llu\n"
-		"floodgate_xdp_violations_total{outcome=\"monitored\"} %llu\n",
+	put(&o,
+	    "floodgate_xdp_violations_total{outcome=\"dropped\"} %llu\n"
+	    "floodgate_xdp_violations_total{outcome=\"marked\"} %llu\n"
+	    "floodgate_xdp_violations_total{outcome=\"monitored\"} %llu\n",
 	    (unsigned long long)st[EDGE_STAT_DROPPED].packets,
 	    (unsigned long long)st[EDGE_STAT_MARKED].packets,
 	    (unsigned long long)st[EDGE_STAT_MONITORED].packets);
-	put(&o, "# HELP floodgate_xdp_block_hits_total Packets that matched the blocklist (bans "
-		"included).\n# TYPE floodgate_xdp_block_hits_total counter\n"
-		"floodgate_xdp_block_hits_total %llu\n",
+	put(&o,
+	    "# HELP floodgate_xdp_block_hits_total Packets that matched the blocklist (bans "
+	    "included).\n# TYPE floodgate_xdp_block_hits_total counter\n"
+	    "floodgate_xdp_block_hits_total %llu\n",
 	    (unsigned long long)st[EDGE_STAT_BLOCK].packets);
-	put(&o, "# HELP floodgate_xdp_fragments_total Non-first IP fragments.\n"
-		"# TYPE floodgate_xdp_fragments_total counter\nfloodgate_xdp_fragments_total %llu\n",
+	put(&o,
+	    "# HELP floodgate_xdp_fragments_total Non-first IP fragments.\n"
+	    "# TYPE floodgate_xdp_fragments_total counter\nfloodgate_xdp_fragments_total %llu\n",
 	    (unsigned long long)st[EDGE_STAT_FRAGMENT].packets);
-	put(&o, "# HELP floodgate_xdp_tracked_sources Sources with a bucket in the XDP maps.\n"
-		"# TYPE floodgate_xdp_tracked_sources gauge\n"
-		"floodgate_xdp_tracked_sources{family=\"ipv4\"} %zu\n"
-		"floodgate_xdp_tracked_sources{family=\"ipv6\"} %zu\n",
+	put(&o,
+	    "# HELP floodgate_xdp_tracked_sources Sources with a bucket in the XDP maps.\n"
+	    "# TYPE floodgate_xdp_tracked_sources gauge\n"
+	    "floodgate_xdp_tracked_sources{family=\"ipv4\"} %zu\n"
+	    "floodgate_xdp_tracked_sources{family=\"ipv6\"} %zu\n",
 	    src4, src6);
-	put(&o, "# HELP floodgate_xdp_policy_drift 1 when the XDP config entry was rewritten since "
-		"the daemon wrote its policy (fgctl by hand).\n"
-		"# TYPE floodgate_xdp_policy_drift gauge\nfloodgate_xdp_policy_drift %d\n",
+	put(&o,
+	    "# HELP floodgate_xdp_policy_drift 1 when the XDP config entry was rewritten since "
+	    "the daemon wrote its policy (fgctl by hand).\n"
+	    "# TYPE floodgate_xdp_policy_drift gauge\nfloodgate_xdp_policy_drift %d\n",
 	    c.generation != E.written_gen);
 	if (o.failed)
 		return -ENOMEM;

@@ -115,8 +115,8 @@ static int check_keys(struct ep *p, const struct val *o, const char *const *allo
 			struct val n = { v, o->v, i, "" };
 			char list[512] = "";
 
-			snprintf(n.path, sizeof(n.path), "%.80s%s%.40s", o->path, o->path[0] ? "." : "",
-				 k);
+			snprintf(n.path, sizeof(n.path), "%.80s%s%.40s", o->path,
+				 o->path[0] ? "." : "", k);
 			for (j = 0; allowed[j]; j++) {
 				strncat(list, j ? ", " : "", sizeof(list) - strlen(list) - 1);
 				strncat(list, allowed[j], sizeof(list) - strlen(list) - 1);
@@ -247,7 +247,8 @@ static int parse_edges(struct ep *p, const struct val *n, gw_edgecfg_t *e)
 		if (!member(&o, "cidr", &m) || !member(&o, "rate", &m) || !member(&o, "burst", &m))
 			return fail(p, &o, false, "\"cidr\", \"rate\" and \"burst\" are required");
 		member(&o, "cidr", &m);
-		if (get_cidr(p, &m, &g->cidr) || get_u64(p, &o, "rate", 1, EDGE_RATE_MAX, &g->rate) ||
+		if (get_cidr(p, &m, &g->cidr) ||
+		    get_u64(p, &o, "rate", 1, EDGE_RATE_MAX, &g->rate) ||
 		    get_u64(p, &o, "burst", 1, EDGE_BURST_MAX, &g->burst))
 			return -EINVAL;
 		if (member(&o, "mode", &m) && get_mode(p, &m, &g->mode))
@@ -265,10 +266,10 @@ static int parse_edges(struct ep *p, const struct val *n, gw_edgecfg_t *e)
 
 static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 {
-	static const char *const keys[] = { "pin_dir",	   "attach",	  "attach_mode", "mode",
-					    "ports",	   "source",	  "syn_only",	 "new_sources",
-					    "lockdown",	   "allowlist",	  "edges",	 "v6_prefix",
-					    "malformed",   "dscp",	  NULL };
+	static const char *const keys[] = { "pin_dir",	 "attach",    "attach_mode", "mode",
+					    "ports",	 "source",    "syn_only",    "new_sources",
+					    "lockdown",	 "allowlist", "edges",	     "v6_prefix",
+					    "malformed", "dscp",      NULL };
 	struct edge_config *x = &e->xdp;
 	struct val o, n;
 	bool b;
@@ -358,11 +359,11 @@ static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 
 static int parse_abuse(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 {
-	static const char *const keys[] = { "window_s",	      "threshold",	"weights",
-					    "ban_ttl_s",      "ban_max_ttl_s",	"ban_multiplier",
-					    "ipv6_prefix",    "edge_tighten_percent",
-					    "suspect",	      "suspect_window_s",
-					    "table_size",     NULL };
+	static const char *const keys[] = {
+		"window_s",	 "threshold",	     "weights",	    "ban_ttl_s",
+		"ban_max_ttl_s", "ban_multiplier",   "ipv6_prefix", "edge_tighten_percent",
+		"suspect",	 "suspect_window_s", "table_size",  NULL
+	};
 	static const char *const wkeys[] = { "auth_failure", "rate_limited", "not_found",
 					     "malformed", NULL };
 	uint64_t window = DEF_WINDOW_S, v6 = EDGE_V6_PREFIX_DEFAULT, table = DEF_ABUSE_TABLE;
@@ -404,7 +405,8 @@ static int parse_abuse(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 	if (member(&o, "weights", &n)) {
 		if (check_keys(p, &n, wkeys) ||
 		    get_u64(p, &n, "auth_failure", 0, 1000000, &e->weights[GW_ABUSE_AUTH]) ||
-		    get_u64(p, &n, "rate_limited", 0, 1000000, &e->weights[GW_ABUSE_RATE_LIMITED]) ||
+		    get_u64(p, &n, "rate_limited", 0, 1000000,
+			    &e->weights[GW_ABUSE_RATE_LIMITED]) ||
 		    get_u64(p, &n, "not_found", 0, 1000000, &e->weights[GW_ABUSE_NOT_FOUND]) ||
 		    get_u64(p, &n, "malformed", 0, 1000000, &e->weights[GW_ABUSE_MALFORMED]))
 			return -EINVAL;

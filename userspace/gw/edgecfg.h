@@ -28,10 +28,10 @@
 
 /* The kinds of abuse scored per client IP. */
 enum gw_abuse_kind {
-	GW_ABUSE_AUTH = 0,	   /* 401: missing, invalid, expired or revoked key */
-	GW_ABUSE_RATE_LIMITED,	   /* 429 of any bucket */
-	GW_ABUSE_NOT_FOUND,	   /* 404 / 405: a route probe */
-	GW_ABUSE_MALFORMED,	   /* 400 / 431: malformed request */
+	GW_ABUSE_AUTH = 0,     /* 401: missing, invalid, expired or revoked key */
+	GW_ABUSE_RATE_LIMITED, /* 429 of any bucket */
+	GW_ABUSE_NOT_FOUND,    /* 404 / 405: a route probe */
+	GW_ABUSE_MALFORMED,    /* 400 / 431: malformed request */
 	GW_ABUSE_KIND_MAX,
 };
 
@@ -63,7 +63,7 @@ typedef struct st_gw_edgecfg_t {
 	unsigned ipv6_prefix;	       /* IPv6 bans cover this prefix */
 	uint64_t edge_tighten_percent; /* an abusive edge's rate becomes this % of it */
 	bool suspect_on;
-	gw_limit_t suspect; /* L7 limit of sources XDP marked */
+	gw_limit_t suspect;	   /* L7 limit of sources XDP marked */
 	uint64_t suspect_window_s; /* a mark older than this no longer counts */
 	size_t table_size;	   /* scored addresses tracked */
 } gw_edgecfg_t;

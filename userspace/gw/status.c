@@ -54,7 +54,8 @@ static const char page[] =
 	"while(t.rows.length>1)t.deleteRow(1);for(const r of list){const tr=t.insertRow();"
 	"for(const c of r){const td=tr.insertCell();td.textContent=c;"
 	"if(typeof c==='number')td.className='n';}}}\n"
-	"function rate(now,old,dt){return old===undefined?0:Math.max(0,Math.round((now-old)/dt));}\n"
+	"function rate(now,old,dt){return "
+	"old===undefined?0:Math.max(0,Math.round((now-old)/dt));}\n"
 	"function set(id,v){document.getElementById(id).textContent=v;}\n"
 	"async function tick(){try{const r=await fetch('/status.json',{cache:'no-store'});"
 	"const s=await r.json();const dt=prev?Math.max(0.001,(s.time_ms-prev.time_ms)/1000):1;"
@@ -85,8 +86,7 @@ const char *gw_status_page(size_t *len)
 
 char *gw_status_json(size_t *len)
 {
-	json_t *o = json_object(), *rej = json_object(), *bans = json_array(),
-	       *keys = json_array();
+	json_t *o = json_object(), *rej = json_object(), *bans = json_array(), *keys = json_array();
 	struct edge_stat st[EDGE_STAT_MAX];
 	gw_topkey_t top[TOP_N];
 	gw_ban_stats_t bs;
