@@ -19,7 +19,7 @@ defer "fg_ns_del $NS_C $NS_S"
 fg_ns_pair "$NS_C" "$NS_S" "$IF_C" "$IF_S" "$IDX" || { fail "namespaces"; finish; }
 fg_ns_run "$NS_C" ip addr add "198.18.$IDX.5/24" dev "$IF_C"
 
-fg_ns_run "$NS_S" fg-upstream -l "127.0.0.1:$UP_ECHO" --echo >"$GW_DIR/up.log" 2>&1 &
+nsenter --net="/run/netns/$NS_S" fg-upstream -l "127.0.0.1:$UP_ECHO" --echo >"$GW_DIR/up.log" 2>&1 &
 defer "kill $! 2>/dev/null"
 URL=http://$S:$GW_HTTP_PORT/public/x # auth-free: probing it scores nothing
 sctl() { fg_ns_run "$NS_S" fgctl --pin-dir "$PIN" "$@"; }
@@ -49,7 +49,7 @@ config() { # config SOURCE_RATE: the test config with the edge and abuse section
 		"ban_ttl_s": 5, "ban_multiplier": 2, "ban_max_ttl_s": 60}'
 }
 start() { # start DESC: the daemon in the server namespace, until its admin API answers
-	fg_ns_run "$NS_S" floodgate -c "$GW_DIR/c.json" >>"$GW_DIR/floodgate.log" 2>&1 &
+	nsenter --net="/run/netns/$NS_S" floodgate -c "$GW_DIR/c.json" >>"$GW_DIR/floodgate.log" 2>&1 &
 	GW_PID=$!
 	defer "kill $GW_PID 2>/dev/null; wait $GW_PID 2>/dev/null"
 	if wait_for 10 fg_ns_run "$NS_S" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null; then
@@ -92,7 +92,9 @@ is "second offence listed" "$(jq '.bans[0].offences' <<<"$b")" 2
 cmp_ok "second ban lasts base TTL x 2 (10 s)" "$(jq '.bans[0].ttl_left_s' <<<"$b")" -ge 6
 
 # 4. bans survive a restart
-kill "$GW_PID"; wait "$GW_PID" 2>/dev/null
+kill "$GW_PID"
+wait "$GW_PID" 2>/dev/null
+nok "the first daemon is gone" kill -0 "$GW_PID"
 start "daemon restarts on the same pins"
 is "the ban is restored" "$(sadmin GET /v1/bans | jq -r '.bans[0].cidr')" "$C/32"
 

@@ -150,6 +150,7 @@ int gw_edge_start(const gw_config_t *cfg, char *err, size_t errlen)
 
 	if (!ec->edge_on)
 		return 0;
+	fg_log_hook_libbpf(); /* libbpf's and libxdp's chatter one level down, like fgctl */
 	if (ec->attach[0]) {
 		struct fg_xdp_attach_opts o = {
 			.pin_dir = ec->pin_dir,
