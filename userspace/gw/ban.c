@@ -149,8 +149,12 @@ static bool allowlisted(const gw_config_t *cfg, const struct fg_cidr *host)
 	const gw_edgecfg_t *ec = cfg->edge;
 	struct fg_rule_entry r;
 	struct fg_edgemap *em;
-	bool yes = false;
+	bool yes;
 
+	/* Loopback is the host itself (health checks, the admin's curl): never banned. */
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	yes = host->family == AF_INET ? host->addr[0] == 127 : !memcmp(host->addr, v6lo, 16);
 	for (size_t i = 0; i < ec->nallow && !yes; i++)
 		yes = ec->allow[i].family == host->family && fg_cidr_contains(&ec->allow[i], host);
 	if (!yes && (em = gw_edge_lock())) {
