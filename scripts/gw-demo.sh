@@ -8,6 +8,9 @@
 #   BUILD=build scripts/gw-demo.sh
 #
 # Ports: 8443 (gateway), 9090 (admin API, loopback only), 8081 (mock upstream).
+# The daemon attaches the XDP edge filter to lo itself (config edge.attach, skb mode, port
+# 8443 protected with generous limits, pins in /sys/fs/bpf/fgdemo-gw): /metrics and /status
+# show both layers. It is detached again when the demo stops.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -66,6 +69,7 @@ cleanup() {
 	echo "gw-demo: stopping"
 	[ -n "$GW_PID" ] && kill -TERM "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	[ -n "$UP_PID" ] && kill -TERM "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+	"$BUILD/fgctl" --pin-dir /sys/fs/bpf/fgdemo-gw detach lo >/dev/null 2>&1
 	exit "${1:-0}"
 }
 trap 'cleanup 0' INT TERM
@@ -117,7 +121,10 @@ Try:
   curl -k -i $GW/v1/items                          # 401 problem+json
   curl -k -i --path-as-is $GW/v1/../admin         # 404: normalised before matching
   curl -k --http2 -sI -H 'X-API-Key: $PREM' $GW/v1/items   # HTTP/2, RateLimit headers
-  curl -s $ADMIN/metrics
+  curl -s $ADMIN/metrics                           # L7 and XDP counters in one scrape
+  open $ADMIN/status                               # live status page (both layers)
+  $BUILD/fgctl --pin-dir /sys/fs/bpf/fgdemo-gw status   # the policy the daemon wrote
+  FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl bans list
   curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $ADMIN/v1/keys
 
 Access log: $DEMO/access.log   Reload: kill -HUP $GW_PID   Stop: Ctrl-C
