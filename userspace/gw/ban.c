@@ -39,6 +39,20 @@ struct slot {
 	uint64_t cur, prev;
 };
 
+/* The active non-edge bans, indexed for the request path: a hash per (family, prefix,
+ * masked address), rebuilt on every change (bans are rare; requests are not), read under
+ * a read lock. A host is looked up once per prefix length in use (usually one or two). */
+struct aslot {
+	struct fg_cidr c; /* family 0 = free */
+	int64_t expires;
+};
+
+struct aset {
+	size_t cap; /* power of two, at least twice the entries */
+	struct aslot *slot;
+	uint8_t plen4[33], plen6[129]; /* prefix lengths in use */
+};
+
 struct op {
 	struct op *next;
 	bool lift;
@@ -69,7 +83,11 @@ static struct {
 	void *publish_arg;
 	gw_ratelimit_table_t *suspect;
 	gw_ban_stats_t st;
-} B = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	pthread_rwlock_t alock;
+	struct aset *aset;
+} B = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.alock = PTHREAD_RWLOCK_INITIALIZER };
 
 #define COUNT(f) __atomic_add_fetch(&B.st.f, 1, __ATOMIC_RELAXED)
 
@@ -262,6 +280,17 @@ static ssize_t record_of(const struct fg_cidr *c)
 
 	if (i >= 0)
 		return i;
+	if (!B.bans) { /* first record (gw_ban_start allocates too; a test may not call it) */
+		B.bans = calloc(GW_BAN_MAX, sizeof(*B.bans));
+		B.active = calloc(GW_BAN_MAX, sizeof(*B.active));
+		if (!B.bans || !B.active) {
+			free(B.bans);
+			free(B.active);
+			B.bans = NULL;
+			B.active = NULL;
+			return -1;
+		}
+	}
 	if (B.nbans == GW_BAN_MAX) {
 		/* Full: forget the oldest inactive record. */
 		size_t old = SIZE_MAX;
@@ -290,6 +319,54 @@ static void set_active(size_t i, bool on)
 		else
 			__atomic_sub_fetch(&B.nactive, 1, __ATOMIC_RELEASE);
 	}
+}
+
+static uint64_t cidr_hash(const struct fg_cidr *c)
+{
+	uint64_t h = 14695981039346656037ull ^ ((uint64_t)c->family << 8 | c->prefixlen);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ c->addr[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Rebuild the request path's index from the records (B.lock held). On allocation failure
+ * the old index stays: it errs towards the bans it knew. */
+static void rebuild_active(void)
+{
+	struct aset *a = calloc(1, sizeof(*a)), *old;
+	size_t n = __atomic_load_n(&B.nactive, __ATOMIC_RELAXED);
+
+	if (!a)
+		return;
+	for (a->cap = 16; a->cap < 2 * n + 2; a->cap *= 2)
+		;
+	if (!(a->slot = calloc(a->cap, sizeof(*a->slot)))) {
+		free(a);
+		return;
+	}
+	for (size_t i = 0; i < B.nbans; i++) {
+		const gw_ban_t *b = &B.bans[i];
+		size_t k;
+
+		if (!B.active[i] || b->edge)
+			continue;
+		for (k = cidr_hash(&b->cidr) & (a->cap - 1); a->slot[k].c.family;
+		     k = (k + 1) & (a->cap - 1))
+			;
+		a->slot[k] = (struct aslot){ b->cidr, b->expires };
+		if (b->cidr.family == AF_INET)
+			a->plen4[b->cidr.prefixlen] = 1;
+		else
+			a->plen6[b->cidr.prefixlen] = 1;
+	}
+	pthread_rwlock_wrlock(&B.alock);
+	old = B.aset;
+	B.aset = a;
+	pthread_rwlock_unlock(&B.alock);
+	if (old)
+		free(old->slot);
+	free(old);
 }
 
 static void enqueue(const gw_ban_t *b, bool lift)
@@ -334,6 +411,7 @@ static int install(const gw_ban_t *in, uint64_t tighten_pct, bool publish, gw_ba
 		b.hits = 0;
 		B.bans[i] = b;
 		set_active((size_t)i, true);
+		rebuild_active();
 	}
 	pthread_mutex_unlock(&B.lock);
 	if (i < 0)
@@ -415,6 +493,7 @@ int gw_ban_lift(const struct fg_cidr *c, bool publish)
 	set_active((size_t)i, false);
 	B.bans[i].expires = (int64_t)time(NULL);
 	b = B.bans[i];
+	rebuild_active();
 	pthread_mutex_unlock(&B.lock);
 	map_remove(&b);
 	COUNT(lifted);
@@ -490,19 +569,30 @@ void gw_ban_stats(gw_ban_stats_t *out)
 static uint64_t banned_for(const struct fg_cidr *host)
 {
 	int64_t now = (int64_t)time(NULL);
+	unsigned max = host->family == AF_INET ? 32 : 128;
 	uint64_t left = 0;
+	const struct aset *a;
 
-	pthread_mutex_lock(&B.lock);
-	for (size_t i = 0; i < B.nbans; i++) {
-		const gw_ban_t *b = &B.bans[i];
+	pthread_rwlock_rdlock(&B.alock);
+	a = B.aset;
+	for (int p = (int)max; a && p >= 0 && !left; p--) {
+		const uint8_t *in_use = host->family == AF_INET ? a->plen4 : a->plen6;
+		struct fg_cidr net = *host;
 
-		if (B.active[i] && !b->edge && b->expires > now && b->cidr.family == host->family &&
-		    fg_cidr_contains(&b->cidr, host)) {
-			left = (uint64_t)(b->expires - now);
-			break;
+		if (!in_use[p])
+			continue;
+		net.prefixlen = (unsigned)p;
+		fg_cidr_mask(&net);
+		for (size_t k = cidr_hash(&net) & (a->cap - 1); a->slot[k].c.family;
+		     k = (k + 1) & (a->cap - 1)) {
+			if (same_cidr(&a->slot[k].c, &net)) {
+				if (a->slot[k].expires > now)
+					left = (uint64_t)(a->slot[k].expires - now);
+				break;
+			}
 		}
 	}
-	pthread_mutex_unlock(&B.lock);
+	pthread_rwlock_unlock(&B.alock);
 	return left;
 }
 
@@ -614,6 +704,8 @@ static void expire(void)
 			gone[n++] = B.bans[i];
 		}
 	}
+	if (n)
+		rebuild_active();
 	/* Records past forgiveness are forgotten (the store prunes the same). */
 	for (size_t i = 0; i < B.nbans;) {
 		if (!B.active[i] && B.bans[i].expires + (int64_t)B.forgive_s < now) {
@@ -709,8 +801,12 @@ int gw_ban_start(const gw_config_t *cfg, char *err, size_t errlen)
 		pthread_mutex_init(&B.stripes[i], NULL);
 	B.nsets = ec->table_size / WAYS;
 	B.slots = calloc(B.nsets * WAYS, sizeof(*B.slots));
-	B.bans = calloc(GW_BAN_MAX, sizeof(*B.bans));
-	B.active = calloc(GW_BAN_MAX, sizeof(*B.active));
+	pthread_mutex_lock(&B.lock);
+	if (!B.bans) {
+		B.bans = calloc(GW_BAN_MAX, sizeof(*B.bans));
+		B.active = calloc(GW_BAN_MAX, sizeof(*B.active));
+	}
+	pthread_mutex_unlock(&B.lock);
 	B.suspect = gw_ratelimit_table_new(SUSPECT_TABLE);
 	B.tail = &B.queue;
 	B.forgive_s = ec->ban_max_ttl_s > FORGIVE_MIN_S ? ec->ban_max_ttl_s : FORGIVE_MIN_S;

@@ -6,7 +6,10 @@
  */
 #include "unit.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw/ban.h"
 #include "gw/config.h"
@@ -127,6 +130,60 @@ static void config_sections(void **state)
 	assert_non_null(strstr(err, "edge.source.rate"));
 }
 
+/* Bans installed from elsewhere (the cluster entry point) refuse requests at L7 for every
+ * host inside them, and stop when lifted; edge bans refuse nothing. */
+static void install_check_lift(void **state)
+{
+	char err[1024];
+	gw_config_t *cfg;
+	gw_clientip_t ip = { 0 };
+	gw_ban_t b = { .created = time(NULL), .expires = time(NULL) + 100, .offences = 1 };
+	uint64_t retry = 0;
+	gw_ban_t *list;
+	size_t n;
+	const char *text =
+		"{\"listen\": [\"127.0.0.1:18999\"], \"admin\": {\"token_sha256\": "
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+		"\"store\": {\"path\": \"/tmp/x.db\"}, \"upstreams\": {\"a\": {\"url\": "
+		"\"http://127.0.0.1:1\"}}, \"routes\": [{\"name\": \"r\", \"methods\": \"*\", "
+		"\"path\": \"/\", \"upstream\": \"a\"}], \"plans\": {}, \"abuse\": {}}";
+
+	cfg = gw_config_parse("t.json", text, strlen(text), err, sizeof(err));
+	assert_non_null(cfg);
+	snprintf(b.reason, sizeof(b.reason), "remote");
+	assert_int_equal(fg_cidr_parse("198.18.5.0/24", &b.cidr, NULL), 0);
+	assert_int_equal(gw_ban_install(&b), 0);
+	assert_int_equal(fg_cidr_parse("2001:2:0:5::/64", &b.cidr, NULL), 0);
+	assert_int_equal(gw_ban_install(&b), 0);
+	assert_int_equal(fg_cidr_parse("198.19.0.1/32", &b.cidr, NULL), 0);
+	b.edge = true;
+	assert_int_equal(gw_ban_install(&b), 0);
+
+	assert_int_equal(fg_cidr_parse("198.18.5.77", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_CLIENT_RATE_LIMITED);
+	assert_true(retry >= 99 && retry <= 100);
+	assert_int_equal(fg_cidr_parse("198.18.6.1", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE);
+	assert_int_equal(fg_cidr_parse("2001:2:0:5::abcd", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_CLIENT_RATE_LIMITED);
+	assert_int_equal(fg_cidr_parse("2001:2:0:6::1", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE);
+	assert_int_equal(fg_cidr_parse("198.19.0.1", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE); /* an edge */
+
+	assert_int_equal(gw_ban_list(&list, &n), 0);
+	assert_int_equal(n, 3);
+	free(list);
+	assert_int_equal(fg_cidr_parse("198.18.5.0/24", &b.cidr, NULL), 0);
+	assert_int_equal(gw_ban_lift(&b.cidr, false), 0);
+	assert_int_equal(gw_ban_lift(&b.cidr, false), -ENOENT);
+	assert_int_equal(fg_cidr_parse("198.18.5.77", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE);
+	b.expires = time(NULL) - 1;
+	assert_int_equal(gw_ban_install(&b), -ETIME); /* already over */
+	gw_config_unref(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +192,7 @@ int main(void)
 		cmocka_unit_test(nets),
 		cmocka_unit_test(window),
 		cmocka_unit_test(config_sections),
+		cmocka_unit_test(install_check_lift),
 	};
 
 	return FG_RUN_TESTS(tests);
