@@ -17,7 +17,8 @@
 	X(stats)                                                                                   \
 	X(keys)                                                                                    \
 	X(cache)                                                                                   \
-	X(upstreams)
+	X(upstreams)                                                                               \
+	X(bans)
 
 #define DECLARE(name) extern const struct fgctl_cmd fgctl_cmds_##name[];
 FGCTL_GROUPS(DECLARE)

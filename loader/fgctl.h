@@ -27,6 +27,7 @@
 #include "edge.h"
 #include "addr.h"
 #include "edgemap.h"
+#include "xdpattach.h"
 
 #define FGCTL_ARGS_MAX	16   /* arguments per command, globals excluded */
 #define FGCTL_ERR_LEN	512  /* longest error line the parser writes */
@@ -162,22 +163,7 @@ struct fgctl_ctx {
 int fgctl_bad(struct fgctl_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* ---- what runs on an interface (attach.c) ---- */
-
-struct fgctl_xdp_state {
-	int mode;	     /* enum xdp_attach_mode of what is attached; 0 = nothing */
-	bool dispatcher;     /* under libxdp's dispatcher (else attached directly) */
-	uint32_t edge_id;    /* our program's id on it, 0 = not there */
-	uint32_t foreign_id; /* another program attached directly, 0 = none */
-	char foreign_name[32];
-	int nprogs; /* programs on the interface (in the dispatcher, or 1) */
-};
-
-/* Inspect an interface of the current network namespace. 0 or -errno. */
-int fgctl_xdp_inspect(int ifindex, struct fgctl_xdp_state *st);
-
-/* "native", "skb", "hw" or "none". */
-const char *fgctl_xdp_mode_name(int mode);
+/* What runs on an interface: struct fg_xdp_state, fg_xdp_inspect() (xdpattach.h). */
 
 /* ---- output helpers (output.c) ---- */
 

@@ -8,6 +8,7 @@
  *   fgctl keys set-plan ID PLAN
  *   fgctl keys usage ID                 plan, rate, tokens left, every quota counter
  *   fgctl audit [--since TIME] [--limit N]   the admin actions, oldest first
+ *   fgctl bans list | add CIDR [--ttl T] [--reason R] | del CIDR    (abuse bans, ban.h)
  *
  * The admin API is found at --admin URL (default $FLOODGATE_ADMIN, else
  * http://127.0.0.1:9090); its token is read from --token-file FILE or $FLOODGATE_ADMIN_TOKEN.
@@ -44,6 +45,10 @@ struct keys_opts {
 	/* per command */
 	const char *id, *plan, *label, *expires, *after, *status, *since;
 	uint64_t limit;
+	/* bans */
+	struct fg_cidr cidr;
+	uint64_t ttl;
+	const char *reason;
 };
 
 #define COMMON_ARGS                                                                                \
@@ -853,5 +858,139 @@ const struct fgctl_cmd fgctl_cmds_keys[] = {
 	  "blocked, unblocked or moved to another plan, and every reload, with the admin "
 	  "token that did it (a prefix of its SHA-256) and the state before and after.",
 	  audit_args, sizeof(struct keys_opts), NULL, audit_check, run_audit, 0 },
+	{ NULL },
+};
+
+/* ---- bans: the daemon's abuse bans, through the same admin API ---- */
+
+static int print_bans(struct fgctl_ctx *ctx, json_t *arr)
+{
+	static const char *const heads[] = { "SOURCE",	"REASON", "SCORE", "OFFENCE",
+					     "EXPIRES", "TTL",	  "HITS",  "KIND" };
+	struct fgctl_table t;
+	size_t i;
+	json_t *b;
+	int err = 0;
+
+	fgctl_table_init(&t, 8, heads, (1u << 2) | (1u << 3) | (1u << 6));
+	json_array_foreach(arr, i, b)
+	{
+		char score[24], off[24], hits[24], ttl[32];
+
+		snprintf(score, sizeof(score), "%lld",
+			 (long long)json_integer_value(json_object_get(b, "score")));
+		snprintf(off, sizeof(off), "%lld",
+			 (long long)json_integer_value(json_object_get(b, "offences")));
+		snprintf(hits, sizeof(hits), "%lld",
+			 (long long)json_integer_value(json_object_get(b, "hits")));
+		fgctl_format_duration(
+			(uint64_t)json_integer_value(json_object_get(b, "ttl_left_s")), ttl,
+			sizeof(ttl));
+		if ((err = fgctl_table_add(&t, str(b, "cidr"), str(b, "reason"), score, off,
+					   str(b, "expires"), ttl, hits,
+					   json_is_true(json_object_get(b, "edge"))
+						   ? "edge tightened"
+						   : "blocked")))
+			break;
+	}
+	if (!err)
+		fgctl_table_print(&t, ctx->out);
+	fgctl_table_free(&t);
+	return err;
+}
+
+static int bans_call(struct fgctl_ctx *ctx, const struct keys_opts *o, const char *method,
+		     const char *path, json_t *body, int want)
+{
+	struct response r;
+	int ret = request(ctx, o, method, path, body, &r);
+
+	if (ret)
+		return ret;
+	if (r.status != want) {
+		ret = answer_error(ctx, &r);
+	} else if (o->json) {
+		ret = fgctl_json_print(ctx->out, json_incref(r.body), false);
+	} else if (want == 200 && json_is_array(json_object_get(r.body, "bans"))) {
+		ret = print_bans(ctx, json_object_get(r.body, "bans"));
+	} else if (want == 201) {
+		json_t *a = json_array();
+
+		json_array_append(a, r.body);
+		ret = print_bans(ctx, a);
+		json_decref(a);
+	} else {
+		fprintf(ctx->out, "lifted %s\n", str(r.body, "lifted"));
+	}
+	json_decref(r.body);
+	return ret;
+}
+
+static int run_bans_list(struct fgctl_ctx *ctx, const void *opts)
+{
+	return bans_call(ctx, opts, "GET", "/v1/bans", NULL, 200);
+}
+
+static int run_bans_add(struct fgctl_ctx *ctx, const void *opts)
+{
+	const struct keys_opts *o = opts;
+	char c[FG_CIDR_STRLEN];
+	json_t *body = json_pack("{s:s}", "cidr", fg_cidr_format_full(&o->cidr, c, sizeof(c)));
+	int ret;
+
+	if (o->ttl)
+		json_object_set_new(body, "ttl_s", fgctl_json_u64(o->ttl));
+	if (o->reason)
+		json_object_set_new(body, "reason", json_string(o->reason));
+	ret = bans_call(ctx, o, "POST", "/v1/bans", body, 201);
+	json_decref(body);
+	return ret;
+}
+
+static int run_bans_del(struct fgctl_ctx *ctx, const void *opts)
+{
+	const struct keys_opts *o = opts;
+	char c[FG_CIDR_STRLEN], path[128];
+
+	snprintf(path, sizeof(path), "/v1/bans?cidr=%s",
+		 fg_cidr_format_full(&o->cidr, c, sizeof(c)));
+	return bans_call(ctx, o, "DELETE", path, NULL, 200);
+}
+
+static const struct fgctl_arg bans_list_args[] = {
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg bans_add_args[] = {
+	{ "CIDR", NULL, FGCTL_ARG_CIDR, FGCTL_POSITIONAL | FGCTL_REQUIRED,
+	  offsetof(struct keys_opts, cidr),
+	  .help = "address or network to ban (an IPv6 address: its abuse.ipv6_prefix)" },
+	{ "--ttl", "TTL", FGCTL_ARG_TTL, 0, offsetof(struct keys_opts, ttl),
+	  .help = "N[s|m|h|d] (default: abuse.ban_ttl_s with the repeat multiplier)" },
+	{ "--reason", "TEXT", FGCTL_ARG_STRING, 0, offsetof(struct keys_opts, reason),
+	  .help = "why (default \"admin\")" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+static const struct fgctl_arg bans_del_args[] = {
+	{ "CIDR", NULL, FGCTL_ARG_CIDR, FGCTL_POSITIONAL | FGCTL_REQUIRED,
+	  offsetof(struct keys_opts, cidr), .help = "the banned network, as bans list shows it" },
+	COMMON_ARGS,
+	{ NULL },
+};
+
+const struct fgctl_cmd fgctl_cmds_bans[] = {
+	{ "bans list", "list the daemon's abuse bans (reason, score, expiry, XDP hits)",
+	  "Through the admin API: bans the daemon decided (abuse scoring), restored from its "
+	  "store,\nor added with bans add. Most XDP hits first.",
+	  bans_list_args, sizeof(struct keys_opts), NULL, NULL, run_bans_list, 0 },
+	{ "bans add", "ban an address or network through the daemon (XDP + store)",
+	  "The daemon installs the ban in its XDP maps and its store. Allowlisted sources are "
+	  "refused;\nan edge gets its bucket tightened instead.",
+	  bans_add_args, sizeof(struct keys_opts), NULL, NULL, run_bans_add, 0 },
+	{ "bans del", "lift a ban through the daemon", NULL, bans_del_args,
+	  sizeof(struct keys_opts), NULL, NULL, run_bans_del, 0 },
 	{ NULL },
 };

@@ -4,8 +4,10 @@
  * namespace, attach mode, dispatcher or direct), which programs use the pinned maps,
  * the config, and how many entries each list holds.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -19,7 +21,7 @@ struct status_opts {
 struct iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	struct fgctl_xdp_state st;
+	struct fg_xdp_state st;
 	bool ours; /* its program uses these maps */
 };
 
@@ -34,7 +36,69 @@ struct status {
 	struct iface ifaces[MAX_IFACES];
 	size_t nifaces;
 	size_t blocks, allows, edges, marked;
+	int daemon_pid;			    /* a floodgate daemon holding these maps, 0 = none */
+	size_t manual_allows, manual_edges; /* entries written by hand (fgctl) */
 };
+
+/* The pid of a floodgate daemon holding map id `map_id` open (its fdinfo names the map),
+ * or 0. Only processes named floodgate are looked at. */
+static int daemon_holding(uint32_t map_id)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	int found = 0;
+
+	while (proc && !found && (p = readdir(proc))) {
+		char path[300], comm[32] = "", line[128];
+		FILE *fp;
+
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+		if (!(fp = fopen(path, "r")))
+			continue;
+		if (!fgets(comm, sizeof(comm), fp))
+			comm[0] = '\0';
+		fclose(fp);
+		if (strncmp(comm, "floodgate", 9))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
+		if (!(fds = opendir(path)))
+			continue;
+		while (!found && (f = readdir(fds))) {
+			char fpath[600];
+
+			snprintf(fpath, sizeof(fpath), "%s/%s", path, f->d_name);
+			if (f->d_name[0] == '.' || !(fp = fopen(fpath, "r")))
+				continue;
+			while (fgets(line, sizeof(line), fp)) {
+				unsigned id;
+
+				if (sscanf(line, "map_id: %u", &id) == 1 && id == map_id) {
+					found = atoi(p->d_name);
+					break;
+				}
+			}
+			fclose(fp);
+		}
+		closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+static int count_manual_allow(const struct fg_rule_entry *e, void *arg)
+{
+	*(size_t *)arg += e->rule.origin == EDGE_ORIGIN_MANUAL;
+	return 0;
+}
+
+static int count_manual_edge(const struct fg_edge_entry *e, void *arg)
+{
+	*(size_t *)arg += e->net.origin == EDGE_ORIGIN_MANUAL;
+	return 0;
+}
 
 static bool is_user(const struct status *s, uint32_t id)
 {
@@ -90,6 +154,12 @@ static int gather(struct fgctl_ctx *ctx, struct status *s)
 		pr_err("Couldn't check which lists the program consults: %s", strerror(-err));
 		return err;
 	}
+	s->daemon_pid = daemon_holding(ctx->em->id[FG_MAP_CONFIG]);
+	if (s->daemon_pid &&
+	    (fg_edgemap_rule_foreach(ctx->em, FG_LIST_ALLOW, count_manual_allow,
+				     &s->manual_allows) ||
+	     fg_edgemap_edge_foreach(ctx->em, count_manual_edge, &s->manual_edges)))
+		pr_warn("Couldn't read every allowlist and edge entry for the drift check");
 	ifs = if_nameindex();
 	if (!ifs) {
 		err = -errno;
@@ -99,7 +169,7 @@ static int gather(struct fgctl_ctx *ctx, struct status *s)
 	for (i = ifs; i->if_index && s->nifaces < MAX_IFACES; i++) {
 		struct iface *f = &s->ifaces[s->nifaces];
 
-		if (fgctl_xdp_inspect((int)i->if_index, &f->st) || !f->st.edge_id)
+		if (fg_xdp_inspect((int)i->if_index, &f->st) || !f->st.edge_id)
 			continue;
 		snprintf(f->name, sizeof(f->name), "%s", i->if_name);
 		f->ifindex = (int)i->if_index;
@@ -156,13 +226,12 @@ static int print_json(struct fgctl_ctx *ctx, const struct status *s)
 	for (size_t i = 0; i < s->nifaces; i++) {
 		const struct iface *f = &s->ifaces[i];
 
-		json_array_append_new(ifs,
-				      json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:b}", "name",
-						f->name, "ifindex", f->ifindex, "mode",
-						fgctl_xdp_mode_name(f->st.mode), "attach",
-						f->st.dispatcher ? "dispatcher" : "direct",
-						"prog_id", (json_int_t)f->st.edge_id, "programs",
-						f->st.nprogs, "uses_these_maps", f->ours));
+		json_array_append_new(
+			ifs, json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:b}", "name", f->name,
+				       "ifindex", f->ifindex, "mode", fg_xdp_mode_name(f->st.mode),
+				       "attach", f->st.dispatcher ? "dispatcher" : "direct",
+				       "prog_id", (json_int_t)f->st.edge_id, "programs",
+				       f->st.nprogs, "uses_these_maps", f->ours));
 	}
 	for (size_t i = 0; i < s->nusers && i < MAX_USERS; i++)
 		json_array_append_new(users, json_integer(s->users[i]));
@@ -173,6 +242,14 @@ static int print_json(struct fgctl_ctx *ctx, const struct status *s)
 		      (json_int_t)s->marked, "max_sources",
 		      fgctl_json_u64(ctx->em->max_entries[FG_MAP_SRC4]));
 	json_object_set_new(o, "unseen_lists", unseen_json(s->unseen));
+	json_object_set_new(o, "daemon_pid",
+			    s->daemon_pid ? json_integer(s->daemon_pid) : json_null());
+	json_object_set_new(o, "drift",
+			    s->daemon_pid ? json_pack("{s:b, s:i, s:i}", "config",
+						      s->cfg.origin != EDGE_ORIGIN_CONFIG,
+						      "manual_allows", (int)s->manual_allows,
+						      "manual_edges", (int)s->manual_edges)
+					  : json_null());
 	return fgctl_json_print(ctx->out, o, false);
 }
 
@@ -190,7 +267,7 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 
 		fprintf(f, "%s %s: %s mode, %s, prog id %u%s\n",
 			i ? "             " : "interfaces   ", x->name,
-			fgctl_xdp_mode_name(x->st.mode),
+			fg_xdp_mode_name(x->st.mode),
 			x->st.dispatcher ? "under libxdp's dispatcher" : "attached directly",
 			x->st.edge_id, x->ours ? "" : " (uses other maps)");
 	}
@@ -216,6 +293,20 @@ static void print_text(struct fgctl_ctx *ctx, const struct status *s)
 	fprintf(f, "entries       blocks %zu, allows %zu, edges %zu, marked %zu\n", s->blocks,
 		s->allows, s->edges, s->marked);
 	fprintf(f, "max sources   %u per family\n", ctx->em->max_entries[FG_MAP_SRC4]);
+	if (!s->daemon_pid)
+		fprintf(f, "policy        not managed by a floodgate daemon\n");
+	else if (c->origin == EDGE_ORIGIN_CONFIG && !s->manual_allows && !s->manual_edges)
+		fprintf(f, "policy        as floodgate (pid %d) wrote it from its config\n",
+			s->daemon_pid);
+	else
+		fprintf(f,
+			"drift         changed by hand since floodgate (pid %d) wrote its "
+			"config:%s "
+			"%zu manual allowlist and %zu manual edge entries (a reload restores the "
+			"config's policy)\n",
+			s->daemon_pid,
+			c->origin != EDGE_ORIGIN_CONFIG ? " the config entry (fgctl)," : "",
+			s->manual_allows, s->manual_edges);
 	for (int id = FG_MAP_ALLOW4; id <= FG_MAP_BLOCKNET6; id++)
 		if (s->unseen & fg_edgemap_list_bit(id))
 			fprintf(f,

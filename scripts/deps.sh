@@ -12,6 +12,7 @@ libcmocka-dev
 iproute2 iputils-ping ethtool nftables iptables netsniff-ng tcpdump
 curl openssl redis-server wrk nghttp2-client nginx haproxy sqlite3
 clang-format gnuplot-nox jq procps psmisc util-linux python3
+chromium
 "
 
 missing=""

@@ -9,6 +9,9 @@
 #
 # Ports: 8443 (gateway), 9090 (admin API, loopback only), 8081 and 8082 (the two mock
 # upstream servers of the "api" group; each says which it is in X-Served-By).
+# The daemon attaches the XDP edge filter to lo itself (config edge.attach, skb mode, port
+# 8443 protected with generous limits, pins in /sys/fs/bpf/fgdemo-gw): /metrics and /status
+# show both layers. It is detached again when the demo stops.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -70,6 +73,7 @@ cleanup() {
 	[ -n "$GW_PID" ] && kill -TERM "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	[ -n "$UP_PID" ] && kill -TERM "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
 	[ -n "$UP2_PID" ] && kill -TERM "$UP2_PID" 2>/dev/null && wait "$UP2_PID" 2>/dev/null
+	"$BUILD/fgctl" --pin-dir /sys/fs/bpf/fgdemo-gw detach lo >/dev/null 2>&1
 	exit "${1:-0}"
 }
 trap 'cleanup 0' INT TERM
@@ -133,7 +137,10 @@ Try:
   kill $UP_PID                                     # one server gone: no error, the other answers
   FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl upstreams   # down after 2 checks
   FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl cache purge --route items
-  curl -s $ADMIN/metrics
+  curl -s $ADMIN/metrics                           # L7 and XDP counters in one scrape
+  open $ADMIN/status                               # live status page (both layers)
+  $BUILD/fgctl --pin-dir /sys/fs/bpf/fgdemo-gw status   # the policy the daemon wrote
+  FLOODGATE_ADMIN_TOKEN=\$(cat $DEMO/admin-token) $BUILD/fgctl bans list
   curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $ADMIN/v1/keys
 
 Access log: $DEMO/access.log   Reload: kill -HUP $GW_PID   Stop: Ctrl-C

@@ -19,10 +19,12 @@
 #include "gw/audit.h"
 #include "gw/credits.h"
 #include "gw/cache.h"
+#include "gw/banapi.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
 #include "gw/metrics.h"
 #include "gw/server.h"
+#include "gw/status.h"
 #include "gw/store.h"
 #include "gw/upgroup.h"
 #include "gw/worker.h"
@@ -266,7 +268,8 @@ static void metrics(h2o_req_t *req)
 	g.reloads_failed = __atomic_load_n(&gw_server.reloads_failed, __ATOMIC_RELAXED);
 	g.config_generation = __atomic_load_n(&gw_server.generation, __ATOMIC_RELAXED);
 	gw_credits_totals(&g.quota_credits, g.quota_overage, &g.quota_refunds);
-	if (!(text = gw_metrics_render(m, n, &g, &len)) || cache_render(&text, &len)) {
+	if (!(text = gw_metrics_render(m, n, &g, &len)) || cache_render(&text, &len) ||
+	    gw_status_metrics_append(&text, &len)) {
 		free(text);
 		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
 		return;
@@ -819,6 +822,48 @@ static void cache_purge(h2o_req_t *req)
 	json_decref(o);
 }
 
+/* /v1/bans: banapi.h does the work. */
+static void bans(h2o_req_t *req)
+{
+	char method[8], cidr[64], detail[256] = "";
+	json_t *out = NULL;
+	int status;
+
+	snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.base);
+	query_param(req, "cidr", cidr, sizeof(cidr));
+	status = gw_banapi(method, cidr, req->entity.base, req->entity.len, &out, detail,
+			   sizeof(detail));
+	if (out)
+		send_json(req, status, status == 201 ? "Created" : "OK", out);
+	else
+		send_problem(req, status, status == 404 ? "Not Found" : "Bad Request",
+			     status == 404   ? "not-found"
+			     : status == 409 ? "conflict"
+					     : "bad-request",
+			     detail);
+}
+
+/* /status (the page) and /status.json (its figures); open like /metrics. */
+static void status_page(h2o_req_t *req, bool json)
+{
+	size_t len;
+
+	if (!json) {
+		const char *p = gw_status_page(&len);
+
+		send_body(req, 200, "OK", "text/html; charset=utf-8", (char *)p, len);
+		return;
+	}
+	char *s = gw_status_json(&len);
+
+	if (!s) {
+		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
+		return;
+	}
+	send_body(req, 200, "OK", "application/json", s, len);
+	free(s);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	h2o_iovec_t path = req->path_normalized, m = req->method;
@@ -834,6 +879,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		if (!get)
 			goto method;
 		metrics(req);
+		return 0;
+	}
+	if (is(path, "/status") || is(path, "/status.json")) {
+		if (!get)
+			goto method;
+		status_page(req, is(path, "/status.json"));
 		return 0;
 	}
 	if (path.len < 4 || memcmp(path.base, "/v1/", 4))
@@ -877,6 +928,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		if (!post)
 			goto method;
 		cache_purge(req);
+		return 0;
+	}
+	if (is(path, "/v1/bans")) {
+		bans(req);
 		return 0;
 	}
 	if (is(path, "/v1/keys")) {

@@ -24,6 +24,7 @@
 
 #include "tb.h"
 #include "gw/config.h"
+#include "gw/edgecfg.h"
 #include "gw/jsonpos.h"
 #include "gw/tls.h"
 #include "gw/upgroup.h"
@@ -1893,7 +1894,7 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 					    "access_log", "limits", "clients",	 "keys",
 					    "headers",	  "errors", "upstreams", "routes",
 					    "plans",	  "usage",  "cache",	 "notify",
-					    NULL };
+					    "edge",	  "abuse",  NULL };
 	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
@@ -2004,6 +2005,7 @@ static void config_free(gw_config_t *cfg)
 	}
 	free(cfg->plans);
 	free(cfg->plan_by_id);
+	gw_edgecfg_free(cfg->edge);
 	free(cfg);
 }
 
@@ -2040,6 +2042,8 @@ gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, cha
 	}
 	cfg->refcnt = 1;
 	if (parse_root(&c, root, cfg))
+		goto fail;
+	if (!(cfg->edge = gw_edgecfg_parse(root, c.pos, file, err, errlen)))
 		goto fail;
 	json_decref(root);
 	gw_jsonpos_free(c.pos);
@@ -2130,6 +2134,8 @@ int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *e
 		what = "limits.handshake_timeout_ms";
 	else if (old->clients.table_size != new->clients.table_size)
 		what = "clients.table_size";
+	else if (gw_edgecfg_reloadable(old->edge, new->edge, &what))
+		(void)what;
 	for (size_t i = 0; !what && i < old->nlisteners; i++)
 		if (!same_addr(&old->listeners[i], &new->listeners[i]))
 			what = "listen (addresses, order, or tls on/off)";

@@ -267,6 +267,8 @@ typedef struct st_gw_config_t {
 	size_t nplans;
 	gw_plan_t **plan_by_id; /* interned id -> plan, NULL when the config has no such plan */
 	size_t plan_by_id_len;
+
+	struct st_gw_edgecfg_t *edge; /* "edge" and "abuse" sections (edgecfg.h), never NULL */
 } gw_config_t;
 
 /*

@@ -18,12 +18,14 @@
 #include "gw/apikey.h"
 #include "gw/credits.h"
 #include "gw/cache.h"
+#include "gw/ban.h"
 #include "gw/handler.h"
 #include "gw/keycache.h"
 #include "gw/keys.h"
 #include "gw/proxy.h"
 #include "gw/ratelimit.h"
 #include "gw/server.h"
+#include "gw/topkeys.h"
 
 /* The env slot that ties an h2o request to its gw_reqctx_t. */
 #define ENV_NAME       "floodgate.req"
@@ -362,6 +364,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	gw_metrics_gauge_add(&w->metrics->in_flight, 1);
 
 	resolve_client(req, rc, cfg);
+	if (rc->have_ip) { /* banned, or marked by XDP and over the suspect bucket */
+		uint64_t retry = 0;
+		enum gw_problem bp = gw_ban_check(cfg, &rc->ip, req->conn->id, now, &retry);
+
+		if (bp) {
+			add_retry_after(req, retry);
+			gw_handler_problem(req, rc, bp);
+			return 0;
+		}
+	}
 	if (rc->have_ip && (cfg->clients.per_ip_on || cfg->clients.per_edge_on) &&
 	    limit_client(req, rc, cfg, now))
 		return 0;
@@ -440,6 +452,10 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	gw_metrics_request(w->metrics, rc->route ? rc->route->id : 0, rc->plan_id, status);
 	if (rc->problem)
 		gw_metrics_rejection(w->metrics, rc->problem);
+	if (rc->problem && rc->have_ip)
+		gw_ban_note(cfg, &rc->ip, rc->problem); /* abuse scoring */
+	else if (!rc->problem && rc->plan_id && rc->key_id[0])
+		gw_topkeys_note(rc->key_id);
 	if (cfg->access_log_fd >= 0) {
 		if (rc->norm)
 			build_uri(req, rc);

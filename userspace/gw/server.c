@@ -16,6 +16,8 @@
 
 #include "log.h"
 #include "gw/admin.h"
+#include "gw/ban.h"
+#include "gw/edge.h"
 #include "gw/evloop.h"
 #include "gw/handler.h"
 #include "gw/health.h"
@@ -177,7 +179,7 @@ int gw_server_reload(char *err, size_t errlen)
 		goto fail;
 	old = gw_server_config(NULL);
 	if (gw_config_reloadable(old, new, err, errlen) || open_access_log(new, err, errlen) ||
-	    gw_server_load_keys(err, errlen)) {
+	    gw_server_load_keys(err, errlen) || gw_edge_apply(new, err, errlen)) {
 		gw_config_unref(old);
 		gw_config_unref(new);
 		goto fail;
@@ -283,6 +285,11 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 		pr_err("%s", err);
 		goto out;
 	}
+	/* The edge policy and the stored bans are in the maps before the first request. */
+	if (gw_edge_start(cfg, err, sizeof(err)) || gw_ban_start(cfg, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
 	gw_server.config = cfg;
 	gw_server.generation = 1;
 	cfg = NULL;
@@ -344,6 +351,8 @@ stop:
 	gw_usageflush_stop();
 	pr_info("stopped");
 out:
+	gw_ban_stop();
+	gw_edge_stop();
 	free(fds);
 	gw_config_unref(cfg);
 	gw_store_close(gw_server.store);

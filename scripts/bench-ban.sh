@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# scripts/bench-ban.sh - `make bench-ban` (method: ../shared/BENCH.md): the daemon's edge layer.
+#
+#   1. Ban propagation, same node: N client addresses each send one bad key to a daemon with
+#      abuse.threshold 1; for every ban the daemon records CLOCK_MONOTONIC at the verdict
+#      and when the XDP entry is written (GET /v1/bans: install_ns); p50/p99 over N. After
+#      the write, the next packet of the source is dropped: one source also floods SYNs at
+#      FG_BENCH_BAN_PPS while it is banned, and its entry's hit counter must move (the time
+#      to the first dropped packet is at most install_ns + 1/pps). Target: <= 1 ms.
+#      Across nodes (Redis pub/sub) is not measured: the cluster adapter is not merged yet.
+#   2. Goodput under flood: wrk (client namespace) against the daemon (proxying to
+#      fg-upstream) without flood, during a spoofed `fgflood --pps 1000000` flood with the
+#      XDP program detached, and with it attached (the daemon's policy: per-source SYN limit,
+#      new-source limit), FG_BENCH_ROUNDS rounds interleaved. Target: flood-xdp >= 90% of
+#      clean; flood-noxdp reported next to it.
+#
+# Knobs: FG_BENCH_BANS (200), FG_BENCH_BAN_PPS (100000), FG_BENCH_SECS (wrk seconds, 5),
+# FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban goodput").
+# Writes build/bench/ban.json. A benchmark never fails on a number, only when it cannot
+# measure.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. scripts/netns.sh
+BUILD=${BUILD:-build}
+B=$(cd "$BUILD" && pwd)
+NBANS=${FG_BENCH_BANS:-200}
+BAN_PPS=${FG_BENCH_BAN_PPS:-100000}
+SECS=${FG_BENCH_SECS:-5}
+ROUNDS=${FG_BENCH_ROUNDS:-3}
+FLOOD_PPS=${FG_BENCH_FLOOD_PPS:-1000000}
+PARTS=${FG_BENCH_PARTS:-ban goodput}
+NS_C=fgb-banc-$$ NS_S=fgb-bans-$$ IF_C=fgbbc$$ IF_S=fgbbs$$ IDX=$((20 + $$ % 200))
+IF_C=${IF_C:0:15} IF_S=${IF_S:0:15}
+PIN=/sys/fs/bpf/fgb-ban-$$
+S=198.18.$IDX.2 PORT=18080 ADMIN=19090 UP=18081
+TOKEN=bench-token
+TMP=$(mktemp -d /tmp/fg-bench-ban.XXXXXX)
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+GW_PID= UP_PID=
+
+die() { echo "bench-ban: $*" >&2; exit 1; }
+cleanup() {
+	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+	[ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+	nsenter --net="/run/netns/$NS_S" "$B/fgctl" --pin-dir "$PIN" detach "$IF_S" >/dev/null 2>&1
+	rm -rf "$PIN" "$TMP"
+	fg_ns_del "$NS_C" "$NS_S"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ "$(id -u)" = 0 ] || die "needs root (XDP, namespaces)"
+for t in floodgate fgctl fgflood fg-upstream; do [ -x "$B/$t" ] || die "$B/$t is missing: make first"; done
+command -v wrk >/dev/null || die "wrk is missing (scripts/deps.sh)"
+
+fg_ns_pair "$NS_C" "$NS_S" "$IF_C" "$IF_S" "$IDX" || die "Couldn't create the namespaces"
+ins() { nsenter --net="/run/netns/$NS_C" "$@"; }
+inr() { nsenter --net="/run/netns/$NS_S" "$@"; }
+admin() { inr curl -s -m 10 -X "$1" -H "Authorization: Bearer $TOKEN" ${3:+--data "$3"} "http://127.0.0.1:$ADMIN$2"; }
+
+inr taskset -c 1 "$B/fg-upstream" -l "127.0.0.1:$UP" --size 64 >"$TMP/up.log" 2>&1 &
+UP_PID=$!
+
+start_daemon() { # start_daemon ABUSE_JSON
+	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+	rm -f "$TMP"/keys.db*
+	jq -n --arg s "$S:$PORT" --arg tok "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
+		--arg pin "$PIN" --arg ifs "$IF_S" --arg db "$TMP/keys.db" \
+		--argjson port "$PORT" --argjson abuse "$1" --arg up "http://127.0.0.1:$UP" \
+		--arg admin "127.0.0.1:$ADMIN" '{
+		threads: 1, listen: [$s], admin: {listen: $admin, token_sha256: $tok},
+		store: {path: $db},
+		upstreams: {up: {url: $up}},
+		routes: [{name: "pub", methods: ["GET"], path: "/public/.*", upstream: "up", auth: false},
+			 {name: "api", methods: ["GET"], path: "/v1/.*", upstream: "up"}],
+		plans: {},
+		edge: {pin_dir: $pin, attach: $ifs, ports: [$port], syn_only: true,
+		       source: {rate: 100000, burst: 100000}, new_sources: {rate: 1000, burst: 1000}},
+		abuse: $abuse}' >"$TMP/c.json"
+	nsenter --net="/run/netns/$NS_S" taskset -c 1 "$B/floodgate" -q -c "$TMP/c.json" >>"$TMP/gw.log" 2>&1 &
+	GW_PID=$!
+	for _ in $(seq 100); do
+		inr curl -sf -m 1 -o /dev/null "http://127.0.0.1:$ADMIN/healthz" && return 0
+		sleep 0.1
+	done
+	die "the daemon did not start: $(tail -3 "$TMP/gw.log")"
+}
+
+pct() { # pct P: percentile P of the numbers on stdin (nearest rank)
+	sort -n | awk -v p="$1" '{a[NR]=$1} END {if (!NR) {print "null"; exit} i=int(NR*p/100+0.999999); if (i<1) i=1; print a[i]}'
+}
+
+RESULT='{}'
+case " $PARTS " in *" ban "*)
+	echo "== bench-ban 1/2: ban propagation, same node ($NBANS bans) =="
+	start_daemon '{"threshold": 1, "weights": {"auth_failure": 1}, "ban_ttl_s": 600}'
+	for i in $(seq 1 "$NBANS"); do
+		ins ip addr add "198.18.$IDX.$((9 + i % 240))/24" dev "$IF_C" 2>/dev/null
+	done
+	# one source flooding SYNs while it is banned: its entry's hits must move
+	FL=198.18.$IDX.250
+	ins ip addr add "$FL/24" dev "$IF_C"
+	ins timeout 30 "$B/fgflood" "$IF_C" --dst "$S" --dport "$PORT" --src "$FL/32" --pps "$BAN_PPS" \
+		--seconds 3 --json >"$TMP/bflood.json" 2>/dev/null &
+	fpid=$!
+	sleep 0.5
+	ins curl -s -o /dev/null -m 2 --interface "$FL" -H 'X-API-Key: bad' "http://$S:$PORT/v1/x"
+	n=0
+	for i in $(seq 1 "$NBANS"); do
+		a=198.18.$IDX.$((9 + i % 240))
+		[ $i -gt 240 ] && break
+		ins curl -s -o /dev/null -m 2 --interface "$a" -H 'X-API-Key: bad' "http://$S:$PORT/v1/x" && n=$((n + 1))
+	done
+	wait "$fpid"
+	admin GET /v1/bans >"$TMP/bans.json"
+	got=$(jq '.bans | length' "$TMP/bans.json")
+	p50=$(jq '.bans[].install_ns' "$TMP/bans.json" | pct 50)
+	p99=$(jq '.bans[].install_ns' "$TMP/bans.json" | pct 99)
+	hits=$(jq --arg c "$FL/32" '.bans[] | select(.cidr == $c) | .hits' "$TMP/bans.json")
+	printf '  bans installed: %s; verdict -> XDP entry: p50 %s us, p99 %s us (target <= 1000 us)\n' \
+		"$got" "$(awk -v v="$p50" 'BEGIN{printf "%.1f", v/1000}')" "$(awk -v v="$p99" 'BEGIN{printf "%.1f", v/1000}')"
+	printf '  flooding source %s after its ban: %s packets dropped by its entry (next packet <= %s us after the write)\n' \
+		"$FL" "${hits:-0}" "$(awk -v p="$BAN_PPS" 'BEGIN{printf "%.0f", 1e6/p}')"
+	RESULT=$(jq -n --argjson r "$RESULT" --argjson n "${got:-0}" --argjson p50 "$p50" --argjson p99 "$p99" \
+		--argjson hits "${hits:-0}" --argjson pps "$BAN_PPS" \
+		'$r + {ban_same_node: {bans: $n, verdict_to_xdp_entry_ns: {p50: $p50, p99: $p99},
+			flood_source_hits_after_ban: $hits, flood_pps: $pps,
+			first_drop_bound_ns: {p50: ($p50 + 1e9 / $pps), p99: ($p99 + 1e9 / $pps)},
+			target_ns: 1000000}, ban_other_node: null}')
+	;;
+esac
+
+case " $PARTS " in *" goodput "*)
+	echo "== bench-ban 2/2: goodput under a spoofed ${FLOOD_PPS} pps flood =="
+	start_daemon '{"threshold": 1000000}'
+	goodput() { # goodput CASE
+		local c=$1 fpid= rps
+		if [ "$c" = flood-noxdp ]; then
+			inr "$B/fgctl" --pin-dir "$PIN" detach "$IF_S" --keep-maps >/dev/null 2>&1
+		fi
+		ins taskset -c 0 wrk -t1 -c16 -d"${SECS}s" "http://$S:$PORT/public/x" >"$TMP/wrk.out" 2>&1 &
+		local wpid=$!
+		if [ "$c" != clean ]; then
+			sleep 0.3
+			ins taskset -c 0 "$B/fgflood" "$IF_C" --dst "$S" --dport "$PORT" --syn --src-random \
+				--pps "$FLOOD_PPS" --seconds "$SECS" --json >"$TMP/gflood.json" 2>/dev/null &
+			fpid=$!
+		fi
+		wait "$wpid"
+		[ -n "$fpid" ] && wait "$fpid"
+		if [ "$c" = flood-noxdp ]; then
+			inr "$B/fgctl" --pin-dir "$PIN" attach "$IF_S" >/dev/null 2>&1
+		fi
+		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+		printf '  %-12s %9.0f req/s%s\n' "$c" "${rps:-0}" \
+			"$([ -n "$fpid" ] && jq -r '"  (flood: \(.pps | floor) pps sent)"' "$TMP/gflood.json" 2>/dev/null)"
+		jq -nc --arg c "$c" --argjson r "${rps:-0}" '{case: $c, rps: $r}' >>"$TMP/goodput.jsonl"
+	}
+	for _ in $(seq "$ROUNDS"); do
+		for c in clean flood-noxdp flood-xdp; do goodput "$c"; done
+	done
+	G=$(jq -s 'group_by(.case) | map({key: .[0].case, value: (map(.rps) | sort | .[length/2|floor])}) | from_entries' "$TMP/goodput.jsonl")
+	echo "  median of $ROUNDS rounds: $(jq -r '"clean \(.clean), flood without XDP \(."flood-noxdp") (\(."flood-noxdp" / .clean * 100 | round)%), flood with XDP \(."flood-xdp") (\(."flood-xdp" / .clean * 100 | round)%, target >= 90%)"' <<<"$G")"
+	RESULT=$(jq -n --argjson r "$RESULT" --argjson g "$G" --argjson pps "$FLOOD_PPS" --argjson rounds "$ROUNDS" \
+		'$r + {goodput: ($g + {flood_pps: $pps, rounds: $rounds,
+			xdp_ratio: ($g."flood-xdp" / $g.clean), noxdp_ratio: ($g."flood-noxdp" / $g.clean)})}')
+	;;
+esac
+jq -n --argjson r "$RESULT" --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>/dev/null)" \
+	'$r + {date: $date, revision: $rev, cpus: '"$(nproc)"'}' >"$OUT/ban.json"
+echo "wrote $OUT/ban.json"
