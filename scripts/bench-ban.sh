@@ -58,7 +58,8 @@ ins() { nsenter --net="/run/netns/$NS_C" "$@"; }
 inr() { nsenter --net="/run/netns/$NS_S" "$@"; }
 admin() { inr curl -s -m 10 -X "$1" -H "Authorization: Bearer $TOKEN" ${3:+--data "$3"} "http://127.0.0.1:$ADMIN$2"; }
 
-inr taskset -c 1 "$B/fg-upstream" -l "127.0.0.1:$UP" --size 64 >"$TMP/up.log" 2>&1 &
+# nsenter execs: $! is fg-upstream itself, so the cleanup reaches it
+nsenter --net="/run/netns/$NS_S" taskset -c 1 "$B/fg-upstream" -l "127.0.0.1:$UP" --size 64 >"$TMP/up.log" 2>&1 &
 UP_PID=$!
 
 start_daemon() { # start_daemon ABUSE_JSON

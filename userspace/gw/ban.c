@@ -486,6 +486,15 @@ int gw_ban_lift(const struct fg_cidr *c, bool publish)
 
 	pthread_mutex_lock(&B.lock);
 	i = find(c);
+	if ((i < 0 || !B.active[i]) && c->family == AF_INET6 && fg_cidr_is_host(c)) {
+		/* `bans del 2001:2::1` for the /64 it was banned under */
+		gw_config_t *cfg = gw_server_config(NULL);
+		struct fg_cidr net;
+
+		gw_ban_net_of(c, cfg ? cfg->edge->ipv6_prefix : EDGE_V6_PREFIX_DEFAULT, &net);
+		gw_config_unref(cfg);
+		i = find(&net);
+	}
 	if (i < 0 || !B.active[i]) {
 		pthread_mutex_unlock(&B.lock);
 		return -ENOENT;

@@ -12,7 +12,7 @@
  * time) for requests that still arrive (through a trusted edge, or with the edge layer
  * off). IPv6 bans cover abuse.ipv6_prefix (/64 by default). The Nth ban of the same
  * network lasts ban_ttl_s x multiplier^(N-1), at most ban_max_ttl_s. Never banned:
- * allowlisted sources (config or XDP allowlist) and edges: an edge IP (config edge, XDP
+ * loopback, allowlisted sources (config or XDP allowlist) and edges: an edge IP (config edge, XDP
  * edge or trusted edge) gets its XDP edge bucket tightened to edge_tighten_percent of its
  * rate for the ban's TTL instead; a client behind an edge is refused at L7 by its resolved
  * IP and the edge it came through is tightened the same way.
@@ -80,7 +80,8 @@ int gw_ban_decide(const gw_config_t *cfg, const struct fg_cidr *c, const char *r
 /* A ban decided elsewhere (b->expires in the future): maps, memory, store; no publish. */
 int gw_ban_install(const gw_ban_t *b);
 
-/* Unban exactly c. 0 or -ENOENT. publish: tell the publisher (a local decision). */
+/* Unban exactly c (an IPv6 host: also its banned prefix). 0 or -ENOENT. publish: tell the
+ * publisher (a local decision). */
 int gw_ban_lift(const struct fg_cidr *c, bool publish);
 
 typedef void (*gw_ban_publish_fn)(void *arg, const gw_ban_t *b, bool lifted);

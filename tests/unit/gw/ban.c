@@ -179,6 +179,11 @@ static void install_check_lift(void **state)
 	assert_int_equal(gw_ban_lift(&b.cidr, false), -ENOENT);
 	assert_int_equal(fg_cidr_parse("198.18.5.77", &ip.client, NULL), 0);
 	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE);
+	/* an IPv6 host names the /64 it was banned under (the default prefix: no server) */
+	assert_int_equal(fg_cidr_parse("2001:2:0:5::abcd", &b.cidr, NULL), 0);
+	assert_int_equal(gw_ban_lift(&b.cidr, false), 0);
+	assert_int_equal(fg_cidr_parse("2001:2:0:5::1", &ip.client, NULL), 0);
+	assert_int_equal(gw_ban_check(cfg, &ip, 1, 0, &retry), GW_PROBLEM_NONE);
 	b.expires = time(NULL) - 1;
 	assert_int_equal(gw_ban_install(&b), -ETIME); /* already over */
 	gw_config_unref(cfg);
