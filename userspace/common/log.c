@@ -60,10 +60,18 @@ void fg_log_emit(enum fg_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Set while a step whose failure is expected and handled runs (fg_log_libbpf_quiet()). */
+static __thread int libbpf_quiet;
+
+void fg_log_libbpf_quiet(bool on)
+{
+	libbpf_quiet += on ? 1 : -1;
+}
+
 /* libbpf's WARN is our INFO: its warnings accompany an error we report ourselves. */
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
-	enum fg_log_level level = lvl == LIBBPF_WARN ? FG_LOG_INFO : FG_LOG_DEBUG;
+	enum fg_log_level level = lvl == LIBBPF_WARN && !libbpf_quiet ? FG_LOG_INFO : FG_LOG_DEBUG;
 
 	if (level <= fg_log_level)
 		fg_log_vemit(level, fmt, ap);
@@ -72,7 +80,7 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 
 static int libxdp_print(enum libxdp_print_level lvl, const char *fmt, va_list ap)
 {
-	enum fg_log_level level = lvl == LIBXDP_WARN ? FG_LOG_INFO : FG_LOG_DEBUG;
+	enum fg_log_level level = lvl == LIBXDP_WARN && !libbpf_quiet ? FG_LOG_INFO : FG_LOG_DEBUG;
 
 	if (level <= fg_log_level)
 		fg_log_vemit(level, fmt, ap);

@@ -11,6 +11,7 @@
 #define FG_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum fg_log_level {
 	FG_LOG_ERROR = 0,
@@ -35,6 +36,12 @@ void fg_log_vemit(enum fg_log_level level, const char *fmt, va_list ap);
 
 /* Route libbpf's and libxdp's messages through fg_log, one level down. */
 void fg_log_hook_libbpf(void);
+
+/*
+ * While on (calls nest, per thread), libbpf's and libxdp's warnings are logged at the debug
+ * level: for a step whose failure is expected and handled by the caller.
+ */
+void fg_log_libbpf_quiet(bool on);
 
 #define fg_log(level, ...)                                                                         \
 	do {                                                                                       \

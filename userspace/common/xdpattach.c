@@ -14,6 +14,8 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "log.h"
+
 #include "edge.skel.h"
 #include "edgemap.h"
 #include "pin.h"
@@ -207,7 +209,15 @@ static int load_and_attach(const struct fg_xdp_attach_opts *o, int ifindex, __u3
 		snprintf(err_buf, errlen, "Couldn't create the XDP program: %s", strerror(-err));
 		goto out;
 	}
+	/*
+	 * libxdp tries its dispatcher first and falls back to a direct attach by itself; where
+	 * the dispatcher cannot load (BPF_PROG_TYPE_EXT refused, as on this kernel) libbpf warns
+	 * about the failed load although nothing failed. Those lines go to the debug level; a
+	 * real failure is reported below, and status says how the program is attached.
+	 */
+	fg_log_libbpf_quiet(true);
 	err = xdp_program__attach(prog, ifindex, (enum xdp_attach_mode)o->mode, 0);
+	fg_log_libbpf_quiet(false);
 	if (err) {
 		char msg[128];
 
