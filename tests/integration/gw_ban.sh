@@ -105,6 +105,11 @@ like "the XDP map has it" "$(sctl list blocks)" "198.18.$IDX.3"
 like "fgctl bans list shows reason and expiry" "$(bans_cli list)" "manual-test"
 ok "fgctl bans del" bans_cli del "198.18.$IDX.3"
 unlike "the XDP entry is gone" "$(sctl list blocks)" "198.18.$IDX.3"
+A=$(sadmin GET /v1/audit)
+is "ban add audited" "$(jq -r '[.entries[] | select(.action == "ban.add")][-1].target' <<<"$A")" \
+	"198.18.$IDX.3/32"
+is "ban del audited" "$(jq -r '[.entries[] | select(.action == "ban.del")][-1].target' <<<"$A")" \
+	"198.18.$IDX.3/32"
 out=$(bans_cli add "198.18.$IDX.4" 2>&1)
 like "an allowlisted address is never banned" "$out" "allowlisted"
 bans_cli add "2001:2:0:$IDX::77" >/dev/null

@@ -170,6 +170,9 @@ like "purge all" "$(admin POST /v1/cache/purge '{"all": true}')" '"purge":'
 is "... then MISS" "$(hdr X-Cache -H "$H" "$URL/c/c1")" MISS
 like "an unknown route: 404" "$(admin POST /v1/cache/purge '{"route": "nope"}')" '"status":404'
 like "an empty purge: 400" "$(admin POST /v1/cache/purge '{}')" '"status":400'
+is "every purge audited (route, pattern, all)" \
+	"$(admin GET /v1/audit | jq -c '[.entries[] | select(.action == "cache.purge") | .target]')" \
+	'["c1","*","*"]'
 like "metrics: hits counted" "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")" \
 	'floodgate_cache_requests_total{result="hit"}'
 

@@ -816,6 +816,22 @@ static void cache_purge(h2o_req_t *req)
 	}
 	pr_info("admin: cache purge %lld (route %s, pattern %s)", (long long)seq,
 		route ? route : "*", pattern ? pattern : "*");
+	{
+		json_t *what = json_pack("{s:s, s:s}", "route", route ? route : "*", "pattern",
+					 pattern ? pattern : "*");
+		bool logged;
+
+		pthread_mutex_lock(&gw_server.store_lock);
+		logged = audit("cache.purge", route ? route : "*", NULL, what);
+		pthread_mutex_unlock(&gw_server.store_lock);
+		json_decref(what);
+		if (!logged) {
+			json_decref(o);
+			send_problem(req, 500, "Internal Server Error", "internal",
+				     "purged, but the audit entry could not be written");
+			return;
+		}
+	}
 	send_json(req, 200, "OK",
 		  json_pack("{s:s, s:I, s:s, s:s}", "status", "purged", "purge", (json_int_t)seq,
 			    "route", route ? route : "*", "pattern", pattern ? pattern : "*"));
@@ -833,6 +849,25 @@ static void bans(h2o_req_t *req)
 	query_param(req, "cidr", cidr, sizeof(cidr));
 	status = gw_banapi(method, cidr, req->entity.base, req->entity.len, &out, detail,
 			   sizeof(detail));
+	if (out && (status == 201 || !strcmp(method, "DELETE"))) {
+		/* A ban added or lifted is an admin action like any other: audited before the
+		 * answer (the ban itself is in the XDP map already). */
+		const char *target = json_string_value(json_object_get(out, "cidr"));
+		bool logged;
+
+		if (!target)
+			target = json_string_value(json_object_get(out, "lifted"));
+		pthread_mutex_lock(&gw_server.store_lock);
+		logged = status == 201 ? audit("ban.add", target ? target : cidr, NULL, out)
+				       : audit("ban.del", target ? target : cidr, out, NULL);
+		pthread_mutex_unlock(&gw_server.store_lock);
+		if (!logged) {
+			json_decref(out);
+			send_problem(req, 500, "Internal Server Error", "internal",
+				     "done, but the audit entry could not be written");
+			return;
+		}
+	}
 	if (out)
 		send_json(req, status, status == 201 ? "Created" : "OK", out);
 	else

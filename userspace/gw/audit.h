@@ -3,7 +3,8 @@
  * audit.h - the audit log of admin actions.
  *
  * Every change made through the admin API (key created, revoked, blocked, unblocked,
- * moved to another plan; config reloaded, whether or not the reload was accepted) is
+ * moved to another plan; config reloaded, whether or not the reload was accepted; ban added
+ * or lifted; cache purged) is
  * appended to the store's audit table before the API answers: when, which admin token
  * (named by a prefix of its SHA-256, never the token), what, on what, and the target's
  * state before and after as JSON. GET /v1/audit and `fgctl audit` list it.
