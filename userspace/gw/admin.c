@@ -16,6 +16,7 @@
 #include "log.h"
 #include "gw/admin.h"
 #include "gw/apikey.h"
+#include "gw/cluster_req.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
 #include "gw/metrics.h"
@@ -222,7 +223,8 @@ static void metrics(h2o_req_t *req)
 	g.reloads_ok = __atomic_load_n(&gw_server.reloads_ok, __ATOMIC_RELAXED);
 	g.reloads_failed = __atomic_load_n(&gw_server.reloads_failed, __ATOMIC_RELAXED);
 	g.config_generation = __atomic_load_n(&gw_server.generation, __ATOMIC_RELAXED);
-	if (!(text = gw_metrics_render(m, n, &g, &len))) {
+	if (!(text = gw_metrics_render(m, n, &g, &len)) ||
+	    !(text = gw_cluster_metrics_append(text, &len))) {
 		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
 		return;
 	}

@@ -47,7 +47,7 @@
 #define DEF_QUERY_PARAM		 "api_key"
 #define DEF_TYPE_BASE		 "urn:floodgate:problem:"
 #define DEF_REDIS_TIMEOUT_MS	 100
-#define DEF_REDIS_CONNECT_TIMEOUT_MS 1000
+#define DEF_REDIS_CONNECT_MS	 1000
 #define DEF_REDIS_PREFIX	 "fg:"
 
 /* A value in the tree and how to find it in the file: member `index` of `parent`. */
@@ -1477,8 +1477,9 @@ out:
 static int parse_store(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
 	static const char *const sqlite_keys[] = { "type", "path", NULL };
-	static const char *const redis_keys[] = { "type",   "url",    "timeout_ms", "connect_timeout_ms",
-						  "policy", "prefix", NULL };
+	static const char *const redis_keys[] = {
+		"type", "url", "timeout_ms", "connect_timeout_ms", "policy", "prefix", NULL
+	};
 	gw_redis_conf_t *rc = &cfg->store.redis;
 	char *type = NULL, *p = NULL, *policy = NULL, *prefix = NULL;
 	struct node n, v;
@@ -1509,7 +1510,7 @@ static int parse_store(struct pctx *c, const struct node *root, gw_config_t *cfg
 	}
 	cfg->store.type = GW_STORE_REDIS;
 	rc->timeout_ms = DEF_REDIS_TIMEOUT_MS;
-	rc->connect_timeout_ms = DEF_REDIS_CONNECT_TIMEOUT_MS;
+	rc->connect_timeout_ms = DEF_REDIS_CONNECT_MS;
 	rc->policy = GW_REDIS_FAIL_OPEN;
 	snprintf(rc->prefix, sizeof(rc->prefix), "%s", DEF_REDIS_PREFIX);
 	if (check_keys(c, &n, redis_keys) || get_string(c, &n, "url", true, &cfg->store.url) ||

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "gw/admin.h"
+#include "gw/cluster_req.h"
 #include "gw/evloop.h"
 #include "gw/handler.h"
 #include "gw/server.h"
@@ -264,7 +265,10 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!(gw_server.store = gw_store_sqlite_open(cfg->store.path, err, sizeof(err)))) {
+	gw_server.store = cfg->store.type == GW_STORE_REDIS
+				  ? gw_store_redis_open(&cfg->store.redis, err, sizeof(err))
+				  : gw_store_sqlite_open(cfg->store.path, err, sizeof(err));
+	if (!gw_server.store) {
 		pr_err("%s", err);
 		goto out;
 	}
@@ -279,6 +283,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 		pr_err("%s", err);
 		goto out;
 	}
+	if (cfg->store.type == GW_STORE_REDIS && gw_cluster_watch_keys())
+		goto out;
 	gw_server.config = cfg;
 	gw_server.generation = 1;
 	cfg = NULL;
