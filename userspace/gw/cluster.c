@@ -221,6 +221,7 @@ struct st_gw_cluster_t {
 	enum gw_redis_policy policy;
 	char prefix[GW_REDIS_PREFIX_MAX + 1];
 	struct pending *pending; /* [PENDING_SLOTS] */
+	size_t npending;	 /* slots in use */
 	gw_cluster_stats_t stats;
 };
 
@@ -234,6 +235,8 @@ struct admit {
 	gw_cluster_args_t args;
 };
 
+static struct pending *pending_slot(gw_cluster_t *c, const char *key, bool create);
+
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -245,11 +248,37 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
+/* Forget every counter with nothing to reconcile (the table is full of old keys). */
+static void pending_compact(gw_cluster_t *c)
+{
+	struct pending *old = c->pending, *fresh = calloc(PENDING_SLOTS, sizeof(*fresh));
+
+	if (!fresh)
+		return;
+	c->pending = fresh;
+	c->npending = 0;
+	for (size_t i = 0; i < PENDING_SLOTS; i++) {
+		struct pending *p;
+
+		if (!old[i].key)
+			continue;
+		if (!old[i].delta || !(p = pending_slot(c, old[i].key, true))) {
+			free(old[i].key);
+			continue;
+		}
+		free(p->key);
+		*p = old[i];
+	}
+	free(old);
+}
+
 /* The slot of key, created when create is set; NULL when absent (or the table is full). */
 static struct pending *pending_slot(gw_cluster_t *c, const char *key, bool create)
 {
 	size_t i = (size_t)hash_str(key) & (PENDING_SLOTS - 1);
 
+	if (create && c->npending >= PENDING_SLOTS / 4 * 3)
+		pending_compact(c);
 	for (size_t probe = 0; probe < PENDING_SLOTS; probe++, i = (i + 1) & (PENDING_SLOTS - 1)) {
 		struct pending *p = &c->pending[i];
 
@@ -258,6 +287,7 @@ static struct pending *pending_slot(gw_cluster_t *c, const char *key, bool creat
 		if (!p->key) {
 			if (!create || !(p->key = strdup(key)))
 				return NULL;
+			c->npending++;
 			return p;
 		}
 	}
@@ -314,7 +344,7 @@ static void on_admit_reply(void *data, redisReply *reply, const char *err)
 		INC(c->stats.refused);
 	/* Remember what Redis says the counters hold, for fail-open decisions later. */
 	for (size_t i = 0; i < res.nvalues; i++) {
-		struct pending *p = pending_slot(c, ad->args.argv[4 + i], false);
+		struct pending *p = pending_slot(c, ad->args.argv[4 + i], true);
 
 		if (p)
 			p->known = res.values[i];
@@ -399,21 +429,26 @@ void gw_cluster_local_counters(gw_cluster_t *c, const char *key_id,
 
 /* ---- (re)connection: script load and reconciliation ---- */
 
+/* A delta on its way to Redis (the key is copied: the table may be compacted meanwhile). */
 struct reconcile {
 	gw_cluster_t *c;
-	struct pending *p;
 	uint64_t delta;
+	char key[];
 };
 
 static void on_reconciled(void *data, redisReply *reply, const char *err)
 {
 	struct reconcile *rc = data;
+	struct pending *p = pending_slot(rc->c, rc->key, true);
 
 	if (reply && reply->type == REDIS_REPLY_INTEGER) {
 		ADD(rc->c->stats.reconciled, rc->delta);
-		rc->p->known = (uint64_t)(reply->integer > 0 ? reply->integer : 0);
+		if (p)
+			p->known = (uint64_t)(reply->integer > 0 ? reply->integer : 0);
+	} else if (p) {
+		p->delta += rc->delta; /* try again on the next connection */
 	} else {
-		rc->p->delta += rc->delta; /* try again on the next connection */
+		ADD(rc->c->stats.pending_lost, rc->delta);
 	}
 	free(rc);
 }
@@ -441,9 +476,11 @@ static void on_connect(gw_redis_t *r, void *data)
 		struct reconcile *rc;
 		char num[24], exp[24];
 
-		if (!p->key || !p->delta || !(rc = malloc(sizeof(*rc))))
+		if (!p->key || !p->delta || !(rc = malloc(sizeof(*rc) + strlen(p->key) + 1)))
 			continue;
-		*rc = (struct reconcile){ c, p, p->delta };
+		rc->c = c;
+		rc->delta = p->delta;
+		strcpy(rc->key, p->key);
 		argv[0] = "INCRBY";
 		argv[1] = p->key;
 		argv[2] = num;

@@ -83,8 +83,8 @@ static void args_refused(void **state)
 	for (size_t i = 0; i <= GW_CLUSTER_COUNTERS_MAX; i++)
 		c[i] = (gw_cluster_counter_t){ "q", 1, 1, 0, true };
 	assert_int_equal(gw_cluster_build_args(&a, "p", "k", &l, c, GW_CLUSTER_COUNTERS_MAX), 0);
-	assert_int_equal(
-		gw_cluster_build_args(&a, "p", "k", &l, c, GW_CLUSTER_COUNTERS_MAX + 1), -EINVAL);
+	assert_int_equal(gw_cluster_build_args(&a, "p", "k", &l, c, GW_CLUSTER_COUNTERS_MAX + 1),
+			 -EINVAL);
 	c[0].suffix = NULL;
 	assert_int_equal(gw_cluster_build_args(&a, "p", "k", &l, c, 1), -EINVAL);
 	c[0].suffix = "";

@@ -43,13 +43,11 @@ static void good_urls(void **state)
 static void bad_urls(void **state)
 {
 	static const char *const bad[] = {
-		"http://127.0.0.1",	    "redis://",		      "redis://:6379",
-		"redis://h:0",		    "redis://h:65536",	      "redis://h:12a",
-		"redis://h:",		    "redis://h/x",	      "redis://h/1000001",
-		"redis://h?db=1",	    "redis://pw@h",	      "redis://:@h",
-		"redis://:%zz@h",	    "redis://:%4@h",	      "redis://[::1",
-		"redis://[::1]x",	    "redis://h h",	      "redis://h/12345678",
-		"redis://:a%00b@h",	    "redis://h:123456",
+		"http://127.0.0.1",  "redis://",	   "redis://:6379",    "redis://h:0",
+		"redis://h:65536",   "redis://h:12a",	   "redis://h:",       "redis://h/x",
+		"redis://h/1000001", "redis://h?db=1",	   "redis://pw@h",     "redis://:@h",
+		"redis://:%zz@h",    "redis://:%4@h",	   "redis://[::1",     "redis://[::1]x",
+		"redis://h h",	     "redis://h/12345678", "redis://:a%00b@h", "redis://h:123456",
 	};
 	gw_redis_conf_t c;
 
