@@ -95,5 +95,17 @@ kill -CONT "$REDIS_PID"
 like "frozen Redis: fail-closed answers problem+json" "$out" '"type":"urn:floodgate:problem:limits-unavailable"'
 like "... 503 with Retry-After" "$(tr -d '\r' <"$GW_DIR/h")" "Retry-After: 1"
 ok "... within the bound" awk -v t="$(echo "$out" | tail -1)" 'BEGIN { exit !(t < 1.0) }'
+# clients that give up while their request waits for Redis (frozen): nothing breaks
+kill -STOP "$REDIS_PID"
+for i in $(seq 20); do
+	curl -s -m 0.03 -o /dev/null -H "X-API-Key: $KEY" "http://127.0.0.1:$HTTP_A/v1/items" &
+	curl -s -m 0.03 -o /dev/null -H "X-API-Key: $KEY" "http://127.0.0.1:$HTTP_B/v1/items" &
+done
+wait_for 5 bash -c '! pgrep -f "curl -s -m 0.03" >/dev/null'
+sleep 0.3
+kill -CONT "$REDIS_PID"
+ok "clients gone while waiting: node a still runs" kill -0 "$PID_a"
+ok "clients gone while waiting: node b still runs" kill -0 "$PID_b"
+ok "... and node b answers again from Redis" wait_for 5 bash -c "curl -s -m 2 -o /dev/null -w '%{http_code}' -H 'X-API-Key: $KEY' http://127.0.0.1:$HTTP_B/v1/items | grep -qE '200|429'"
 ok "key still valid after the restart (node a)" wait_for 5 bash -c "[ \"\$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H 'X-API-Key: $KEY' http://127.0.0.1:$HTTP_A/v1/items)\" != 401 ]"
 finish
