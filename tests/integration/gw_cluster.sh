@@ -89,4 +89,5 @@ is "one EVALSHA per request (Redis INFO commandstats)" "${evalsha:-0}" "$sent"
 is "no fallback decisions while Redis was up" "$(($(cl_metric a floodgate_redis_fallback_total) + $(cl_metric b floodgate_redis_fallback_total)))" 0
 like "/metrics: Redis connections" "$(curl -s "http://127.0.0.1:$ADMIN_A/metrics")" 'floodgate_redis_connections{state="ready"} 2'
 ok "both nodes still serve" kill -0 "$PID_a" "$PID_b"
+diag "$(grep -h 'redis' "$GW_DIR"/floodgate-*.log)"
 finish

@@ -44,7 +44,7 @@ cl_config() { # cl_config a|b POLICY
 	  .admin.listen = \"127.0.0.1:$admin\" |
 	  .access_log = null |
 	  .store = {\"type\": \"redis\", \"url\": \"redis://127.0.0.1:$REDIS_PORT/0\",
-	            \"timeout_ms\": 100, \"connect_timeout_ms\": 200, \"policy\": \"$2\",
+	            \"timeout_ms\": 300, \"connect_timeout_ms\": 300, \"policy\": \"$2\",
 	            \"prefix\": \"fgt$$:\"} |
 	  .routes[0].upstream = \"fast\" |
 	  .plans.shared = {\"rate\": 50, \"burst\": 50, \"routes\": \"*\"} |

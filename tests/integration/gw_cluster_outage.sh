@@ -69,8 +69,8 @@ ok "no crash: node a still runs" kill -0 "$PID_a"
 ok "no crash: node b still runs" kill -0 "$PID_b"
 is "every request to node a answered" "$losta$othera" 00
 is "every request to node b answered" "$lostb$otherb" 00
-cmp_ok "no request waited 1 s (store.timeout_ms is 100): node a" "$waita" -lt 1000
-cmp_ok "no request waited 1 s (store.timeout_ms is 100): node b" "$waitb" -lt 1000
+cmp_ok "no request waited 1.5 s (store.timeout_ms is 300): node a" "$waita" -lt 1500
+cmp_ok "no request waited 1.5 s (store.timeout_ms is 300): node b" "$waitb" -lt 1500
 is "fail-open: never 503" "$unaa" 0
 cmp_ok "fail-open: served from the node's own bucket during the outage" "$duringa" -gt 20
 cmp_ok "fail-closed: 503 while Redis was away" "$unab" -gt 40
@@ -94,7 +94,7 @@ out=$(bounded 10 curl -s -m 5 -D "$GW_DIR/h" -w '\n%{time_total}' -H "X-API-Key:
 kill -CONT "$REDIS_PID"
 like "frozen Redis: fail-closed answers problem+json" "$out" '"type":"urn:floodgate:problem:limits-unavailable"'
 like "... 503 with Retry-After" "$(tr -d '\r' <"$GW_DIR/h")" "Retry-After: 1"
-ok "... within the bound" awk -v t="$(echo "$out" | tail -1)" 'BEGIN { exit !(t < 1.0) }'
+ok "... within the bound" awk -v t="$(echo "$out" | tail -1)" 'BEGIN { exit !(t < 1.5) }'
 # clients that give up while their request waits for Redis (frozen): nothing breaks
 kill -STOP "$REDIS_PID"
 for i in $(seq 20); do

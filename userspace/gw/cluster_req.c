@@ -105,6 +105,9 @@ void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 	};
 	memcpy(q->digest, digest, 32);
 	if (!gw_cluster_admit(q->c, rc->key_id, &plan->limit, NULL, 0, on_decided, q)) {
+		/* h2o stops reading an HTTP/1 client until its response: spare the epoll
+		 * DEL + ADD that a later response would cost (as the proxy does) */
+		gw_proxy_keep_client_polled(req);
 		q->holder = h2o_mem_alloc_shared(&req->pool, sizeof(*q->holder), on_pool_dispose);
 		*q->holder = q;
 		return;

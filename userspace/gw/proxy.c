@@ -812,3 +812,8 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	else
 		connect_fresh(p);
 }
+
+void gw_proxy_keep_client_polled(h2o_req_t *req)
+{
+	keep_client_polled(req);
+}

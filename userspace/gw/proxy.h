@@ -38,4 +38,8 @@ typedef struct st_gw_proxy_drop_t {
 void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		    const gw_proxy_drop_t *drop);
 
+/* Keep an HTTP/1 client's socket polled while its request waits for something else than
+ * the upstream (Redis, in cluster mode): see keep_client_polled() in proxy.c. */
+void gw_proxy_keep_client_polled(h2o_req_t *req);
+
 #endif /* GW_PROXY_H */

@@ -7,7 +7,8 @@
  * h2o_socket_t reads whatever arrives into its input buffer, and those bytes go to
  * hiredis's reply parser. Writing is hiredis's own: when h2o reports the socket writable
  * (h2o_socket_notify_write), redisAsyncHandleWrite() flushes its output buffer, which by
- * then holds every command issued since the last flush. The h2o socket wraps a dup of the
+ * then holds every command issued since the last flush; on an established connection the
+ * flush is first tried at the end of the loop turn (a zero timeout), without asking. The h2o socket wraps a dup of the
  * descriptor so that closing one side never closes the other's.
  */
 #include <errno.h>
@@ -54,9 +55,12 @@ struct st_gw_redis_t {
 	h2o_socket_t *sock;    /* watches a dup of ac's descriptor */
 	bool ready;	       /* connected; commands accepted */
 	bool reading, write_armed, want_write;
+	bool flushing; /* in on_flush(): a write that cannot finish waits for the socket */
 	bool closing;
 	unsigned failures; /* consecutive failed attempts */
 	h2o_timeout_t cmd_timeout, connect_timeout;
+	h2o_timeout_t flush_timeout; /* 0 ms: runs at the end of the current loop turn */
+	h2o_timeout_entry_t flush_entry;
 	h2o_timeout_t backoff[BACKOFF_LEVELS];
 	h2o_timeout_entry_t connect_entry, retry_entry;
 	gw_redis_stats_t stats;
@@ -156,11 +160,32 @@ static void ev_del_read(void *priv)
 	}
 }
 
+/*
+ * The loop turn is over: everything issued during it leaves in one write. A zero timeout
+ * rather than a write notification spares two epoll_ctl() calls and a wake-up per turn;
+ * only when the socket buffer is full does the rest wait for write readiness.
+ */
+static void on_flush(h2o_timeout_entry_t *e)
+{
+	gw_redis_t *r = H2O_STRUCT_FROM_MEMBER(gw_redis_t, flush_entry, e);
+
+	if (!r->ac || !r->want_write)
+		return;
+	r->flushing = true;
+	redisAsyncHandleWrite(r->ac); /* may drop the connection: r->ac is not used after */
+	r->flushing = false;
+}
+
 static void ev_add_write(void *priv)
 {
 	gw_redis_t *r = priv;
 
 	r->want_write = true;
+	if (r->ready && !r->flushing) {
+		if (!h2o_timeout_is_linked(&r->flush_entry))
+			h2o_timeout_link(r->loop, &r->flush_timeout, &r->flush_entry);
+		return;
+	}
 	if (r->sock && !r->write_armed) {
 		r->write_armed = true;
 		h2o_socket_notify_write(r->sock, on_writable);
@@ -187,6 +212,8 @@ static void ev_cleanup(void *priv)
 		set_error(r, r->ac->errstr);
 	if (h2o_timeout_is_linked(&r->connect_entry))
 		h2o_timeout_unlink(&r->connect_entry);
+	if (h2o_timeout_is_linked(&r->flush_entry))
+		h2o_timeout_unlink(&r->flush_entry);
 	if (r->sock) {
 		h2o_socket_close(r->sock);
 		r->sock = NULL;
@@ -380,6 +407,8 @@ gw_redis_t *gw_redis_new(h2o_evloop_t *loop, const gw_redis_conf_t *conf,
 		r->hooks = *hooks;
 	h2o_timeout_init(loop, &r->cmd_timeout, conf->timeout_ms);
 	h2o_timeout_init(loop, &r->connect_timeout, conf->connect_timeout_ms);
+	h2o_timeout_init(loop, &r->flush_timeout, 0);
+	r->flush_entry.cb = on_flush;
 	for (unsigned i = 0; i < BACKOFF_LEVELS; i++)
 		h2o_timeout_init(loop, &r->backoff[i], gw_redis_backoff_ms(i));
 	r->connect_entry.cb = on_connect_timeout;
@@ -399,7 +428,10 @@ void gw_redis_free(gw_redis_t *r)
 	drop(r, "closing");
 	if (h2o_timeout_is_linked(&r->connect_entry))
 		h2o_timeout_unlink(&r->connect_entry);
+	if (h2o_timeout_is_linked(&r->flush_entry))
+		h2o_timeout_unlink(&r->flush_entry);
 	h2o_timeout_dispose(r->loop, &r->cmd_timeout);
+	h2o_timeout_dispose(r->loop, &r->flush_timeout);
 	h2o_timeout_dispose(r->loop, &r->connect_timeout);
 	for (unsigned i = 0; i < BACKOFF_LEVELS; i++)
 		h2o_timeout_dispose(r->loop, &r->backoff[i]);
