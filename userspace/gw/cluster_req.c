@@ -307,6 +307,9 @@ char *gw_cluster_metrics_append(char *text, size_t *len)
 	    "outage and added to Redis after it.\n"
 	    "# TYPE floodgate_redis_reconciled_total counter\n"
 	    "floodgate_redis_reconciled_total %llu\n"
+	    "# HELP floodgate_redis_reconcile_dropped_total Counter units counted locally that "
+	    "could not be kept for reconciliation (table full).\n"
+	    "# TYPE floodgate_redis_reconcile_dropped_total counter\n"
 	    "floodgate_redis_reconcile_dropped_total %llu\n",
 	    ready, n - ready, (unsigned long long)r.commands, (unsigned long long)r.replies,
 	    (unsigned long long)r.timeouts, (unsigned long long)(r.errors - r.timeouts),
