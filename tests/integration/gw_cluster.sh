@@ -90,4 +90,13 @@ is "no fallback decisions while Redis was up" "$(($(cl_metric a floodgate_redis_
 like "/metrics: Redis connections" "$(curl -s "http://127.0.0.1:$ADMIN_A/metrics")" 'floodgate_redis_connections{state="ready"} 2'
 ok "both nodes still serve" kill -0 "$PID_a" "$PID_b"
 diag "$(grep -h 'redis' "$GW_DIR"/floodgate-*.log)"
+# a graceful stop in cluster mode, with Redis frozen: bounded, clean exit
+kill -STOP "$REDIS_PID"
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$ADMIN_A/metrics" &
+kill -TERM "$PID_a"
+t0=$(date +%s%N)
+wait "$PID_a"
+is "SIGTERM with Redis frozen: exit 0" "$?" 0
+cmp_ok "... within the shutdown timeout" $((($(date +%s%N) - t0) / 1000000)) -lt 8000
+kill -CONT "$REDIS_PID"
 finish

@@ -524,6 +524,12 @@ gw_cluster_t *gw_cluster_new(h2o_evloop_t *loop, const gw_redis_conf_t *conf)
 	return c;
 }
 
+void gw_cluster_close(gw_cluster_t *c)
+{
+	if (c)
+		gw_redis_close(c->redis);
+}
+
 void gw_cluster_free(gw_cluster_t *c)
 {
 	if (!c)

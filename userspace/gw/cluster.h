@@ -111,6 +111,9 @@ typedef struct st_gw_cluster_stats_t {
 } gw_cluster_stats_t;
 
 gw_cluster_t *gw_cluster_new(h2o_evloop_t *loop, const gw_redis_conf_t *conf);
+/* Close the connection (admissions in flight are called back UNAVAILABLE); the counters
+ * stay readable until gw_cluster_free(). */
+void gw_cluster_close(gw_cluster_t *c);
 void gw_cluster_free(gw_cluster_t *c);
 
 /*

@@ -131,10 +131,14 @@ int gw_cluster_worker_start(gw_worker_t *w)
 
 void gw_cluster_worker_stop(gw_worker_t *w)
 {
+	/* Closed, not freed: the admin thread may still render its counters (/metrics). */
+	gw_cluster_close(w->cluster);
+}
+
+void gw_cluster_worker_free(gw_worker_t *w)
+{
 	gw_cluster_t *c = w->cluster;
 
-	/* The admin thread may be rendering metrics: it sees NULL or a live client. The
-	 * workers stop before the admin thread, and after it renders nothing of them. */
 	__atomic_store_n(&w->cluster, NULL, __ATOMIC_RELEASE);
 	gw_cluster_free(c);
 }

@@ -23,9 +23,11 @@
 void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 			const uint8_t digest[32], const gw_proxy_drop_t *drop);
 
-/* Start (cluster mode) and stop the calling worker's Redis client. 0 or -ENOMEM. */
+/* Start (cluster mode) and stop the calling worker's Redis client (0 or -ENOMEM); free it
+ * once the worker's thread and the admin thread are gone. */
 int gw_cluster_worker_start(gw_worker_t *w);
 void gw_cluster_worker_stop(gw_worker_t *w);
+void gw_cluster_worker_free(gw_worker_t *w);
 
 /* Follow key writes of every node through Redis (the store is the Redis one): each
  * announced key is re-read into the in-memory table; a lost subscription reloads all. */

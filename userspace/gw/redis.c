@@ -418,9 +418,9 @@ gw_redis_t *gw_redis_new(h2o_evloop_t *loop, const gw_redis_conf_t *conf,
 	return r;
 }
 
-void gw_redis_free(gw_redis_t *r)
+void gw_redis_close(gw_redis_t *r)
 {
-	if (!r)
+	if (!r || r->closing)
 		return;
 	r->closing = true;
 	if (h2o_timeout_is_linked(&r->retry_entry))
@@ -430,6 +430,13 @@ void gw_redis_free(gw_redis_t *r)
 		h2o_timeout_unlink(&r->connect_entry);
 	if (h2o_timeout_is_linked(&r->flush_entry))
 		h2o_timeout_unlink(&r->flush_entry);
+}
+
+void gw_redis_free(gw_redis_t *r)
+{
+	if (!r)
+		return;
+	gw_redis_close(r);
 	h2o_timeout_dispose(r->loop, &r->cmd_timeout);
 	h2o_timeout_dispose(r->loop, &r->flush_timeout);
 	h2o_timeout_dispose(r->loop, &r->connect_timeout);

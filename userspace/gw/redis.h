@@ -61,7 +61,9 @@ typedef struct st_gw_redis_stats_t {
 gw_redis_t *gw_redis_new(h2o_evloop_t *loop, const gw_redis_conf_t *conf,
 			 const gw_redis_hooks_t *hooks);
 
-/* Close the connection (pending commands are called back with "closing") and free r. */
+/* Close the connection for good (pending commands are called back with "closing"); r
+ * stays readable (stats) until gw_redis_free(), which closes it too and frees it. */
+void gw_redis_close(gw_redis_t *r);
 void gw_redis_free(gw_redis_t *r);
 
 /* Whether commands are accepted now. */

@@ -339,6 +339,8 @@ stop:
 	__atomic_store_n(&gw_server.stopping, 1, __ATOMIC_RELEASE);
 	stop_workers();
 	gw_admin_stop(gw_server.admin);
+	for (unsigned i = 0; i < gw_server.nworkers; i++)
+		gw_cluster_worker_free(gw_server.workers[i]);
 	pr_info("stopped");
 out:
 	free(fds);
