@@ -36,6 +36,8 @@
 #   FG_BENCH_GW_SUT_CPU=1 FG_BENCH_GW_LOAD_CPU=0
 #   FG_BENCH_GW_RELOAD_RATE=2000  the light rate of the reload test (the other: 50 % of nginx)
 #   FG_BENCH_GW_SERVERS="floodgate nginx haproxy floor"   a subset, for a quick look
+#   FG_BENCH_GW_CLUSTER_ROUNDS=3  rounds of step 4, Redis mode vs embedded (0: skip;
+#                               scripts/bench-gw/cluster.sh, ports FG_BENCH_GW_PORT+20..+26)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -726,6 +728,14 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 	 runs: $runs, latency_runs: $lats}' >"$OUT/gw.json" || die "Couldn't write $OUT/gw.json"
 
 scripts/bench-gw/report.sh "$OUT/gw.json" >"$W/run/gw.md" || die "Couldn't write the report"
+# 4. cluster mode (plan bucket in Redis) against embedded, same run; its own ports.
+if [ "${FG_BENCH_GW_CLUSTER_ROUNDS:-3}" -gt 0 ] && have floodgate; then
+	say "4/4 cluster mode vs embedded"
+	fg_stop
+	FG_BENCH_GW_CLUSTER_PORT=$((PORT + 20)) scripts/bench-gw/cluster.sh >"$W/run/cluster.md" &&
+		printf '\n' >>"$W/run/gw.md" && cat "$W/run/cluster.md" >>"$W/run/gw.md" ||
+		say "the cluster-mode scenario could not measure (see above)"
+fi
 cat "$W/run/gw.md"
 if [ "${FG_BENCH_GW_DOC:-1}" = 1 ]; then
 	scripts/bench-doc.sh gw "$W/run/gw.md"

@@ -20,6 +20,7 @@
 #include "gw/credits.h"
 #include "gw/cache.h"
 #include "gw/banapi.h"
+#include "gw/cluster_req.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
 #include "gw/metrics.h"
@@ -269,7 +270,8 @@ static void metrics(h2o_req_t *req)
 	g.config_generation = __atomic_load_n(&gw_server.generation, __ATOMIC_RELAXED);
 	gw_credits_totals(&g.quota_credits, g.quota_overage, &g.quota_refunds);
 	if (!(text = gw_metrics_render(m, n, &g, &len)) || cache_render(&text, &len) ||
-	    gw_status_metrics_append(&text, &len)) {
+	    gw_status_metrics_append(&text, &len) ||
+	    !(text = gw_cluster_metrics_append(text, &len))) {
 		free(text);
 		send_problem(req, 500, "Internal Server Error", "internal", "out of memory");
 		return;

@@ -52,6 +52,9 @@
 #define DEF_CACHE_MAX_OBJECT	 (1u << 20)
 #define DEF_CACHE_LOCK_MS	 5000
 #define DEF_CACHE_MAX_WAITERS	 1024
+#define DEF_REDIS_TIMEOUT_MS	 100
+#define DEF_REDIS_CONNECT_MS	 1000
+#define DEF_REDIS_PREFIX	 "fg:"
 
 /* A value in the tree and how to find it in the file: member `index` of `parent`. */
 struct node {
@@ -1888,6 +1891,95 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
+/*
+ * "store": {"path": FILE} (SQLite, the default type) or {"type": "redis", "url": URL,
+ * "timeout_ms", "connect_timeout_ms", "policy": "fail-open" | "fail-closed", "prefix"}.
+ */
+static int parse_store(struct pctx *c, const struct node *root, gw_config_t *cfg)
+{
+	static const char *const sqlite_keys[] = { "type", "path", NULL };
+	static const char *const redis_keys[] = {
+		"type", "url", "timeout_ms", "connect_timeout_ms", "policy", "prefix", NULL
+	};
+	gw_redis_conf_t *rc = &cfg->store.redis;
+	char *type = NULL, *p = NULL, *policy = NULL, *prefix = NULL;
+	struct node n, v;
+	size_t saved, s2;
+	const char *why;
+
+	if (!WITH_MEMBER(c, root, "store", &n, saved))
+		return fail(c, root, false, "missing required key \"store\" ({\"path\": ...})");
+	if (want_type(c, &n, JSON_OBJECT,
+		      "an object {\"path\": ...} or {\"type\": \"redis\", \"url\": ...}") ||
+	    get_string(c, &n, "type", false, &type))
+		goto out;
+	if (!type || !strcmp(type, "sqlite")) {
+		cfg->store.type = GW_STORE_SQLITE;
+		if (check_keys(c, &n, sqlite_keys) || get_string(c, &n, "path", true, &p))
+			goto out;
+		if (!(cfg->store.path = resolve_path(c, p)))
+			fail(c, &n, false, "out of memory");
+		goto out;
+	}
+	if (strcmp(type, "redis")) {
+		member(&n, "type", &v);
+		path_push(c, &s2, ".type");
+		fail(c, &v, false, "unknown store type \"%s\" (expected \"sqlite\" or \"redis\")",
+		     type);
+		path_pop(c, s2);
+		goto out;
+	}
+	cfg->store.type = GW_STORE_REDIS;
+	rc->timeout_ms = DEF_REDIS_TIMEOUT_MS;
+	rc->connect_timeout_ms = DEF_REDIS_CONNECT_MS;
+	rc->policy = GW_REDIS_FAIL_OPEN;
+	snprintf(rc->prefix, sizeof(rc->prefix), "%s", DEF_REDIS_PREFIX);
+	if (check_keys(c, &n, redis_keys) || get_string(c, &n, "url", true, &cfg->store.url) ||
+	    get_uint(c, &n, "timeout_ms", 1, 60000, &rc->timeout_ms) ||
+	    get_uint(c, &n, "connect_timeout_ms", 1, 60000, &rc->connect_timeout_ms) ||
+	    get_string(c, &n, "policy", false, &policy))
+		goto out;
+	member(&n, "url", &v);
+	path_push(c, &s2, ".url");
+	if (gw_redis_parse_url(cfg->store.url, rc, &why))
+		fail(c, &v, false, "%s", why);
+	path_pop(c, s2);
+	if (c->failed)
+		goto out;
+	if (policy) {
+		member(&n, "policy", &v);
+		path_push(c, &s2, ".policy");
+		if (!strcmp(policy, "fail-open"))
+			rc->policy = GW_REDIS_FAIL_OPEN;
+		else if (!strcmp(policy, "fail-closed"))
+			rc->policy = GW_REDIS_FAIL_CLOSED;
+		else
+			fail(c, &v, false, "expected \"fail-open\" or \"fail-closed\"");
+		path_pop(c, s2);
+		if (c->failed)
+			goto out;
+	}
+	if (member(&n, "prefix", &v)) {
+		path_push(c, &s2, ".prefix");
+		if (!json_is_string(v.v))
+			fail(c, &v, false, "expected a string, got %s", type_name(v.v));
+		else if (strlen(json_string_value(v.v)) != json_string_length(v.v) ||
+			 !gw_redis_valid_prefix(json_string_value(v.v)))
+			fail(c, &v, false, "a prefix is 0 to %d of A-Z a-z 0-9 : . _ -",
+			     GW_REDIS_PREFIX_MAX);
+		else
+			snprintf(rc->prefix, sizeof(rc->prefix), "%s", json_string_value(v.v));
+		path_pop(c, s2);
+	}
+out:
+	free(type);
+	free(p);
+	free(policy);
+	free(prefix);
+	path_pop(c, saved);
+	return c->failed ? -EINVAL : 0;
+}
+
 static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 {
 	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
@@ -1895,10 +1987,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 					    "headers",	  "errors", "upstreams", "routes",
 					    "plans",	  "usage",  "cache",	 "notify",
 					    "edge",	  "abuse",  NULL };
-	static const char *const skeys[] = { "path", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
-	char *p = NULL;
 	size_t saved;
 
 	if (want_type(c, &r, JSON_OBJECT, "an object at the top level") || check_keys(c, &r, keys))
@@ -1915,17 +2005,8 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	cfg->threads = (unsigned)threads;
 	if (parse_listen(c, &r, cfg) || parse_admin(c, &r, cfg))
 		return -EINVAL;
-	if (!WITH_MEMBER(c, &r, "store", &n, saved))
-		return fail(c, &r, false, "missing required key \"store\" ({\"path\": ...})");
-	if (want_type(c, &n, JSON_OBJECT, "an object {\"path\": ...}") ||
-	    check_keys(c, &n, skeys) || get_string(c, &n, "path", true, &p)) {
-		path_pop(c, saved);
+	if (parse_store(c, &r, cfg))
 		return -EINVAL;
-	}
-	path_pop(c, saved);
-	cfg->store.path = resolve_path(c, p);
-	free(p);
-	p = NULL;
 	if (WITH_MEMBER(c, &r, "access_log", &n, saved)) {
 		if (json_is_string(n.v) && json_string_length(n.v)) {
 			cfg->access_log = resolve_path(c, json_string_value(n.v));
@@ -1962,6 +2043,7 @@ static void config_free(gw_config_t *cfg)
 	free(cfg->listeners);
 	free_listener(&cfg->admin.listen);
 	free(cfg->store.path);
+	free(cfg->store.url);
 	free(cfg->access_log);
 	if (cfg->access_log_fd >= 0)
 		close(cfg->access_log_fd);
@@ -2124,8 +2206,11 @@ int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *e
 		what = "listen";
 	else if (!same_addr(&old->admin.listen, &new->admin.listen))
 		what = "admin.listen (or admin.tls on/off)";
-	else if (strcmp(old->store.path, new->store.path))
-		what = "store.path";
+	else if (old->store.type != new->store.type ||
+		 (old->store.path && strcmp(old->store.path, new->store.path)) ||
+		 (old->store.url && strcmp(old->store.url, new->store.url)) ||
+		 memcmp(&old->store.redis, &new->store.redis, sizeof(old->store.redis)))
+		what = "store";
 	else if (old->limits.max_request_body != new->limits.max_request_body)
 		what = "limits.max_request_body";
 	else if (old->limits.client_timeout_ms != new->limits.client_timeout_ms)

@@ -26,6 +26,7 @@
 #include "gw/intern.h"
 #include "gw/problem.h"
 #include "gw/quota.h"
+#include "gw/redis_conf.h"
 
 /* Exit status of `floodgate -t` and of a start that fails on the config. */
 #define GW_CONFIG_EXIT_INVALID 2
@@ -68,6 +69,12 @@ enum gw_client_ip_header {
 	GW_CLIENT_IP_NONE = 0, /* always the TCP peer */
 	GW_CLIENT_IP_CF,       /* CF-Connecting-IP: one address */
 	GW_CLIENT_IP_XFF,      /* X-Forwarded-For: rightmost address that is not an edge */
+};
+
+/* Where keys and shared limits live (docs/config.md, "store"). */
+enum gw_store_type {
+	GW_STORE_SQLITE = 0, /* embedded: one node, SQLite + in-memory buckets */
+	GW_STORE_REDIS,	     /* cluster: Redis, shared by every node */
 };
 
 /* A token bucket: `burst` tokens refilled one every interval_ns (tb.h's units). */
@@ -195,7 +202,10 @@ typedef struct st_gw_config_t {
 	} admin;
 
 	struct {
-		char *path; /* SQLite database */
+		char *path; /* SQLite database (type sqlite) */
+		enum gw_store_type type;
+		char *url;	       /* type redis: as configured (redis.host etc. parsed) */
+		gw_redis_conf_t redis; /* type redis */
 	} store;
 
 	char *access_log;  /* NULL: off */

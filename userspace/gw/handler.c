@@ -19,6 +19,7 @@
 #include "gw/credits.h"
 #include "gw/cache.h"
 #include "gw/ban.h"
+#include "gw/cluster_req.h"
 #include "gw/handler.h"
 #include "gw/keycache.h"
 #include "gw/keys.h"
@@ -231,6 +232,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	gw_apikey_t key;
 	ssize_t i;
 	int found;
+	bool in_redis = false;
 
 	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
 					-1)) != -1) {
@@ -283,6 +285,8 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 			problem = GW_PROBLEM_PLAN_UNAVAILABLE;
 		else if (!gw_plan_allows(plan, route))
 			problem = GW_PROBLEM_ROUTE_NOT_IN_PLAN;
+		else if (rc->tc->worker->cluster)
+			in_redis = true; /* cluster mode: the bucket is decided in Redis */
 		else if (!gw_ratelimit_take(&e->bucket, now, &plan->limit, &st))
 			problem = GW_PROBLEM_RATE_LIMITED;
 		/* Quota after the token, under the same lock: refused, the token goes back. */
@@ -293,6 +297,10 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 			gw_ratelimit_peek(&e->bucket, now, &plan->limit, &st);
 	}
 	gw_keys_unlock(&lk);
+	if (in_redis) {
+		gw_cluster_request(req, rc, plan, digest, drop);
+		return true;
+	}
 	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE ||
 	    problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
 		add_ratelimit_headers(req, cfg, plan, &st);
@@ -339,6 +347,24 @@ static void build_uri(h2o_req_t *req, gw_reqctx_t *rc)
 	}
 	rc->uri = h2o_iovec_init(out, o);
 	rc->norm = NULL;
+}
+
+void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+			const gw_ratelimit_state_t *st, enum gw_problem problem,
+			const gw_proxy_drop_t *drop)
+{
+	if (st)
+		add_ratelimit_headers(req, rc->tc->config, plan, st);
+	if (problem) {
+		if (problem == GW_PROBLEM_RATE_LIMITED && st)
+			add_retry_after(req, st->retry_after_s);
+		else if (problem == GW_PROBLEM_LIMITS_UNAVAILABLE)
+			add_retry_after(req, 1);
+		gw_handler_problem(req, rc, problem);
+		return;
+	}
+	build_uri(req, rc);
+	gw_proxy_start(req, rc, &rc->tc->ups[rc->route->upstream->index], drop);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

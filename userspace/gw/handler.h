@@ -17,6 +17,8 @@
 
 #include "gw/evloop.h"
 #include "gw/problem.h"
+#include "gw/proxy.h"
+#include "gw/ratelimit.h"
 #include "gw/worker.h"
 
 /* Install the request path, the logger and the error filter on a path config. */
@@ -25,6 +27,15 @@ void gw_handler_register(h2o_pathconf_t *pathconf);
 /* Answer req with problem p (RFC 9457 body from rc's config). Response headers already
  * added (Retry-After, RateLimit, Allow) are kept. */
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p);
+
+/*
+ * Finish a request whose plan bucket was decided away from the handler (cluster mode,
+ * cluster_req.h): the RateLimit headers of st (when not NULL), then problem (with its
+ * Retry-After) or, for GW_PROBLEM_NONE, the proxy.
+ */
+void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+			const gw_ratelimit_state_t *st, enum gw_problem problem,
+			const gw_proxy_drop_t *drop);
 
 /* The request path's state of req, or NULL when the handler never saw it. */
 gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req);

@@ -61,6 +61,9 @@ static const gw_problem_info_t infos[GW_PROBLEM_MAX] = {
 				     "The gateway is shutting down; retry shortly." },
 	[GW_PROBLEM_INTERNAL] = { "internal", 500, "Internal Server Error",
 				  "The gateway failed to process the request." },
+	[GW_PROBLEM_LIMITS_UNAVAILABLE] = { "limits-unavailable", 503, "Service Unavailable",
+					    "The gateway cannot check this key's limits right "
+					    "now; retry shortly." },
 };
 
 const gw_problem_info_t *gw_problem_info(enum gw_problem p)

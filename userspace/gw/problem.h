@@ -36,6 +36,7 @@ enum gw_problem {
 	GW_PROBLEM_UPSTREAM_TIMEOUT,	 /* 504 connect / first byte / total timeout */
 	GW_PROBLEM_UNAVAILABLE,		 /* 503 shutting down */
 	GW_PROBLEM_INTERNAL,		 /* 500 */
+	GW_PROBLEM_LIMITS_UNAVAILABLE,	 /* 503 cluster mode, fail-closed: Redis cannot decide */
 	GW_PROBLEM_MAX,
 };
 

@@ -1000,3 +1000,8 @@ static void begin_attempt(struct proxy *p)
 	else
 		connect_fresh(p);
 }
+
+void gw_proxy_keep_client_polled(h2o_req_t *req)
+{
+	keep_client_polled(req);
+}

@@ -49,5 +49,8 @@ struct st_gw_cache_fill_t;
  * exchange ended go to `fill` too (cache.h), which may also answer a failure itself. */
 void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill);
+/* Keep an HTTP/1 client's socket polled while its request waits for something else than
+ * the upstream (Redis, in cluster mode): see keep_client_polled() in proxy.c. */
+void gw_proxy_keep_client_polled(h2o_req_t *req);
 
 #endif /* GW_PROXY_H */

@@ -18,6 +18,7 @@
 #include "gw/admin.h"
 #include "gw/ban.h"
 #include "gw/edge.h"
+#include "gw/cluster_req.h"
 #include "gw/evloop.h"
 #include "gw/handler.h"
 #include "gw/health.h"
@@ -268,7 +269,10 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!(gw_server.store = gw_store_sqlite_open(cfg->store.path, err, sizeof(err)))) {
+	gw_server.store = cfg->store.type == GW_STORE_REDIS
+				  ? gw_store_redis_open(&cfg->store.redis, err, sizeof(err))
+				  : gw_store_sqlite_open(cfg->store.path, err, sizeof(err));
+	if (!gw_server.store) {
 		pr_err("%s", err);
 		goto out;
 	}
@@ -290,6 +294,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 		pr_err("%s", err);
 		goto out;
 	}
+	if (cfg->store.type == GW_STORE_REDIS && gw_cluster_watch_keys())
+		goto out;
 	gw_server.config = cfg;
 	gw_server.generation = 1;
 	cfg = NULL;
@@ -349,6 +355,8 @@ stop:
 	gw_admin_stop(gw_server.admin);
 	/* After the workers: every admitted request's debit is in the last flush. */
 	gw_usageflush_stop();
+	for (unsigned i = 0; i < gw_server.nworkers; i++)
+		gw_cluster_worker_free(gw_server.workers[i]);
 	pr_info("stopped");
 out:
 	gw_ban_stop();

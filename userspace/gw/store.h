@@ -17,6 +17,7 @@
 #include "gw/apikey.h"
 #include "gw/intern.h"
 #include "gw/usage.h"
+#include "gw/redis_conf.h"
 
 /* Longest key label. */
 #define GW_LABEL_MAX 256
@@ -153,5 +154,19 @@ static inline int gw_store_end(gw_store_t *s, int commit)
 
 /* Open (creating if needed) the SQLite store at path. NULL with err set on failure. */
 gw_store_t *gw_store_sqlite_open(const char *path, char *err, size_t errlen);
+
+/* Connect to the Redis key store of conf (store_redis.c). NULL with err set on failure. */
+gw_store_t *gw_store_redis_open(const gw_redis_conf_t *conf, char *err, size_t errlen);
+
+/* Called with the id of a key written by any node (from the watcher's own thread). */
+typedef void (*gw_store_changed_fn)(void *arg, const char *id);
+
+/*
+ * Redis store only: follow every node's key writes. changed(arg, id) for each announced
+ * key; resync(arg) after the subscription was lost and is back (announcements may have
+ * been missed). Runs until the store is closed. 0 or -errno.
+ */
+int gw_store_redis_watch(gw_store_t *s, gw_store_changed_fn changed, void (*resync)(void *arg),
+			 void *arg);
 
 #endif /* GW_STORE_H */

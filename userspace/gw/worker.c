@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "gw/cache.h"
+#include "gw/cluster_req.h"
 #include "gw/server.h"
 #include "gw/worker.h"
 
@@ -178,6 +179,7 @@ static void drain(gw_worker_t *w)
 	if (w->in_flight)
 		pr_warn("worker %u: %zu request(s) still in flight at the shutdown deadline",
 			w->index, w->in_flight);
+	gw_cluster_worker_stop(w);
 	flush_log(w);
 }
 
@@ -191,6 +193,8 @@ static void *run(void *arg)
 		pr_err("worker %u: no config to run", w->index);
 		return NULL;
 	}
+	if (gw_cluster_worker_start(w))
+		pr_err("worker %u: Couldn't start the Redis client: out of memory", w->index);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		h2o_socket_read_start(w->listeners[i].sock, on_accept);
 	h2o_timeout_link(w->loop, &w->ctx.one_sec_timeout, &w->flush_entry);

@@ -59,6 +59,7 @@ struct st_gw_worker_t {
 	size_t in_flight;
 	size_t connections;
 	bool stopping;
+	struct st_gw_cluster_t *cluster; /* cluster mode: this thread's Redis client, else NULL */
 };
 
 /* What the request path keeps about one request (from req->pool). */

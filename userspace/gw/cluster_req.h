@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cluster_req.h - the request path's plan-bucket step in cluster mode, and its metrics.
+ *
+ * The handler has found the key and its plan (key table, in memory as in embedded mode);
+ * instead of taking a token from the key's local bucket it hands the request here and
+ * returns. One script call decides in Redis (cluster.h); the answer finishes the request
+ * through gw_handler_decided(). Without an answer - no connection, or none within
+ * store.timeout_ms - the policy decides: fail-open takes the token from the node's own
+ * bucket (embedded mode's), fail-closed answers 503 limits-unavailable. A client that
+ * goes away while Redis decides costs nothing: the request's pool tells the pending call
+ * (h2o_mem_alloc_shared's dispose hook), whose answer is then dropped.
+ */
+#ifndef GW_CLUSTER_REQ_H
+#define GW_CLUSTER_REQ_H
+
+#include <stdint.h>
+
+#include "gw/evloop.h"
+#include "gw/proxy.h"
+#include "gw/worker.h"
+
+void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+			const uint8_t digest[32], const gw_proxy_drop_t *drop);
+
+/* Start (cluster mode) and stop the calling worker's Redis client (0 or -ENOMEM); free it
+ * once the worker's thread and the admin thread are gone. */
+int gw_cluster_worker_start(gw_worker_t *w);
+void gw_cluster_worker_stop(gw_worker_t *w);
+void gw_cluster_worker_free(gw_worker_t *w);
+
+/* Follow key writes of every node through Redis (the store is the Redis one): each
+ * announced key is re-read into the in-memory table; a lost subscription reloads all. */
+int gw_cluster_watch_keys(void);
+
+/* Append the cluster families (every worker's counters summed) to a Prometheus text
+ * buffer from gw_metrics_render(); returns the new buffer (NULL on allocation failure,
+ * text freed). Nothing is appended in embedded mode. */
+char *gw_cluster_metrics_append(char *text, size_t *len);
+
+#endif /* GW_CLUSTER_REQ_H */
