@@ -25,6 +25,23 @@ start_up() { # start_up PORT: a server this test kills and restarts itself
 }
 stop_up() { kill "${PIDS[$1]}" 2>/dev/null; wait "${PIDS[$1]}" 2>/dev/null; }
 start_up "$K1"
+# The webhook: an HTTP server that keeps the body it is POSTed, then exits.
+WH=$((UP_BAD3 + 10))
+python3 -c 'import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        open(sys.argv[1], "wb").write(self.rfile.read(n))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), H)
+while not os.path.exists(sys.argv[1]):
+    srv.handle_request()' \
+	"$GW_DIR/webhook.json" "$WH" &
+defer "kill $! 2>/dev/null"
+gw_wait_port "$WH"
 
 srv() { printf '"http://127.0.0.1:%s"' "$1"; }
 group() { # group NAME STRATEGY SERVERS-JSON [EXTRA-JSON]
@@ -42,7 +59,8 @@ gw_config ".threads = 1
 		$(group br round-robin "$(srv $R), $(srv $A)" '"passive": {"failures": 2, "open_ms": 1500}'),
 		$(group down round-robin "$(srv $D1), $(srv $D2)" '"passive": {"failures": 1, "open_ms": 60000}')}
 	| .routes += [$(route rr), $(route wt), $(route lc), $(route hk), $(route fs), $(route kill), $(route br), $(route down)]
-	| .notify = {\"command\": \"echo \$FLOODGATE_EVENT \$FLOODGATE_UPSTREAM >> $GW_DIR/notified\", \"min_interval_s\": 3600}" \
+	| .notify = {\"command\": \"echo \$FLOODGATE_EVENT \$FLOODGATE_UPSTREAM >> $GW_DIR/notified\",
+		\"webhook\": \"http://127.0.0.1:$WH/hook\", \"min_interval_s\": 3600}" \
 	>"$GW_DIR/c.json"
 gw_start "$GW_DIR/c.json" || finish
 URL=https://127.0.0.1:$GW_PORT
@@ -125,6 +143,8 @@ like "... counted" "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | grep 'all
 ok "... the operator is notified" wait_for 5 test -s "$GW_DIR/notified"
 sleep 0.5
 is "... once (rate-limited)" "$(cat "$GW_DIR/notified")" "all-down down"
+ok "... and the webhook got the event" wait_for 5 test -s "$GW_DIR/webhook.json"
+is "... as JSON" "$(jq -r '.event + " " + .upstream' "$GW_DIR/webhook.json")" "all-down down"
 like "per-server metrics" "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")" \
 	"floodgate_upstream_server_requests_total{upstream=\"rr\",server=\"127.0.0.1:$A\"} 20"
 like "fgctl upstreams: a table" "$(fgctl upstreams --admin "http://127.0.0.1:$ADMIN_PORT")" "STRATEGY"

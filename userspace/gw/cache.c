@@ -30,6 +30,7 @@
 #include "gw/cache.h"
 #include "gw/cachekey.h"
 #include "gw/handler.h"
+#include "gw/ratelimit.h"
 #include "gw/server.h"
 
 /* Largest body answered in h2o's pull mode (head and body in one TLS record). */
@@ -366,7 +367,7 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	hs->size += e->nheaders;
 	push_x_cache(req, label);
 	push_header(req, (h2o_iovec_t *)&H2O_TOKEN_AGE->buf, "Age", age,
-		    (size_t)sprintf(age, "%llu", (unsigned long long)age_of(e, now)));
+		    gw_ratelimit_u64(age, age_of(e, now)));
 	req->res.status = e->status;
 	req->res.reason = e->reason;
 	req->res.content_length = e->body.len;
