@@ -14,7 +14,7 @@ A=$((UP_BAD3 + 1)) B=$((UP_BAD3 + 2)) C=$((UP_BAD3 + 3))
 SLOW=$((UP_BAD3 + 4)) K1=$((UP_BAD3 + 5)) K2=$((UP_BAD3 + 6))
 D1=$((UP_BAD3 + 7)) D2=$((UP_BAD3 + 8)) R=$((UP_BAD3 + 9))
 for p in $A $B $C; do gw_upstream "$p"; done
-gw_upstream "$SLOW" --delay 300
+gw_upstream "$SLOW" --delay 1000
 gw_upstream "$K2"
 PIDS=()
 start_up() { # start_up PORT: a server this test kills and restarts itself
