@@ -8,7 +8,9 @@
 # fg-fixedrate and the upstream run on CPU 0. Everything is started and stopped here.
 #
 #   1. max load, ROUNDS rounds; in a round, each scenario (proxied 200 through a key with
-#      a bucket that never empties, 401 with an unknown key, 429 with an empty bucket) x
+#      a bucket that never empties, 401 with an unknown key, 429 with an empty bucket, and
+#      the cache hit: the same authenticated, rate-limited request on a route whose answer
+#      every server has cached - a second upstream sends Cache-Control: max-age=600) x
 #      protocol (HTTP/1.1 keep-alive: wrk; HTTP/2: h2load) measures every server back to
 #      back, order rotated: requests and the server's CPU-seconds (utime+stime of all its
 #      processes and threads, /proc/PID/stat) over the window -> requests per CPU-second
@@ -38,6 +40,8 @@
 #   FG_BENCH_GW_SERVERS="floodgate nginx haproxy floor"   a subset, for a quick look
 #   FG_BENCH_GW_CLUSTER_ROUNDS=3  rounds of step 4, Redis mode vs embedded (0: skip;
 #                               scripts/bench-gw/cluster.sh, ports FG_BENCH_GW_PORT+20..+26)
+#   FG_BENCH_GW_GROUPS="cache"  only these scenarios (of proxy 401 429 cache tls-full
+#                               tls-resumed), for a quick look
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -54,17 +58,19 @@ PORT=${FG_BENCH_GW_PORT:-19440}
 SUT_CPU=${FG_BENCH_GW_SUT_CPU:-1}
 LOAD_CPU=${FG_BENCH_GW_LOAD_CPU:-0}
 SERVERS=${FG_BENCH_GW_SERVERS:-floodgate nginx haproxy floor}
+GROUPS_ONLY=${FG_BENCH_GW_GROUPS:-}
 RELOAD_RATE=${FG_BENCH_GW_RELOAD_RATE:-2000}
 LAT_CONNS=64 # fg-fixedrate connections (enough that a request seldom waits for one)
 
 H2_CONNS=${H2%x*} H2_STREAMS=${H2#*x}
 UP_PORT=$PORT FG_PORT=$((PORT + 1)) NGX_PORT=$((PORT + 2)) HAP_PORT=$((PORT + 3))
-FLOOR_PORT=$((PORT + 4)) ADMIN_PORT=$((PORT + 5))
+FLOOR_PORT=$((PORT + 4)) ADMIN_PORT=$((PORT + 5)) UPC_PORT=$((PORT + 6))
 OUT=$BUILD/bench
 W=$BUILD/bench-gw
 TPL=scripts/bench-gw
 HZ=$(getconf CLK_TCK)
 URL_PATH=/v1/items/42
+CACHED_PATH=/v1/cached/42 # the cache-hit scenario's route
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -170,7 +176,7 @@ port_of() {
 # The key a scenario sends (the floor answers 200 to anything: it gets the 401 request).
 key_of() {
 	case $1 in
-	proxy) echo "$KEY_OK" ;;
+	proxy | cache) echo "$KEY_OK" ;;
 	429) echo "$KEY_EMPTY" ;;
 	*) echo "$KEY_UNKNOWN" ;;
 	esac
@@ -179,13 +185,26 @@ key_of() {
 scenarios_of() {
 	case $1 in
 	floor) echo "floor" ;;
-	*) echo "proxy 401 429" ;;
+	*) echo "proxy 401 429 cache" ;;
 	esac
+}
+# The path a scenario requests.
+path_of() {
+	case $1 in
+	cache) echo "$CACHED_PATH" ;;
+	*) echo "$URL_PATH" ;;
+	esac
+}
+# Whether a scenario is measured in this run (FG_BENCH_GW_GROUPS).
+wanted() {
+	[ -z "$GROUPS_ONLY" ] && return 0
+	case " $GROUPS_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
 }
 # Status every response of a scenario must have.
 status_of() {
 	case $1 in
-	proxy | floor) echo 200 ;;
+	proxy | cache | floor) echo 200 ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -212,7 +231,7 @@ KEY_UNKNOWN=fg_$(openssl rand -hex 16 | cut -c1-32)
 # from X-API-Key (as the peers), a plan whose bucket never empties at these rates and one
 # whose bucket (1 token a day, burst 1) is emptied before the 429 runs.
 fg_config() { # store-path
-	jq -n --arg port "$FG_PORT" --arg admin "$ADMIN_PORT" --arg up "$UP_PORT" \
+	jq -n --arg port "$FG_PORT" --arg admin "$ADMIN_PORT" --arg up "$UP_PORT" --arg upc "$UPC_PORT" \
 		--arg cert "$CERT" --arg key "$CERTKEY" --arg db "$1" --arg t "$DIGEST" '{
 		threads: 1,
 		listen: [{address: ("127.0.0.1:" + $port),
@@ -222,9 +241,12 @@ fg_config() { # store-path
 		access_log: false,
 		keys: {sources: ["header"]},
 		headers: {ratelimit: true, legacy_x_ratelimit: false},
-		upstreams: {api: {url: ("http://127.0.0.1:" + $up), keepalive_idle_ms: 120000}},
+		upstreams: {api: {url: ("http://127.0.0.1:" + $up), keepalive_idle_ms: 120000},
+			    cached: {url: ("http://127.0.0.1:" + $upc), keepalive_idle_ms: 120000}},
 		routes: [{name: "items", methods: ["GET"], path: "/v1/items(/[0-9]+)?",
-			  upstream: "api"}],
+			  upstream: "api"},
+			 {name: "cached", methods: ["GET"], path: "/v1/cached(/[0-9]+)?",
+			  upstream: "cached", cache: {ttl: 600}}],
 		plans: {bench: {rate: 1000000, burst: 1000000, routes: "*"},
 			empty: {rate: "1/day", burst: 1, routes: "*"}}}'
 }
@@ -257,7 +279,7 @@ curl_code() { # server key [curl options]
 	local srv=$1 key=$2
 	shift 2
 	curl -sk -m 5 -o /dev/null -w '%{http_code}' "$@" ${key:+-H "X-API-Key: $key"} \
-		"https://127.0.0.1:$(port_of "$srv")$URL_PATH"
+		"https://127.0.0.1:$(port_of "$srv")${CURL_PATH:-$URL_PATH}"
 }
 
 # ---- start: upstream, floor, floodgate, nginx, HAProxy ----
@@ -266,6 +288,10 @@ start_on "$LOAD_CPU" "$W/run/upstream.log" "$BUILD/fg-upstream" -l "127.0.0.1:$U
 	-s "$BODY" -t 1
 UP_PID=$STARTED
 wait_port "$UP_PORT" "$UP_PID" || die "the upstream did not start: $(cat "$W/run/upstream.log")"
+# The cache-hit route's upstream: the same bytes, and an answer every server may store.
+start_on "$LOAD_CPU" "$W/run/upstream-cached.log" "$BUILD/fg-upstream" -l "127.0.0.1:$UPC_PORT" \
+	-s "$BODY" -t 1 -H 'Cache-Control: max-age=600'
+wait_port "$UPC_PORT" "$STARTED" || die "the caching upstream did not start: $(cat "$W/run/upstream-cached.log")"
 
 if have floor; then
 	start_on "$SUT_CPU" "$W/run/floor.log" "$BUILD/fg-h2o-floor" -l "127.0.0.1:$FLOOR_PORT" \
@@ -286,6 +312,7 @@ have floodgate || fg_stop
 
 fill() { # template -> stdout
 	sed -e "s|@DIR@|$W/run|g" -e "s|@PORT@|$2|g" -e "s|@UPSTREAM@|127.0.0.1:$UP_PORT|g" \
+		-e "s|@UPSTREAM_CACHED@|127.0.0.1:$UPC_PORT|g" \
 		-e "s|@CERT@|$CERT|g" -e "s|@CERTKEY@|$CERTKEY|g" -e "s|@PEM@|$PEM|g" \
 		-e "s|@KEY_OK@|$KEY_OK|g" -e "s|@KEY_EMPTY@|$KEY_EMPTY|g" "$1"
 }
@@ -321,7 +348,7 @@ for srv in $SERVERS; do
 	for scen in $(scenarios_of "$srv"); do
 		want=$(status_of "$scen")
 		for proto in --http1.1 --http2; do
-			got=$(curl_code "$srv" "$(key_of "$scen")" "$proto")
+			got=$(CURL_PATH=$(path_of "$scen") curl_code "$srv" "$(key_of "$scen")" "$proto")
 			if [ "$got" != "$want" ]; then
 				say "$srv $scen $proto: status $got, expected $want: not measured"
 				BROKEN="$BROKEN $srv/$scen"
@@ -338,13 +365,31 @@ if have haproxy; then
 		grep -qi '^age:' && say "HAProxy served from its cache: the miss path is not what is measured"
 fi
 
+# The cache-hit scenario: every server answers from its cache (the requests above filled
+# it): floodgate says X-Cache: HIT, nginx X-Cache-Status: HIT, HAProxy sends an Age.
+if wanted cache; then
+	for srv in floodgate nginx haproxy; do
+		have "$srv" || continue
+		hdrs=$(curl -sk -D - -o /dev/null -H "X-API-Key: $KEY_OK" \
+			"https://127.0.0.1:$(port_of "$srv")$CACHED_PATH" | tr -d '\r')
+		case $srv in
+		floodgate) grep -qi '^x-cache: HIT' <<<"$hdrs" ;;
+		nginx) grep -qi '^x-cache-status: HIT' <<<"$hdrs" ;;
+		haproxy) grep -qi '^age:' <<<"$hdrs" ;;
+		esac || {
+			say "$srv did not answer the cache-hit request from its cache: not measured"
+			BROKEN="$BROKEN $srv/cache"
+		}
+	done
+fi
+
 # ---- 1. max load ----
 WRK_TIMEOUT=$((DUR + 30))
 # One measurement: server scenario proto round. The floor gets the scenario's request and
 # answers its fixed 200.
 run_load() {
 	local srv=$1 scen=$2 proto=$3 round=$4 key pids t0 t1 w0 w1 out req secs bad=0 errs=0
-	local url="https://127.0.0.1:$(port_of "$srv")$URL_PATH" want
+	local url="https://127.0.0.1:$(port_of "$srv")$(path_of "$scen")" want
 	key=$(key_of "$scen")
 	want=$(status_of "$scen")
 	[ "$srv" = floor ] && want=200
@@ -435,7 +480,12 @@ run_tls() {
 # A round is a list of groups, one per scenario x protocol; a group measures every server
 # back to back (in an order rotated each round), so that the ratios of a group come from
 # measurements seconds apart. Groups run in a rotated order too.
-GROUP_LIST=("proxy h1" "proxy h2" "401 h1" "401 h2" "429 h1" "429 h2" "tls-full tls" "tls-resumed tls")
+GROUP_LIST=()
+for g in "proxy h1" "proxy h2" "401 h1" "401 h2" "429 h1" "429 h2" "cache h1" "cache h2" \
+	"tls-full tls" "tls-resumed tls"; do
+	wanted "${g% *}" && GROUP_LIST+=("$g")
+done
+[ ${#GROUP_LIST[@]} -gt 0 ] || die "FG_BENCH_GW_GROUPS=$GROUPS_ONLY names no scenario"
 SRV_LIST=($SERVERS)
 NG=${#GROUP_LIST[@]} NS=${#SRV_LIST[@]}
 T_START=$(date +%s)
@@ -498,7 +548,7 @@ run_lat() { # server scenario rate round
 	t0=$(ticks $pids)
 	out=$(timeout $((LAT_DUR + 30)) taskset -c "$LOAD_CPU" "$BUILD/fg-fixedrate" -r "$rate" \
 		-d "$LAT_DUR" -c "$LAT_CONNS" -H "X-API-Key: $(key_of "$scen")" \
-		"https://127.0.0.1:$(port_of "$srv")$URL_PATH")
+		"https://127.0.0.1:$(port_of "$srv")$(path_of "$scen")")
 	t1=$(ticks $pids)
 	[ -n "$out" ] || {
 		say "$srv $scen latency: no result"
@@ -517,7 +567,8 @@ run_lat() { # server scenario rate round
 }
 LAT_JOBS=()
 declare -A LAT_RATE
-for scen in proxy 401 429; do
+for scen in proxy 401 429 cache; do
+	wanted "$scen" || continue
 	m=$(med nginx "$scen" h1 rps)
 	if [ -z "$m" ]; then
 		say "no nginx max for $scen: its latency is not measured"
@@ -540,7 +591,8 @@ for round in $(seq "$LAT_ROUNDS"); do
 	done
 done
 NGINX_CACHE_FILES=$(find "$W/run/nginx-cache" -type f | wc -l)
-# floodgate forwarded every admitted request: its upstream count equals its 200s.
+# floodgate's 200s and its upstream requests: without the cache-hit scenario they are
+# equal (every admitted request forwarded); with it, the hits are the difference.
 FG_CHECK=null
 if have floodgate; then
 	FG_CHECK=$(curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '
@@ -700,12 +752,12 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 		 latency_rounds: $lrounds, wrk_connections: $conns, h2_connections: $h2c,
 		 h2_streams: $h2m, body_bytes: $body},
 	 seconds: $total,
-	 not_measured: ([$broken | splits(" ") | select(length > 0)]
-		+ ["cache-hit: floodgate has no response cache yet (issue 5)"]),
+	 not_measured: [$broken | splits(" ") | select(length > 0)],
 	 nginx_cache_files_after: $cachefiles,
 	 floodgate_proxied: $fgcheck,
 	 scenarios: ([["proxy", "h1"], ["proxy", "h2"], ["401", "h1"], ["401", "h2"],
-		     ["429", "h1"], ["429", "h2"], ["tls-full", "tls"], ["tls-resumed", "tls"]]
+		     ["429", "h1"], ["429", "h2"], ["cache", "h1"], ["cache", "h2"],
+		     ["tls-full", "tls"], ["tls-resumed", "tls"]]
 		| map(.[0] as $c | .[1] as $p
 		| {scenario: $c, proto: $p,
 		   req_per_cpu_s: ({floodgate: m("floodgate"; $c; $p; "req_per_cpu_s"),
@@ -721,7 +773,7 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 			    rps_fg_nginx: ratio($c; $p; "rps_fg_nginx"),
 			    rps_fg_haproxy: ratio($c; $p; "rps_fg_haproxy"),
 			    rps_fg_floor: ratio($c; $p; "rps_fg_floor")}})),
-	 latency: (["proxy", "401", "429"] | map(. as $c | {scenario: $c,
+	 latency: (["proxy", "401", "429", "cache"] | map(. as $c | {scenario: $c,
 		floodgate: lat("floodgate"; $c), nginx: lat("nginx"; $c),
 		haproxy: lat("haproxy"; $c), floor: lat("floor"; $c)})),
 	 memory: $mem,

@@ -10,7 +10,7 @@ def f2: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
 def ms: if . == null then "–" else ((. * 100 | round) / 100 | tostring) end;
 def r: if . == null then "–" else (((. * 100 | round) / 100 | tostring) + "×") end;
 def name: {"proxy": "authenticated, rate-limited, proxied (cache miss)", "401": "401 (unknown key)",
-	"429": "429 (empty bucket)", "tls-full": "TLS full handshake + 1 request",
+	"429": "429 (empty bucket)", "cache": "authenticated, rate-limited, cache hit", "tls-full": "TLS full handshake + 1 request",
 	"tls-resumed": "TLS resumed handshake + 1 request"}[.];
 def proto: {"h1": "HTTP/1.1", "h2": "HTTP/2", "tls": "HTTP/1.0, new connection each"}[.];
 def yes($ok): if $ok == null then "not measured" elif $ok then "**met**" else "**missed**" end;
@@ -44,7 +44,7 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   ($g.scenarios[] | "| \(.scenario | name) | \(.proto | proto) | \(.req_per_cpu_s.floodgate | f0) | \(.req_per_cpu_s.nginx | f0) | \(.req_per_cpu_s.haproxy | f0) | \(.req_per_cpu_s.floor | f0) | \(.ratios.fg_nginx | r) | \(.ratios.fg_haproxy | r) | \(.ratios.fg_floor | r) |"),
   "",
   "The floor column is the bare fixed 200, sent the same request in the same group; for TLS, the floor handshaking.",
-  "Cache hit: **not measured**: floodgate has no response cache yet (issue 5; `cache_ttl` is accepted and ignored). The peers keep their cache configured on the miss path (the upstream response carries no freshness information, so neither stores it: nginx cache files after the run: \($g.nginx_cache_files_after)). floodgate forwarded every admitted request (its /metrics: \($g.floodgate_proxied.responses_200 // "–") responses 200, \($g.floodgate_proxied.upstream_requests // "–") upstream requests).",
+  "Cache hit: the same authenticated, rate-limited request on a second route whose upstream (the same fg-upstream answer, plus `Cache-Control: max-age=600`) every server has cached: floodgate `cache.ttl`, nginx `proxy_cache`, HAProxy'"'"'s `cache` section; checked before measuring (X-Cache: HIT, X-Cache-Status: HIT, Age). The proxied (miss) scenario keeps the peers'"'"' caches configured, and its upstream answer carries no freshness information, so none stores it (nginx cache files after the run: \($g.nginx_cache_files_after), the cached route'"'"'s one entry). floodgate'"'"'s /metrics at the end: \($g.floodgate_proxied.responses_200 // "–") responses 200, \($g.floodgate_proxied.upstream_requests // "–") upstream requests (the difference: cache hits).",
   "",
   "### Maximum requests per second",
   "",
@@ -77,7 +77,7 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
     "",
     "RSS after the reloads: \(.rss_kb_after_reloads) kB. The reload runs on the daemon'"'"'s main thread, pinned with the worker to CPU 1: at the light rate its latency shows whether the reload stalls the worker (locks); at 50 % of nginx'"'"'s max the worker also loses CPU time to it.") end),
   "",
-  "### Targets (issue 3)",
+  "### Targets (issues 3 and 5)",
   "",
   "| target | measured | |",
   "|---|---|---|",
@@ -86,6 +86,10 @@ def le($a; $b): if $a == null or $b == null then null else $a <= $b end;
   ($l["proxy"] | "| proxied: p99 at 50 % of nginx'"'"'s max ≤ nginx'"'"'s p99 | \(.floodgate.p99_ms | ms) ms vs \(.nginx.p99_ms | ms) ms | \(yes(le(.floodgate.p99_ms; .nginx.p99_ms))) |"),
   (("401", "429") as $c | $s[$c + "/h1"] | "| \($c): req/CPU-s ≥ 0.9× the floor | \(.ratios.fg_floor | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_floor | r) (HTTP/2) | \(yes(ge(.ratios.fg_floor; 0.9))) / \(yes(ge($s[$c + "/h2"].ratios.fg_floor; 0.9))) |",
 	"| \($c): req/CPU-s ≥ 1.0× nginx | \(.ratios.fg_nginx | r) (HTTP/1.1), \($s[$c + "/h2"].ratios.fg_nginx | r) (HTTP/2) | \(yes(ge(.ratios.fg_nginx; 1.0))) / \(yes(ge($s[$c + "/h2"].ratios.fg_nginx; 1.0))) |"),
+  ($s["cache/h1"] | "| cache hit: req/CPU-s ≥ 1.8× nginx (issue 5) | \(.ratios.fg_nginx | r) (HTTP/1.1), \($s["cache/h2"].ratios.fg_nginx | r) (HTTP/2) | \(yes(ge(.ratios.fg_nginx; 1.8))) / \(yes(ge($s["cache/h2"].ratios.fg_nginx; 1.8))) |"),
+  ($s["cache/h1"] | "| cache hit: req/CPU-s ≥ 1.6× HAProxy (issue 5) | \(.ratios.fg_haproxy | r) (HTTP/1.1), \($s["cache/h2"].ratios.fg_haproxy | r) (HTTP/2) | \(yes(ge(.ratios.fg_haproxy; 1.6))) / \(yes(ge($s["cache/h2"].ratios.fg_haproxy; 1.6))) |"),
+  ($s["cache/h1"] | "| cache hit: req/CPU-s ≥ 0.8× the floor (issue 5) | \(.ratios.fg_floor | r) (HTTP/1.1), \($s["cache/h2"].ratios.fg_floor | r) (HTTP/2) | \(yes(ge(.ratios.fg_floor; 0.8))) / \(yes(ge($s["cache/h2"].ratios.fg_floor; 0.8))) |"),
+  ($l["cache"] | "| cache hit: p99 at 50 % of nginx'"'"'s max ≤ nginx'"'"'s p99 (issue 5) | \(.floodgate.p99_ms | ms) ms vs \(.nginx.p99_ms | ms) ms | \(yes(le(.floodgate.p99_ms; .nginx.p99_ms))) |"),
   (if $g.memory == null then "| ≤ 256 bytes per key at 1M keys | – | not measured |" else "| ≤ 256 bytes per key at \($g.memory.keys) keys | \($g.memory.bytes_per_key) B | \(yes($g.memory.bytes_per_key <= 256)) |" end),
   (if $g.memory == null or $g.memory.reload_light.reload_s == null then "| reload of 1M keys without stalling | – | not measured |" else ($g.memory | "| reload of \(.keys) keys without stalling | light load: max latency \(.reload_light.during.max_ms | ms) ms during the \(.reload_light.reload_s | ms)-s reload (\(.reload_light.before.max_ms | ms) ms before), longest gap \(.reload_light.during.longest_gap_ms | ms) ms; at 50 % of nginx'"'"'s max: \(.reload_half.during.max_ms | ms) ms (\(.reload_half.before.max_ms | ms) ms before) | see above |") end),
   ($s["tls-full/tls"] | "| full ECDSA TLS handshakes within 10 % of nginx | \(.ratios.fg_nginx | r) per CPU-second, \(.ratios.rps_fg_nginx | r) per second | \(yes(if .ratios.fg_nginx == null then null else .ratios.fg_nginx >= 0.9 end)) |"),

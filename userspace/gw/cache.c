@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * cache.c - the per-worker response cache (see cache.h).
+ * cache.c - the response cache (see cache.h).
  *
- * An entry is one malloc'd block: the struct, the key, the response's header fields (as
- * h2o_header_t ready to be appended to a response, names pointing at h2o's tokens where
- * there is one) and the Vary values; the body is a second block. A hit copies the
- * header array (pointers, not bytes) and sends the body from the entry; a reference
- * taken through the request's pool keeps the entry alive until the response is done,
- * whatever eviction or a purge does meanwhile.
+ * One store for the process, split in STRIPES by the key's hash, each stripe with its own
+ * mutex, hash table, LRU list, byte budget (max_bytes / STRIPES) and table of fetches in
+ * progress. A hit holds its stripe's lock for a lookup and a reference count increment;
+ * the response is then sent from the entry without the lock. An entry is one malloc'd
+ * block: the struct, the key, the response's header fields (as h2o_header_t ready to be
+ * appended to a response, names pointing at h2o's tokens where there is one) and the Vary
+ * values; the body is a second block. A reference taken through the request's pool keeps
+ * an entry alive until its response is done, whatever eviction or a purge does meanwhile.
  *
- * Pending fills (one per key being fetched) live in their own small table; waiters hang
- * off them. Wake-ups go through the loop's zero timeout, never from inside the leader's
- * own send, so a waiter's response never runs in the middle of another's.
+ * A fetch in progress (a fill) is known to its stripe; requests of any worker thread for
+ * its key wait on it. Waiters belong to their own worker: they are woken through that
+ * worker's h2o message queue, never from the thread or the call stack of the leader, and
+ * their lock timeout runs on their own loop. A waiter is reference-counted (its request,
+ * and its place in a fill or in a message in flight) so that a request going away while
+ * another thread wakes it is safe.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,22 +30,22 @@
 #include "gw/cache.h"
 #include "gw/cachekey.h"
 #include "gw/handler.h"
+#include "gw/ratelimit.h"
 #include "gw/server.h"
 
 /* Largest body answered in h2o's pull mode (head and body in one TLS record). */
 #define PULL_MAX_BODY	16384
-/* Purge rules remembered; a worker that fell further behind drops everything. */
-#define PURGE_RULES	64
-#define PURGE_PATTERN	256
-/* Pending-fill table buckets (concurrent fetches are few). */
-#define PENDING_BUCKETS 256
-/* Initial entry table buckets; the table doubles past one entry per bucket. */
-#define TABLE_MIN	1024
+/* Stripes of the store (a power of two); the budget is split evenly between them. */
+#define STRIPES		GW_CACHE_STRIPES
+/* Pending-fill buckets per stripe (concurrent fetches are few). */
+#define PENDING_BUCKETS 64
+/* Initial entry table buckets per stripe; a table doubles past one entry per bucket. */
+#define TABLE_MIN	256
 /* Vary names one entry honours; a longer Vary is not stored. */
 #define VARY_MAX	8
 
 struct entry {
-	h2o_linklist_t lru; /* in cache->lru, least recently used first */
+	h2o_linklist_t lru; /* in its stripe's lru, least recently used first */
 	struct entry *next; /* hash chain */
 	uint64_t hash;
 	char *key;
@@ -56,85 +61,103 @@ struct entry {
 	size_t nvary;
 	h2o_iovec_t vary_names[VARY_MAX], vary_values[VARY_MAX]; /* into the block */
 	size_t bytes;						 /* accounted */
-	size_t refs; /* the table's, + one per response in flight or fill */
-	bool linked; /* in the table */
+	size_t refs; /* atomic: the table's, + one per response in flight or fill */
+	bool linked; /* in the table (stripe lock) */
+};
+
+struct stripe {
+	pthread_mutex_t lock;
+	struct entry **table;
+	size_t nbuckets, nentries, bytes; /* nentries, bytes: also read atomically */
+	h2o_linklist_t lru;
+	gw_cache_fill_t *pending[PENDING_BUCKETS];
 };
 
 struct st_gw_cache_fill_t {
-	gw_cache_t *cache;
-	gw_cache_fill_t *next; /* pending chain */
+	gw_cache_t *cache;     /* the leader's worker */
+	struct stripe *stripe; /* of the key */
+	gw_cache_fill_t *next; /* pending chain (stripe lock) */
 	uint64_t hash;
 	char *key;
 	size_t key_len;
 	uint16_t route;
 	uint64_t ttl, swr, sie; /* the route's, when the fill began */
 	uint64_t purge_seq;
-	h2o_linklist_t waiters;
-	size_t nwaiters;
-	struct entry *stale; /* an expired entry for this key (a reference), or NULL */
-	struct entry *e;     /* being built: head taken, body coming; NULL = not storing */
+	h2o_linklist_t waiters; /* stripe lock */
+	size_t nwaiters;	/* stripe lock */
+	struct entry *stale;	/* an expired entry for this key (a reference), or NULL */
+	struct entry *e;	/* being built: head taken, body coming; NULL = not storing */
 	size_t body_cap;
-	size_t hbase;	   /* leader's res.headers before the proxy (stale answers) */
-	h2o_req_t *leader; /* while the leader's exchange runs */
+	size_t hbase; /* leader's res.headers before the proxy (stale answers) */
 };
 
+enum waiter_action { W_WAIT, W_RETRY, W_ALONE, W_PROBLEM, W_STALE };
+
 struct waiter {
-	h2o_linklist_t link; /* in fill->waiters */
-	h2o_timeout_entry_t timer;
-	gw_cache_t *cache;
-	gw_cache_fill_t *fill;
+	h2o_linklist_t link;	       /* in fill->waiters (stripe lock), then a wake list */
+	h2o_multithread_message_t msg; /* to its worker */
+	h2o_timeout_entry_t timer;     /* the lock timeout (own worker) */
+	gw_cache_t *cache;	       /* its worker's */
+	struct stripe *stripe;
+	gw_cache_fill_t *fill; /* while it waits (stripe lock) */
 	h2o_req_t *req;
 	gw_reqctx_t *rc;
 	gw_upstream_rt_t *rt;
 	gw_proxy_drop_t drop;
 	size_t hbase;
-	enum { W_WAIT, W_RETRY, W_ALONE, W_PROBLEM, W_STALE } action;
+	enum waiter_action action;
 	enum gw_problem problem;
 	struct entry *stale; /* W_STALE: a reference */
-	bool disposed;
+	int refs;	     /* atomic: the request's, + the fill's or a message's */
+	bool disposed;	     /* the request is gone (own worker) */
 };
 
 struct st_gw_cache_t {
 	h2o_context_t *ctx;
-	struct entry **table;
-	size_t nbuckets, nentries, bytes;
-	h2o_linklist_t lru;
-	gw_cache_fill_t *pending[PENDING_BUCKETS];
-	uint64_t seed;
-	uint64_t purge_seq;
+	h2o_multithread_receiver_t wakeups;
 	h2o_timeout_t lock_timeout;
 	uint64_t lock_ms; /* lock_timeout's duration; 0 = not set up */
 	size_t nwaiting;  /* linked to lock_timeout */
 	struct {
-		uint64_t hit, miss, stale, coalesced, bypass, stores, evictions, purged,
-			uncacheable, too_big;
-		uint64_t bytes, entries; /* gauges */
+		uint64_t hit, miss, stale, coalesced, bypass, stores, uncacheable, too_big;
 	} st;
 };
 
-/* ---- purge rules (process-wide) ---- */
-
 static struct {
-	pthread_mutex_t lock;
-	uint64_t seq; /* atomic; the newest rule's */
-	struct {
-		uint64_t seq;
-		uint16_t route; /* 0 = any */
-		char pattern[PURGE_PATTERN];
-	} rules[PURGE_RULES];
-} purges = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_once_t once;
+	int init_err;
+	uint64_t seed;
+	uint64_t purge_seq;	    /* atomic: bumped by every purge */
+	uint64_t evictions, purged; /* atomic */
+	struct stripe s[STRIPES];
+} store = { .once = PTHREAD_ONCE_INIT };
 
 static void count(uint64_t *c, uint64_t n)
 {
 	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
 }
 
-static void gauge(uint64_t *g, uint64_t v)
+static void store_init(void)
 {
-	__atomic_store_n(g, v, __ATOMIC_RELAXED);
+	if (getrandom(&store.seed, sizeof(store.seed), 0) != sizeof(store.seed))
+		store.seed = (uint64_t)(uintptr_t)&store ^ gw_now_ns();
+	for (size_t i = 0; i < STRIPES; i++) {
+		struct stripe *s = &store.s[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		h2o_linklist_init_anchor(&s->lru);
+		s->nbuckets = TABLE_MIN;
+		if (!(s->table = calloc(TABLE_MIN, sizeof(*s->table))))
+			store.init_err = -ENOMEM;
+	}
 }
 
-/* ---- entries ---- */
+static struct stripe *stripe_of(uint64_t hash)
+{
+	return &store.s[hash >> 60 & (STRIPES - 1)];
+}
+
+/* ---- entries (stripe lock held where they are linked) ---- */
 
 static void entry_free(struct entry *e)
 {
@@ -142,108 +165,96 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
+static void entry_ref(struct entry *e)
+{
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+}
+
 static void entry_unref(struct entry *e)
 {
-	if (--e->refs == 0)
+	if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		entry_free(e);
 }
 
-static void table_unlink(gw_cache_t *c, struct entry *e)
+static void stripe_gauges(struct stripe *s, size_t nentries, size_t bytes)
 {
-	struct entry **pp = &c->table[e->hash & (c->nbuckets - 1)];
+	__atomic_store_n(&s->nentries, nentries, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->bytes, bytes, __ATOMIC_RELAXED);
+}
+
+static void table_unlink(struct stripe *s, struct entry *e)
+{
+	struct entry **pp = &s->table[e->hash & (s->nbuckets - 1)];
 
 	while (*pp != e)
 		pp = &(*pp)->next;
 	*pp = e->next;
 	h2o_linklist_unlink(&e->lru);
 	e->linked = false;
-	c->nentries--;
-	c->bytes -= e->bytes;
-	gauge(&c->st.bytes, c->bytes);
-	gauge(&c->st.entries, c->nentries);
+	stripe_gauges(s, s->nentries - 1, s->bytes - e->bytes);
 	entry_unref(e);
 }
 
-static struct entry *table_find(gw_cache_t *c, uint64_t hash, const char *key, size_t len)
+static struct entry *table_find(struct stripe *s, uint64_t hash, const char *key, size_t len)
 {
-	for (struct entry *e = c->table[hash & (c->nbuckets - 1)]; e; e = e->next)
+	for (struct entry *e = s->table[hash & (s->nbuckets - 1)]; e; e = e->next)
 		if (e->hash == hash && e->key_len == len && !memcmp(e->key, key, len))
 			return e;
 	return NULL;
 }
 
-static void table_grow(gw_cache_t *c)
+static void table_grow(struct stripe *s)
 {
-	size_t n = c->nbuckets * 2;
+	size_t n = s->nbuckets * 2;
 	struct entry **t = calloc(n, sizeof(*t));
 
 	if (!t)
 		return; /* longer chains, still correct */
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		for (struct entry *e = c->table[i], *next; e; e = next) {
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct entry *e = s->table[i], *next; e; e = next) {
 			next = e->next;
 			e->next = t[e->hash & (n - 1)];
 			t[e->hash & (n - 1)] = e;
 		}
 	}
-	free(c->table);
-	c->table = t;
-	c->nbuckets = n;
+	free(s->table);
+	s->table = t;
+	s->nbuckets = n;
 }
 
-static void evict_to(gw_cache_t *c, size_t budget)
+static void evict_to(struct stripe *s, size_t budget)
 {
-	while (c->bytes > budget && !h2o_linklist_is_empty(&c->lru)) {
-		table_unlink(c, H2O_STRUCT_FROM_MEMBER(struct entry, lru, c->lru.next));
-		count(&c->st.evictions, 1);
+	while (s->bytes > budget && !h2o_linklist_is_empty(&s->lru)) {
+		table_unlink(s, H2O_STRUCT_FROM_MEMBER(struct entry, lru, s->lru.next));
+		__atomic_add_fetch(&store.evictions, 1, __ATOMIC_RELAXED);
 	}
 }
 
-static void table_insert(gw_cache_t *c, struct entry *e, size_t budget)
+/* Insert e (refs 0) within the stripe's budget; false when it cannot fit. */
+static bool table_insert(struct stripe *s, struct entry *e, size_t budget)
 {
-	struct entry *old = table_find(c, e->hash, e->key, e->key_len);
+	struct entry *old = table_find(s, e->hash, e->key, e->key_len);
 
 	if (old)
-		table_unlink(c, old);
-	evict_to(c, budget > e->bytes ? budget - e->bytes : 0);
-	if (c->nentries >= c->nbuckets)
-		table_grow(c);
-	e->next = c->table[e->hash & (c->nbuckets - 1)];
-	c->table[e->hash & (c->nbuckets - 1)] = e;
-	h2o_linklist_insert(&c->lru, &e->lru);
+		table_unlink(s, old);
+	if (e->bytes > budget)
+		return false;
+	evict_to(s, budget - e->bytes);
+	if (s->nentries >= s->nbuckets)
+		table_grow(s);
+	e->next = s->table[e->hash & (s->nbuckets - 1)];
+	s->table[e->hash & (s->nbuckets - 1)] = e;
+	h2o_linklist_insert(&s->lru, &e->lru);
 	e->linked = true;
-	e->refs++;
-	c->nentries++;
-	c->bytes += e->bytes;
-	gauge(&c->st.bytes, c->bytes);
-	gauge(&c->st.entries, c->nentries);
-	count(&c->st.stores, 1);
+	e->refs = 1;
+	stripe_gauges(s, s->nentries + 1, s->bytes + e->bytes);
+	return true;
 }
 
 /* ---- purges ---- */
 
-int64_t gw_cache_purge(const char *route, const char *pattern)
-{
-	uint16_t id = route ? gw_intern_find(route) : 0;
-	uint64_t seq;
-	size_t slot;
-
-	if (pattern && strlen(pattern) >= PURGE_PATTERN)
-		return -EINVAL;
-	pthread_mutex_lock(&purges.lock);
-	seq = purges.seq + 1;
-	slot = seq % PURGE_RULES;
-	purges.rules[slot].seq = seq;
-	/* A route never interned has no entries: a rule for id 0xffff matches none. */
-	purges.rules[slot].route = route ? (id ? id : 0xffff) : 0;
-	snprintf(purges.rules[slot].pattern, PURGE_PATTERN, "%s", pattern ? pattern : "*");
-	__atomic_store_n(&purges.seq, seq, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&purges.lock);
-	return (int64_t)seq;
-}
-
 /* The key's path and query: between "GET " and the first newline. */
-static bool rule_matches(const char *pattern, uint16_t route, const struct entry *e)
+static bool purge_matches(const char *pattern, uint16_t route, const struct entry *e)
 {
 	const char *nl = memchr(e->key, '\n', e->key_len);
 	size_t len = nl ? (size_t)(nl - e->key) - 4 : e->key_len - 4;
@@ -251,34 +262,37 @@ static bool rule_matches(const char *pattern, uint16_t route, const struct entry
 	return (!route || route == e->route) && gw_cache_glob(pattern, e->key + 4, len);
 }
 
-static void apply_purges(gw_cache_t *c, uint64_t upto)
+int64_t gw_cache_purge(const char *route, const char *pattern)
 {
-	pthread_mutex_lock(&purges.lock);
-	if (upto - c->purge_seq > PURGE_RULES - 1) {
-		/* Too far behind to know what was asked: everything goes. */
-		for (size_t i = 0; i < c->nbuckets; i++)
-			while (c->table[i]) {
-				table_unlink(c, c->table[i]);
-				count(&c->st.purged, 1);
-			}
-	} else {
-		for (uint64_t s = c->purge_seq + 1; s <= upto; s++) {
-			const char *pat = purges.rules[s % PURGE_RULES].pattern;
-			uint16_t route = purges.rules[s % PURGE_RULES].route;
+	uint16_t id = route ? gw_intern_find(route) : 0;
+	uint64_t seq, n = 0;
 
-			for (size_t i = 0; i < c->nbuckets; i++) {
-				for (struct entry *e = c->table[i], *next; e; e = next) {
-					next = e->next;
-					if (rule_matches(pat, route, e)) {
-						table_unlink(c, e);
-						count(&c->st.purged, 1);
-					}
+	if (pattern && strlen(pattern) > 255)
+		return -EINVAL;
+	pthread_once(&store.once, store_init);
+	if (store.init_err)
+		return store.init_err;
+	/* A fill in progress when the purge came is delivered but not stored. */
+	seq = __atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
+	if (route && !id)
+		return (int64_t)seq; /* never interned: it has no entries */
+	for (size_t i = 0; i < STRIPES; i++) {
+		struct stripe *s = &store.s[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (size_t b = 0; b < s->nbuckets; b++) {
+			for (struct entry *e = s->table[b], *next; e; e = next) {
+				next = e->next;
+				if (purge_matches(pattern ? pattern : "*", id, e)) {
+					table_unlink(s, e);
+					n++;
 				}
 			}
 		}
+		pthread_mutex_unlock(&s->lock);
 	}
-	pthread_mutex_unlock(&purges.lock);
-	c->purge_seq = upto;
+	__atomic_add_fetch(&store.purged, n, __ATOMIC_RELAXED);
+	return (int64_t)seq;
 }
 
 /* ---- responses from an entry ---- */
@@ -345,7 +359,7 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
 
 	r->e = e;
-	e->refs++;
+	entry_ref(e);
 	if (hs->size > hbase)
 		hs->size = hbase;
 	h2o_vector_reserve(&req->pool, hs, hs->size + e->nheaders + 2);
@@ -353,7 +367,7 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	hs->size += e->nheaders;
 	push_x_cache(req, label);
 	push_header(req, (h2o_iovec_t *)&H2O_TOKEN_AGE->buf, "Age", age,
-		    (size_t)sprintf(age, "%llu", (unsigned long long)age_of(e, now)));
+		    gw_ratelimit_u64(age, age_of(e, now)));
 	req->res.status = e->status;
 	req->res.reason = e->reason;
 	req->res.content_length = e->body.len;
@@ -416,22 +430,14 @@ static bool vary_matches(h2o_req_t *req, const struct entry *e)
 
 /* ---- fills and waiters ---- */
 
-static gw_cache_fill_t **pending_slot(gw_cache_t *c, uint64_t hash, const char *key, size_t len)
+static gw_cache_fill_t **pending_slot(struct stripe *s, uint64_t hash, const char *key, size_t len)
 {
-	gw_cache_fill_t **pp = &c->pending[hash % PENDING_BUCKETS];
+	gw_cache_fill_t **pp = &s->pending[hash % PENDING_BUCKETS];
 
 	while (*pp &&
 	       !((*pp)->hash == hash && (*pp)->key_len == len && !memcmp((*pp)->key, key, len)))
 		pp = &(*pp)->next;
 	return pp;
-}
-
-static void fill_unlink(gw_cache_fill_t *f)
-{
-	gw_cache_fill_t **pp = pending_slot(f->cache, f->hash, f->key, f->key_len);
-
-	if (*pp == f)
-		*pp = f->next;
 }
 
 static void fill_free(gw_cache_fill_t *f)
@@ -444,54 +450,25 @@ static void fill_free(gw_cache_fill_t *f)
 	free(f);
 }
 
-static void on_wake(h2o_timeout_entry_t *t);
-static void on_lock_timeout(h2o_timeout_entry_t *t);
+static void waiter_unref(struct waiter *w)
+{
+	if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (w->stale)
+		entry_unref(w->stale);
+	free(w);
+}
+
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		  const gw_proxy_drop_t *drop, bool alone);
 
-/* Take w off its fill and the lock timer; its action runs on the next loop turn. */
-static void wake(struct waiter *w, int action)
+/* Run a woken waiter's action (its own worker, its request alive). */
+static void act(struct waiter *w)
 {
-	gw_cache_t *c = w->cache;
-
-	h2o_linklist_unlink(&w->link);
-	w->fill->nwaiters--;
-	w->fill = NULL;
-	if (h2o_timeout_is_linked(&w->timer)) {
-		h2o_timeout_unlink(&w->timer);
-		c->nwaiting--;
-	}
-	w->action = action;
-	w->timer.cb = on_wake;
-	h2o_timeout_link(c->ctx->loop, &c->ctx->zero_timeout, &w->timer);
-}
-
-static void wake_all(gw_cache_fill_t *f, int action, enum gw_problem p, struct entry *stale)
-{
-	while (!h2o_linklist_is_empty(&f->waiters)) {
-		struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, f->waiters.next);
-
-		w->problem = p;
-		if (action == W_STALE) {
-			w->stale = stale;
-			stale->refs++;
-		}
-		wake(w, action);
-	}
-}
-
-static void on_wake(h2o_timeout_entry_t *t)
-{
-	struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, timer, t);
 	gw_cache_t *c = w->cache;
 	struct entry *stale = w->stale;
 
 	w->stale = NULL;
-	if (w->disposed) {
-		if (stale)
-			entry_unref(stale);
-		return;
-	}
 	switch (w->action) {
 	case W_STALE:
 		count(&c->st.stale, 1);
@@ -506,40 +483,111 @@ static void on_wake(h2o_timeout_entry_t *t)
 		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE);
 		return;
 	default:
+		if (stale)
+			entry_unref(stale);
 		return;
+	}
+}
+
+static void unlink_timer(struct waiter *w)
+{
+	if (h2o_timeout_is_linked(&w->timer)) {
+		h2o_timeout_unlink(&w->timer);
+		w->cache->nwaiting--;
+	}
+}
+
+/* Wake-ups sent by whichever thread ended a fill. */
+static void on_wakeups(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	while (!h2o_linklist_is_empty(messages)) {
+		struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, msg.link, messages->next);
+
+		h2o_linklist_unlink(&w->msg.link);
+		if (!w->disposed) {
+			unlink_timer(w);
+			act(w);
+		}
+		waiter_unref(w); /* the message's */
+	}
+}
+
+/* Take every waiter off f (stripe lock held) into list, each with its action. */
+static void take_waiters(gw_cache_fill_t *f, h2o_linklist_t *list, enum waiter_action action,
+			 enum gw_problem p, struct entry *stale)
+{
+	while (!h2o_linklist_is_empty(&f->waiters)) {
+		struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, f->waiters.next);
+
+		h2o_linklist_unlink(&w->link);
+		w->fill = NULL;
+		w->action = action;
+		w->problem = p;
+		if (action == W_STALE) {
+			w->stale = stale;
+			entry_ref(stale);
+		}
+		h2o_linklist_insert(list, &w->link);
+	}
+	f->nwaiters = 0;
+}
+
+/* Send each waiter of list to its worker (no lock held). */
+static void send_wakeups(h2o_linklist_t *list)
+{
+	while (!h2o_linklist_is_empty(list)) {
+		struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, list->next);
+
+		h2o_linklist_unlink(&w->link);
+		h2o_multithread_send_message(&w->cache->wakeups, &w->msg);
 	}
 }
 
 static void on_lock_timeout(h2o_timeout_entry_t *t)
 {
 	struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, timer, t);
+	bool mine = false;
 
-	/* h2o unlinked the timer before calling: the leader is slow, this one asks the
-	 * upstream itself */
-	w->cache->nwaiting--;
-	wake(w, W_ALONE);
-}
-
-static void on_waiter_dispose(void *arg)
-{
-	struct waiter *w = arg;
-
-	/* The request went away while it waited (HTTP/2 reset, shutdown). */
-	w->disposed = true;
+	w->cache->nwaiting--; /* h2o unlinked the timer before calling */
+	pthread_mutex_lock(&w->stripe->lock);
 	if (w->fill) {
 		h2o_linklist_unlink(&w->link);
 		w->fill->nwaiters--;
 		w->fill = NULL;
+		mine = true;
 	}
-	if (h2o_timeout_is_linked(&w->timer)) {
-		if (w->timer.cb == on_lock_timeout)
-			w->cache->nwaiting--;
-		h2o_timeout_unlink(&w->timer);
+	pthread_mutex_unlock(&w->stripe->lock);
+	if (!mine)
+		return; /* a wake-up is on its way */
+	/* the leader is slow: this one asks the upstream itself */
+	w->action = W_ALONE;
+	act(w);
+	waiter_unref(w); /* the fill's */
+}
+
+struct waiter_ref {
+	struct waiter *w;
+};
+
+static void on_waiter_dispose(void *arg)
+{
+	struct waiter *w = ((struct waiter_ref *)arg)->w;
+	bool mine = false;
+
+	/* The request went away (HTTP/2 reset, shutdown, or answered and done). */
+	w->disposed = true;
+	unlink_timer(w);
+	pthread_mutex_lock(&w->stripe->lock);
+	if (w->fill) {
+		h2o_linklist_unlink(&w->link);
+		w->fill->nwaiters--;
+		w->fill = NULL;
+		mine = true;
 	}
-	if (w->stale) {
-		entry_unref(w->stale);
-		w->stale = NULL;
-	}
+	pthread_mutex_unlock(&w->stripe->lock);
+	if (mine)
+		waiter_unref(w); /* the fill's */
+	waiter_unref(w);	 /* the request's */
 }
 
 static void set_lock_timeout(gw_cache_t *c, uint64_t ms)
@@ -555,13 +603,20 @@ static void set_lock_timeout(gw_cache_t *c, uint64_t ms)
 	c->lock_ms = ms;
 }
 
-static void wait_on(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc,
-		    gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
+/* A waiter on f for req (stripe lock held); NULL when out of memory. */
+static struct waiter *wait_on(gw_cache_t *c, struct stripe *s, gw_cache_fill_t *f, h2o_req_t *req,
+			      gw_reqctx_t *rc, gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
 {
-	struct waiter *w = h2o_mem_alloc_shared(&req->pool, sizeof(*w), on_waiter_dispose);
+	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter_ref *r;
 
-	memset(w, 0, sizeof(*w));
+	if (!w)
+		return NULL;
+	r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_waiter_dispose);
+	r->w = w;
+	w->refs = 2;
 	w->cache = c;
+	w->stripe = s;
 	w->fill = f;
 	w->req = req;
 	w->rc = rc;
@@ -571,37 +626,52 @@ static void wait_on(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx
 	w->timer.cb = on_lock_timeout;
 	h2o_linklist_insert(&f->waiters, &w->link);
 	f->nwaiters++;
-	h2o_timeout_link(c->ctx->loop, &c->lock_timeout, &w->timer);
-	c->nwaiting++;
-	count(&c->st.coalesced, 1);
+	return w;
 }
 
 /* Send req upstream, with fill f (the leader) or without (NULL). */
 static void go_upstream(gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 			const gw_proxy_drop_t *drop)
 {
-	if (f) {
+	if (f)
 		f->hbase = req->res.headers.size;
-		f->leader = req;
-	}
 	push_x_cache(req, "MISS");
 	gw_proxy_start_fill(req, rc, rt, drop, f);
 }
 
-/* The fill is over: its waiters retry (find the new entry, or lead the next fetch), go
- * upstream alone, or share the leader's failure. */
-static void on_fill_end(gw_cache_fill_t *f, bool retry, bool failed, enum gw_problem p)
+/*
+ * The fill is over (leader's worker): e (or NULL) goes into the store, and the waiters
+ * retry (they find the new entry, or one of them leads the next fetch), go upstream
+ * alone, or share the leader's failure.
+ */
+static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool failed,
+		      enum gw_problem p)
 {
-	f->leader = NULL;
-	fill_unlink(f);
-	if (failed) {
-		if (f->stale && gw_now_ns() < f->stale->sie_until)
-			wake_all(f, W_STALE, p, f->stale);
+	struct stripe *s = f->stripe;
+	const gw_config_t *cfg = gw_worker_self()->cur->config;
+	h2o_linklist_t woken;
+	gw_cache_fill_t **pp;
+
+	h2o_linklist_init_anchor(&woken);
+	pthread_mutex_lock(&s->lock);
+	if ((pp = pending_slot(s, f->hash, f->key, f->key_len)) && *pp == f)
+		*pp = f->next;
+	/* (A second layer would be written here too: key, lifetimes, status, header block
+	 * and body are what an entry is made of.) */
+	if (e) {
+		if (table_insert(s, e, cfg->cache.max_bytes / STRIPES))
+			count(&f->cache->st.stores, 1);
 		else
-			wake_all(f, W_PROBLEM, p, NULL);
-	} else {
-		wake_all(f, retry ? W_RETRY : W_ALONE, p, NULL);
+			entry_free(e), e = NULL;
 	}
+	if (failed && f->stale && gw_now_ns() < f->stale->sie_until)
+		take_waiters(f, &woken, W_STALE, p, f->stale);
+	else if (failed)
+		take_waiters(f, &woken, W_PROBLEM, p, NULL);
+	else
+		take_waiters(f, &woken, retry || e ? W_RETRY : W_ALONE, p, NULL);
+	pthread_mutex_unlock(&s->lock);
+	send_wakeups(&woken);
 	fill_free(f);
 }
 
@@ -613,9 +683,11 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_route_t *route = rc->route;
 	gw_cachekey_header_t kh[GW_CACHE_KEY_HEADERS_MAX];
-	uint64_t now = gw_now_ns(), seq, hash;
+	uint64_t now = gw_now_ns(), hash;
 	gw_cache_fill_t **slot, *f;
+	struct stripe *s;
 	struct entry *e;
+	struct waiter *w;
 	char *key;
 	ssize_t klen;
 
@@ -624,9 +696,6 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
 	}
-	if (__builtin_expect((seq = __atomic_load_n(&purges.seq, __ATOMIC_ACQUIRE)) != c->purge_seq,
-			     0))
-		apply_purges(c, seq);
 	for (size_t i = 0; i < route->cache.nheaders; i++) {
 		h2o_iovec_t v =
 			req_header(req, route->cache.headers[i], route->cache.header_lens[i]);
@@ -642,40 +711,56 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
 	}
-	hash = gw_cachekey_hash(key, (size_t)klen, c->seed);
-	e = table_find(c, hash, key, (size_t)klen);
+	hash = gw_cachekey_hash(key, (size_t)klen, store.seed);
+	s = stripe_of(hash);
+	pthread_mutex_lock(&s->lock);
+	e = table_find(s, hash, key, (size_t)klen);
 	if (e && !vary_matches(req, e))
 		e = NULL; /* another variant: a miss (the fill replaces it) */
 	if (e && now < e->fresh_until) {
 		/* the hit: most recently used last */
 		h2o_linklist_unlink(&e->lru);
-		h2o_linklist_insert(&c->lru, &e->lru);
+		h2o_linklist_insert(&s->lru, &e->lru);
+		entry_ref(e);
+		pthread_mutex_unlock(&s->lock);
 		count(&c->st.hit, 1);
 		serve(req, e, "HIT", req->res.headers.size, now);
+		entry_unref(e); /* serve() holds its own */
 		return;
 	}
 	if (e && now >= e->swr_until && now >= e->sie_until) {
-		table_unlink(c, e); /* past every window */
+		table_unlink(s, e); /* past every window */
 		e = NULL;
 	}
-	slot = pending_slot(c, hash, key, (size_t)klen);
+	slot = pending_slot(s, hash, key, (size_t)klen);
 	if ((f = *slot)) {
 		if (e && now < e->swr_until) {
+			entry_ref(e);
+			pthread_mutex_unlock(&s->lock);
 			count(&c->st.stale, 1);
 			serve(req, e, "STALE", req->res.headers.size, now);
+			entry_unref(e);
 			return;
 		}
-		if (f->nwaiters < cfg->cache.max_waiters) {
+		w = f->nwaiters < cfg->cache.max_waiters ? wait_on(c, s, f, req, rc, rt, drop)
+							 : NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (w) {
 			set_lock_timeout(c, cfg->cache.lock_timeout_ms);
-			wait_on(c, f, req, rc, rt, drop);
+			h2o_timeout_link(c->ctx->loop, &c->lock_timeout, &w->timer);
+			c->nwaiting++;
+			count(&c->st.coalesced, 1);
 			return;
 		}
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
 	}
-	/* the leader */
+	/* The leader. (A second, shared layer - Redis - would be asked here, asynchronously,
+	 * before the upstream: its object stored in this layer by fill_over() and served to
+	 * the leader and its waiters alike.) */
 	if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc((size_t)klen))) {
+		pthread_mutex_unlock(&s->lock);
 		free(f);
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
@@ -685,17 +770,19 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	f->key_len = (size_t)klen;
 	f->hash = hash;
 	f->cache = c;
+	f->stripe = s;
 	f->route = route->id;
 	f->ttl = route->cache_ttl_s;
 	f->swr = route->cache.swr_s;
 	f->sie = route->cache.sie_s;
-	f->purge_seq = c->purge_seq;
+	f->purge_seq = __atomic_load_n(&store.purge_seq, __ATOMIC_ACQUIRE);
 	h2o_linklist_init_anchor(&f->waiters);
 	if (e) {
 		f->stale = e;
-		e->refs++;
+		entry_ref(e);
 	}
 	*slot = f;
+	pthread_mutex_unlock(&s->lock);
 	count(&c->st.miss, 1);
 	go_upstream(f, req, rc, rt, drop);
 }
@@ -743,7 +830,7 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 		count(&c->st.stale, 1);
 		serve(req, f->stale, "STALE", f->hbase, now);
 		/* the waiters get the stale entry too */
-		on_fill_end(f, false, true, GW_PROBLEM_UPSTREAM_ERROR);
+		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
 		return true;
 	}
 	for (size_t i = first; i < hs->size && store; i++) {
@@ -909,24 +996,23 @@ void gw_cache_fill_body(gw_cache_fill_t *f, const void *data, size_t len)
 
 void gw_cache_fill_end(gw_cache_fill_t *f, bool complete)
 {
-	gw_cache_t *c = f->cache;
 	struct entry *e = f->e;
-	bool stored = false;
 
+	f->e = NULL;
 	if (!complete) {
 		/* The leader's client went away, or the body broke: the waiters start over;
 		 * the first to run leads the next fetch, the others wait for it. */
-		on_fill_end(f, true, false, GW_PROBLEM_NONE);
+		if (e)
+			entry_free(e);
+		fill_over(f, NULL, true, false, GW_PROBLEM_NONE);
 		return;
 	}
-	if (e && f->purge_seq == __atomic_load_n(&purges.seq, __ATOMIC_ACQUIRE) &&
-	    gw_worker_self()->cur->config->cache.max_bytes) {
-		f->e = NULL;
-		e->refs = 0;
-		table_insert(c, e, gw_worker_self()->cur->config->cache.max_bytes);
-		stored = true;
+	if (e && (f->purge_seq != __atomic_load_n(&store.purge_seq, __ATOMIC_ACQUIRE) ||
+		  !gw_worker_self()->cur->config->cache.max_bytes)) {
+		entry_free(e); /* purged meanwhile: delivered, not stored */
+		e = NULL;
 	}
-	on_fill_end(f, stored, false, GW_PROBLEM_NONE);
+	fill_over(f, e, false, false, GW_PROBLEM_NONE);
 }
 
 bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p)
@@ -940,7 +1026,7 @@ bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p)
 		serve(req, s, "STALE", f->hbase, now);
 		served = true;
 	}
-	on_fill_end(f, false, true, p);
+	fill_over(f, NULL, false, true, p);
 	return served;
 }
 
@@ -948,18 +1034,13 @@ bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p)
 
 gw_cache_t *gw_cache_new(h2o_context_t *ctx)
 {
-	gw_cache_t *c = calloc(1, sizeof(*c));
+	gw_cache_t *c;
 
-	if (!c || !(c->table = calloc(TABLE_MIN, sizeof(*c->table)))) {
-		free(c);
+	pthread_once(&store.once, store_init);
+	if (store.init_err || !(c = calloc(1, sizeof(*c))))
 		return NULL;
-	}
-	c->nbuckets = TABLE_MIN;
 	c->ctx = ctx;
-	h2o_linklist_init_anchor(&c->lru);
-	if (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))
-		c->seed = (uint64_t)(uintptr_t)c ^ gw_now_ns();
-	c->purge_seq = __atomic_load_n(&purges.seq, __ATOMIC_ACQUIRE);
+	h2o_multithread_register_receiver(ctx->queue, &c->wakeups, on_wakeups);
 	return c;
 }
 
@@ -967,10 +1048,9 @@ void gw_cache_free(gw_cache_t *c)
 {
 	if (!c)
 		return;
-	evict_to(c, 0);
+	h2o_multithread_unregister_receiver(c->ctx->queue, &c->wakeups);
 	if (c->lock_ms)
 		h2o_timeout_dispose(c->ctx->loop, &c->lock_timeout);
-	free(c->table);
 	free(c);
 }
 
@@ -995,13 +1075,16 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		coal += L(coalesced);
 		bypass += L(bypass);
 		stores += L(stores);
-		ev += L(evictions);
-		purged += L(purged);
 		unc += L(uncacheable);
 		big += L(too_big);
-		bytes += L(bytes);
-		entries += L(entries);
 #undef L
+	}
+	/* the store's own figures */
+	ev = __atomic_load_n(&store.evictions, __ATOMIC_RELAXED);
+	purged = __atomic_load_n(&store.purged, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < STRIPES; i++) {
+		bytes += __atomic_load_n(&store.s[i].bytes, __ATOMIC_RELAXED);
+		entries += __atomic_load_n(&store.s[i].nentries, __ATOMIC_RELAXED);
 	}
 	if (!(out = realloc(*buf, *len + 2048)))
 		return -ENOMEM;
@@ -1027,10 +1110,10 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		     "# HELP floodgate_cache_purged_total Entries removed by purges.\n"
 		     "# TYPE floodgate_cache_purged_total counter\n"
 		     "floodgate_cache_purged_total %llu\n"
-		     "# HELP floodgate_cache_bytes Bytes held, all workers.\n"
+		     "# HELP floodgate_cache_bytes Bytes held.\n"
 		     "# TYPE floodgate_cache_bytes gauge\n"
 		     "floodgate_cache_bytes %llu\n"
-		     "# HELP floodgate_cache_entries Entries held, all workers.\n"
+		     "# HELP floodgate_cache_entries Entries held.\n"
 		     "# TYPE floodgate_cache_entries gauge\n"
 		     "floodgate_cache_entries %llu\n",
 		     (unsigned long long)hit, (unsigned long long)miss, (unsigned long long)stale,

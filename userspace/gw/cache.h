@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * cache.h - the response cache: an in-process LRU with a byte budget, per worker thread,
- * with request coalescing, stale-while-revalidate, stale-if-error and purges.
+ * cache.h - the response cache: an in-process LRU with a byte budget, shared by the worker
+ * threads, with request coalescing, stale-while-revalidate, stale-if-error and purges.
  *
  * Where it sits: after the client's rate limits, the key, the plan and its token bucket
  * (and quotas/credits once they exist): a cached answer still counts for the client; the
@@ -20,9 +20,9 @@
  * Responses carry `X-Cache: HIT | MISS | STALE` and, from the cache, `Age`.
  *
  * Coalescing: the first miss of a key (the leader) goes upstream with a fill attached to
- * its proxied exchange (proxy.c tees the body into it); later misses of that key wait, at
- * most cache.lock_timeout_ms and cache.max_waiters of them, and are answered from what
- * the leader stored. An uncacheable answer sends them upstream on their own; a failed one
+ * its proxied exchange (proxy.c tees the body into it); later misses of that key, on any
+ * worker thread, wait - at most cache.lock_timeout_ms, and at most cache.max_waiters of
+ * them - and are answered from what the leader stored. An uncacheable answer sends them upstream on their own; a failed one
  * gives them the leader's problem (or a stale entry, under stale-if-error); a leader whose
  * client went away hands the fill to the next waiter.
  *
@@ -33,12 +33,12 @@
  * an upstream that fails (connection, timeout, broken answer, or a 500/502/503/504) is
  * replaced by the stale entry (STALE).
  *
- * Threads: each worker owns its cache outright (no locks on the hit path; the body is
- * sent from the entry's memory, held by a reference for as long as the response needs
- * it). The price: the budget is per worker, and coalescing is per worker - with T
- * worker threads a key costs at most T upstream fetches. Purges come from the admin
- * thread as rules with a sequence number; each worker applies new rules before its next
- * lookup.
+ * Threads: one store for the process, in GW_CACHE_STRIPES stripes by key hash, each with
+ * its own lock; a hit holds it for a lookup and a reference count, then sends the body
+ * from the entry's memory without it. Coalescing works across worker threads: waiters
+ * are woken through their own worker's message queue. A gw_cache_t is a worker's handle
+ * (its counters, its wake-up receiver, its lock timer). Purges (admin thread) remove
+ * entries at once; a fetch in progress when a purge comes is delivered but not stored.
  *
  * Layers: this LRU is the first layer. A second, shared layer (Redis, for a cluster)
  * plugs in at two points of cache.c: on a miss before the leader goes upstream (an
@@ -61,7 +61,7 @@
 typedef struct st_gw_cache_t gw_cache_t;
 typedef struct st_gw_cache_fill_t gw_cache_fill_t;
 
-/* A worker's cache, on its context's loop. NULL when out of memory. */
+/* A worker's handle on the store, on its context's loop. NULL when out of memory. */
 gw_cache_t *gw_cache_new(h2o_context_t *ctx);
 void gw_cache_free(gw_cache_t *c);
 
@@ -90,15 +90,16 @@ bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p)
 
 /*
  * Purge entries of route `route` (a name; NULL = any) whose key's path and query match
- * the glob `pattern` (NULL = any), from every worker's cache before its next lookup.
- * Returns the purge's sequence number (> 0), or -EINVAL for a pattern over 255 bytes.
+ * the glob `pattern` (NULL = any), now. Returns the purge's sequence number (> 0), or
+ * -EINVAL for a pattern over 255 bytes.
  */
 int64_t gw_cache_purge(const char *route, const char *pattern);
 
 /* ---- metrics ---- */
 
-/* Append the cache families, summed over caches c[0..n), to the malloc'd text *buf of
- * *len bytes (realloc'd). 0, or -ENOMEM (then *buf is unchanged). */
+/* Append the cache families (counters summed over the workers' handles c[0..n), the
+ * store's gauges) to the malloc'd text *buf of *len bytes (realloc'd). 0, or -ENOMEM
+ * (then *buf is unchanged). */
 int gw_cache_render(gw_cache_t *const *c, size_t n, char **buf, size_t *len);
 
 #endif /* GW_CACHE_H */

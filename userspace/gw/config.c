@@ -1449,10 +1449,13 @@ static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg
 		    !get_uint(c, &n, "max_bytes", 0, 1ULL << 40, &max) &&
 		    !get_uint(c, &n, "max_object_bytes", 1, 1ULL << 30, &obj) &&
 		    !get_uint(c, &n, "lock_timeout_ms", 1, 600000, &cfg->cache.lock_timeout_ms) &&
-		    !get_uint(c, &n, "max_waiters", 0, 1000000, &waiters) && obj > max && max)
+		    !get_uint(c, &n, "max_waiters", 0, 1000000, &waiters) && max &&
+		    obj > max / GW_CACHE_STRIPES)
 			fail(c, &n, false,
-			     "max_object_bytes (%llu) is larger than max_bytes (%llu)",
-			     (unsigned long long)obj, (unsigned long long)max);
+			     "max_object_bytes (%llu) is larger than max_bytes / %d (%llu): the "
+			     "budget is split between %d stripes",
+			     (unsigned long long)obj, GW_CACHE_STRIPES,
+			     (unsigned long long)(max / GW_CACHE_STRIPES), GW_CACHE_STRIPES);
 		path_pop(c, saved);
 	}
 	cfg->cache.max_bytes = (size_t)max;

@@ -129,6 +129,10 @@ typedef struct st_gw_upstream_t {
 	} health;
 } gw_upstream_t;
 
+/* Stripes of the response cache's store: each has its own lock, and max_bytes / 16 of the
+ * budget (so no object over that is stored). */
+#define GW_CACHE_STRIPES 16
+
 /* Request headers a route's cache key may name (cache.key_headers). */
 #define GW_CACHE_KEY_HEADERS_MAX 8
 
@@ -255,7 +259,7 @@ typedef struct st_gw_config_t {
 	} usage;
 
 	struct {
-		size_t max_bytes;	  /* per worker thread: the LRU's budget */
+		size_t max_bytes;	  /* the store's budget (GW_CACHE_STRIPES shares) */
 		size_t max_object_bytes;  /* larger responses are not stored */
 		uint64_t lock_timeout_ms; /* coalesced requests wait at most this long */
 		size_t max_waiters;	  /* per cache key; more go upstream on their own */

@@ -186,7 +186,8 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 	 * has not run out, and the worker's retry budget allows. */
 	if (p->idempotent && !p->started && h2o_timeout_is_linked(&p->total_timer) &&
 	    p->attempts <= p->rt->conf->retries &&
-	    p->tried != (1ULL << p->rt->conf->nservers) - 1) {
+	    p->tried !=
+		    (p->rt->conf->nservers >= 64 ? ~0ULL : (1ULL << p->rt->conf->nservers) - 1)) {
 		bool probe;
 		int next = gw_upgroup_pick(p->rt->conf, &p->rt->sel, p->tried, p->hash, gw_now_ns(),
 					   &probe);
