@@ -571,6 +571,11 @@ static json_t *usage_of(const gw_key_record_t *r)
 
 	if (!cfg)
 		return NULL;
+	if (cfg->store.type == GW_STORE_REDIS) { /* the counters and bucket live in Redis */
+		o = gw_cluster_admin_usage(cfg, r->id, r->plan, r->status, (int64_t)time(NULL));
+		gw_config_unref(cfg);
+		return o;
+	}
 	e = gw_keys_lock(gw_server.keys, r->digest, &lk);
 	if (e)
 		b = e->bucket;
@@ -662,7 +667,7 @@ unlock:
 
 		if (!u) {
 			send_problem(req, 500, "Internal Server Error", "internal",
-				     "out of memory");
+				     "could not read the key's usage");
 			return;
 		}
 		send_json(req, 200, "OK", u);

@@ -81,6 +81,36 @@ const char gw_cluster_script[] =
 	"out[2] = credit\n"
 	"return out\n";
 
+/* The admission script's refill, then the counters read; nothing written. */
+const char gw_cluster_read_script[] =
+	"local t = redis.call('TIME')\n"
+	"local ns, nu = tonumber(t[1]), tonumber(t[2])\n"
+	"local cap, n = tonumber(ARGV[2]), tonumber(ARGV[4])\n"
+	"local b = redis.call('HMGET', KEYS[1], 'c', 's', 'u')\n"
+	"local credit = cap\n"
+	"if b[1] then\n"
+	"  local c, s, u = tonumber(b[1]), tonumber(b[2]), tonumber(b[3])\n"
+	"  if c > cap then c = cap end\n"
+	"  local gap = (ns - s) * 1000000000 + (nu - u) * 1000\n"
+	"  if gap <= 0 then credit = c\n"
+	"  elseif gap >= cap - c then credit = cap\n"
+	"  else credit = c + gap end\n"
+	"end\n"
+	"local out = {0, string.format('%.0f', credit)}\n"
+	"for i = 1, n do out[i + 2] = tonumber(redis.call('GET', KEYS[i + 1]) or '0') end\n"
+	"out[2] = tonumber(out[2])\n"
+	"return out\n";
+
+/* Refund: KEYS the counters, ARGV[i] what to take back from KEYS[i]. */
+static const char refund_script[] = "for i = 1, #KEYS do\n"
+				    "  if redis.call('EXISTS', KEYS[i]) == 1 then\n"
+				    "    if redis.call('DECRBY', KEYS[i], ARGV[i]) < 0 then\n"
+				    "      redis.call('SET', KEYS[i], 0, 'KEEPTTL')\n"
+				    "    end\n"
+				    "  end\n"
+				    "end\n"
+				    "return 1\n";
+
 static char script_sha[41];
 static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
 
@@ -232,6 +262,7 @@ struct admit {
 	void *data;
 	size_t n;
 	bool retried; /* already sent again as EVAL after NOSCRIPT */
+	bool read;    /* the read-only script (sent as EVAL, not counted as a call) */
 	gw_cluster_args_t args;
 };
 
@@ -321,7 +352,7 @@ static void on_admit_reply(void *data, redisReply *reply, const char *err)
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		if (!ad->retried && !strncmp(reply->str, "NOSCRIPT", 8)) {
+		if (!ad->read && !ad->retried && !strncmp(reply->str, "NOSCRIPT", 8)) {
 			/* The script cache was flushed: send the script itself, which reloads it. */
 			ad->retried = true;
 			INC(c->stats.script_loads);
@@ -336,6 +367,10 @@ static void on_admit_reply(void *data, redisReply *reply, const char *err)
 	}
 	if (gw_cluster_parse_reply(reply, ad->n, &res)) {
 		unavailable(ad, "unexpected script reply");
+		return;
+	}
+	if (ad->read) {
+		deliver(ad, &res);
 		return;
 	}
 	if (res.verdict == GW_CLUSTER_ADMIT)
@@ -356,6 +391,14 @@ static int send_admit(struct admit *ad)
 {
 	gw_cluster_t *c = ad->c;
 
+	if (ad->read) {
+		ad->args.argv[0] = "EVAL";
+		ad->args.len[0] = 4;
+		ad->args.argv[1] = gw_cluster_read_script;
+		ad->args.len[1] = strlen(gw_cluster_read_script);
+		return gw_redis_command(c->redis, on_admit_reply, ad, ad->args.argc, ad->args.argv,
+					ad->args.len);
+	}
 	ad->args.argv[0] = ad->retried ? "EVAL" : "EVALSHA";
 	ad->args.len[0] = strlen(ad->args.argv[0]);
 	ad->args.argv[1] = ad->retried ? gw_cluster_script : gw_cluster_script_sha();
@@ -365,8 +408,8 @@ static int send_admit(struct admit *ad)
 				ad->args.len);
 }
 
-int gw_cluster_admit(gw_cluster_t *c, const char *key_id, const gw_limit_t *l,
-		     const gw_cluster_counter_t *ctrs, size_t n, gw_cluster_cb cb, void *data)
+static int start(gw_cluster_t *c, bool read, const char *key_id, const gw_limit_t *l,
+		 const gw_cluster_counter_t *ctrs, size_t n, gw_cluster_cb cb, void *data)
 {
 	struct admit *ad;
 	int ret;
@@ -380,12 +423,79 @@ int gw_cluster_admit(gw_cluster_t *c, const char *key_id, const gw_limit_t *l,
 	ad->data = data;
 	ad->n = n;
 	ad->retried = false;
+	ad->read = read;
 	if ((ret = gw_cluster_build_args(&ad->args, c->prefix, key_id, l, ctrs, n)) ||
 	    (ret = send_admit(ad))) {
 		free(ad);
 		return ret;
 	}
 	return 0;
+}
+
+int gw_cluster_admit(gw_cluster_t *c, const char *key_id, const gw_limit_t *l,
+		     const gw_cluster_counter_t *ctrs, size_t n, gw_cluster_cb cb, void *data)
+{
+	return start(c, false, key_id, l, ctrs, n, cb, data);
+}
+
+int gw_cluster_read(gw_cluster_t *c, const char *key_id, const gw_limit_t *l,
+		    const gw_cluster_counter_t *ctrs, size_t n, gw_cluster_cb cb, void *data)
+{
+	return start(c, true, key_id, l, ctrs, n, cb, data);
+}
+
+void gw_cluster_refund(gw_cluster_t *c, const char *key_id, const gw_cluster_counter_t *ctrs,
+		       size_t n, bool local)
+{
+	const char *argv[3 + 2 * GW_CLUSTER_COUNTERS_MAX];
+	size_t len[3 + 2 * GW_CLUSTER_COUNTERS_MAX];
+	char keys[GW_CLUSTER_COUNTERS_MAX][KEY_MAX], costs[GW_CLUSTER_COUNTERS_MAX][24], nk[24];
+	size_t m = 0;
+
+	if (n > GW_CLUSTER_COUNTERS_MAX)
+		n = GW_CLUSTER_COUNTERS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if (!ctrs[i].cost || !valid_suffix(ctrs[i].suffix))
+			continue;
+		snprintf(keys[m], sizeof(keys[m]), "%s{%s}:%s", c->prefix, key_id, ctrs[i].suffix);
+		snprintf(costs[m], sizeof(costs[m]), "%llu", (unsigned long long)ctrs[i].cost);
+		m++;
+	}
+	if (!m)
+		return;
+	if (local) {
+		/* Counted here during an outage: take it back before it is reconciled (what
+		 * was reconciled meanwhile is refunded in Redis below). */
+		size_t k = 0;
+
+		for (size_t i = 0; i < m; i++) {
+			struct pending *p = pending_slot(c, keys[i], false);
+			uint64_t cost = strtoull(costs[i], NULL, 10);
+
+			if (p && p->delta >= cost) {
+				p->delta -= cost;
+				continue;
+			}
+			if (k != i) {
+				memcpy(keys[k], keys[i], sizeof(keys[k]));
+				memcpy(costs[k], costs[i], sizeof(costs[k]));
+			}
+			k++;
+		}
+		if (!(m = k))
+			return;
+	}
+	argv[0] = "EVAL";
+	argv[1] = refund_script;
+	snprintf(nk, sizeof(nk), "%zu", m);
+	argv[2] = nk;
+	for (size_t i = 0; i < m; i++) {
+		argv[3 + i] = keys[i];
+		argv[3 + m + i] = costs[i];
+	}
+	for (size_t i = 0; i < 3 + 2 * m; i++)
+		len[i] = strlen(argv[i]);
+	gw_redis_command(c->redis, NULL, NULL, (int)(3 + 2 * m), argv, len);
 }
 
 void gw_cluster_local_counters(gw_cluster_t *c, const char *key_id,

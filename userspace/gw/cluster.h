@@ -133,6 +133,27 @@ void gw_cluster_local_counters(gw_cluster_t *c, const char *key_id,
 			       const gw_cluster_counter_t *ctrs, size_t n,
 			       gw_cluster_result_t *res);
 
+/*
+ * The read-only twin of the admission script (same keys and arguments, costs ignored):
+ * the bucket refilled to Redis's clock and the counters' values, written nowhere. Its
+ * reply parses as an admission (verdict ADMIT, every value).
+ */
+extern const char gw_cluster_read_script[];
+
+/* Read key_id's bucket and n counters without changing them; cb as gw_cluster_admit's. */
+int gw_cluster_read(gw_cluster_t *c, const char *key_id, const gw_limit_t *l,
+		    const gw_cluster_counter_t *ctrs, size_t n, gw_cluster_cb cb, void *data);
+
+/*
+ * Give back what an admission added to the n counters (a refunded request): one script
+ * call, sent and not waited for (counters never go below 0, absent ones stay absent);
+ * without a connection the refund is lost (gw_redis_command refuses it). local: the
+ * admission was counted by gw_cluster_local_counters(); what this node has not yet
+ * reconciled is then reduced instead.
+ */
+void gw_cluster_refund(gw_cluster_t *c, const char *key_id, const gw_cluster_counter_t *ctrs,
+		       size_t n, bool local);
+
 /* Whether the connection to Redis is up, the policy, and the counters. */
 bool gw_cluster_ready(const gw_cluster_t *c);
 enum gw_redis_policy gw_cluster_policy(const gw_cluster_t *c);

@@ -11,7 +11,9 @@
 
 #include "log.h"
 #include "gw/cluster.h"
+#include "gw/cluster_quota.h"
 #include "gw/cluster_req.h"
+#include "gw/credits.h"
 #include "gw/handler.h"
 #include "gw/keys.h"
 #include "gw/server.h"
@@ -27,7 +29,56 @@ struct creq {
 	gw_cluster_t *c;
 	gw_proxy_drop_t drop;
 	uint8_t digest[32];
+	gw_cluster_quota_t quota; /* the request's counters, as sent */
 };
+
+/* The quota step's record (rc->quota, from the request's pool), as embedded mode keeps. */
+static gw_credits_debit_t *debit_of(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+				    const uint8_t digest[32])
+{
+	const gw_config_t *cfg = rc->tc->config;
+	gw_credits_debit_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
+
+	memset(d, 0, sizeof(*d));
+	d->key = gw_usage_key_of_digest(digest);
+	d->n = gw_quota_counters(plan->quota, rc->route ? rc->route->credits : 0,
+				 (int64_t)req->processed_at.at.tv_sec, &cfg->usage.clock, d->c);
+	d->in_redis = true;
+	rc->quota = d;
+	return d;
+}
+
+/* Admitted: the debit is done (in Redis, or locally); count it in the totals. */
+static void debited(gw_reqctx_t *rc, const gw_cluster_result_t *res, bool local)
+{
+	gw_credits_debit_t *d = rc->quota;
+	uint64_t o[GW_QUOTA_UNITS] = { 0 };
+
+	if (!d)
+		return;
+	d->debited = true;
+	d->local = local;
+	gw_cluster_quota_over(d->c, d->n < res->nvalues ? d->n : res->nvalues, res->values,
+			      d->over);
+	for (size_t i = 0; i < d->n && i < res->nvalues; i++) {
+		unsigned u = d->c[i].kind / GW_QUOTA_PERIODS;
+
+		if (d->over[i] > o[u])
+			o[u] = d->over[i];
+	}
+	gw_credits_note(rc->route ? (int64_t)rc->route->credits : 0, o);
+}
+
+/* A hard quota counter refused: 429 quota-exceeded with the quota's headers. */
+static void quota_refused(struct creq *q, size_t counter)
+{
+	gw_credits_debit_t *d = q->rc->quota;
+
+	if (d)
+		d->failed = counter < d->n ? counter : 0;
+	gw_credits_reject(q->req, q->rc, q->rc->tc->config, q->plan);
+	gw_handler_decided(q->req, q->rc, q->plan, NULL, GW_PROBLEM_QUOTA_EXCEEDED, &q->drop);
+}
 
 static void on_pool_dispose(void *p)
 {
@@ -44,6 +95,7 @@ static void by_policy(struct creq *q)
 	gw_ratelimit_state_t st;
 	gw_key_entry_t *e;
 	gw_keys_lock_t lk;
+	gw_cluster_result_t res = { .verdict = GW_CLUSTER_ADMIT };
 	int ok = 0;
 
 	if (gw_cluster_policy(q->c) == GW_REDIS_FAIL_CLOSED) {
@@ -54,14 +106,30 @@ static void by_policy(struct creq *q)
 	}
 	__atomic_store_n(&s->fail_open, LOAD(s->fail_open) + 1, __ATOMIC_RELAXED);
 	e = gw_keys_lock(gw_server.keys, q->digest, &lk);
-	if (e)
+	if (e) {
+		struct edge_bucket before = e->bucket;
+
 		ok = gw_ratelimit_take(&e->bucket, gw_now_ns(), &q->plan->limit, &st);
+		/* The quota as this node last saw it plus what it counted since; refused,
+		 * the token goes back (as in embedded mode). */
+		if (ok) {
+			gw_cluster_local_counters(q->c, q->rc->key_id, q->quota.ctr, q->quota.n,
+						  &res);
+			if (res.verdict != GW_CLUSTER_ADMIT)
+				e->bucket = before;
+		}
+	}
 	gw_keys_unlock(&lk);
 	if (!e) /* removed while Redis was asked */
 		gw_handler_decided(q->req, q->rc, q->plan, NULL, GW_PROBLEM_INVALID_KEY, &q->drop);
-	else
+	else if (ok && res.verdict == GW_CLUSTER_COUNTER)
+		quota_refused(q, res.counter);
+	else {
+		if (ok)
+			debited(q->rc, &res, true);
 		gw_handler_decided(q->req, q->rc, q->plan, &st,
 				   ok ? GW_PROBLEM_NONE : GW_PROBLEM_RATE_LIMITED, &q->drop);
+	}
 }
 
 static void on_decided(void *data, const gw_cluster_result_t *res)
@@ -75,9 +143,13 @@ static void on_decided(void *data, const gw_cluster_result_t *res)
 	}
 	*q->holder = NULL;
 	switch (res->verdict) {
+	case GW_CLUSTER_COUNTER:
+		quota_refused(q, res->counter);
+		break;
 	case GW_CLUSTER_ADMIT:
 	case GW_CLUSTER_BUCKET:
-	case GW_CLUSTER_COUNTER:
+		if (res->verdict == GW_CLUSTER_ADMIT)
+			debited(q->rc, res, false);
 		gw_ratelimit_state(&q->plan->limit, res->credit_ns, &st);
 		gw_handler_decided(q->req, q->rc, q->plan, &st,
 				   res->verdict == GW_CLUSTER_ADMIT ? GW_PROBLEM_NONE
@@ -104,7 +176,13 @@ void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 		.req = req, .rc = rc, .plan = plan, .c = rc->tc->worker->cluster, .drop = *drop
 	};
 	memcpy(q->digest, digest, 32);
-	if (!gw_cluster_admit(q->c, rc->key_id, &plan->limit, NULL, 0, on_decided, q)) {
+	{
+		gw_credits_debit_t *d = debit_of(req, rc, plan, digest);
+
+		gw_cluster_quota_build(d->c, d->n, &q->quota);
+	}
+	if (!gw_cluster_admit(q->c, rc->key_id, &plan->limit, q->quota.ctr, q->quota.n, on_decided,
+			      q)) {
 		/* h2o stops reading an HTTP/1 client until its response: spare the epoll
 		 * DEL + ADD that a later response would cost (as the proxy does) */
 		gw_proxy_keep_client_polled(req);
@@ -114,6 +192,149 @@ void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 	}
 	by_policy(q);
 	free(q);
+}
+
+void gw_cluster_refund_request(gw_reqctx_t *rc)
+{
+	gw_credits_debit_t *d = rc->quota;
+	gw_cluster_t *c = rc->tc->worker->cluster;
+	gw_cluster_quota_t q;
+
+	if (!d || !c)
+		return;
+	gw_cluster_quota_build(d->c, d->n, &q);
+	gw_cluster_refund(c, rc->key_id, q.ctr, q.n, d->local);
+}
+
+/* ---- usage reports: the counters held in Redis ---- */
+
+/* The read's arguments for key id on plan (NULL: no plan, so no limits, a 1-token
+ * bucket nobody reads). */
+static void usage_counters(const gw_config_t *cfg, const gw_plan_t *plan, int64_t now,
+			   gw_cluster_quota_t *q, gw_limit_t *l)
+{
+	static const gw_quota_limit_t none[GW_QUOTA_KINDS];
+	gw_quota_counter_t c[GW_QUOTA_KINDS];
+	size_t n = gw_quota_counters(plan ? plan->quota : none, 0, now, &cfg->usage.clock, c);
+
+	gw_cluster_quota_build(c, n, q);
+	if (plan)
+		*l = plan->limit;
+	else
+		*l = (gw_limit_t){ .interval_ns = 1, .cap_ns = 1 };
+}
+
+/* used[] in kind order from a read's result. */
+static void used_of(const gw_cluster_result_t *res, uint64_t used[GW_QUOTA_KINDS])
+{
+	for (size_t i = 0; i < GW_QUOTA_KINDS; i++)
+		used[i] = i < res->nvalues ? res->values[i] : 0;
+}
+
+/* A usage request waiting for Redis. */
+struct ureq {
+	h2o_req_t *req;
+	struct ureq **holder;
+	gw_reqctx_t *rc;
+	const gw_plan_t *plan;
+	uint16_t plan_id;
+	uint8_t status;
+	gw_cluster_quota_t quota;
+};
+
+static void on_usage_pool_dispose(void *p)
+{
+	struct ureq **holder = p;
+
+	if (*holder)
+		(*holder)->req = NULL;
+}
+
+static void on_usage(void *data, const gw_cluster_result_t *res)
+{
+	struct ureq *u = data;
+	uint64_t used[GW_QUOTA_KINDS];
+
+	if (!u->req) {
+		free(u);
+		return;
+	}
+	*u->holder = NULL;
+	if (res->verdict == GW_CLUSTER_UNAVAILABLE) {
+		gw_handler_decided(u->req, u->rc, u->plan, NULL, GW_PROBLEM_LIMITS_UNAVAILABLE,
+				   &(gw_proxy_drop_t){ 0 });
+	} else {
+		used_of(res, used);
+		gw_credits_send_usage(
+			u->req, u->rc,
+			gw_credits_usage_json_values(u->rc->tc->config, u->rc->key_id,
+						     gw_intern_name(u->plan_id), u->plan, u->status,
+						     used, res->credit_ns,
+						     (int64_t)u->req->processed_at.at.tv_sec));
+	}
+	free(u);
+}
+
+void gw_cluster_usage_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+			      uint16_t plan_id, uint8_t status)
+{
+	struct ureq *u = malloc(sizeof(*u));
+	gw_limit_t l;
+
+	if (!u) {
+		gw_handler_problem(req, rc, GW_PROBLEM_INTERNAL);
+		return;
+	}
+	*u = (struct ureq){
+		.req = req, .rc = rc, .plan = plan, .plan_id = plan_id, .status = status
+	};
+	usage_counters(rc->tc->config, plan, (int64_t)req->processed_at.at.tv_sec, &u->quota, &l);
+	if (gw_cluster_read(rc->tc->worker->cluster, rc->key_id, &l, u->quota.ctr, u->quota.n,
+			    on_usage, u)) {
+		free(u);
+		gw_handler_decided(req, rc, plan, NULL, GW_PROBLEM_LIMITS_UNAVAILABLE,
+				   &(gw_proxy_drop_t){ 0 });
+		return;
+	}
+	u->holder = h2o_mem_alloc_shared(&req->pool, sizeof(*u->holder), on_usage_pool_dispose);
+	*u->holder = u;
+}
+
+json_t *gw_cluster_admin_usage(const gw_config_t *cfg, const char *id, const char *plan_name,
+			       uint8_t status, int64_t now)
+{
+	const gw_plan_t *plan = gw_config_plan(cfg, gw_intern_find(plan_name));
+	gw_cluster_args_t a;
+	gw_cluster_quota_t q;
+	gw_cluster_result_t res;
+	uint64_t used[GW_QUOTA_KINDS];
+	redisReply *r = NULL;
+	gw_limit_t l;
+	int ret;
+
+	usage_counters(cfg, plan, now, &q, &l);
+	if (gw_cluster_build_args(&a, cfg->store.redis.prefix, id, &l, q.ctr, q.n))
+		return NULL;
+	a.argv[0] = "EVAL";
+	a.len[0] = 4;
+	a.argv[1] = gw_cluster_read_script;
+	a.len[1] = strlen(gw_cluster_read_script);
+	pthread_mutex_lock(&gw_server.store_lock);
+	ret = gw_store_redis_command(gw_server.store, a.argc, a.argv, a.len, &r);
+	if (ret)
+		pr_err("Couldn't read the usage of key %s: %s", id, gw_server.store->errmsg);
+	pthread_mutex_unlock(&gw_server.store_lock);
+	if (ret)
+		return NULL;
+	ret = gw_cluster_parse_reply(r, q.n, &res);
+	freeReplyObject(r);
+	if (ret || res.verdict != GW_CLUSTER_ADMIT) {
+		pr_err("Couldn't read the usage of key %s: unexpected reply from Redis", id);
+		return NULL;
+	}
+	used_of(&res, used);
+	return gw_credits_usage_json_values(cfg, id, plan_name, plan, status, used, res.credit_ns,
+					    now);
 }
 
 int gw_cluster_worker_start(gw_worker_t *w)

@@ -16,12 +16,28 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "gw/evloop.h"
 #include "gw/proxy.h"
 #include "gw/worker.h"
 
 void gw_cluster_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 			const uint8_t digest[32], const gw_proxy_drop_t *drop);
+
+/* Give back, in Redis, the quota debit of a refunded request (credits.c's finish). */
+void gw_cluster_refund_request(gw_reqctx_t *rc);
+
+/* The usage endpoint in cluster mode: the key's counters and bucket read from Redis by
+ * one read-only script call on the worker's connection; answered when it replies (503
+ * limits-unavailable when Redis does not). */
+void gw_cluster_usage_request(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
+			      uint16_t plan_id, uint8_t status);
+
+/* The admin API's usage document of a key in cluster mode: read synchronously through
+ * the store's connection (takes the store lock). NULL when Redis failed (logged). */
+json_t *gw_cluster_admin_usage(const gw_config_t *cfg, const char *id, const char *plan_name,
+			       uint8_t status, int64_t now);
 
 /* Start (cluster mode) and stop the calling worker's Redis client (0 or -ENOMEM); free it
  * once the worker's thread and the admin thread are gone. */

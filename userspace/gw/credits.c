@@ -8,6 +8,8 @@
 
 #include "gw/admin.h"
 #include "gw/apikey.h"
+#include "gw/cluster_quota.h"
+#include "gw/cluster_req.h"
 #include "gw/credits.h"
 #include "gw/handler.h"
 #include "gw/ratelimit.h"
@@ -25,6 +27,19 @@ void gw_credits_totals(uint64_t *credits, uint64_t overage[2], uint64_t *refunds
 	*refunds = __atomic_load_n(&total_refunds, __ATOMIC_RELAXED);
 }
 
+void gw_credits_note(int64_t credits, const uint64_t overage[2])
+{
+	if (credits > 0)
+		__atomic_add_fetch(&total_credits, (uint64_t)credits, __ATOMIC_RELAXED);
+	if (credits < 0) {
+		__atomic_sub_fetch(&total_credits, (uint64_t)-credits, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&total_refunds, 1, __ATOMIC_RELAXED);
+	}
+	for (int u = 0; overage && u < GW_QUOTA_UNITS; u++)
+		if (overage[u])
+			__atomic_add_fetch(&total_overage[u], overage[u], __ATOMIC_RELAXED);
+}
+
 enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 				 const gw_plan_t *plan, const gw_route_t *route,
 				 const uint8_t digest[32])
@@ -40,6 +55,7 @@ enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_confi
 				 &cfg->usage.clock, d->c);
 	d->failed = 0;
 	d->debited = false;
+	d->in_redis = d->local = false;
 	rc->quota = d;
 	ret = gw_usage_debit(gw_server.usage, d->key, d->c, d->n, d->over, &d->failed);
 	if (ret == -EDQUOT)
@@ -131,7 +147,18 @@ void gw_credits_finish(h2o_req_t *req, gw_reqctx_t *rc)
 	gw_credits_debit_t *d = rc->quota;
 
 	if (!d || !d->debited || !rc->route || !rc->route->refund_on_failure ||
-	    req->res.status < 500 || !gw_server.usage)
+	    req->res.status < 500)
+		return;
+	if (d->in_redis) {
+		gw_cluster_refund_request(rc);
+		d->debited = false;
+		if (rc->route->credits)
+			gw_credits_note(-(int64_t)rc->route->credits, NULL);
+		else
+			__atomic_add_fetch(&total_refunds, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (!gw_server.usage)
 		return;
 	gw_usage_refund(gw_server.usage, d->key, d->c, d->n, d->over);
 	d->debited = false;
@@ -140,9 +167,16 @@ void gw_credits_finish(h2o_req_t *req, gw_reqctx_t *rc)
 		__atomic_sub_fetch(&total_credits, rc->route->credits, __ATOMIC_RELAXED);
 }
 
-json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char *plan_name,
-			      const gw_plan_t *plan, uint8_t status,
-			      const struct edge_bucket *bucket, uint64_t now_ns, int64_t now)
+/* The document; values: counters and bucket from Redis (NULL: the embedded table and
+ * bucket). */
+struct usage_values {
+	const uint64_t *used;
+	uint64_t credit_ns;
+};
+
+static json_t *usage_json(const gw_config_t *cfg, const char *id, const char *plan_name,
+			  const gw_plan_t *plan, uint8_t status, const struct edge_bucket *bucket,
+			  uint64_t now_ns, int64_t now, const struct usage_values *vals)
 {
 	static const gw_quota_limit_t none[GW_QUOTA_KINDS];
 	gw_quota_counter_t c[GW_QUOTA_KINDS];
@@ -153,10 +187,16 @@ json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char
 	uint64_t key = 0;
 
 	n = gw_quota_counters(plan ? plan->quota : none, 0, now, &cfg->usage.clock, c);
-	if (gw_server.usage && !gw_usage_key_of_id(id, &key))
+	if (vals) {
+		for (size_t i = 0; i < n; i++) {
+			used[i] = vals->used[i];
+			over[i] = gw_cluster_quota_overage(&c[i], used[i]);
+		}
+	} else if (gw_server.usage && !gw_usage_key_of_id(id, &key)) {
 		gw_usage_read(gw_server.usage, key, c, n, used, over);
-	else
+	} else {
 		memset(used, 0, sizeof(used));
+	}
 	json_object_set_new(o, "id", json_string(id));
 	json_object_set_new(o, "plan", json_string(plan_name));
 	json_object_set_new(o, "status", json_string(gw_key_status_name(status)));
@@ -164,7 +204,10 @@ json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char
 		gw_ratelimit_state_t st;
 		struct edge_bucket b = bucket ? *bucket : (struct edge_bucket){ 0 };
 
-		gw_ratelimit_peek(&b, now_ns, &plan->limit, &st);
+		if (vals)
+			gw_ratelimit_state(&plan->limit, vals->credit_ns, &st);
+		else
+			gw_ratelimit_peek(&b, now_ns, &plan->limit, &st);
 		json_object_set_new(o, "rate",
 				    json_pack("{s:s, s:I, s:I, s:I}", "limit", plan->limit.text,
 					      "burst", (json_int_t)plan->limit.burst, "tokens_left",
@@ -209,6 +252,23 @@ json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char
 	return o;
 }
 
+json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char *plan_name,
+			      const gw_plan_t *plan, uint8_t status,
+			      const struct edge_bucket *bucket, uint64_t now_ns, int64_t now)
+{
+	return usage_json(cfg, id, plan_name, plan, status, bucket, now_ns, now, NULL);
+}
+
+json_t *gw_credits_usage_json_values(const gw_config_t *cfg, const char *id, const char *plan_name,
+				     const gw_plan_t *plan, uint8_t status,
+				     const uint64_t used[GW_QUOTA_KINDS], uint64_t credit_ns,
+				     int64_t now)
+{
+	struct usage_values v = { .used = used, .credit_ns = credit_ns };
+
+	return usage_json(cfg, id, plan_name, plan, status, NULL, 0, now, &v);
+}
+
 /* The key of a usage request; answers (401) and returns false when there is none. */
 static bool usage_key(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, char *kbuf,
 		      gw_apikey_t *key)
@@ -251,7 +311,6 @@ bool gw_credits_usage_endpoint(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_
 	gw_key_entry_t *e;
 	gw_apikey_t key;
 	json_t *o;
-	char *s;
 
 	if (!cfg->usage.endpoint || plen != cfg->usage.endpoint_len ||
 	    memcmp(req->path.base, cfg->usage.endpoint, plen))
@@ -292,13 +351,25 @@ bool gw_credits_usage_endpoint(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_
 	}
 	rc->plan_id = plan_id;
 	plan = gw_config_plan(cfg, plan_id);
+	if (rc->tc->worker->cluster) { /* the counters live in Redis: asked, answered later */
+		gw_cluster_usage_request(req, rc, plan, plan_id, status);
+		return true;
+	}
 	o = gw_credits_usage_json(cfg, id, gw_intern_name(plan_id), plan, status, &b, gw_now_ns(),
 				  (int64_t)req->processed_at.at.tv_sec);
+	gw_credits_send_usage(req, rc, o);
+	return true;
+}
+
+void gw_credits_send_usage(h2o_req_t *req, gw_reqctx_t *rc, json_t *o)
+{
+	char *s;
+
 	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!s) {
 		gw_handler_problem(req, rc, GW_PROBLEM_INTERNAL);
-		return true;
+		return;
 	}
 	req->res.status = 200;
 	req->res.reason = "OK";
@@ -313,5 +384,4 @@ bool gw_credits_usage_endpoint(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_
 		req->res.content_length = body.len;
 		h2o_send_inline(req, body.base, body.len);
 	}
-	return true;
 }

@@ -35,6 +35,8 @@ typedef struct st_gw_credits_debit_t {
 	size_t n;
 	size_t failed; /* the counter that refused (when refused) */
 	bool debited;
+	bool in_redis; /* cluster mode: debited in Redis (cluster_req.c), refunded there */
+	bool local;    /* cluster mode: counted on this node under fail-open */
 } gw_credits_debit_t;
 
 /*
@@ -69,6 +71,23 @@ bool gw_credits_usage_endpoint(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_
 json_t *gw_credits_usage_json(const gw_config_t *cfg, const char *id, const char *plan_name,
 			      const gw_plan_t *plan, uint8_t status,
 			      const struct edge_bucket *bucket, uint64_t now_ns, int64_t now);
+
+/*
+ * The usage document from counters read elsewhere (cluster mode: Redis): used[kind] for
+ * each of the GW_QUOTA_KINDS counters, the plan bucket holding credit_ns. Overage is
+ * what a soft-limited counter holds beyond its limit.
+ */
+json_t *gw_credits_usage_json_values(const gw_config_t *cfg, const char *id, const char *plan_name,
+				     const gw_plan_t *plan, uint8_t status,
+				     const uint64_t used[GW_QUOTA_KINDS], uint64_t credit_ns,
+				     int64_t now);
+
+/* Answer a usage request with document o (200, or 500 when o is NULL); o is consumed. */
+void gw_credits_send_usage(h2o_req_t *req, gw_reqctx_t *rc, json_t *o);
+
+/* Add an admission decided elsewhere (cluster mode) to the totals below: credits debited
+ * (negative: refunded, which also counts a refund) and overage by unit (may be NULL). */
+void gw_credits_note(int64_t credits, const uint64_t overage[2]);
 
 /* Process-wide totals for /metrics: credits debited (net of refunds), overage admitted past
  * soft limits by unit (requests, credits), refunded requests. */

@@ -169,4 +169,13 @@ typedef void (*gw_store_changed_fn)(void *arg, const char *id);
 int gw_store_redis_watch(gw_store_t *s, gw_store_changed_fn changed, void (*resync)(void *arg),
 			 void *arg);
 
+/*
+ * Redis store only: run one command (argv form, as redisCommandArgv) on the store's
+ * connection - the admin thread's synchronous reads of cluster state (usage counters).
+ * The caller holds the store lock and frees *out (freeReplyObject). 0 or -EIO (errmsg).
+ */
+struct redisReply;
+int gw_store_redis_command(gw_store_t *s, int argc, const char **argv, const size_t *len,
+			   struct redisReply **out);
+
 #endif /* GW_STORE_H */

@@ -119,6 +119,8 @@ static const char commit_lua[] =
 	"if op ~= '-' then redis.call('PUBLISH', KEYS[1], ARGV[2]) end\n"
 	"return 1\n";
 
+static const gw_store_ops_t redis_ops;
+
 static int fail(gw_store_redis_t *s, const char *what, const char *why)
 {
 	snprintf(s->super.errmsg, sizeof(s->super.errmsg), "Couldn't %s: %s", what, why);
@@ -673,6 +675,17 @@ static int rd_audit_list(gw_store_t *base, int64_t since, size_t limit, gw_store
 			break;
 	}
 	return 0;
+}
+
+int gw_store_redis_command(gw_store_t *base, int argc, const char **argv, const size_t *len,
+			   redisReply **out)
+{
+	gw_store_redis_t *s = (gw_store_redis_t *)base;
+
+	if (base->ops != &redis_ops)
+		return -EOPNOTSUPP;
+	*out = command(s, "read cluster state", argc, argv, len);
+	return *out ? 0 : -EIO;
 }
 
 /* ---- the watcher ---- */
