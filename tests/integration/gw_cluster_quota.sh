@@ -6,7 +6,7 @@
 # reset, RateLimit-Policy) from either node; soft limits count overage; refunds on
 # upstream failure; a plan change keeps what was used; usage read from Redis by the admin
 # API (fgctl keys usage) and by GET /v1/usage; audit entries of both nodes listed by
-# either (fgctl audit [--since]).
+# either (fgctl audit [--since]); fail-open counts locally and reconciles.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 . "$(dirname "$0")/gw_cluster_lib.bash"
@@ -162,5 +162,24 @@ out=$(F b audit)
 like "fgctl audit (node b): the plan change" "$out" 'plan: "metered" -> "metered2"'
 is "fgctl audit --since tomorrow: nothing" "$(F a audit --since "$(date -u -d tomorrow +%Y-%m-%d)" --json | jq length)" 0
 is "fgctl audit --since today: all" "$(F a audit --since "$(date -u +%Y-%m-%d)" --json | jq length)" 5
+
+# -- fail-open: node a counts locally while Redis is away, and reconciles after
+O=$(cl_admin b POST /v1/keys '{"plan": "daily"}' | jq -r .key)
+known "$O"
+is "two requests decided in Redis" "$(cl_status a "$O") $(cl_status a "$O")" "200 200"
+cl_redis_stop
+during=""
+for i in $(seq 10); do during+="$(cl_status a "$O") "; done
+okd=$(grep -o 200 <<<"$during" | wc -l)
+diag "fail-open, Redis stopped: $during"
+is "fail-open: only 200 or 429" "$(tr ' ' '\n' <<<"$during" | grep -cv '^200$\|^429$\|^$')" 0
+cmp_ok "fail-open: some admitted on the node's own count ($okd)" "$okd" -ge 1
+# two workers, each checks its last value from Redis plus its own count: at most 3 each
+cmp_ok "fail-open: the hard limit still refuses ($okd <= 6 of 10)" "$okd" -le 6
+cl_redis_start
+ok "node a connected again" wait_for 10 bash -c "curl -s -m 2 http://127.0.0.1:$ADMIN_A/metrics | grep -q 'floodgate_redis_connections{state=\"ready\"} 2'"
+ok "the local counts reconciled into Redis (2 + $okd)" wait_for 5 bash -c "[ \"\$(redis-cli -p $REDIS_PORT get 'fgt$$:{$(id_of "$O")}:q:req:d:$(date -u +%Y-%m-%d)')\" = $((2 + okd)) ]"
+is "... as node b reports" "$(used b "$O" requests day)" $((2 + okd))
+is "... and Redis decides again: over the quota" "$(cl_status b "$O")" 429
 ok "both nodes still serve" kill -0 "$PID_a" "$PID_b"
 finish

@@ -39,7 +39,9 @@
  * ARGV[1] interval_ns, [2] cap_ns, [3] bucket TTL in ms, [4] n, then per counter i
  * (1-based): [4i+1] limit (0 none), [4i+2] cost, [4i+3] expire-at (0 never), [4i+4] hard.
  * Returns {verdict, credit_ns, value_1 .. value_n}: verdict 0 admitted, 1 no token (no
- * values then), 1+i counter i refused.
+ * values then), 1+i counter i refused. A counter's expiry is set when the script creates
+ * it (its period, hence its expiry, never changes afterwards): the steady state costs no
+ * EXPIREAT.
  */
 const char gw_cluster_script[] =
 	"local t = redis.call('TIME')\n"
@@ -59,8 +61,11 @@ const char gw_cluster_script[] =
 	"if credit < iv then\n"
 	"  out[1] = 1\n"
 	"else\n"
+	"  local fresh = {}\n"
 	"  for i = 1, n do\n"
-	"    local v = tonumber(redis.call('GET', KEYS[i + 1]) or '0')\n"
+	"    local g = redis.call('GET', KEYS[i + 1])\n"
+	"    local v = tonumber(g or '0')\n"
+	"    fresh[i] = not g\n"
 	"    out[i + 2] = v\n"
 	"    if out[1] == 0 and ARGV[4 * i + 4] == '1' then\n"
 	"      local lim = tonumber(ARGV[4 * i + 1])\n"
@@ -74,7 +79,7 @@ const char gw_cluster_script[] =
 	"    for i = 1, n do\n"
 	"      out[i + 2] = redis.call('INCRBY', KEYS[i + 1], ARGV[4 * i + 2])\n"
 	"      local e = tonumber(ARGV[4 * i + 3])\n"
-	"      if e > 0 then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
+	"      if e > 0 and fresh[i] then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
