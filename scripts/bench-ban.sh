@@ -7,7 +7,14 @@
 #      the write, the next packet of the source is dropped: one source also floods SYNs at
 #      FG_BENCH_BAN_PPS while it is banned, and its entry's hit counter must move (the time
 #      to the first dropped packet is at most install_ns + 1/pps). Target: <= 1 ms.
-#      Across nodes (Redis pub/sub) is not measured: the cluster adapter is not merged yet.
+#   1b. Ban propagation, other node (FG_BENCH_PARTS "cluster"): a second daemon in its own
+#      namespace on a second veth from the client namespace, both on one redis-server
+#      (store type redis, in the client namespace, listening on both links). The same N
+#      bans are decided on node a; node b installs each one from Redis pub/sub and records
+#      its verdict time as carried in the message (CLOCK_REALTIME on a, converted to b's
+#      CLOCK_MONOTONIC: same host clock, so exact) against its own XDP write: b's install_ns;
+#      p50/p99 over N, beside a's own (same node). A source flooding SYNs at node b while
+#      it is banned on node a must see b's entry's hit counter move. Target: <= 50 ms.
 #   2. Goodput under flood: wrk (client namespace) against the daemon (proxying to
 #      fg-upstream) without flood, during a spoofed `fgflood --pps 1000000` flood with the
 #      XDP program detached, and with it attached (the daemon's policy: per-source SYN limit,
@@ -15,7 +22,7 @@
 #      clean; flood-noxdp reported next to it.
 #
 # Knobs: FG_BENCH_BANS (200), FG_BENCH_BAN_PPS (100000), FG_BENCH_SECS (wrk seconds, 5),
-# FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban goodput").
+# FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban cluster goodput").
 # Writes build/bench/ban.json. A benchmark never fails on a number, only when it cannot
 # measure.
 set -u
@@ -28,7 +35,7 @@ BAN_PPS=${FG_BENCH_BAN_PPS:-100000}
 SECS=${FG_BENCH_SECS:-5}
 ROUNDS=${FG_BENCH_ROUNDS:-3}
 FLOOD_PPS=${FG_BENCH_FLOOD_PPS:-1000000}
-PARTS=${FG_BENCH_PARTS:-ban goodput}
+PARTS=${FG_BENCH_PARTS:-ban cluster goodput}
 NS_C=fgb-banc-$$ NS_S=fgb-bans-$$ IF_C=fgbbc$$ IF_S=fgbbs$$ IDX=$((20 + $$ % 200))
 IF_C=${IF_C:0:15} IF_S=${IF_S:0:15}
 PIN=/sys/fs/bpf/fgb-ban-$$
@@ -37,15 +44,22 @@ TOKEN=bench-token
 TMP=$(mktemp -d /tmp/fg-bench-ban.XXXXXX)
 OUT=$BUILD/bench
 mkdir -p "$OUT"
-GW_PID= UP_PID=
+GW_PID= UP_PID= GWB_PID= REDIS_PID=
+NS_B=fgb-banb-$$ IF_CB=fgbcb$$ IF_B=fgbbb$$ IDXB=$((IDX + 1))
+IF_CB=${IF_CB:0:15} IF_B=${IF_B:0:15}
+PIN_B=/sys/fs/bpf/fgb-ban-$$-b
+SB=198.18.$IDXB.2 RPORT=18379
 
 die() { echo "bench-ban: $*" >&2; exit 1; }
 cleanup() {
 	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	[ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+	[ -n "$GWB_PID" ] && kill "$GWB_PID" 2>/dev/null && wait "$GWB_PID" 2>/dev/null
+	[ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
 	nsenter --net="/run/netns/$NS_S" "$B/fgctl" --pin-dir "$PIN" detach "$IF_S" >/dev/null 2>&1
-	rm -rf "$PIN" "$TMP"
-	fg_ns_del "$NS_C" "$NS_S"
+	[ -d "/run/netns/$NS_B" ] && nsenter --net="/run/netns/$NS_B" "$B/fgctl" --pin-dir "$PIN_B" detach "$IF_B" >/dev/null 2>&1
+	rm -rf "$PIN" "$PIN_B" "$TMP"
+	fg_ns_del "$NS_C" "$NS_S" "$NS_B"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -62,29 +76,38 @@ admin() { inr curl -s -m 10 -X "$1" -H "Authorization: Bearer $TOKEN" ${3:+--dat
 nsenter --net="/run/netns/$NS_S" taskset -c 1 "$B/fg-upstream" -l "127.0.0.1:$UP" --size 64 >"$TMP/up.log" 2>&1 &
 UP_PID=$!
 
-start_daemon() { # start_daemon ABUSE_JSON
+start_daemon() { # start_daemon ABUSE_JSON [STORE_JSON]
 	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	rm -f "$TMP"/keys.db*
-	jq -n --arg s "$S:$PORT" --arg tok "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
-		--arg pin "$PIN" --arg ifs "$IF_S" --arg db "$TMP/keys.db" \
+	node_config "$1" "$S" "$PIN" "$IF_S" "${2:-}" >"$TMP/c.json"
+	nsenter --net="/run/netns/$NS_S" taskset -c 1 "$B/floodgate" -q -c "$TMP/c.json" >>"$TMP/gw.log" 2>&1 &
+	GW_PID=$!
+	wait_admin inr || die "the daemon did not start: $(tail -3 "$TMP/gw.log")"
+}
+
+wait_admin() { # wait_admin RUNNER: until the admin API answers in that namespace
+	for _ in $(seq 100); do
+		"$1" curl -sf -m 1 -o /dev/null "http://127.0.0.1:$ADMIN/healthz" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+node_config() { # node_config ABUSE_JSON ADDR PIN IFACE [STORE_JSON]
+	jq -n --arg s "$2:$PORT" --arg tok "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
+		--arg pin "$3" --arg ifs "$4" --arg db "$TMP/keys.db" \
+		--argjson store "${5:-null}" \
 		--argjson port "$PORT" --argjson abuse "$1" --arg up "http://127.0.0.1:$UP" \
 		--arg admin "127.0.0.1:$ADMIN" '{
 		threads: 1, listen: [$s], admin: {listen: $admin, token_sha256: $tok},
-		store: {path: $db},
+		store: ($store // {path: $db}),
 		upstreams: {up: {url: $up}},
 		routes: [{name: "pub", methods: ["GET"], path: "/public/.*", upstream: "up", auth: false},
 			 {name: "api", methods: ["GET"], path: "/v1/.*", upstream: "up"}],
 		plans: {},
 		edge: {pin_dir: $pin, attach: $ifs, ports: [$port], syn_only: true,
 		       source: {rate: 100000, burst: 100000}, new_sources: {rate: 1000, burst: 1000}},
-		abuse: $abuse}' >"$TMP/c.json"
-	nsenter --net="/run/netns/$NS_S" taskset -c 1 "$B/floodgate" -q -c "$TMP/c.json" >>"$TMP/gw.log" 2>&1 &
-	GW_PID=$!
-	for _ in $(seq 100); do
-		inr curl -sf -m 1 -o /dev/null "http://127.0.0.1:$ADMIN/healthz" && return 0
-		sleep 0.1
-	done
-	die "the daemon did not start: $(tail -3 "$TMP/gw.log")"
+		abuse: $abuse}'
 }
 
 pct() { # pct P: percentile P of the numbers on stdin (nearest rank)
@@ -127,7 +150,78 @@ case " $PARTS " in *" ban "*)
 		'$r + {ban_same_node: {bans: $n, verdict_to_xdp_entry_ns: {p50: $p50, p99: $p99},
 			flood_source_hits_after_ban: $hits, flood_pps: $pps,
 			first_drop_bound_ns: {p50: ($p50 + 1e9 / $pps), p99: ($p99 + 1e9 / $pps)},
-			target_ns: 1000000}, ban_other_node: null}')
+			target_ns: 1000000}}')
+	;;
+esac
+
+case " $PARTS " in *" cluster "*)
+	echo "== bench-ban 1b/2: ban propagation, other node ($NBANS bans through Redis) =="
+	command -v redis-server >/dev/null || die "redis-server is missing (scripts/deps.sh)"
+	ip netns add "$NS_B" &&
+		ip link add "$IF_CB" netns "$NS_C" numtxqueues 2 numrxqueues 2 type veth \
+			peer name "$IF_B" netns "$NS_B" numtxqueues 2 numrxqueues 2 ||
+		die "Couldn't create node b's namespace"
+	inb() { nsenter --net="/run/netns/$NS_B" "$@"; }
+	inb ip link set lo up
+	ins ip addr add "198.18.$IDXB.1/24" dev "$IF_CB"
+	inb ip addr add "$SB/24" dev "$IF_B"
+	ins ip link set "$IF_CB" up
+	inb ip link set "$IF_B" up
+	inb ip route add "198.18.$IDX.0/24" dev "$IF_B" # the clients' addresses, on-link
+	# redis-server in the client namespace, on both links; nsenter execs, so $! is redis
+	nsenter --net="/run/netns/$NS_C" redis-server --port "$RPORT" --bind "198.18.$IDX.1 198.18.$IDXB.1" \
+		--protected-mode no --save '' --appendonly no --logfile "$TMP/redis.log" </dev/null >/dev/null 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 50); do ins redis-cli -h "198.18.$IDX.1" -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	ABUSE='{"threshold": 1, "weights": {"auth_failure": 1}, "ban_ttl_s": 600}'
+	store() { echo '{"type": "redis", "url": "redis://'"$1"':'"$RPORT"'/0", "prefix": "fgb'"$$"':"}'; }
+	start_daemon "$ABUSE" "$(store "198.18.$IDX.1")"
+	node_config "$ABUSE" "$SB" "$PIN_B" "$IF_B" "$(store "198.18.$IDXB.1")" >"$TMP/cb.json"
+	nsenter --net="/run/netns/$NS_B" taskset -c 0 "$B/floodgate" -q -c "$TMP/cb.json" >>"$TMP/gwb.log" 2>&1 &
+	GWB_PID=$!
+	wait_admin inb || die "node b did not start: $(tail -3 "$TMP/gwb.log")"
+	for i in $(seq 1 "$NBANS"); do
+		ins ip addr add "198.18.$IDX.$((9 + i % 240))/24" dev "$IF_C" 2>/dev/null
+	done
+	# one source flooding SYNs at node b while node a bans it: b's entry's hits must move
+	FL=198.18.$IDX.251
+	ins ip addr add "$FL/24" dev "$IF_C" 2>/dev/null
+	ins ping -c 1 -W 1 "$SB" >/dev/null 2>&1 # b's neighbour entry before the flood
+	ins timeout 30 "$B/fgflood" "$IF_CB" --dst "$SB" --dport "$PORT" --src "$FL/32" --pps "$BAN_PPS" \
+		--seconds 3 --json >"$TMP/cflood.json" 2>/dev/null &
+	fpid=$!
+	sleep 0.5
+	ins curl -s -o /dev/null -m 2 --interface "$FL" -H 'X-API-Key: bad' "http://$S:$PORT/v1/x"
+	for i in $(seq 1 "$NBANS"); do
+		[ $i -gt 240 ] && break
+		ins curl -s -o /dev/null -m 2 --interface "198.18.$IDX.$((9 + i % 240))" -H 'X-API-Key: bad' "http://$S:$PORT/v1/x"
+	done
+	wait "$fpid"
+	sleep 0.5 # the last records in flight
+	admin GET /v1/bans >"$TMP/abans.json"
+	inb curl -s -m 10 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$ADMIN/v1/bans" >"$TMP/bbans.json"
+	got=$(jq '.bans | length' "$TMP/bbans.json")
+	a50=$(jq '.bans[].install_ns' "$TMP/abans.json" | pct 50)
+	a99=$(jq '.bans[].install_ns' "$TMP/abans.json" | pct 99)
+	b50=$(jq '.bans[].install_ns' "$TMP/bbans.json" | pct 50)
+	b99=$(jq '.bans[].install_ns' "$TMP/bbans.json" | pct 99)
+	hits=$(jq --arg c "$FL/32" '.bans[] | select(.cidr == $c) | .hits' "$TMP/bbans.json")
+	us() { awk -v v="$1" 'BEGIN{printf "%.1f", v/1000}'; }
+	printf '  node a (verdict there): %s bans; verdict -> XDP entry: p50 %s us, p99 %s us (target <= 1000 us)\n' \
+		"$(jq '.bans | length' "$TMP/abans.json")" "$(us "$a50")" "$(us "$a99")"
+	printf '  node b (through Redis): %s bans; a verdict -> b XDP entry: p50 %s us, p99 %s us (target <= 50000 us)\n' \
+		"$got" "$(us "$b50")" "$(us "$b99")"
+	printf '  source %s flooding node b: %s packets dropped by b'"'"'s entry (next packet <= %s us after the write)\n' \
+		"$FL" "${hits:-0}" "$(awk -v p="$BAN_PPS" 'BEGIN{printf "%.0f", 1e6/p}')"
+	RESULT=$(jq -n --argjson r "$RESULT" --argjson n "${got:-0}" --argjson a50 "$a50" --argjson a99 "$a99" \
+		--argjson b50 "$b50" --argjson b99 "$b99" --argjson hits "${hits:-0}" --argjson pps "$BAN_PPS" \
+		'$r + {ban_other_node: {bans: $n, verdict_to_xdp_entry_ns: {p50: $b50, p99: $b99},
+			same_node_ns: {p50: $a50, p99: $a99},
+			flood_source_hits_after_ban: $hits, flood_pps: $pps,
+			first_drop_bound_ns: {p50: ($b50 + 1e9 / $pps), p99: ($b99 + 1e9 / $pps)},
+			target_ns: 50000000}}')
+	kill "$GWB_PID" 2>/dev/null && wait "$GWB_PID" 2>/dev/null
+	GWB_PID=
 	;;
 esac
 

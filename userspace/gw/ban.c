@@ -799,6 +799,86 @@ static int restore_one(void *arg, const gw_ban_t *b)
 	return 0;
 }
 
+int gw_ban_remember(const gw_ban_t *b)
+{
+	ssize_t i;
+
+	pthread_mutex_lock(&B.lock);
+	i = record_of(&b->cidr);
+	if (i >= 0 && !B.active[i]) {
+		B.bans[i] = *b;
+		B.bans[i].hits = 0;
+	}
+	pthread_mutex_unlock(&B.lock);
+	return i >= 0 ? 0 : -ENOSPC;
+}
+
+struct orphans {
+	gw_ban_t *v;
+	size_t n, cap;
+};
+
+static bool known(const struct fg_cidr *c, bool edge)
+{
+	ssize_t i;
+	bool yes;
+
+	pthread_mutex_lock(&B.lock);
+	i = find(c);
+	yes = i >= 0 && B.active[i] && B.bans[i].edge == edge;
+	pthread_mutex_unlock(&B.lock);
+	return yes;
+}
+
+static int orphan_add(struct orphans *o, const struct fg_cidr *c, bool edge)
+{
+	if (known(c, edge))
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		gw_ban_t *v = cap <= GW_BAN_MAX ? realloc(o->v, cap * sizeof(*v)) : NULL;
+
+		if (!v)
+			return 1; /* enough for one sweep; the rest expire by their TTL */
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = (gw_ban_t){ .cidr = *c, .edge = edge };
+	return 0;
+}
+
+static int orphan_rule(const struct fg_rule_entry *e, void *arg)
+{
+	return e->rule.origin == EDGE_ORIGIN_BAN ? orphan_add(arg, &e->cidr, false) : 0;
+}
+
+static int orphan_edge(const struct fg_edge_entry *e, void *arg)
+{
+	return e->net.origin == EDGE_ORIGIN_BAN ? orphan_add(arg, &e->cidr, true) : 0;
+}
+
+size_t gw_ban_sweep_orphans(void)
+{
+	struct orphans o = { 0 };
+	struct fg_edgemap *em = gw_edge_lock();
+
+	if (!em)
+		return 0;
+	fg_edgemap_rule_foreach(em, FG_LIST_BLOCK, orphan_rule, &o);
+	fg_edgemap_edge_foreach(em, orphan_edge, &o);
+	gw_edge_unlock();
+	for (size_t i = 0; i < o.n; i++) {
+		char t[FG_CIDR_STRLEN];
+
+		map_remove(&o.v[i]);
+		pr_info("ban: %s of %s is in the maps but no longer in force: removed",
+			o.v[i].edge ? "tightening" : "ban",
+			fg_cidr_format(&o.v[i].cidr, t, sizeof(t)));
+	}
+	free(o.v);
+	return o.n;
+}
+
 int gw_ban_start(const gw_config_t *cfg, char *err, size_t errlen)
 {
 	const gw_edgecfg_t *ec = cfg->edge;

@@ -84,6 +84,15 @@ int gw_ban_install(const gw_ban_t *b);
  * publisher (a local decision). */
 int gw_ban_lift(const struct fg_cidr *c, bool publish);
 
+/* An expired ban decided elsewhere: remembered for the repeat rule only (nothing in the
+ * maps). 0 or -ENOSPC. */
+int gw_ban_remember(const gw_ban_t *b);
+
+/* Remove the ban entries (origin "ban") of the XDP maps that no active ban accounts for:
+ * left pinned by an earlier run, lifted elsewhere meanwhile. Only while nothing decides
+ * bans (start). Returns how many. */
+size_t gw_ban_sweep_orphans(void);
+
 typedef void (*gw_ban_publish_fn)(void *arg, const gw_ban_t *b, bool lifted);
 void gw_ban_set_publisher(gw_ban_publish_fn fn, void *arg);
 

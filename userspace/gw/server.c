@@ -17,6 +17,7 @@
 #include "log.h"
 #include "gw/admin.h"
 #include "gw/ban.h"
+#include "gw/banpub.h"
 #include "gw/edge.h"
 #include "gw/cluster_req.h"
 #include "gw/evloop.h"
@@ -296,6 +297,11 @@ int gw_server_run(const char *config_path, gw_config_t *cfg)
 	}
 	if (cfg->store.type == GW_STORE_REDIS && gw_cluster_watch_keys())
 		goto out;
+	/* Redis mode: the cluster's bans are in the maps before the first request too. */
+	if (cfg->store.type == GW_STORE_REDIS && gw_banpub_start(cfg, err, sizeof(err))) {
+		pr_err("%s", err);
+		goto out;
+	}
 	gw_server.config = cfg;
 	gw_server.generation = 1;
 	cfg = NULL;
@@ -359,6 +365,7 @@ stop:
 		gw_cluster_worker_free(gw_server.workers[i]);
 	pr_info("stopped");
 out:
+	gw_banpub_stop();
 	gw_ban_stop();
 	gw_edge_stop();
 	free(fds);

@@ -12,6 +12,7 @@
 
 #include "edgemap.h"
 #include "gw/ban.h"
+#include "gw/banpub.h"
 #include "gw/banapi.h"
 #include "gw/edge.h"
 #include "gw/metrics.h"
@@ -192,5 +193,5 @@ int gw_status_metrics_append(char **buf, size_t *len)
 	*buf = p;
 	*len += (size_t)n;
 	free(more);
-	return 0;
+	return gw_banpub_metrics_append(buf, len); /* Redis mode only */
 }
