@@ -211,6 +211,7 @@ cmp_ok "a counted the failed attempt" "$(fg_ns_run "$NS_A" curl -s "http://127.0
 	awk '/^floodgate_ban_cluster_records_total\{event="publish_error"\}/ { print $2 }')" -ge 1
 is "... and Redis keeps it" "$(rcli HGET "${PREFIX}bans" "$W/32" | jq -r .op)" ban
 
+diag "node b's installs: $(grep -o 'ban cluster: .* from node .*' "$GW_DIR/floodgate-b.log" | sed 's/ban cluster: //' | tr '\n' ';')"
 stop a
 stop b
 nctl a detach "$IF_A" >/dev/null 2>&1
