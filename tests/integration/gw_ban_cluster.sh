@@ -6,7 +6,8 @@
 # message, same host clock); an unban on a reaches b; fgctl bans list on b shows the
 # cluster's bans; an edge tightening propagates; a repeat offence on b counts the offence
 # decided on a; a node that starts loads the cluster's bans (and drops one lifted while it
-# was down) before serving; a lost subscription is resynced.
+# was down) before serving; a lost subscription is resynced; bad records are skipped; a
+# ban decided while Redis is frozen reaches the other node when it answers again.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -198,6 +199,19 @@ ok "... and the bad record on the next resync" wait_for 10 grep -q "skipping a r
 ok "b is still up" kill -0 "$PID_b"
 ok "b still has the good bans" listed b "$Z/32"
 
+# 8. a ban decided while Redis does not answer goes out when it is back
+W=198.18.$IA.122
+kill -STOP "$REDIS_PID"
+nadmin a POST /v1/bans '{"cidr": "'"$W"'", "ttl_s": 300}' >/dev/null
+like "a bans at once with Redis frozen" "$(nctl a list blocks)" "$W"
+sleep 3 # past the 2 s bound on a write: it failed and waits for a new connection
+kill -CONT "$REDIS_PID"
+ok "b gets it once Redis answers again" wait_for 15 listed b "$W/32"
+cmp_ok "a counted the failed attempt" "$(fg_ns_run "$NS_A" curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" |
+	awk '/^floodgate_ban_cluster_records_total\{event="publish_error"\}/ { print $2 }')" -ge 1
+is "... and Redis keeps it" "$(rcli HGET "${PREFIX}bans" "$W/32" | jq -r .op)" ban
+
+diag "node b's installs: $(grep -o 'ban cluster: .* from node .*' "$GW_DIR/floodgate-b.log" | sed 's/ban cluster: //' | tr '\n' ';')"
 stop a
 stop b
 nctl a detach "$IF_A" >/dev/null 2>&1

@@ -23,7 +23,7 @@
  * Bans go to the store (banstore.h) from a thread of their own, so the request path never
  * waits on a disk; the daemon restores them at start.
  *
- * Cluster entry points. Two clean ways in, for the Redis pub/sub adapter:
+ * Cluster entry points, used by the Redis pub/sub adapter (banpub.h):
  *   gw_ban_decide()  a ban decided HERE (scoring, admin API): install, persist, publish
  *   gw_ban_install() a ban decided ELSEWHERE (another node, the store): install, persist,
  *                    never publish (so a ban does not echo round the cluster)

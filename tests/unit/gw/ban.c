@@ -189,6 +189,43 @@ static void install_check_lift(void **state)
 	gw_config_unref(cfg);
 }
 
+/* A record from elsewhere that is over only feeds the repeat rule; a local decision on the
+ * same network counts it; an active ban is never overwritten by an old record. */
+static void remember_counts_offences(void **state)
+{
+	char err[1024];
+	const char *text =
+		"{\"listen\": [\"127.0.0.1:18999\"], \"admin\": {\"token_sha256\": "
+		"\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+		"\"store\": {\"path\": \"/tmp/x.db\"}, \"upstreams\": {\"a\": {\"url\": "
+		"\"http://127.0.0.1:1\"}}, \"routes\": [{\"name\": \"r\", \"methods\": \"*\", "
+		"\"path\": \"/\", \"upstream\": \"a\"}], \"plans\": {}, "
+		"\"abuse\": {\"ban_ttl_s\": 10, \"ban_multiplier\": 3, \"ban_max_ttl_s\": 1000}}";
+	gw_config_t *cfg = gw_config_parse("t.json", text, strlen(text), err, sizeof(err));
+	gw_ban_t old = { .created = time(NULL) - 100, .expires = time(NULL) - 50, .offences = 2 };
+	gw_ban_t out, *list;
+	size_t n, before;
+
+	assert_non_null(cfg);
+	assert_int_equal(gw_ban_list(&list, &n), 0);
+	free(list);
+	before = n;
+	assert_int_equal(fg_cidr_parse("198.18.44.1/32", &old.cidr, NULL), 0);
+	assert_int_equal(gw_ban_remember(&old), 0);
+	assert_int_equal(gw_ban_list(&list, &n), 0);
+	free(list);
+	assert_int_equal(n, before); /* remembered, not in force */
+	assert_int_equal(gw_ban_decide(cfg, &old.cidr, "test", 1, 0, &out), 0);
+	assert_int_equal(out.offences, 3);
+	assert_int_equal(out.expires - out.created, 90); /* 10 x 3^2 */
+	old.offences = 1;
+	assert_int_equal(gw_ban_remember(&old), 0); /* active: untouched */
+	assert_int_equal(gw_ban_decide(cfg, &old.cidr, "test", 1, 0, &out), 0);
+	assert_int_equal(out.offences, 4);
+	assert_int_equal(gw_ban_lift(&old.cidr, false), 0);
+	gw_config_unref(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +235,7 @@ int main(void)
 		cmocka_unit_test(window),
 		cmocka_unit_test(config_sections),
 		cmocka_unit_test(install_check_lift),
+		cmocka_unit_test(remember_counts_offences),
 	};
 
 	return FG_RUN_TESTS(tests);
