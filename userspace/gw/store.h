@@ -186,7 +186,6 @@ int gw_store_redis_command(gw_store_t *s, int argc, const char **argv, const siz
  */
 struct json_t;
 char *gw_store_redis_audit_json(const gw_audit_entry_t *e);
-int gw_store_redis_audit_parse(const char *m, size_t len, gw_audit_entry_t *e,
-			       struct json_t **doc);
+int gw_store_redis_audit_parse(const char *m, size_t len, gw_audit_entry_t *e, struct json_t **doc);
 
 #endif /* GW_STORE_H */
