@@ -4,8 +4,10 @@
  *
  * The handler has found the key and its plan (key table, in memory as in embedded mode);
  * instead of taking a token from the key's local bucket it hands the request here and
- * returns. One script call decides in Redis (cluster.h); the answer finishes the request
- * through gw_handler_decided(). Without an answer - no connection, or none within
+ * returns. One script call decides in Redis (cluster.h) - the plan's bucket and the
+ * request's six quota counters (cluster_quota.h) together; a hard quota refuses with 429
+ * quota-exceeded as in embedded mode - and the answer finishes the request through
+ * gw_handler_decided(). Without an answer - no connection, or none within
  * store.timeout_ms - the policy decides: fail-open takes the token from the node's own
  * bucket (embedded mode's), fail-closed answers 503 limits-unavailable. A client that
  * goes away while Redis decides costs nothing: the request's pool tells the pending call

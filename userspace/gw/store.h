@@ -178,4 +178,14 @@ struct redisReply;
 int gw_store_redis_command(gw_store_t *s, int argc, const char **argv, const size_t *len,
 			   struct redisReply **out);
 
+/*
+ * Redis store's audit members (pure; unit-tested): an entry as the JSON stored after its
+ * sequence number (malloc'd, NULL on allocation failure), and a member ("%020lld" seq
+ * then that JSON) back to an entry whose strings live as long as *doc (json_decref it).
+ * 0, or -EIO for a malformed member.
+ */
+struct json_t;
+char *gw_store_redis_audit_json(const gw_audit_entry_t *e);
+int gw_store_redis_audit_parse(const char *m, size_t len, gw_audit_entry_t *e, struct json_t **doc);
+
 #endif /* GW_STORE_H */

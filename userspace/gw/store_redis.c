@@ -560,8 +560,7 @@ static int rd_end(gw_store_t *base, int commit)
 	return ret;
 }
 
-/* An entry's JSON (without its sequence number, which the script gives), malloc'd. */
-static char *audit_payload(const gw_audit_entry_t *e)
+char *gw_store_redis_audit_json(const gw_audit_entry_t *e)
 {
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "time", (json_int_t)e->time, "actor",
 			      e->actor, "action", e->action, "target", e->target);
@@ -585,7 +584,7 @@ static int rd_audit_append(gw_store_t *base, const gw_audit_entry_t *e)
 
 	if (s->txn.active && s->txn.naudit >= TXN_AUDIT_MAX)
 		return fail(s, "append to the audit log", "too many entries in one transaction");
-	if (!(p = audit_payload(e)))
+	if (!(p = gw_store_redis_audit_json(e)))
 		return -ENOMEM;
 	if (own)
 		rd_begin(base);
@@ -598,8 +597,7 @@ static int rd_audit_append(gw_store_t *base, const gw_audit_entry_t *e)
 	return ret;
 }
 
-/* One member of the audit zset to an entry; the strings live as long as *doc. */
-static int audit_parse(const char *m, size_t len, gw_audit_entry_t *e, json_t **doc)
+int gw_store_redis_audit_parse(const char *m, size_t len, gw_audit_entry_t *e, json_t **doc)
 {
 	json_t *o, *b, *a;
 	const char *actor, *action, *target;
@@ -658,7 +656,8 @@ static int rd_audit_list(gw_store_t *base, int64_t since, size_t limit, gw_store
 			int ret;
 
 			if (r->element[i]->type != REDIS_REPLY_STRING ||
-			    audit_parse(r->element[i]->str, r->element[i]->len, &e, &doc)) {
+			    gw_store_redis_audit_parse(r->element[i]->str, r->element[i]->len, &e,
+						       &doc)) {
 				pr_warn("audit log: a malformed entry in Redis, skipped");
 				continue;
 			}
