@@ -668,6 +668,14 @@ void gw_ban_note(const gw_config_t *cfg, const gw_clientip_t *ip, enum gw_proble
 static __thread uint64_t suspect_conn = UINT64_MAX;
 static __thread bool suspect_marked;
 
+bool gw_ban_wants_ip(const gw_config_t *cfg)
+{
+	const gw_edgecfg_t *ec = cfg->edge;
+
+	return __atomic_load_n(&B.nactive, __ATOMIC_ACQUIRE) || (ec->suspect_on && B.suspect) ||
+	       (ec->abuse_on && B.slots);
+}
+
 enum gw_problem gw_ban_check(const gw_config_t *cfg, const gw_clientip_t *ip, uint64_t conn_id,
 			     uint64_t now_ns, uint64_t *retry_s)
 {

@@ -66,6 +66,9 @@ void gw_ban_note(const gw_config_t *cfg, const gw_clientip_t *ip, enum gw_proble
 
 /* The request path, before anything else: GW_PROBLEM_NONE, or the problem to answer
  * (banned or suspect over its bucket) with *retry_s for Retry-After. */
+/* Whether a request's client address is needed by this module: a ban is active, the
+ * suspect bucket or abuse scoring is on (the request path resolves it only then). */
+bool gw_ban_wants_ip(const gw_config_t *cfg);
 enum gw_problem gw_ban_check(const gw_config_t *cfg, const gw_clientip_t *ip, uint64_t conn_id,
 			     uint64_t now_ns, uint64_t *retry_s);
 

@@ -460,7 +460,7 @@ static void waiter_unref(struct waiter *w)
 }
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone);
+		  const gw_proxy_drop_t *drop, bool alone, uint64_t now);
 
 /* Run a woken waiter's action (its own worker, its request alive). */
 static void act(struct waiter *w)
@@ -480,7 +480,7 @@ static void act(struct waiter *w)
 		return;
 	case W_ALONE:
 	case W_RETRY:
-		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE);
+		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE, gw_now_ns());
 		return;
 	default:
 		if (stale)
@@ -678,12 +678,12 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 /* ---- the request path ---- */
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone)
+		  const gw_proxy_drop_t *drop, bool alone, uint64_t now)
 {
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_route_t *route = rc->route;
 	gw_cachekey_header_t kh[GW_CACHE_KEY_HEADERS_MAX];
-	uint64_t now = gw_now_ns(), hash;
+	uint64_t hash;
 	gw_cache_fill_t **slot, *f;
 	struct stripe *s;
 	struct entry *e;
@@ -798,8 +798,9 @@ void gw_cache_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 		gw_proxy_start(req, rc, rt, drop);
 		return;
 	}
-	/* A HEAD is answered from a GET's entry; its own answer (no body) is not stored. */
-	start(c, req, rc, rt, drop, false);
+	/* A HEAD is answered from a GET's entry; its own answer (no body) is not stored. The
+	 * request's clock reading (taken for its bucket, on a hit) serves the freshness test. */
+	start(c, req, rc, rt, drop, false, gw_handler_now(rc));
 }
 
 /* ---- the leader's exchange ---- */

@@ -7,7 +7,10 @@
  * costs a scan of the path (normalised only when it has to be), one regex match, one
  * stripe lock and, on the first request of a connection with a given key, one SHA-256
  * (keycache.h) on top of h2o's own request parsing. The upstream form of the path is
- * built only for a request that is proxied, or logged.
+ * built only for a request that is proxied, or logged. The clock is read once, when a
+ * bucket (or the cache, or the access log) first needs it, and the client's address is
+ * resolved once, when bans, abuse scoring, per-client limits, the access log or the proxy
+ * need it: a 401 with none of those configured reads neither.
  *
  * Over HTTP/1 a problem response goes out in h2o's pull mode: h2o 2.2.5 writes each
  * buffer it is given as its own TLS record, and pulled, the head and the body share one.
@@ -37,9 +40,19 @@ typedef struct st_gw_handler_t {
 	h2o_handler_t super;
 } gw_handler_t;
 
+/* The request on_req() is handling, and its context: the filter (on_setup_ostream()) runs
+ * inside on_req(), from h2o_start_response(), and finds the context here without searching
+ * req->env. Cleared when on_req() returns, since a request's address is reused later. */
+static __thread h2o_req_t *cur_req;
+static __thread gw_reqctx_t *cur_rc;
+
 gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req)
 {
-	h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 0);
+	h2o_iovec_t *v;
+
+	if (req == cur_req)
+		return cur_rc;
+	v = h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 0);
 
 	return v ? (gw_reqctx_t *)v->base : NULL;
 }
@@ -189,6 +202,13 @@ static bool limit_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg
 	return false;
 }
 
+uint64_t gw_handler_now(gw_reqctx_t *rc)
+{
+	if (!rc->start_ns)
+		rc->start_ns = gw_now_ns();
+	return rc->start_ns;
+}
+
 static void resolve_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg)
 {
 	struct sockaddr_storage ss;
@@ -216,9 +236,18 @@ static void resolve_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *c
 	rc->have_ip = gw_clientip_resolve(cfg, (struct sockaddr *)&ss, vals, lens, n, &rc->ip) == 0;
 }
 
+bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc)
+{
+	if (!rc->ip_resolved) {
+		rc->ip_resolved = true;
+		resolve_client(req, rc, rc->tc->config);
+	}
+	return rc->have_ip;
+}
+
 /* Key checks and the plan bucket; returns true when the request was answered. */
 static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
-		      const gw_route_t *route, uint64_t now, gw_proxy_drop_t *drop)
+		      const gw_route_t *route, gw_proxy_drop_t *drop)
 {
 	gw_apikey_input_t in = { 0 };
 	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
@@ -287,14 +316,14 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 			problem = GW_PROBLEM_ROUTE_NOT_IN_PLAN;
 		else if (rc->tc->worker->cluster)
 			in_redis = true; /* cluster mode: the bucket is decided in Redis */
-		else if (!gw_ratelimit_take(&e->bucket, now, &plan->limit, &st))
+		else if (!gw_ratelimit_take(&e->bucket, gw_handler_now(rc), &plan->limit, &st))
 			problem = GW_PROBLEM_RATE_LIMITED;
 		/* Quota after the token, under the same lock: refused, the token goes back. */
 		else if ((problem = gw_credits_admit(req, rc, cfg, plan, route, digest)))
 			e->bucket = bucket;
 		/* Refused by its plan without spending a token: report the bucket as it is. */
 		if (problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
-			gw_ratelimit_peek(&e->bucket, now, &plan->limit, &st);
+			gw_ratelimit_peek(&e->bucket, gw_handler_now(rc), &plan->limit, &st);
 	}
 	gw_keys_unlock(&lk);
 	if (in_redis) {
@@ -367,13 +396,12 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 	gw_proxy_start(req, rc, &rc->tc->ups[rc->route->upstream->index], drop);
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+static int handle(h2o_req_t *req)
 {
 	gw_worker_t *w = gw_worker_self();
 	gw_tconf_t *tc = gw_worker_acquire(w);
 	const gw_config_t *cfg = tc->config;
 	gw_reqctx_t *rc = h2o_mem_alloc_pool(&req->pool, sizeof(*rc));
-	uint64_t now = gw_now_ns();
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	gw_proxy_drop_t drop = { 0 };
 	gw_route_result_t rr;
@@ -382,17 +410,24 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
 	memset(rc, 0, sizeof(*rc));
 	rc->tc = tc;
-	rc->start_ns = now;
 	rc->upstream_ns = -1;
 	rc->uri = h2o_iovec_init(req->path.base, plen);
 	h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+	cur_req = req;
+	cur_rc = rc;
 	w->in_flight++;
 	gw_metrics_gauge_add(&w->metrics->in_flight, 1);
 
-	resolve_client(req, rc, cfg);
-	if (rc->have_ip) { /* banned, or marked by XDP and over the suspect bucket */
+	/* The clock and the client's address are read here only when the access log (the
+	 * duration, the address) or abuse scoring (the address, in log_access) will want them;
+	 * otherwise on demand - a refused request often needs neither. */
+	if (cfg->access_log_fd >= 0)
+		gw_handler_now(rc);
+	if ((cfg->access_log_fd >= 0 || gw_ban_wants_ip(cfg)) &&
+	    gw_handler_client(req, rc)) { /* banned, or marked by XDP and over the suspect bucket */
 		uint64_t retry = 0;
-		enum gw_problem bp = gw_ban_check(cfg, &rc->ip, req->conn->id, now, &retry);
+		enum gw_problem bp =
+			gw_ban_check(cfg, &rc->ip, req->conn->id, gw_handler_now(rc), &retry);
 
 		if (bp) {
 			add_retry_after(req, retry);
@@ -400,8 +435,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			return 0;
 		}
 	}
-	if (rc->have_ip && (cfg->clients.per_ip_on || cfg->clients.per_edge_on) &&
-	    limit_client(req, rc, cfg, now))
+	if ((cfg->clients.per_ip_on || cfg->clients.per_edge_on) && gw_handler_client(req, rc) &&
+	    limit_client(req, rc, cfg, gw_handler_now(rc)))
 		return 0;
 
 	{
@@ -445,12 +480,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	rc->route = rr.route;
 	rc->norm = norm;
 	rc->norm_len = (size_t)n;
-	if (rr.route->auth && authorize(req, rc, cfg, rr.route, now, &drop))
+	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &drop))
 		return 0;
 	build_uri(req, rc);
 	/* Past every limit: the cache answers, or the upstream does (cache.h). */
 	gw_cache_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
 	return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	int ret = handle(req);
+
+	cur_req = NULL;
+	return ret;
 }
 
 /* ---- logger ---- */
@@ -499,7 +542,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 							 : "HTTP/1.1",
 			.status = status,
 			.bytes = req->bytes_sent,
-			.duration_ns = gw_now_ns() - rc->start_ns,
+			.duration_ns = gw_now_ns() - gw_handler_now(rc),
 			.route = rc->route ? rc->route->name : "",
 			.plan = gw_intern_name(rc->plan_id),
 			.key_id = rc->key_id,

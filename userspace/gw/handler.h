@@ -40,4 +40,14 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 /* The request path's state of req, or NULL when the handler never saw it. */
 gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req);
 
+/* The request's CLOCK_MONOTONIC reading (ns), taken once, when something first needs it
+ * (a bucket, the cache's freshness test, the access log's duration): a request refused
+ * before that reads no clock. */
+uint64_t gw_handler_now(gw_reqctx_t *rc);
+
+/* Resolve the client's address into rc->ip (rc->have_ip) once, when something first needs
+ * it: bans and abuse scoring, per-client limits, the access log, the proxy (forwarding
+ * headers, hash-ip). Returns rc->have_ip. */
+bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc);
+
 #endif /* GW_HANDLER_H */

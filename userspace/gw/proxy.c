@@ -911,6 +911,7 @@ void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	struct proxy *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_dispose);
 	enum gw_method m = gw_method_of(req->method.base, req->method.len);
 
+	gw_handler_client(req, rc); /* the forwarding headers and hash-ip use it */
 	keep_client_polled(req);
 	memset(p, 0, sizeof(*p));
 	p->super.proceed = do_proceed;

@@ -65,13 +65,14 @@ struct st_gw_worker_t {
 /* What the request path keeps about one request (from req->pool). */
 typedef struct st_gw_reqctx_t {
 	gw_tconf_t *tc;
-	uint64_t start_ns;
+	uint64_t start_ns; /* 0 until read: gw_handler_now() */
 	const gw_route_t *route;
 	uint16_t plan_id;
 	enum gw_problem problem;
 	char key_id[17];
 	gw_clientip_t ip;
 	bool have_ip;
+	bool ip_resolved;    /* ip and have_ip are set: resolved on demand (gw_handler_client()) */
 	h2o_iovec_t uri;     /* what went (or would go) upstream; see norm */
 	const char *norm;    /* once a route matched: the normalised path uri is built from, */
 	size_t norm_len;     /* on demand (gw_handler_uri()); NULL when uri is final */
