@@ -19,10 +19,19 @@
 #      fg-upstream) without flood, during a spoofed `fgflood --pps 1000000` flood with the
 #      XDP program detached, and with it attached (the daemon's policy: per-source SYN limit,
 #      new-source limit), FG_BENCH_ROUNDS rounds interleaved. Target: flood-xdp >= 90% of
-#      clean; flood-noxdp reported next to it.
+#      clean; flood-noxdp reported next to it. Two placements (FG_BENCH_PLACEMENTS), since
+#      on a 2-CPU machine the attacker's own CPU cannot be kept apart from the defender's:
+#      "shared": wrk and the flood's sender both on CPU 0 (the daemon and the upstream on
+#      CPU 1): the legitimate client competes with the attacker for a CPU and for the
+#      receive queue of that CPU;
+#      "separate": wrk on CPU 1 with the daemon, the sender alone on CPU 0, and XPS on the
+#      client's veth so that what leaves CPU N goes out on tx queue N and reaches the
+#      server's receive queue N (a veth ring holds 256 frames; an attacker is another
+#      machine in reality). The flood's receive-side work then lands on CPU 0 only.
 #
 # Knobs: FG_BENCH_BANS (200), FG_BENCH_BAN_PPS (100000), FG_BENCH_SECS (wrk seconds, 5),
-# FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban cluster goodput").
+# FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban cluster goodput"),
+# FG_BENCH_PLACEMENTS ("shared separate").
 # Writes build/bench/ban.json. A benchmark never fails on a number, only when it cannot
 # measure.
 set -u
@@ -36,6 +45,7 @@ SECS=${FG_BENCH_SECS:-5}
 ROUNDS=${FG_BENCH_ROUNDS:-3}
 FLOOD_PPS=${FG_BENCH_FLOOD_PPS:-1000000}
 PARTS=${FG_BENCH_PARTS:-ban cluster goodput}
+PLACEMENTS=${FG_BENCH_PLACEMENTS:-shared separate}
 NS_C=fgb-banc-$$ NS_S=fgb-bans-$$ IF_C=fgbbc$$ IF_S=fgbbs$$ IDX=$((20 + $$ % 200))
 IF_C=${IF_C:0:15} IF_S=${IF_S:0:15}
 PIN=/sys/fs/bpf/fgb-ban-$$
@@ -228,12 +238,19 @@ esac
 case " $PARTS " in *" goodput "*)
 	echo "== bench-ban 2/2: goodput under a spoofed ${FLOOD_PPS} pps flood =="
 	start_daemon '{"threshold": 1000000}'
-	goodput() { # goodput CASE
-		local c=$1 fpid= rps
+	# XPS for the "separate" placement (sysfs of the client's namespace: ip netns exec)
+	xps() { # xps MASK0 MASK1
+		ip netns exec "$NS_C" sh -c "echo $1 >/sys/class/net/$IF_C/queues/tx-0/xps_cpus &&
+			echo $2 >/sys/class/net/$IF_C/queues/tx-1/xps_cpus" ||
+			echo "bench-ban: could not set XPS on $IF_C" >&2
+	}
+	goodput() { # goodput PLACEMENT CASE
+		local p=$1 c=$2 fpid= rps wcpu=0
+		[ "$p" = separate ] && wcpu=1
 		if [ "$c" = flood-noxdp ]; then
 			inr "$B/fgctl" --pin-dir "$PIN" detach "$IF_S" --keep-maps >/dev/null 2>&1
 		fi
-		ins taskset -c 0 wrk -t1 -c16 -d"${SECS}s" "http://$S:$PORT/public/x" >"$TMP/wrk.out" 2>&1 &
+		ins taskset -c "$wcpu" wrk -t1 -c16 -d"${SECS}s" "http://$S:$PORT/public/x" >"$TMP/wrk.out" 2>&1 &
 		local wpid=$!
 		if [ "$c" != clean ]; then
 			sleep 0.3
@@ -247,18 +264,24 @@ case " $PARTS " in *" goodput "*)
 			inr "$B/fgctl" --pin-dir "$PIN" attach "$IF_S" >/dev/null 2>&1
 		fi
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
-		printf '  %-12s %9.0f req/s%s\n' "$c" "${rps:-0}" \
+		printf '  %-8s %-12s %9.0f req/s%s\n' "$p" "$c" "${rps:-0}" \
 			"$([ -n "$fpid" ] && jq -r '"  (flood: \(.pps | floor) pps sent)"' "$TMP/gflood.json" 2>/dev/null)"
-		jq -nc --arg c "$c" --argjson r "${rps:-0}" '{case: $c, rps: $r}' >>"$TMP/goodput.jsonl"
+		jq -nc --arg p "$p" --arg c "$c" --argjson r "${rps:-0}" '{placement: $p, case: $c, rps: $r}' >>"$TMP/goodput.jsonl"
 	}
-	for _ in $(seq "$ROUNDS"); do
-		for c in clean flood-noxdp flood-xdp; do goodput "$c"; done
+	for p in $PLACEMENTS; do
+		if [ "$p" = separate ]; then xps 1 2; else xps 0 0; fi
+		for _ in $(seq "$ROUNDS"); do
+			for c in clean flood-noxdp flood-xdp; do goodput "$p" "$c"; done
+		done
 	done
-	G=$(jq -s 'group_by(.case) | map({key: .[0].case, value: (map(.rps) | sort | .[length/2|floor])}) | from_entries' "$TMP/goodput.jsonl")
-	echo "  median of $ROUNDS rounds: $(jq -r '"clean \(.clean), flood without XDP \(."flood-noxdp") (\(."flood-noxdp" / .clean * 100 | round)%), flood with XDP \(."flood-xdp") (\(."flood-xdp" / .clean * 100 | round)%, target >= 90%)"' <<<"$G")"
-	RESULT=$(jq -n --argjson r "$RESULT" --argjson g "$G" --argjson pps "$FLOOD_PPS" --argjson rounds "$ROUNDS" \
-		'$r + {goodput: ($g + {flood_pps: $pps, rounds: $rounds,
-			xdp_ratio: ($g."flood-xdp" / $g.clean), noxdp_ratio: ($g."flood-noxdp" / $g.clean)})}')
+	G=$(jq -s --argjson pps "$FLOOD_PPS" --argjson rounds "$ROUNDS" 'group_by(.placement) | map({key: .[0].placement,
+		value: (group_by(.case) | map({key: .[0].case, value: (map(.rps) | sort | .[length/2|floor])}) | from_entries
+			| . + {xdp_ratio: (."flood-xdp" / .clean), noxdp_ratio: (."flood-noxdp" / .clean)})})
+		| from_entries | . + {flood_pps: $pps, rounds: $rounds}' "$TMP/goodput.jsonl")
+	for p in $PLACEMENTS; do
+		echo "  $p, median of $ROUNDS rounds: $(jq -r --arg p "$p" '.[$p] | "clean \(.clean), flood without XDP \(."flood-noxdp") (\(.noxdp_ratio * 100 | round)%), flood with XDP \(."flood-xdp") (\(.xdp_ratio * 100 | round)%, target >= 90%)"' <<<"$G")"
+	done
+	RESULT=$(jq -n --argjson r "$RESULT" --argjson g "$G" '$r + {goodput: $g}')
 	;;
 esac
 jq -n --argjson r "$RESULT" --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>/dev/null)" \
