@@ -61,8 +61,9 @@ const char gw_cluster_script[] =
 	"  out[1] = 1\n"
 	"else\n"
 	"  local fresh = {}\n"
+	"  local got = n > 0 and redis.call('MGET', unpack(KEYS, 2, n + 1)) or {}\n"
 	"  for i = 1, n do\n"
-	"    local g = redis.call('GET', KEYS[i + 1])\n"
+	"    local g = got[i]\n"
 	"    local v = tonumber(g or '0')\n"
 	"    fresh[i] = not g\n"
 	"    out[i + 2] = v\n"
@@ -101,7 +102,8 @@ const char gw_cluster_read_script[] =
 	"  else credit = c + gap end\n"
 	"end\n"
 	"local out = {0, string.format('%.0f', credit)}\n"
-	"for i = 1, n do out[i + 2] = tonumber(redis.call('GET', KEYS[i + 1]) or '0') end\n"
+	"local got = n > 0 and redis.call('MGET', unpack(KEYS, 2, n + 1)) or {}\n"
+	"for i = 1, n do out[i + 2] = tonumber(got[i] or '0') end\n"
 	"out[2] = tonumber(out[2])\n"
 	"return out\n";
 
