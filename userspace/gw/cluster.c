@@ -40,11 +40,13 @@
  * Returns {verdict, credit_ns, value_1 .. value_n}: verdict 0 admitted, 1 no token (no
  * values then), 1+i counter i refused. A counter's expiry is set when the script creates
  * it (its period, hence its expiry, never changes afterwards): the steady state costs no
- * EXPIREAT.
+ * EXPIREAT. The stamp is written back as the strings TIME (or the hash) gave: the same
+ * digits, without converting numbers to text in Redis.
  */
 const char gw_cluster_script[] =
 	"local t = redis.call('TIME')\n"
 	"local ns, nu = tonumber(t[1]), tonumber(t[2])\n"
+	"local ts, tu = t[1], t[2]\n"
 	"local iv, cap, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])\n"
 	"local b = redis.call('HMGET', KEYS[1], 'c', 's', 'u')\n"
 	"local credit = cap\n"
@@ -52,7 +54,7 @@ const char gw_cluster_script[] =
 	"  local c, s, u = tonumber(b[1]), tonumber(b[2]), tonumber(b[3])\n"
 	"  if c > cap then c = cap end\n"
 	"  local gap = (ns - s) * 1000000000 + (nu - u) * 1000\n"
-	"  if gap <= 0 then credit = c; ns = s; nu = u\n"
+	"  if gap <= 0 then credit = c; ts = b[2]; tu = b[3]\n"
 	"  elseif gap >= cap - c then credit = cap\n"
 	"  else credit = c + gap end\n"
 	"end\n"
@@ -74,12 +76,14 @@ const char gw_cluster_script[] =
 	"  end\n"
 	"  if out[1] == 0 then\n"
 	"    credit = credit - iv\n"
-	"    redis.call('HSET', KEYS[1], 'c', string.format('%.0f', credit), 's', ns, 'u', nu)\n"
+	"    redis.call('HSET', KEYS[1], 'c', string.format('%.0f', credit), 's', ts, 'u', tu)\n"
 	"    redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
 	"    for i = 1, n do\n"
 	"      out[i + 2] = redis.call('INCRBY', KEYS[i + 1], ARGV[4 * i + 2])\n"
-	"      local e = tonumber(ARGV[4 * i + 3])\n"
-	"      if e > 0 and fresh[i] then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
+	"      if fresh[i] then\n"
+	"        local e = tonumber(ARGV[4 * i + 3])\n"
+	"        if e > 0 then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
+	"      end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
