@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +40,13 @@
  * Returns {verdict, credit_ns, value_1 .. value_n}: verdict 0 admitted, 1 no token (no
  * values then), 1+i counter i refused. A counter's expiry is set when the script creates
  * it (its period, hence its expiry, never changes afterwards): the steady state costs no
- * EXPIREAT.
+ * EXPIREAT. The stamp is written back as the strings TIME (or the hash) gave: the same
+ * digits, without converting numbers to text in Redis.
  */
 const char gw_cluster_script[] =
 	"local t = redis.call('TIME')\n"
 	"local ns, nu = tonumber(t[1]), tonumber(t[2])\n"
+	"local ts, tu = t[1], t[2]\n"
 	"local iv, cap, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])\n"
 	"local b = redis.call('HMGET', KEYS[1], 'c', 's', 'u')\n"
 	"local credit = cap\n"
@@ -53,7 +54,7 @@ const char gw_cluster_script[] =
 	"  local c, s, u = tonumber(b[1]), tonumber(b[2]), tonumber(b[3])\n"
 	"  if c > cap then c = cap end\n"
 	"  local gap = (ns - s) * 1000000000 + (nu - u) * 1000\n"
-	"  if gap <= 0 then credit = c; ns = s; nu = u\n"
+	"  if gap <= 0 then credit = c; ts = b[2]; tu = b[3]\n"
 	"  elseif gap >= cap - c then credit = cap\n"
 	"  else credit = c + gap end\n"
 	"end\n"
@@ -62,8 +63,9 @@ const char gw_cluster_script[] =
 	"  out[1] = 1\n"
 	"else\n"
 	"  local fresh = {}\n"
+	"  local got = n > 0 and redis.call('MGET', unpack(KEYS, 2, n + 1)) or {}\n"
 	"  for i = 1, n do\n"
-	"    local g = redis.call('GET', KEYS[i + 1])\n"
+	"    local g = got[i]\n"
 	"    local v = tonumber(g or '0')\n"
 	"    fresh[i] = not g\n"
 	"    out[i + 2] = v\n"
@@ -74,12 +76,14 @@ const char gw_cluster_script[] =
 	"  end\n"
 	"  if out[1] == 0 then\n"
 	"    credit = credit - iv\n"
-	"    redis.call('HSET', KEYS[1], 'c', string.format('%.0f', credit), 's', ns, 'u', nu)\n"
+	"    redis.call('HSET', KEYS[1], 'c', string.format('%.0f', credit), 's', ts, 'u', tu)\n"
 	"    redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
 	"    for i = 1, n do\n"
 	"      out[i + 2] = redis.call('INCRBY', KEYS[i + 1], ARGV[4 * i + 2])\n"
-	"      local e = tonumber(ARGV[4 * i + 3])\n"
-	"      if e > 0 and fresh[i] then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
+	"      if fresh[i] then\n"
+	"        local e = tonumber(ARGV[4 * i + 3])\n"
+	"        if e > 0 then redis.call('EXPIREAT', KEYS[i + 1], e) end\n"
+	"      end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
@@ -102,7 +106,8 @@ const char gw_cluster_read_script[] =
 	"  else credit = c + gap end\n"
 	"end\n"
 	"local out = {0, string.format('%.0f', credit)}\n"
-	"for i = 1, n do out[i + 2] = tonumber(redis.call('GET', KEYS[i + 1]) or '0') end\n"
+	"local got = n > 0 and redis.call('MGET', unpack(KEYS, 2, n + 1)) or {}\n"
+	"for i = 1, n do out[i + 2] = tonumber(got[i] or '0') end\n"
 	"out[2] = tonumber(out[2])\n"
 	"return out\n";
 
@@ -152,32 +157,76 @@ static bool valid_suffix(const char *s)
 	return true;
 }
 
-/* Append a printf'd argument to a; false when the buffer is full. */
-static bool arg(gw_cluster_args_t *a, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/*
+ * The arguments are written by hand, not with printf: this runs once per request with
+ * some thirty arguments, and vsnprintf was a visible share of the daemon's CPU.
+ */
 
-static bool arg(gw_cluster_args_t *a, size_t *used, const char *fmt, ...)
+/* Decimal digits of v into d (no terminator); their count. */
+static size_t u64_digits(uint64_t v, char d[20])
 {
-	va_list ap;
-	int n;
+	char tmp[20];
+	size_t n = 0, i = 0;
 
-	if (a->argc >= GW_CLUSTER_ARGS_MAX)
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		d[i++] = tmp[--n];
+	return i;
+}
+
+/* Open a new argument; NULL when the vector or the buffer is full. */
+static char *arg_open(gw_cluster_args_t *a, size_t used, size_t need)
+{
+	if (a->argc >= GW_CLUSTER_ARGS_MAX || need + 1 > sizeof(a->buf) - used)
+		return NULL;
+	return a->buf + used;
+}
+
+/* Close the argument opened at p with len bytes. */
+static void arg_close(gw_cluster_args_t *a, size_t *used, char *p, size_t len)
+{
+	p[len] = '\0';
+	a->argv[a->argc] = p;
+	a->len[a->argc++] = len;
+	*used += len + 1;
+}
+
+static bool arg_u64(gw_cluster_args_t *a, size_t *used, uint64_t v)
+{
+	char *p = arg_open(a, *used, 20);
+
+	if (!p)
 		return false;
-	va_start(ap, fmt);
-	n = vsnprintf(a->buf + *used, sizeof(a->buf) - *used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->buf) - *used)
+	arg_close(a, used, p, u64_digits(v, p));
+	return true;
+}
+
+/* PREFIX{KEY_ID}:SUFFIX */
+static bool arg_key(gw_cluster_args_t *a, size_t *used, const char *prefix, size_t plen,
+		    const char *key_id, size_t klen, const char *suffix)
+{
+	size_t slen = strlen(suffix), len = plen + klen + 3 + slen;
+	char *p = arg_open(a, *used, len);
+
+	if (!p)
 		return false;
-	a->argv[a->argc] = a->buf + *used;
-	a->len[a->argc++] = (size_t)n;
-	*used += (size_t)n + 1;
+	memcpy(p, prefix, plen);
+	p[plen] = '{';
+	memcpy(p + plen + 1, key_id, klen);
+	p[plen + 1 + klen] = '}';
+	p[plen + 2 + klen] = ':';
+	memcpy(p + plen + klen + 3, suffix, slen);
+	arg_close(a, used, p, len);
 	return true;
 }
 
 int gw_cluster_build_args(gw_cluster_args_t *a, const char *prefix, const char *key_id,
 			  const gw_limit_t *l, const gw_cluster_counter_t *ctrs, size_t n)
 {
-	size_t used = 0;
+	size_t used = 0, plen = strlen(prefix), klen = strlen(key_id);
 	bool ok;
 
 	if (n > GW_CLUSTER_COUNTERS_MAX || (n && !ctrs))
@@ -188,21 +237,43 @@ int gw_cluster_build_args(gw_cluster_args_t *a, const char *prefix, const char *
 	a->argc = 2; /* EVALSHA sha | EVAL script: the sender's */
 	a->argv[0] = a->argv[1] = "";
 	a->len[0] = a->len[1] = 0;
-	ok = arg(a, &used, "%zu", n + 1) && arg(a, &used, "%s{%s}:tb", prefix, key_id);
+	ok = arg_u64(a, &used, n + 1) && arg_key(a, &used, prefix, plen, key_id, klen, "tb");
 	for (size_t i = 0; ok && i < n; i++)
-		ok = arg(a, &used, "%s{%s}:%s", prefix, key_id, ctrs[i].suffix);
-	ok = ok && arg(a, &used, "%llu", (unsigned long long)l->interval_ns) &&
-	     arg(a, &used, "%llu", (unsigned long long)l->cap_ns) &&
+		ok = arg_key(a, &used, prefix, plen, key_id, klen, ctrs[i].suffix);
+	ok = ok && arg_u64(a, &used, l->interval_ns) && arg_u64(a, &used, l->cap_ns) &&
 	     /* an idle bucket is full again after cap_ns: keep it that long, and a second */
-	     arg(a, &used, "%llu", (unsigned long long)(l->cap_ns / 1000000 + 1000)) &&
-	     arg(a, &used, "%zu", n);
+	     arg_u64(a, &used, l->cap_ns / 1000000 + 1000) && arg_u64(a, &used, n);
 	for (size_t i = 0; ok && i < n; i++)
-		ok = arg(a, &used, "%llu", (unsigned long long)ctrs[i].limit) &&
-		     arg(a, &used, "%llu", (unsigned long long)ctrs[i].cost) &&
-		     arg(a, &used, "%lld",
-			 (long long)(ctrs[i].expire_at > 0 ? ctrs[i].expire_at : 0)) &&
-		     arg(a, &used, "%d", ctrs[i].hard ? 1 : 0);
+		ok = arg_u64(a, &used, ctrs[i].limit) && arg_u64(a, &used, ctrs[i].cost) &&
+		     arg_u64(a, &used, ctrs[i].expire_at > 0 ? (uint64_t)ctrs[i].expire_at : 0) &&
+		     arg_u64(a, &used, ctrs[i].hard ? 1 : 0);
 	return ok ? 0 : -EINVAL;
+}
+
+size_t gw_cluster_format_resp(const gw_cluster_args_t *a, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap < 24)
+		return 0;
+	out[o++] = '*';
+	o += u64_digits((uint64_t)a->argc, out + o);
+	out[o++] = '\r';
+	out[o++] = '\n';
+	for (int i = 0; i < a->argc; i++) {
+		/* "$" + up to 20 digits + CRLF + the bytes + CRLF */
+		if (cap - o < a->len[i] + 25)
+			return 0;
+		out[o++] = '$';
+		o += u64_digits(a->len[i], out + o);
+		out[o++] = '\r';
+		out[o++] = '\n';
+		memcpy(out + o, a->argv[i], a->len[i]);
+		o += a->len[i];
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	return o;
 }
 
 static bool as_u64(const redisReply *r, uint64_t *v)
@@ -258,10 +329,17 @@ struct st_gw_cluster_t {
 	struct pending *pending; /* [PENDING_SLOTS] */
 	size_t npending;	 /* slots in use */
 	gw_cluster_stats_t stats;
+	struct admit *spare; /* finished admissions kept for reuse (a list through next) */
+	size_t nspare;
+	char resp[GW_CLUSTER_RESP_MAX]; /* the command being sent, in RESP */
 };
+
+/* Finished admissions kept for reuse: one is several kB, malloc'd per request it showed. */
+#define SPARE_MAX 64
 
 /* One admission in flight. */
 struct admit {
+	struct admit *next; /* in c->spare */
 	gw_cluster_t *c;
 	gw_cluster_cb cb;
 	void *data;
@@ -330,10 +408,23 @@ static struct pending *pending_slot(gw_cluster_t *c, const char *key, bool creat
 	return NULL;
 }
 
+static void admit_free(struct admit *ad)
+{
+	gw_cluster_t *c = ad->c;
+
+	if (c->nspare >= SPARE_MAX) {
+		free(ad);
+		return;
+	}
+	ad->next = c->spare;
+	c->spare = ad;
+	c->nspare++;
+}
+
 static void deliver(struct admit *ad, const gw_cluster_result_t *res)
 {
 	ad->cb(ad->data, res);
-	free(ad);
+	admit_free(ad);
 }
 
 static void unavailable(struct admit *ad, const char *why)
@@ -395,6 +486,7 @@ static void on_admit_reply(void *data, redisReply *reply, const char *err)
 static int send_admit(struct admit *ad)
 {
 	gw_cluster_t *c = ad->c;
+	size_t len;
 
 	if (ad->read) {
 		ad->args.argv[0] = "EVAL";
@@ -404,13 +496,24 @@ static int send_admit(struct admit *ad)
 		return gw_redis_command(c->redis, on_admit_reply, ad, ad->args.argc, ad->args.argv,
 					ad->args.len);
 	}
-	ad->args.argv[0] = ad->retried ? "EVAL" : "EVALSHA";
-	ad->args.len[0] = strlen(ad->args.argv[0]);
-	ad->args.argv[1] = ad->retried ? gw_cluster_script : gw_cluster_script_sha();
-	ad->args.len[1] = strlen(ad->args.argv[1]);
 	INC(c->stats.calls);
-	return gw_redis_command(c->redis, on_admit_reply, ad, ad->args.argc, ad->args.argv,
-				ad->args.len);
+	if (ad->retried) {
+		ad->args.argv[0] = "EVAL";
+		ad->args.len[0] = 4;
+		ad->args.argv[1] = gw_cluster_script;
+		ad->args.len[1] = strlen(gw_cluster_script);
+		return gw_redis_command(c->redis, on_admit_reply, ad, ad->args.argc, ad->args.argv,
+					ad->args.len);
+	}
+	/* The hot path: formatted here into one reused buffer, which hiredis copies once. */
+	ad->args.argv[0] = "EVALSHA";
+	ad->args.len[0] = 7;
+	ad->args.argv[1] = gw_cluster_script_sha();
+	ad->args.len[1] = 40;
+	len = gw_cluster_format_resp(&ad->args, c->resp, sizeof(c->resp));
+	if (!len)
+		return -EINVAL;
+	return gw_redis_command_resp(c->redis, on_admit_reply, ad, c->resp, len);
 }
 
 static int start(gw_cluster_t *c, bool read, const char *key_id, const gw_limit_t *l,
@@ -421,8 +524,12 @@ static int start(gw_cluster_t *c, bool read, const char *key_id, const gw_limit_
 
 	if (!gw_redis_ready(c->redis))
 		return -ENOTCONN;
-	if (!(ad = malloc(sizeof(*ad))))
+	if ((ad = c->spare)) {
+		c->spare = ad->next;
+		c->nspare--;
+	} else if (!(ad = malloc(sizeof(*ad)))) {
 		return -ENOMEM;
+	}
 	ad->c = c;
 	ad->cb = cb;
 	ad->data = data;
@@ -431,7 +538,7 @@ static int start(gw_cluster_t *c, bool read, const char *key_id, const gw_limit_
 	ad->read = read;
 	if ((ret = gw_cluster_build_args(&ad->args, c->prefix, key_id, l, ctrs, n)) ||
 	    (ret = send_admit(ad))) {
-		free(ad);
+		admit_free(ad);
 		return ret;
 	}
 	return 0;
@@ -650,6 +757,12 @@ void gw_cluster_free(gw_cluster_t *c)
 	if (!c)
 		return;
 	gw_redis_free(c->redis);
+	while (c->spare) {
+		struct admit *ad = c->spare;
+
+		c->spare = ad->next;
+		free(ad);
+	}
 	for (size_t i = 0; i < PENDING_SLOTS; i++)
 		free(c->pending[i].key);
 	free(c->pending);

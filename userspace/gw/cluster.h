@@ -92,6 +92,13 @@ const char *gw_cluster_script_sha(void);
 int gw_cluster_build_args(gw_cluster_args_t *a, const char *prefix, const char *key_id,
 			  const gw_limit_t *l, const gw_cluster_counter_t *ctrs, size_t n);
 
+/* Longest RESP form of a script call's arguments (the sha, not the script, in argv[1]). */
+#define GW_CLUSTER_RESP_MAX                                                                        \
+	(sizeof(((gw_cluster_args_t *)0)->buf) + 41 + 25 * GW_CLUSTER_ARGS_MAX + 24)
+
+/* a as one RESP command into out (pure; unit-tested): its length, 0 when cap is short. */
+size_t gw_cluster_format_resp(const gw_cluster_args_t *a, char *out, size_t cap);
+
 /* Read the script's reply for n counters into res (pure; unit-tested). 0 or -EPROTO. */
 int gw_cluster_parse_reply(const redisReply *reply, size_t n, gw_cluster_result_t *res);
 

@@ -264,10 +264,12 @@ static void on_call_timeout(h2o_timeout_entry_t *e)
 	drop(r, "a command timed out");
 }
 
-int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const char **argv,
-		     const size_t *argvlen)
+/* Send one command: as argv (argv set) or already in RESP (cmd, cmdlen). */
+static int send_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const char **argv,
+			const size_t *argvlen, const char *cmd, size_t cmdlen)
 {
 	struct call *c;
+	int ret;
 
 	if (!r->ready || !r->ac) {
 		INC(r->stats.refused);
@@ -276,7 +278,9 @@ int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const 
 	if (!(c = malloc(sizeof(*c))))
 		return -ENOMEM;
 	*c = (struct call){ .timeout = { .cb = on_call_timeout }, .r = r, .cb = cb, .data = data };
-	if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, argvlen) != REDIS_OK) {
+	ret = argv ? redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, argvlen)
+		   : redisAsyncFormattedCommand(r->ac, on_reply, c, cmd, cmdlen);
+	if (ret != REDIS_OK) {
 		free(c);
 		INC(r->stats.refused);
 		return -ENOTCONN;
@@ -284,6 +288,17 @@ int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const 
 	h2o_timeout_link(r->loop, &r->cmd_timeout, &c->timeout);
 	INC(r->stats.commands);
 	return 0;
+}
+
+int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const char **argv,
+		     const size_t *argvlen)
+{
+	return send_command(r, cb, data, argc, argv, argvlen, NULL, 0);
+}
+
+int gw_redis_command_resp(gw_redis_t *r, gw_redis_cb cb, void *data, const char *cmd, size_t len)
+{
+	return send_command(r, cb, data, 0, NULL, NULL, cmd, len);
 }
 
 /* ---- connecting ---- */

@@ -73,6 +73,10 @@ bool gw_redis_ready(const gw_redis_t *r);
 int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *data, int argc, const char **argv,
 		     const size_t *argvlen);
 
+/* Send one command already in RESP (cmd: len bytes, one complete command, copied before
+ * the call returns): spares hiredis formatting it. Same contract as gw_redis_command(). */
+int gw_redis_command_resp(gw_redis_t *r, gw_redis_cb cb, void *data, const char *cmd, size_t len);
+
 /* The client's counters. */
 const gw_redis_stats_t *gw_redis_stats(const gw_redis_t *r);
 

@@ -73,6 +73,41 @@ static void args_counters(void **state)
 	arg_is(&a, 17, "0");
 }
 
+/* The hand-written RESP is byte for byte what hiredis would send for the same argv. */
+static void resp_matches_hiredis(void **state)
+{
+	gw_limit_t l = limit_of("5/min", 5);
+	gw_cluster_counter_t c[GW_CLUSTER_COUNTERS_MAX];
+	char sfx[GW_CLUSTER_COUNTERS_MAX][GW_CLUSTER_SUFFIX_MAX + 1];
+	static gw_cluster_args_t a;
+	static char out[GW_CLUSTER_RESP_MAX];
+	char *want = NULL;
+	long long wlen;
+	size_t len;
+
+	for (size_t i = 0; i < GW_CLUSTER_COUNTERS_MAX; i++) {
+		memset(sfx[i], 'a' + (int)i, GW_CLUSTER_SUFFIX_MAX);
+		sfx[i][GW_CLUSTER_SUFFIX_MAX] = '\0';
+		c[i] = (gw_cluster_counter_t){ sfx[i], UINT64_MAX, i, INT64_MAX, i & 1 };
+	}
+	for (size_t n = 0; n <= GW_CLUSTER_COUNTERS_MAX; n += GW_CLUSTER_COUNTERS_MAX / 2) {
+		assert_int_equal(gw_cluster_build_args(&a, "fg:", "0123456789abcdef", &l, c, n), 0);
+		a.argv[0] = "EVALSHA";
+		a.len[0] = 7;
+		a.argv[1] = gw_cluster_script_sha();
+		a.len[1] = 40;
+		len = gw_cluster_format_resp(&a, out, sizeof(out));
+		wlen = redisFormatCommandArgv(&want, a.argc, a.argv, a.len);
+		assert_true(wlen > 0);
+		assert_int_equal(len, (size_t)wlen);
+		assert_memory_equal(out, want, len);
+		redisFreeCommand(want);
+		/* too small a buffer: 0, never a partial command */
+		assert_int_equal(gw_cluster_format_resp(&a, out, len - 1), 0);
+		assert_int_equal(gw_cluster_format_resp(&a, out, 10), 0);
+	}
+}
+
 static void args_refused(void **state)
 {
 	gw_limit_t l = limit_of("1/s", 1);
@@ -190,9 +225,10 @@ static void script_sha(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(args_bucket_only), cmocka_unit_test(args_counters),
-		cmocka_unit_test(args_refused),	    cmocka_unit_test(reply_verdicts),
-		cmocka_unit_test(reply_malformed),  cmocka_unit_test(script_sha),
+		cmocka_unit_test(args_bucket_only),	cmocka_unit_test(args_counters),
+		cmocka_unit_test(args_refused),		cmocka_unit_test(reply_verdicts),
+		cmocka_unit_test(reply_malformed),	cmocka_unit_test(script_sha),
+		cmocka_unit_test(resp_matches_hiredis),
 	};
 
 	return FG_RUN_TESTS(tests);

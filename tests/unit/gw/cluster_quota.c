@@ -124,7 +124,7 @@ static void read_script_is_read_only(void **state)
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		assert_null(strstr(gw_cluster_read_script, w[i]));
-	assert_non_null(strstr(gw_cluster_read_script, "'GET'"));
+	assert_non_null(strstr(gw_cluster_read_script, "'MGET'"));
 }
 
 int main(void)
