@@ -25,6 +25,7 @@
 
 #include "edgemap.h"
 #include "log.h"
+#include "gw/redis.h"
 #include "gw/edgecfg.h"
 #include "gw/banpub.h"
 #include "gw/redis_conf.h"
@@ -162,53 +163,9 @@ out:
 
 /* ---- Redis ---- */
 
-static redisContext *connect_ctx(uint64_t timeout_ms, char *why, size_t len)
-{
-	const gw_redis_conf_t *conf = &P.conf;
-	struct timeval ct = { (time_t)(conf->connect_timeout_ms / 1000),
-			      (suseconds_t)(conf->connect_timeout_ms % 1000) * 1000 };
-	struct timeval ot = { (time_t)(timeout_ms / 1000),
-			      (suseconds_t)(timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(conf->host, conf->port, ct);
-	redisReply *r = NULL;
-
-	if (!c || c->err) {
-		snprintf(why, len, "redis %.64s:%u: %.100s", conf->host, conf->port,
-			 c ? c->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(c, ot);
-	if (conf->password[0]) {
-		r = conf->user[0] ? redisCommand(c, "AUTH %s %s", conf->user, conf->password)
-				  : redisCommand(c, "AUTH %s", conf->password);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, len, "redis AUTH: %.80s", r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-		r = NULL;
-	}
-	if (conf->db) {
-		r = redisCommand(c, "SELECT %u", conf->db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, len, "redis SELECT %u: %.80s", conf->db,
-				 r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	return c;
-fail:
-	if (r)
-		freeReplyObject(r);
-	if (c)
-		redisFree(c);
-	return NULL;
-}
-
 static int subscribe(char *why, size_t len)
 {
-	redisContext *c = connect_ctx(READ_TIMEOUT_MS, why, len);
+	redisContext *c = gw_redis_connect_sync(&P.conf, READ_TIMEOUT_MS, why, len);
 	redisReply *r;
 
 	if (!c)
@@ -519,7 +476,8 @@ static void *run(void *arg)
 		pending = P.queue != NULL;
 		pthread_mutex_unlock(&P.lock);
 		if (!P.cmd && (pending || resync_due) && now >= next_cmd) {
-			if (!(P.cmd = connect_ctx(WRITE_TIMEOUT_MS, why, sizeof(why)))) {
+			if (!(P.cmd = gw_redis_connect_sync(&P.conf, WRITE_TIMEOUT_MS, why,
+							    sizeof(why)))) {
 				if (cmd_fail == 0)
 					pr_warn("ban cluster: %s; bans wait", why);
 				next_cmd = now + gw_redis_backoff_ms(cmd_fail++) * 1000000;
@@ -581,7 +539,7 @@ int gw_banpub_start(const gw_config_t *cfg, char *err, size_t errlen)
 	}
 	/* Subscribed before the read: nothing written meanwhile is missed. */
 	if (subscribe(why, sizeof(why)) ||
-	    !(P.cmd = connect_ctx(READ_TIMEOUT_MS, why, sizeof(why))) ||
+	    !(P.cmd = gw_redis_connect_sync(&P.conf, READ_TIMEOUT_MS, why, sizeof(why))) ||
 	    resync(fg_mono_ns(), why, sizeof(why))) {
 		snprintf(err, errlen, "Couldn't read the cluster's bans: %s", why);
 		gw_banpub_stop();

@@ -17,6 +17,7 @@
 #include "gw/handler.h"
 #include "gw/keys.h"
 #include "gw/server.h"
+#include "gw/textbuf.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -413,50 +414,11 @@ int gw_cluster_watch_keys(void)
 
 /* ---- metrics ---- */
 
-struct out {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	while (!o->failed) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->failed = true;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = (o->cap + (size_t)n + 1) * 2;
-			char *b = realloc(o->buf, cap);
-
-			if (!b) {
-				o->failed = true;
-				return;
-			}
-			o->buf = b;
-			o->cap = cap;
-		}
-	}
-}
-
 char *gw_cluster_metrics_append(char *text, size_t *len)
 {
 	gw_redis_stats_t r = { 0 };
 	gw_cluster_stats_t s = { 0 };
-	struct out o = { .buf = text, .len = *len, .cap = *len + 1 };
+	gw_textbuf_t o = { .buf = text, .len = *len, .cap = *len + 1 };
 	unsigned ready = 0, n = 0;
 	gw_config_t *cfg = gw_server_config(NULL);
 	bool cluster = cfg && cfg->store.type == GW_STORE_REDIS;
@@ -493,58 +455,60 @@ char *gw_cluster_metrics_append(char *text, size_t *len)
 		s.reconciled += LOAD(cs->reconciled);
 		s.pending_lost += LOAD(cs->pending_lost);
 	}
-	put(&o,
-	    "# HELP floodgate_redis_connections Worker connections to Redis, by state.\n"
-	    "# TYPE floodgate_redis_connections gauge\n"
-	    "floodgate_redis_connections{state=\"ready\"} %u\n"
-	    "floodgate_redis_connections{state=\"down\"} %u\n"
-	    "# HELP floodgate_redis_round_trips_total Commands sent to Redis (pipelined; each "
-	    "one round trip).\n# TYPE floodgate_redis_round_trips_total counter\n"
-	    "floodgate_redis_round_trips_total %llu\n"
-	    "# HELP floodgate_redis_replies_total Commands Redis answered.\n"
-	    "# TYPE floodgate_redis_replies_total counter\nfloodgate_redis_replies_total %llu\n"
-	    "# HELP floodgate_redis_errors_total Commands that got no reply, by kind.\n"
-	    "# TYPE floodgate_redis_errors_total counter\n"
-	    "floodgate_redis_errors_total{kind=\"timeout\"} %llu\n"
-	    "floodgate_redis_errors_total{kind=\"disconnect\"} %llu\n"
-	    "floodgate_redis_errors_total{kind=\"not_connected\"} %llu\n"
-	    "# HELP floodgate_redis_connection_events_total Connections made, failed and lost.\n"
-	    "# TYPE floodgate_redis_connection_events_total counter\n"
-	    "floodgate_redis_connection_events_total{event=\"connected\"} %llu\n"
-	    "floodgate_redis_connection_events_total{event=\"failed\"} %llu\n"
-	    "floodgate_redis_connection_events_total{event=\"lost\"} %llu\n"
-	    "# HELP floodgate_redis_admissions_total Admission script calls, by outcome.\n"
-	    "# TYPE floodgate_redis_admissions_total counter\n"
-	    "floodgate_redis_admissions_total{result=\"admitted\"} %llu\n"
-	    "floodgate_redis_admissions_total{result=\"refused\"} %llu\n"
-	    "floodgate_redis_admissions_total{result=\"unavailable\"} %llu\n"
-	    "# HELP floodgate_redis_script_calls_total Admission script calls sent (EVALSHA, "
-	    "EVAL after NOSCRIPT).\n# TYPE floodgate_redis_script_calls_total counter\n"
-	    "floodgate_redis_script_calls_total %llu\n"
-	    "# HELP floodgate_redis_script_loads_total SCRIPT LOADs and EVAL fallbacks.\n"
-	    "# TYPE floodgate_redis_script_loads_total counter\n"
-	    "floodgate_redis_script_loads_total %llu\n"
-	    "# HELP floodgate_redis_fallback_total Requests decided by the policy because "
-	    "Redis could not.\n# TYPE floodgate_redis_fallback_total counter\n"
-	    "floodgate_redis_fallback_total{policy=\"fail-open\"} %llu\n"
-	    "floodgate_redis_fallback_total{policy=\"fail-closed\"} %llu\n"
-	    "# HELP floodgate_redis_reconciled_total Counter units counted locally during an "
-	    "outage and added to Redis after it.\n"
-	    "# TYPE floodgate_redis_reconciled_total counter\n"
-	    "floodgate_redis_reconciled_total %llu\n"
-	    "# HELP floodgate_redis_reconcile_dropped_total Counter units counted locally that "
-	    "could not be kept for reconciliation (table full).\n"
-	    "# TYPE floodgate_redis_reconcile_dropped_total counter\n"
-	    "floodgate_redis_reconcile_dropped_total %llu\n",
-	    ready, n - ready, (unsigned long long)r.commands, (unsigned long long)r.replies,
-	    (unsigned long long)r.timeouts, (unsigned long long)(r.errors - r.timeouts),
-	    (unsigned long long)r.refused, (unsigned long long)r.connects,
-	    (unsigned long long)r.connect_failures, (unsigned long long)r.disconnects,
-	    (unsigned long long)s.admitted, (unsigned long long)s.refused,
-	    (unsigned long long)s.unavailable, (unsigned long long)s.calls,
-	    (unsigned long long)s.script_loads, (unsigned long long)s.fail_open,
-	    (unsigned long long)s.fail_closed, (unsigned long long)s.reconciled,
-	    (unsigned long long)s.pending_lost);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_redis_connections Worker connections to Redis, by state.\n"
+		"# TYPE floodgate_redis_connections gauge\n"
+		"floodgate_redis_connections{state=\"ready\"} %u\n"
+		"floodgate_redis_connections{state=\"down\"} %u\n"
+		"# HELP floodgate_redis_round_trips_total Commands sent to Redis (pipelined; each "
+		"one round trip).\n# TYPE floodgate_redis_round_trips_total counter\n"
+		"floodgate_redis_round_trips_total %llu\n"
+		"# HELP floodgate_redis_replies_total Commands Redis answered.\n"
+		"# TYPE floodgate_redis_replies_total counter\nfloodgate_redis_replies_total %llu\n"
+		"# HELP floodgate_redis_errors_total Commands that got no reply, by kind.\n"
+		"# TYPE floodgate_redis_errors_total counter\n"
+		"floodgate_redis_errors_total{kind=\"timeout\"} %llu\n"
+		"floodgate_redis_errors_total{kind=\"disconnect\"} %llu\n"
+		"floodgate_redis_errors_total{kind=\"not_connected\"} %llu\n"
+		"# HELP floodgate_redis_connection_events_total Connections made, failed and "
+		"lost.\n"
+		"# TYPE floodgate_redis_connection_events_total counter\n"
+		"floodgate_redis_connection_events_total{event=\"connected\"} %llu\n"
+		"floodgate_redis_connection_events_total{event=\"failed\"} %llu\n"
+		"floodgate_redis_connection_events_total{event=\"lost\"} %llu\n"
+		"# HELP floodgate_redis_admissions_total Admission script calls, by outcome.\n"
+		"# TYPE floodgate_redis_admissions_total counter\n"
+		"floodgate_redis_admissions_total{result=\"admitted\"} %llu\n"
+		"floodgate_redis_admissions_total{result=\"refused\"} %llu\n"
+		"floodgate_redis_admissions_total{result=\"unavailable\"} %llu\n"
+		"# HELP floodgate_redis_script_calls_total Admission script calls sent (EVALSHA, "
+		"EVAL after NOSCRIPT).\n# TYPE floodgate_redis_script_calls_total counter\n"
+		"floodgate_redis_script_calls_total %llu\n"
+		"# HELP floodgate_redis_script_loads_total SCRIPT LOADs and EVAL fallbacks.\n"
+		"# TYPE floodgate_redis_script_loads_total counter\n"
+		"floodgate_redis_script_loads_total %llu\n"
+		"# HELP floodgate_redis_fallback_total Requests decided by the policy because "
+		"Redis could not.\n# TYPE floodgate_redis_fallback_total counter\n"
+		"floodgate_redis_fallback_total{policy=\"fail-open\"} %llu\n"
+		"floodgate_redis_fallback_total{policy=\"fail-closed\"} %llu\n"
+		"# HELP floodgate_redis_reconciled_total Counter units counted locally during an "
+		"outage and added to Redis after it.\n"
+		"# TYPE floodgate_redis_reconciled_total counter\n"
+		"floodgate_redis_reconciled_total %llu\n"
+		"# HELP floodgate_redis_reconcile_dropped_total Counter units counted locally that "
+		"could not be kept for reconciliation (table full).\n"
+		"# TYPE floodgate_redis_reconcile_dropped_total counter\n"
+		"floodgate_redis_reconcile_dropped_total %llu\n",
+		ready, n - ready, (unsigned long long)r.commands, (unsigned long long)r.replies,
+		(unsigned long long)r.timeouts, (unsigned long long)(r.errors - r.timeouts),
+		(unsigned long long)r.refused, (unsigned long long)r.connects,
+		(unsigned long long)r.connect_failures, (unsigned long long)r.disconnects,
+		(unsigned long long)s.admitted, (unsigned long long)s.refused,
+		(unsigned long long)s.unavailable, (unsigned long long)s.calls,
+		(unsigned long long)s.script_loads, (unsigned long long)s.fail_open,
+		(unsigned long long)s.fail_closed, (unsigned long long)s.reconciled,
+		(unsigned long long)s.pending_lost);
 	if (o.failed) {
 		free(o.buf);
 		return NULL;

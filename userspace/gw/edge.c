@@ -15,6 +15,7 @@
 #include "xdpattach.h"
 #include "gw/edge.h"
 #include "gw/edgecfg.h"
+#include "gw/textbuf.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -231,47 +232,9 @@ int gw_edge_stats(struct edge_stat out[EDGE_STAT_MAX])
 	return fg_edgemap_stats_read(&E.em, out);
 }
 
-struct out {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->failed = true;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		char *p = realloc(o->buf, o->cap * 2 + (size_t)n);
-
-		if (!p) {
-			o->failed = true;
-			return;
-		}
-		o->buf = p;
-		o->cap = o->cap * 2 + (size_t)n;
-	}
-}
-
 int gw_edge_metrics_append(char **buf, size_t *len)
 {
-	struct out o = { .buf = *buf, .len = *len, .cap = *len };
+	gw_textbuf_t o = { .buf = *buf, .len = *len, .cap = *len };
 	struct edge_stat st[EDGE_STAT_MAX];
 	struct edge_config c;
 	size_t src4 = 0, src6 = 0;
@@ -290,40 +253,47 @@ int gw_edge_metrics_append(char **buf, size_t *len)
 	gw_edge_unlock();
 	if (ret)
 		return ret;
-	put(&o, "# HELP floodgate_xdp_packets_total Packets the XDP edge filter saw, by verdict "
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_xdp_packets_total Packets the XDP edge filter saw, by verdict "
 		"(summed over CPUs).\n# TYPE floodgate_xdp_packets_total counter\n");
 	for (int id = 0; id < EDGE_STAT_VERDICT_END; id++)
-		put(&o, "floodgate_xdp_packets_total{verdict=\"%s\"} %llu\n", fg_stat_name(id),
-		    (unsigned long long)st[id].packets);
-	put(&o, "# HELP floodgate_xdp_violations_total Packets over a limit or listed, by "
-		"outcome and reason.\n# TYPE floodgate_xdp_violations_total counter\n");
-	put(&o,
-	    "floodgate_xdp_violations_total{outcome=\"dropped\"} %llu\n"
-	    "floodgate_xdp_violations_total{outcome=\"marked\"} %llu\n"
-	    "floodgate_xdp_violations_total{outcome=\"monitored\"} %llu\n",
-	    (unsigned long long)st[EDGE_STAT_DROPPED].packets,
-	    (unsigned long long)st[EDGE_STAT_MARKED].packets,
-	    (unsigned long long)st[EDGE_STAT_MONITORED].packets);
-	put(&o,
-	    "# HELP floodgate_xdp_block_hits_total Packets that matched the blocklist (bans "
-	    "included).\n# TYPE floodgate_xdp_block_hits_total counter\n"
-	    "floodgate_xdp_block_hits_total %llu\n",
-	    (unsigned long long)st[EDGE_STAT_BLOCK].packets);
-	put(&o,
-	    "# HELP floodgate_xdp_fragments_total Non-first IP fragments.\n"
-	    "# TYPE floodgate_xdp_fragments_total counter\nfloodgate_xdp_fragments_total %llu\n",
-	    (unsigned long long)st[EDGE_STAT_FRAGMENT].packets);
-	put(&o,
-	    "# HELP floodgate_xdp_tracked_sources Sources with a bucket in the XDP maps.\n"
-	    "# TYPE floodgate_xdp_tracked_sources gauge\n"
-	    "floodgate_xdp_tracked_sources{family=\"ipv4\"} %zu\n"
-	    "floodgate_xdp_tracked_sources{family=\"ipv6\"} %zu\n",
-	    src4, src6);
-	put(&o,
-	    "# HELP floodgate_xdp_policy_drift 1 when the XDP config entry was rewritten since "
-	    "the daemon wrote its policy (fgctl by hand).\n"
-	    "# TYPE floodgate_xdp_policy_drift gauge\nfloodgate_xdp_policy_drift %d\n",
-	    c.generation != E.written_gen);
+		gw_textbuf_put(&o, "floodgate_xdp_packets_total{verdict=\"%s\"} %llu\n",
+			       fg_stat_name(id), (unsigned long long)st[id].packets);
+	gw_textbuf_put(&o,
+		       "# HELP floodgate_xdp_violations_total Packets over a limit or listed, by "
+		       "outcome and reason.\n# TYPE floodgate_xdp_violations_total counter\n");
+	gw_textbuf_put(&o,
+		       "floodgate_xdp_violations_total{outcome=\"dropped\"} %llu\n"
+		       "floodgate_xdp_violations_total{outcome=\"marked\"} %llu\n"
+		       "floodgate_xdp_violations_total{outcome=\"monitored\"} %llu\n",
+		       (unsigned long long)st[EDGE_STAT_DROPPED].packets,
+		       (unsigned long long)st[EDGE_STAT_MARKED].packets,
+		       (unsigned long long)st[EDGE_STAT_MONITORED].packets);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_xdp_block_hits_total Packets that matched the blocklist (bans "
+		"included).\n# TYPE floodgate_xdp_block_hits_total counter\n"
+		"floodgate_xdp_block_hits_total %llu\n",
+		(unsigned long long)st[EDGE_STAT_BLOCK].packets);
+	gw_textbuf_put(&o,
+		       "# HELP floodgate_xdp_fragments_total Non-first IP fragments.\n"
+		       "# TYPE floodgate_xdp_fragments_total "
+		       "counter\nfloodgate_xdp_fragments_total %llu\n",
+		       (unsigned long long)st[EDGE_STAT_FRAGMENT].packets);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_xdp_tracked_sources Sources with a bucket in the XDP maps.\n"
+		"# TYPE floodgate_xdp_tracked_sources gauge\n"
+		"floodgate_xdp_tracked_sources{family=\"ipv4\"} %zu\n"
+		"floodgate_xdp_tracked_sources{family=\"ipv6\"} %zu\n",
+		src4, src6);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_xdp_policy_drift 1 when the XDP config entry was rewritten since "
+		"the daemon wrote its policy (fgctl by hand).\n"
+		"# TYPE floodgate_xdp_policy_drift gauge\nfloodgate_xdp_policy_drift %d\n",
+		c.generation != E.written_gen);
 	if (o.failed)
 		return -ENOMEM;
 	*buf = o.buf;

@@ -12,6 +12,7 @@
 
 #include "gw/intern.h"
 #include "gw/metrics.h"
+#include "gw/textbuf.h"
 
 #define LOAD(x)	    __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -110,47 +111,6 @@ void gw_metrics_gauge_add(uint64_t *gauge, int64_t delta)
 
 /* ---- rendering ---- */
 
-struct out {
-	char *buf;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->failed = 1;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = (o->cap + (size_t)n + 1) * 2;
-			char *b = realloc(o->buf, cap);
-
-			if (!b) {
-				o->failed = 1;
-				return;
-			}
-			o->buf = b;
-			o->cap = cap;
-		}
-	}
-}
-
 struct agg {
 	uint64_t key, count;
 };
@@ -170,7 +130,7 @@ static const char *label(uint16_t id)
 char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globals_t *g,
 			size_t *len)
 {
-	struct out o = { .cap = 16384 };
+	gw_textbuf_t o = { .cap = 16384 };
 	struct agg *agg;
 	size_t nagg = 0, cap = GW_METRICS_SERIES * (n ? n : 1);
 	uint64_t overflow = 0, conns = 0, inflight = 0;
@@ -195,35 +155,43 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 	}
 	qsort(agg, nagg, sizeof(*agg), cmp_agg);
 
-	put(&o, "# HELP floodgate_requests_total Requests answered, by route, status and plan.\n"
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_requests_total Requests answered, by route, status and plan.\n"
 		"# TYPE floodgate_requests_total counter\n");
 	for (size_t i = 0; i < nagg;) {
 		uint64_t k = agg[i].key, sum = 0;
 
 		for (; i < nagg && agg[i].key == k; i++)
 			sum += agg[i].count;
-		put(&o, "floodgate_requests_total{route=\"%s\",status=\"%u\",plan=\"%s\"} %llu\n",
-		    label((uint16_t)(k >> 32)), (unsigned)(k & 0xffff), label((uint16_t)(k >> 16)),
-		    (unsigned long long)sum);
+		gw_textbuf_put(
+			&o,
+			"floodgate_requests_total{route=\"%s\",status=\"%u\",plan=\"%s\"} %llu\n",
+			label((uint16_t)(k >> 32)), (unsigned)(k & 0xffff),
+			label((uint16_t)(k >> 16)), (unsigned long long)sum);
 	}
 	if (overflow)
-		put(&o,
-		    "floodgate_requests_total{route=\"other\",status=\"other\",plan=\"other\"} "
-		    "%llu\n",
-		    (unsigned long long)overflow);
+		gw_textbuf_put(
+			&o,
+			"floodgate_requests_total{route=\"other\",status=\"other\",plan=\"other\"} "
+			"%llu\n",
+			(unsigned long long)overflow);
 
-	put(&o, "# HELP floodgate_rejections_total Requests refused by the gateway, by problem "
-		"type.\n# TYPE floodgate_rejections_total counter\n");
+	gw_textbuf_put(
+		&o, "# HELP floodgate_rejections_total Requests refused by the gateway, by problem "
+		    "type.\n# TYPE floodgate_rejections_total counter\n");
 	for (int p = 1; p < GW_PROBLEM_MAX; p++) {
 		uint64_t sum = 0;
 
 		for (size_t t = 0; t < n; t++)
 			sum += LOAD(m[t]->rejections[p]);
-		put(&o, "floodgate_rejections_total{reason=\"%s\"} %llu\n",
-		    gw_problem_info((enum gw_problem)p)->slug, (unsigned long long)sum);
+		gw_textbuf_put(&o, "floodgate_rejections_total{reason=\"%s\"} %llu\n",
+			       gw_problem_info((enum gw_problem)p)->slug, (unsigned long long)sum);
 	}
 
-	put(&o, "# HELP floodgate_upstream_latency_seconds Time from sending a request upstream "
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_upstream_latency_seconds Time from sending a request upstream "
 		"to its response head.\n# TYPE floodgate_upstream_latency_seconds histogram\n");
 	{
 		uint16_t ids[GW_METRICS_UPSTREAMS * 4];
@@ -263,58 +231,68 @@ char *gw_metrics_render(gw_metrics_t *const *m, size_t n, const gw_metrics_globa
 			}
 			for (int k = 0; k < GW_METRICS_BUCKETS; k++) {
 				cum += b[k];
-				put(&o,
-				    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le="
-				    "\"%g\"} "
-				    "%llu\n",
-				    label(ids[j]), (double)bounds_us[k] / 1e6,
-				    (unsigned long long)cum);
+				gw_textbuf_put(&o,
+					       "floodgate_upstream_latency_seconds_bucket{upstream="
+					       "\"%s\",le="
+					       "\"%g\"} "
+					       "%llu\n",
+					       label(ids[j]), (double)bounds_us[k] / 1e6,
+					       (unsigned long long)cum);
 			}
 			cum += b[GW_METRICS_BUCKETS];
-			put(&o,
-			    "floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"}"
-			    " "
-			    "%llu\n"
-			    "floodgate_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n"
-			    "floodgate_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n",
-			    label(ids[j]), (unsigned long long)cum, label(ids[j]),
-			    (double)sum / 1e6, label(ids[j]), (unsigned long long)count);
+			gw_textbuf_put(
+				&o,
+				"floodgate_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"+"
+				"Inf\"}"
+				" "
+				"%llu\n"
+				"floodgate_upstream_latency_seconds_sum{upstream=\"%s\"} %.6f\n"
+				"floodgate_upstream_latency_seconds_count{upstream=\"%s\"} %llu\n",
+				label(ids[j]), (unsigned long long)cum, label(ids[j]),
+				(double)sum / 1e6, label(ids[j]), (unsigned long long)count);
 			for (int e = 0; e < GW_UPSTREAM_ERROR_MAX; e++)
-				put(&o,
-				    "floodgate_upstream_errors_total{upstream=\"%s\",kind=\"%s\"} "
-				    "%llu\n",
-				    label(ids[j]), error_kinds[e], (unsigned long long)errs[e]);
+				gw_textbuf_put(&o,
+					       "floodgate_upstream_errors_total{upstream=\"%s\","
+					       "kind=\"%s\"} "
+					       "%llu\n",
+					       label(ids[j]), error_kinds[e],
+					       (unsigned long long)errs[e]);
 		}
 	}
 
-	put(&o,
-	    "# HELP floodgate_keys_loaded API keys in the in-memory table.\n"
-	    "# TYPE floodgate_keys_loaded gauge\nfloodgate_keys_loaded %llu\n"
-	    "# HELP floodgate_config_reloads_total Config reloads (SIGHUP), by result.\n"
-	    "# TYPE floodgate_config_reloads_total counter\n"
-	    "floodgate_config_reloads_total{result=\"ok\"} %llu\n"
-	    "floodgate_config_reloads_total{result=\"failed\"} %llu\n"
-	    "# HELP floodgate_config_generation Generation of the running config (1 at start).\n"
-	    "# TYPE floodgate_config_generation gauge\nfloodgate_config_generation %llu\n"
-	    "# HELP floodgate_connections Client connections open.\n"
-	    "# TYPE floodgate_connections gauge\nfloodgate_connections %llu\n"
-	    "# HELP floodgate_requests_in_flight Requests being processed.\n"
-	    "# TYPE floodgate_requests_in_flight gauge\nfloodgate_requests_in_flight %llu\n",
-	    (unsigned long long)g->keys_loaded, (unsigned long long)g->reloads_ok,
-	    (unsigned long long)g->reloads_failed, (unsigned long long)g->config_generation,
-	    (unsigned long long)conns, (unsigned long long)inflight);
-	put(&o,
-	    "# HELP floodgate_quota_credits_total Credits debited by admitted requests (net of "
-	    "refunds).\n"
-	    "# TYPE floodgate_quota_credits_total counter\nfloodgate_quota_credits_total %llu\n"
-	    "# HELP floodgate_quota_overage_total Admitted past soft quota limits, by unit.\n"
-	    "# TYPE floodgate_quota_overage_total counter\n"
-	    "floodgate_quota_overage_total{unit=\"requests\"} %llu\n"
-	    "floodgate_quota_overage_total{unit=\"credits\"} %llu\n"
-	    "# HELP floodgate_quota_refunds_total Requests refunded after an upstream failure.\n"
-	    "# TYPE floodgate_quota_refunds_total counter\nfloodgate_quota_refunds_total %llu\n",
-	    (unsigned long long)g->quota_credits, (unsigned long long)g->quota_overage[0],
-	    (unsigned long long)g->quota_overage[1], (unsigned long long)g->quota_refunds);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_keys_loaded API keys in the in-memory table.\n"
+		"# TYPE floodgate_keys_loaded gauge\nfloodgate_keys_loaded %llu\n"
+		"# HELP floodgate_config_reloads_total Config reloads (SIGHUP), by result.\n"
+		"# TYPE floodgate_config_reloads_total counter\n"
+		"floodgate_config_reloads_total{result=\"ok\"} %llu\n"
+		"floodgate_config_reloads_total{result=\"failed\"} %llu\n"
+		"# HELP floodgate_config_generation Generation of the running config (1 at "
+		"start).\n"
+		"# TYPE floodgate_config_generation gauge\nfloodgate_config_generation %llu\n"
+		"# HELP floodgate_connections Client connections open.\n"
+		"# TYPE floodgate_connections gauge\nfloodgate_connections %llu\n"
+		"# HELP floodgate_requests_in_flight Requests being processed.\n"
+		"# TYPE floodgate_requests_in_flight gauge\nfloodgate_requests_in_flight %llu\n",
+		(unsigned long long)g->keys_loaded, (unsigned long long)g->reloads_ok,
+		(unsigned long long)g->reloads_failed, (unsigned long long)g->config_generation,
+		(unsigned long long)conns, (unsigned long long)inflight);
+	gw_textbuf_put(
+		&o,
+		"# HELP floodgate_quota_credits_total Credits debited by admitted requests (net of "
+		"refunds).\n"
+		"# TYPE floodgate_quota_credits_total counter\nfloodgate_quota_credits_total %llu\n"
+		"# HELP floodgate_quota_overage_total Admitted past soft quota limits, by unit.\n"
+		"# TYPE floodgate_quota_overage_total counter\n"
+		"floodgate_quota_overage_total{unit=\"requests\"} %llu\n"
+		"floodgate_quota_overage_total{unit=\"credits\"} %llu\n"
+		"# HELP floodgate_quota_refunds_total Requests refunded after an upstream "
+		"failure.\n"
+		"# TYPE floodgate_quota_refunds_total counter\nfloodgate_quota_refunds_total "
+		"%llu\n",
+		(unsigned long long)g->quota_credits, (unsigned long long)g->quota_overage[0],
+		(unsigned long long)g->quota_overage[1], (unsigned long long)g->quota_refunds);
 	free(agg);
 	if (o.failed) {
 		free(o.buf);

@@ -474,3 +474,49 @@ const char *gw_redis_last_error(const gw_redis_t *r)
 {
 	return r->last_error;
 }
+
+/* ---- blocking connections (threads of their own: the store, ban publication) ---- */
+
+redisContext *gw_redis_connect_sync(const gw_redis_conf_t *conf, uint64_t timeout_ms, char *why,
+				    size_t len)
+{
+	struct timeval ct = { (time_t)(conf->connect_timeout_ms / 1000),
+			      (suseconds_t)(conf->connect_timeout_ms % 1000) * 1000 };
+	struct timeval ot = { (time_t)(timeout_ms / 1000),
+			      (suseconds_t)(timeout_ms % 1000) * 1000 };
+	redisContext *c = redisConnectWithTimeout(conf->host, conf->port, ct);
+	redisReply *r = NULL;
+
+	if (!c || c->err) {
+		snprintf(why, len, "redis %.64s:%u: %.100s", conf->host, conf->port,
+			 c ? c->errstr : "out of memory");
+		goto fail;
+	}
+	redisSetTimeout(c, ot);
+	if (conf->password[0]) {
+		r = conf->user[0] ? redisCommand(c, "AUTH %s %s", conf->user, conf->password)
+				  : redisCommand(c, "AUTH %s", conf->password);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, len, "redis %.64s:%u: AUTH: %.80s", conf->host, conf->port,
+				 r ? r->str : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (conf->db) {
+		r = redisCommand(c, "SELECT %u", conf->db);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			snprintf(why, len, "redis %.64s:%u: SELECT %u: %.80s", conf->host,
+				 conf->port, conf->db, r ? r->str : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+fail:
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return NULL;
+}

@@ -83,4 +83,13 @@ const gw_redis_stats_t *gw_redis_stats(const gw_redis_t *r);
 /* The last connection error ("" when none), for logs and tests. */
 const char *gw_redis_last_error(const gw_redis_t *r);
 
+/*
+ * A blocking connection to conf's server for a thread of its own (the key store, ban
+ * publication; never an event loop): connected within conf's connect timeout,
+ * authenticated, on conf's database, every command bounded by timeout_ms. NULL with why set
+ * ("redis HOST:PORT: ...") on failure.
+ */
+redisContext *gw_redis_connect_sync(const gw_redis_conf_t *conf, uint64_t timeout_ms, char *why,
+				    size_t len);
+
 #endif /* GW_REDIS_H */

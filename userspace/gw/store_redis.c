@@ -41,6 +41,7 @@
 
 #include "log.h"
 #include "gw/keys.h"
+#include "gw/redis.h"
 #include "gw/store.h"
 
 /* Bound on one store operation (admin and reload paths, never the request path). */
@@ -127,51 +128,6 @@ static int fail(gw_store_redis_t *s, const char *what, const char *why)
 	return -EIO;
 }
 
-/* A connected, authenticated context for conf, or NULL with why set. */
-static redisContext *connect_ctx(const gw_redis_conf_t *conf, uint64_t timeout_ms, char *why,
-				 size_t len)
-{
-	struct timeval ct = { (time_t)(conf->connect_timeout_ms / 1000),
-			      (suseconds_t)(conf->connect_timeout_ms % 1000) * 1000 };
-	struct timeval ot = { (time_t)(timeout_ms / 1000),
-			      (suseconds_t)(timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(conf->host, conf->port, ct);
-	redisReply *r = NULL;
-
-	if (!c || c->err) {
-		snprintf(why, len, "redis %.64s:%u: %.100s", conf->host, conf->port,
-			 c ? c->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(c, ot);
-	if (conf->password[0]) {
-		r = conf->user[0] ? redisCommand(c, "AUTH %s %s", conf->user, conf->password)
-				  : redisCommand(c, "AUTH %s", conf->password);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, len, "redis %.64s:%u: AUTH: %.80s", conf->host, conf->port,
-				 r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (conf->db) {
-		r = redisCommand(c, "SELECT %u", conf->db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, len, "redis %.64s:%u: SELECT %u: %.80s", conf->host,
-				 conf->port, conf->db, r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	return c;
-fail:
-	if (r)
-		freeReplyObject(r);
-	if (c)
-		redisFree(c);
-	return NULL;
-}
-
 /* Run a command (argv form); one reconnection on an I/O error. NULL with errmsg set. */
 static redisReply *command(gw_store_redis_t *s, const char *what, int argc, const char **argv,
 			   const size_t *len)
@@ -181,7 +137,8 @@ static redisReply *command(gw_store_redis_t *s, const char *what, int argc, cons
 	for (int attempt = 0; attempt < 2; attempt++) {
 		redisReply *r;
 
-		if (!s->c && !(s->c = connect_ctx(&s->conf, OP_TIMEOUT_MS, why, sizeof(why)))) {
+		if (!s->c &&
+		    !(s->c = gw_redis_connect_sync(&s->conf, OP_TIMEOUT_MS, why, sizeof(why)))) {
 			fail(s, what, why);
 			return NULL;
 		}
@@ -744,7 +701,7 @@ static void *watch_run(void *arg)
 	char why[200];
 
 	while (!stopping(s)) {
-		redisContext *c = connect_ctx(&s->conf, OP_TIMEOUT_MS, why, sizeof(why));
+		redisContext *c = gw_redis_connect_sync(&s->conf, OP_TIMEOUT_MS, why, sizeof(why));
 		redisReply *r = NULL;
 
 		if (c)
@@ -835,7 +792,7 @@ gw_store_t *gw_store_redis_open(const gw_redis_conf_t *conf, char *err, size_t e
 	snprintf(s->index, sizeof(s->index), "%skeys", conf->prefix);
 	snprintf(s->audit, sizeof(s->audit), "%saudit", conf->prefix);
 	snprintf(s->audit_seq, sizeof(s->audit_seq), "%saudit:seq", conf->prefix);
-	if (!(s->c = connect_ctx(conf, OP_TIMEOUT_MS, why, sizeof(why)))) {
+	if (!(s->c = gw_redis_connect_sync(conf, OP_TIMEOUT_MS, why, sizeof(why)))) {
 		snprintf(err, errlen, "Couldn't open the Redis key store: %s", why);
 		free(s);
 		return NULL;
