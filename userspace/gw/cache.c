@@ -326,23 +326,6 @@ static void on_ref_dispose(void *arg)
 	entry_unref(((struct ref *)arg)->e);
 }
 
-struct pull {
-	h2o_generator_t super;
-	h2o_iovec_t body; /* what is left of it */
-};
-
-static h2o_send_state_t do_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_t *buf)
-{
-	struct pull *p = (struct pull *)gen;
-	size_t n = p->body.len < buf->len ? p->body.len : buf->len;
-
-	memcpy(buf->base, p->body.base, n);
-	buf->len = n;
-	p->body.base += n;
-	p->body.len -= n;
-	return p->body.len ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
-}
-
 static uint64_t age_of(const struct entry *e, uint64_t now)
 {
 	return e->initial_age + (now > e->stored_ns ? (now - e->stored_ns) / 1000000000ULL : 0);
@@ -352,7 +335,6 @@ static uint64_t age_of(const struct entry *e, uint64_t now)
  * first (what an upstream attempt may have added). */
 static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hbase, uint64_t now)
 {
-	static h2o_generator_t generator = { NULL, NULL };
 	struct ref *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_ref_dispose);
 	h2o_headers_t *hs = &req->res.headers;
 	char *age = h2o_mem_alloc_pool(&req->pool, 24);
@@ -371,23 +353,7 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	req->res.status = e->status;
 	req->res.reason = e->reason;
 	req->res.content_length = e->body.len;
-	if (!head && e->body.len && e->body.len <= PULL_MAX_BODY && req->version < 0x200) {
-		struct pull *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
-
-		*p = (struct pull){ .body = e->body };
-		h2o_start_response(req, &p->super);
-		if (req->_ostr_top->start_pull) {
-			req->_ostr_top->start_pull(req->_ostr_top, do_pull);
-			return;
-		}
-		h2o_send(req, &e->body, 1, H2O_SEND_STATE_FINAL);
-		return;
-	}
-	h2o_start_response(req, &generator);
-	if (head || !e->body.len)
-		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-	else
-		h2o_send(req, &e->body, 1, H2O_SEND_STATE_FINAL);
+	gw_handler_send_memory(req, e->body, head, e->body.len <= PULL_MAX_BODY);
 }
 
 /* The request's value of header `name` (several fields joined by ", "), into the pool. */

@@ -273,24 +273,9 @@ json_t *gw_credits_usage_json_values(const gw_config_t *cfg, const char *id, con
 static bool usage_key(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg, char *kbuf,
 		      gw_apikey_t *key)
 {
-	gw_apikey_input_t in = { 0 };
-	ssize_t i;
 	int found;
 
-	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
-					-1)) != -1) {
-		in.header = req->headers.entries[i].value.base;
-		in.header_len = req->headers.entries[i].value.len;
-	}
-	if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
-		in.authorization = req->headers.entries[i].value.base;
-		in.authorization_len = req->headers.entries[i].value.len;
-	}
-	if (req->query_at != SIZE_MAX) {
-		in.query = req->path.base + req->query_at + 1;
-		in.query_len = req->path.len - req->query_at - 1;
-	}
-	found = gw_apikey_extract(cfg, &in, kbuf, key);
+	found = gw_handler_extract_key(req, cfg, kbuf, key);
 	if (found > 0)
 		return true;
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE,

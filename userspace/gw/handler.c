@@ -85,27 +85,50 @@ static void push_header(h2o_req_t *req, h2o_iovec_t *name, const char *orig, con
 
 #define TOKEN_NAME(t) ((h2o_iovec_t *)&(t)->buf)
 
-/* A problem body pulled by an HTTP/1 connection. */
-struct problem_pull {
+/* An in-memory body pulled by an HTTP/1 connection (gw_handler_send_memory()). */
+struct memory_pull {
 	h2o_generator_t super;
 	h2o_iovec_t body; /* what is left of it */
 };
 
-static h2o_send_state_t problem_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_t *buf)
+static h2o_send_state_t memory_pull(h2o_generator_t *gen, h2o_req_t *req, h2o_iovec_t *buf)
 {
-	struct problem_pull *pp = (struct problem_pull *)gen;
-	size_t n = pp->body.len < buf->len ? pp->body.len : buf->len;
+	struct memory_pull *mp = (struct memory_pull *)gen;
+	size_t n = mp->body.len < buf->len ? mp->body.len : buf->len;
 
-	memcpy(buf->base, pp->body.base, n);
+	memcpy(buf->base, mp->body.base, n);
 	buf->len = n;
-	pp->body.base += n;
-	pp->body.len -= n;
-	return pp->body.len ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
+	mp->body.base += n;
+	mp->body.len -= n;
+	return mp->body.len ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL;
+}
+
+void gw_handler_send_memory(h2o_req_t *req, h2o_iovec_t body, bool head, bool pull)
+{
+	static h2o_generator_t generator = { NULL, NULL };
+
+	if (pull && req->version < 0x200 && !head && body.len) {
+		struct memory_pull *mp = h2o_mem_alloc_pool(&req->pool, sizeof(*mp));
+
+		*mp = (struct memory_pull){ .body = body };
+		h2o_start_response(req, &mp->super);
+		/* Nothing between us and the connection (no filter's ostream): pull. */
+		if (req->_ostr_top->start_pull) {
+			req->_ostr_top->start_pull(req->_ostr_top, memory_pull);
+			return;
+		}
+		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+		return;
+	}
+	h2o_start_response(req, &generator);
+	if (head || !body.len)
+		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 {
-	static h2o_generator_t generator = { NULL, NULL };
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_problem_info_t *info = gw_problem_info(p);
 	/* The body lives in the config, which outlives the request (rc->tc holds it). */
@@ -120,24 +143,7 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 		    H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
 	push_header(req, TOKEN_NAME(H2O_TOKEN_CACHE_CONTROL), "Cache-Control",
 		    H2O_STRLIT("no-store"));
-	if (req->version < 0x200 && !head && body.len) {
-		struct problem_pull *pp = h2o_mem_alloc_pool(&req->pool, sizeof(*pp));
-
-		*pp = (struct problem_pull){ .body = body };
-		h2o_start_response(req, &pp->super);
-		/* Nothing between us and the connection (no filter's ostream): pull. */
-		if (req->_ostr_top->start_pull) {
-			req->_ostr_top->start_pull(req->_ostr_top, problem_pull);
-			return;
-		}
-		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
-		return;
-	}
-	h2o_start_response(req, &generator);
-	if (head)
-		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-	else
-		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+	gw_handler_send_memory(req, body, head, true);
 }
 
 static void add_retry_after(h2o_req_t *req, uint64_t seconds)
@@ -246,22 +252,11 @@ bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc)
 }
 
 /* Key checks and the plan bucket; returns true when the request was answered. */
-static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
-		      const gw_route_t *route, gw_proxy_drop_t *drop)
+
+int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key)
 {
 	gw_apikey_input_t in = { 0 };
-	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
-	gw_ratelimit_state_t st;
-	const gw_plan_t *plan = NULL;
-	enum gw_problem problem = GW_PROBLEM_NONE;
-	uint8_t digest[32];
-	struct edge_bucket bucket;
-	gw_keys_lock_t lk;
-	gw_key_entry_t *e;
-	gw_apikey_t key;
 	ssize_t i;
-	int found;
-	bool in_redis = false;
 
 	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
 					-1)) != -1) {
@@ -276,7 +271,25 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 		in.query = req->path.base + req->query_at + 1;
 		in.query_len = req->path.len - req->query_at - 1;
 	}
-	found = gw_apikey_extract(cfg, &in, kbuf, &key);
+	return gw_apikey_extract(cfg, &in, kbuf, key);
+}
+
+static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
+		      const gw_route_t *route, gw_proxy_drop_t *drop)
+{
+	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
+	gw_ratelimit_state_t st;
+	const gw_plan_t *plan = NULL;
+	enum gw_problem problem = GW_PROBLEM_NONE;
+	uint8_t digest[32];
+	struct edge_bucket bucket;
+	gw_keys_lock_t lk;
+	gw_key_entry_t *e;
+	gw_apikey_t key;
+	int found;
+	bool in_redis = false;
+
+	found = gw_handler_extract_key(req, cfg, kbuf, &key);
 	if (found <= 0) {
 		bool bearer = false;
 

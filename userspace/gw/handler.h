@@ -29,6 +29,16 @@ void gw_handler_register(h2o_pathconf_t *pathconf);
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p);
 
 /*
+ * Start the response (status and headers already set) with a body that stays in memory
+ * until the request is disposed. pull: an HTTP/1 client pulls it, so head and body leave in
+ * one write (one TLS record); otherwise, and for HTTP/2 or HEAD, it is sent at once.
+ */
+void gw_handler_send_memory(h2o_req_t *req, h2o_iovec_t body, bool head, bool pull);
+
+/* The request's API key from the places the config accepts (gw_apikey_extract()). */
+int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key);
+
+/*
  * Finish a request whose plan bucket was decided away from the handler (cluster mode,
  * cluster_req.h): the RateLimit headers of st (when not NULL), then problem (with its
  * Retry-After) or, for GW_PROBLEM_NONE, the proxy.
