@@ -111,10 +111,14 @@ problem "no route" e6 404 not-found
 is "405 for a known path, other method" "$(fetch e7 -X DELETE -H "X-API-Key: $PREM" "$URL/v1/items")" 405
 problem "method" e7 405 method-not-allowed
 is "405 lists the allowed methods" "$(hdr e7 allow)" "GET, HEAD, POST"
+is "404 tells caches not to store it" "$(hdr e6 cache-control)" "no-store"
+is "405 tells caches not to store it" "$(hdr e7 cache-control)" "no-store"
+is "401 needs no Cache-Control (never stored by default)" "$(hdr e2 cache-control)" ""
 is "first free request: 200" "$(fetch r1 -H "X-API-Key: $FREE" "$URL/v1/items")" 200
 is "second free request: 429" "$(fetch e8 -H "X-API-Key: $FREE" "$URL/v1/items")" 429
 problem "rate limited" e8 429 rate-limited
 is "429 Retry-After" "$(hdr e8 retry-after)" 1
+is "429 needs no Cache-Control (never stored by default)" "$(hdr e8 cache-control)" ""
 is "429 RateLimit-Policy" "$(hdr e8 ratelimit-policy)" '"free";q=1;w=1'
 is "429 RateLimit" "$(hdr e8 ratelimit)" '"free";r=0;t=1'
 is "200 RateLimit-Policy" "$(hdr r1 ratelimit-policy)" '"free";q=1;w=1'

@@ -83,22 +83,34 @@ ssize_t gw_cachekey_build(const char *uri, size_t uri_len, const gw_cachekey_hea
 	return (ssize_t)o;
 }
 
-uint64_t gw_cachekey_hash(const char *key, size_t len, uint64_t seed)
+/* splitmix64's finaliser: every output bit depends on every input bit. */
+static inline uint64_t mix64(uint64_t h)
 {
-	/* FNV-1a over the bytes from a seeded basis, then a 64-bit finaliser (splitmix64's)
-	 * so that the low bits the table indexes by depend on every byte. */
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ULL;
-	}
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 27;
 	h *= 0x94d049bb133111ebULL;
 	h ^= h >> 31;
 	return h;
+}
+
+uint64_t gw_cachekey_hash(const char *key, size_t len, uint64_t seed)
+{
+	/* Eight bytes a step (byte-wise FNV was a multiply chain as long as the key: a
+	 * visible share of a cache hit), each word folded in by a multiply and a rotate from
+	 * a seeded state, the length folded into the last step, then the finaliser. */
+	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h << 31) | (h >> 33);
+	}
+	w = 0;
+	memcpy(&w, key + i, len - i);
+	h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53ULL;
+	return mix64(h);
 }
 
 /* A delta-seconds value; false when malformed. Huge values saturate (RFC 9111 1.2.2). */

@@ -127,6 +127,12 @@ void gw_handler_send_memory(h2o_req_t *req, h2o_iovec_t body, bool head, bool pu
 		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
+/* The error statuses RFC 9110 defines as cacheable by default (heuristically). */
+static bool heuristically_cacheable(int status)
+{
+	return status == 404 || status == 405 || status == 410 || status == 414 || status == 501;
+}
+
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 {
 	const gw_config_t *cfg = rc->tc->config;
@@ -141,8 +147,12 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 	req->res.content_length = body.len;
 	push_header(req, TOKEN_NAME(H2O_TOKEN_CONTENT_TYPE), "Content-Type",
 		    H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
-	push_header(req, TOKEN_NAME(H2O_TOKEN_CACHE_CONTROL), "Cache-Control",
-		    H2O_STRLIT("no-store"));
+	/* Only a status a cache may store without being told (RFC 9111 4.2.2: 404, 405,
+	 * 414, 501 here) needs telling not to; 401, 403, 429, 502... are never stored, and
+	 * one header less is a visible share of an HTTP/2 rejection. */
+	if (heuristically_cacheable(info->status))
+		push_header(req, TOKEN_NAME(H2O_TOKEN_CACHE_CONTROL), "Cache-Control",
+			    H2O_STRLIT("no-store"));
 	gw_handler_send_memory(req, body, head, true);
 }
 

@@ -100,9 +100,13 @@ static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *c
 	ps->starts[GW_QUOTA_MONTH] = mstart * DAY_S - off;
 	ps->ends[GW_QUOTA_MONTH] = mnext * DAY_S - off;
 	for (int u = 0; u < GW_QUOTA_UNITS; u++)
-		for (int p = 0; p < GW_QUOTA_PERIODS; p++)
-			snprintf(ps->ids[gw_quota_kind(u, p)], GW_QUOTA_PERIOD_LEN, "%s:%c:%.16s",
-				 unit_tag[u], period_tag[p], dates[p]);
+		for (int p = 0; p < GW_QUOTA_PERIODS; p++) {
+			char id[GW_QUOTA_PERIOD_LEN];
+
+			snprintf(id, sizeof(id), "%s:%c:%.16s", unit_tag[u], period_tag[p],
+				 dates[p]);
+			gw_quota_set_period(ps->ids[gw_quota_kind(u, p)], id);
+		}
 	ps->today = today;
 	ps->offset = clk->utc_offset_s;
 	ps->week_start = clk->week_start;

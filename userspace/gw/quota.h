@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum gw_quota_period {
 	GW_QUOTA_DAY = 0,
@@ -39,6 +40,25 @@ enum gw_quota_unit {
 #define GW_QUOTA_KINDS	    (GW_QUOTA_UNITS * GW_QUOTA_PERIODS)
 /* Room for a period id and its NUL ("cred:d:-99999-12-31" is the longest). */
 #define GW_QUOTA_PERIOD_LEN 24
+
+/*
+ * Whether two period ids are the same period. Ids are NUL-padded to the whole array
+ * wherever they are written (gw_quota_set_period()), so a fixed-size compare - a few
+ * word compares once inlined - is exact; strcmp() cost a request 12 calls.
+ */
+static inline bool gw_quota_same_period(const char *a, const char *b)
+{
+	return !memcmp(a, b, GW_QUOTA_PERIOD_LEN);
+}
+
+/* Write the id s (truncated to fit) into dst, NUL-padded to GW_QUOTA_PERIOD_LEN. */
+static inline void gw_quota_set_period(char dst[GW_QUOTA_PERIOD_LEN], const char *s)
+{
+	size_t n = strnlen(s, GW_QUOTA_PERIOD_LEN - 1);
+
+	memcpy(dst, s, n);
+	memset(dst + n, 0, GW_QUOTA_PERIOD_LEN - n);
+}
 /* Largest |UTC offset| in seconds (UTC-14:00 .. UTC+14:00 covers every time zone). */
 #define GW_QUOTA_OFFSET_MAX (14 * 3600)
 

@@ -184,7 +184,7 @@ static entry_t *find_or_add(stripe_t *s, uint64_t key)
 /* What the slot holds for counter c's period (0 when it counts another period). */
 static uint64_t current(const slot_t *sl, const gw_quota_counter_t *c, uint64_t *overage)
 {
-	bool same = !strcmp(sl->period, c->period);
+	bool same = gw_quota_same_period(sl->period, c->period);
 
 	if (overage)
 		*overage = same ? sl->overage : 0;
@@ -219,7 +219,7 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 		slot_t *sl = &e->slots[c[i].kind];
 		uint64_t used, next, o = 0;
 
-		if (strcmp(sl->period, c[i].period)) {
+		if (!gw_quota_same_period(sl->period, c[i].period)) {
 			memcpy(sl->period, c[i].period, sizeof(sl->period));
 			sl->used = sl->overage = 0;
 			sl->reset_at = c[i].reset_at;
@@ -255,7 +255,7 @@ void gw_usage_refund(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, s
 			uint64_t o = over ? over[i] : 0;
 
 			/* A period that ended since is settled: nothing to give back there. */
-			if (strcmp(sl->period, c[i].period) || !c[i].cost)
+			if (!gw_quota_same_period(sl->period, c[i].period) || !c[i].cost)
 				continue;
 			sl->used -= sl->used < c[i].cost ? sl->used : c[i].cost;
 			sl->overage -= sl->overage < o ? sl->overage : o;
@@ -360,7 +360,7 @@ void gw_usage_redirty(gw_usage_t *u, const gw_usage_row_t *rows, size_t n)
 			continue;
 		pthread_mutex_lock(&s->lock);
 		if ((e = find(s, rows[i].key)) &&
-		    !strcmp(e->slots[rows[i].kind].period, rows[i].period))
+		    gw_quota_same_period(e->slots[rows[i].kind].period, rows[i].period))
 			e->slots[rows[i].kind].dirty = true;
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -380,7 +380,7 @@ int gw_usage_restore(gw_usage_t *u, const gw_usage_row_t *r, int64_t now)
 		return -ENOMEM;
 	}
 	sl = &e->slots[r->kind];
-	snprintf(sl->period, sizeof(sl->period), "%s", r->period);
+	gw_quota_set_period(sl->period, r->period);
 	sl->used = r->used;
 	sl->overage = r->overage;
 	sl->reset_at = r->reset_at;
