@@ -221,7 +221,7 @@ static bool limit_client(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg
 uint64_t gw_handler_now(gw_reqctx_t *rc)
 {
 	if (!rc->start_ns)
-		rc->start_ns = gw_worker_now_ns(rc->tc->worker->loop);
+		rc->start_ns = gw_now_ns();
 	return rc->start_ns;
 }
 

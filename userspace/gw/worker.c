@@ -37,22 +37,6 @@ uint64_t gw_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t gw_worker_now_ns(h2o_evloop_t *loop)
-{
-	/* Requests handled within one tick of the loop's own clock (h2o_now(), the
-	 * millisecond h2o stamps its requests with and times out by) share one reading, as
-	 * h2o's timestamps do: clock_gettime() per request was a visible share of a short
-	 * answer. Readings stay monotonic; a request sees a time at most a tick old. */
-	static __thread uint64_t tick = UINT64_MAX, ns;
-	uint64_t t = h2o_now(loop);
-
-	if (t != tick) {
-		tick = t;
-		ns = gw_now_ns();
-	}
-	return ns;
-}
-
 static void tconf_dispose(h2o_timeout_entry_t *entry)
 {
 	gw_tconf_t *tc = H2O_STRUCT_FROM_MEMBER(gw_tconf_t, dispose_entry, entry);

@@ -103,7 +103,4 @@ void gw_worker_join(gw_worker_t *w);
 /* CLOCK_MONOTONIC in ns (the request path's clock for buckets and durations). */
 uint64_t gw_now_ns(void);
 
-/* CLOCK_MONOTONIC as of the current tick of the worker's loop (see worker.c). */
-uint64_t gw_worker_now_ns(h2o_evloop_t *loop);
-
 #endif /* GW_WORKER_H */
