@@ -21,6 +21,9 @@
 #   3. memory: floodgate's RSS with 0 and N (1M) keys -> bytes per key; time to start with
 #      N keys; a reload of N keys (SIGHUP) under a light and a 50 % fixed-rate load: its
 #      duration and CPU time, the max latency and the longest gap between responses.
+#   4. cluster mode (plan bucket in Redis) against embedded (scripts/bench-gw/cluster.sh);
+#   5. the latency an upstream failover adds, against the connect timeout
+#      (scripts/bench-gw/failover.sh).
 # Medians over rounds; a ratio is the median over the rounds of the ratio within a round.
 # Writes $BUILD/bench/gw.json and the "gw" section of docs/benchmarks.md (FG_BENCH_GW_DOC=0:
 # not the document). A benchmark never fails on a number, only when it cannot measure.
@@ -40,6 +43,8 @@
 #   FG_BENCH_GW_SERVERS="floodgate nginx haproxy floor"   a subset, for a quick look
 #   FG_BENCH_GW_CLUSTER_ROUNDS=3  rounds of step 4, Redis mode vs embedded (0: skip;
 #                               scripts/bench-gw/cluster.sh, ports FG_BENCH_GW_PORT+20..+26)
+#   FG_BENCH_GW_FAILOVER_ROUNDS=3 rounds of step 5, the latency an upstream failover adds (0:
+#                               skip; scripts/bench-gw/failover.sh, ports FG_BENCH_GW_PORT+30..+34)
 #   FG_BENCH_GW_GROUPS="cache"  only these scenarios (of proxy 401 429 cache tls-full
 #                               tls-resumed), for a quick look
 set -u
@@ -492,7 +497,7 @@ T_START=$(date +%s)
 # What was measured: the daemon's source revision (the binary is the caller's build of it).
 REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- userspace 2>/dev/null || REV="$REV+local-changes"
-say "1/3 max load: $ROUNDS rounds x $NG groups x $NS servers x ${DUR}s"
+say "1/5 max load: $ROUNDS rounds x $NG groups x $NS servers x ${DUR}s"
 for round in $(seq "$ROUNDS"); do
 	for gi in $(seq 0 $((NG - 1))); do
 		g=$(((gi + (round - 1) * 3) % NG))
@@ -581,7 +586,7 @@ for scen in proxy 401 429 cache; do
 	done
 done
 NLAT=${#LAT_JOBS[@]}
-say "2/3 latency at 50 % of nginx's max: $LAT_ROUNDS rounds x $NLAT measurements x ${LAT_DUR}s"
+say "2/5 latency at 50 % of nginx's max: $LAT_ROUNDS rounds x $NLAT measurements x ${LAT_DUR}s"
 for round in $(seq "$LAT_ROUNDS"); do
 	for i in $(seq 0 $((NLAT - 1))); do
 		j=$i
@@ -605,7 +610,7 @@ fi
 # ---- 3. memory per key, start and reload with N keys ----
 MEM=null
 if [ "$NKEYS" -gt 0 ]; then
-	say "3/3 memory and reload with $NKEYS keys"
+	say "3/5 memory and reload with $NKEYS keys"
 	fg_stop
 	rss_kb() {
 		awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
@@ -782,11 +787,19 @@ jq -n --slurpfile runs "$RUNS" --slurpfile lats "$LATS" --slurpfile med "$W/run/
 scripts/bench-gw/report.sh "$OUT/gw.json" >"$W/run/gw.md" || die "Couldn't write the report"
 # 4. cluster mode (plan bucket in Redis) against embedded, same run; its own ports.
 if [ "${FG_BENCH_GW_CLUSTER_ROUNDS:-3}" -gt 0 ] && have floodgate; then
-	say "4/4 cluster mode vs embedded"
+	say "4/5 cluster mode vs embedded"
 	fg_stop
 	FG_BENCH_GW_CLUSTER_PORT=$((PORT + 20)) scripts/bench-gw/cluster.sh >"$W/run/cluster.md" &&
 		printf '\n' >>"$W/run/gw.md" && cat "$W/run/cluster.md" >>"$W/run/gw.md" ||
 		say "the cluster-mode scenario could not measure (see above)"
+fi
+# 5. what an upstream failover adds to a request's latency; its own ports.
+if [ "${FG_BENCH_GW_FAILOVER_ROUNDS:-3}" -gt 0 ] && have floodgate; then
+	say "5/5 upstream failover"
+	fg_stop
+	FG_BENCH_GW_FAILOVER_PORT=$((PORT + 30)) scripts/bench-gw/failover.sh >"$W/run/failover.md" &&
+		printf '\n' >>"$W/run/gw.md" && cat "$W/run/failover.md" >>"$W/run/gw.md" ||
+		say "the failover scenario could not measure (see above)"
 fi
 cat "$W/run/gw.md"
 if [ "${FG_BENCH_GW_DOC:-1}" = 1 ]; then

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# scripts/bench-gw/failover.sh - the failover step of `make bench-gw` (also runs on its own):
+# what an upstream failover adds to a request's latency. Target (issue 5): no more than one
+# extra connect timeout.
+#
+# One floodgate (one worker on CPU $SUT_CPU, TLS) with two routes to the same fg-upstream:
+# /v1/direct through a group of that one server, and /v1/fo through a round-robin group of a
+# blackhole and that server (connect_timeout_ms $CT, one retry, retry budget 1, passive
+# ejection off, so every other request tries the blackhole first, times out connecting and
+# fails over). The blackhole is a loopback listener with a backlog of 0 filled by its own
+# connection and never accepting: further SYNs go unanswered, as for a dead host.
+# Per round: curl fetches N URLs of each route over one keep-alive connection (HTTP/1.1),
+# time_total of each transfer. A request of /v1/fo that took >= $CT ms failed over; its
+# added latency is its time minus the median of /v1/direct in the same round.
+# Prints a markdown section; writes $BUILD/bench/gw-failover.json.
+#
+# Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=40 (requests per route and
+# round), FG_BENCH_GW_FAILOVER_CT=200 (connect_timeout_ms), FG_BENCH_GW_FAILOVER_PORT=19470
+# (..19474), FG_BENCH_GW_SUT_CPU=1, FG_BENCH_GW_LOAD_CPU=0.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+BUILD=${BUILD:-build}
+ROUNDS=${FG_BENCH_GW_FAILOVER_ROUNDS:-3}
+N=${FG_BENCH_GW_FAILOVER_N:-40}
+CT=${FG_BENCH_GW_FAILOVER_CT:-200}
+PORT=${FG_BENCH_GW_FAILOVER_PORT:-19470}
+SUT_CPU=${FG_BENCH_GW_SUT_CPU:-1}
+LOAD_CPU=${FG_BENCH_GW_LOAD_CPU:-0}
+UP_PORT=$PORT BH_PORT=$((PORT + 1)) FG_PORT=$((PORT + 2)) ADMIN_PORT=$((PORT + 3))
+OUT=$BUILD/bench
+W=$BUILD/bench-gw-failover
+
+die() {
+	echo "bench-gw/failover: $*" >&2
+	exit 1
+}
+say() {
+	echo "bench-gw/failover: $*" >&2
+}
+
+case "$ROUNDS$N$CT" in *[!0-9]*) die "rounds, N and the connect timeout must be integers" ;; esac
+[ "$ROUNDS" -ge 1 ] && [ "$N" -ge 2 ] && [ "$CT" -ge 10 ] ||
+	die "need at least 1 round, 2 requests and a 10 ms connect timeout"
+for bin in floodgate fg-upstream; do
+	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
+done
+for tool in python3 openssl jq curl taskset sha256sum awk; do
+	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
+done
+for p in $(seq "$PORT" $((PORT + 4))); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+		die "port $p is in use (FG_BENCH_GW_FAILOVER_PORT picks another range)"
+done
+mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
+	die "Couldn't create $W"
+
+PIDS=()
+cleanup() {
+	local pid
+	trap - EXIT INT TERM
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_on() { # cpu log cmd...
+	local cpu=$1 log=$2
+	shift 2
+	taskset -c "$cpu" "$@" >"$log" 2>&1 &
+	STARTED=$!
+	PIDS+=("$STARTED")
+}
+
+CERT=$W/ecdsa.crt CERTKEY=$W/ecdsa.key
+openssl ecparam -name prime256v1 -genkey -noout -out "$CERTKEY" 2>/dev/null &&
+	openssl req -x509 -new -key "$CERTKEY" -days 2 -subj /CN=localhost \
+		-addext subjectAltName=IP:127.0.0.1 -out "$CERT" 2>/dev/null ||
+	die "Couldn't make a certificate"
+TOKEN=$(openssl rand -hex 16)
+DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+
+start_on "$LOAD_CPU" "$W/run/upstream.log" "$BUILD/fg-upstream" -l "127.0.0.1:$UP_PORT" -s 256 -t 1
+# The blackhole (bounded: it exits after an hour at most; cleanup stops it first).
+start_on "$LOAD_CPU" "$W/run/blackhole.log" python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(0)
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+time.sleep(3600)' "$BH_PORT"
+for _ in $(seq 50); do
+	grep -q ready "$W/run/blackhole.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q ready "$W/run/blackhole.log" || die "the blackhole did not start: $(cat "$W/run/blackhole.log")"
+
+jq -n --arg port "$FG_PORT" --arg admin "$ADMIN_PORT" --arg up "$UP_PORT" --arg bh "$BH_PORT" \
+	--argjson ct "$CT" --arg cert "$CERT" --arg key "$CERTKEY" --arg db "$W/run/keys.db" \
+	--arg t "$DIGEST" '{
+	threads: 1,
+	listen: [{address: ("127.0.0.1:" + $port), tls: {certificates: [{cert: $cert, key: $key}]}}],
+	admin: {listen: ("127.0.0.1:" + $admin), token_sha256: $t},
+	store: {path: $db}, access_log: false, keys: {sources: ["header"]},
+	upstreams: {
+		direct: {servers: [("http://127.0.0.1:" + $up)], connect_timeout_ms: $ct,
+			 keepalive_idle_ms: 120000},
+		fo: {servers: [("http://127.0.0.1:" + $bh), ("http://127.0.0.1:" + $up)],
+		     strategy: "round-robin", connect_timeout_ms: $ct, retries: 1, retry_budget: 1,
+		     passive: {failures: 0}, keepalive_idle_ms: 120000}},
+	routes: [{name: "direct", methods: ["GET"], path: "/v1/direct", upstream: "direct"},
+		 {name: "fo", methods: ["GET"], path: "/v1/fo", upstream: "fo"}],
+	plans: {bench: {rate: 1000000, burst: 1000000, routes: "*"}}}' >"$W/run/floodgate.json" ||
+	die "Couldn't write the config"
+"$BUILD/floodgate" -t -c "$W/run/floodgate.json" >/dev/null 2>&1 ||
+	die "the config does not validate: $("$BUILD/floodgate" -t -c "$W/run/floodgate.json" 2>&1)"
+start_on "$SUT_CPU" "$W/run/floodgate.log" "$BUILD/floodgate" -c "$W/run/floodgate.json"
+FG_PID=$STARTED
+for _ in $(seq 100); do
+	curl -sf -m 1 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 && break
+	kill -0 "$FG_PID" 2>/dev/null || break
+	sleep 0.1
+done
+curl -sf -m 1 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 ||
+	die "floodgate did not start: $(cat "$W/run/floodgate.log")"
+KEY=$(curl -sf -m 5 -X POST -H "Authorization: Bearer $TOKEN" -d '{"plan": "bench"}' \
+	"http://127.0.0.1:$ADMIN_PORT/v1/keys" | jq -r '.key // empty')
+[ -n "$KEY" ] || die "Couldn't create a key"
+
+# fetch PATH: N transfers over one connection; "code seconds" per line.
+fetch() {
+	local urls=() i
+	for i in $(seq "$N"); do urls+=(-o /dev/null "https://127.0.0.1:$FG_PORT$1"); done
+	timeout $((N * (CT * 3 / 1000 + 2) + 30)) taskset -c "$LOAD_CPU" curl -sk --http1.1 \
+		-H "X-API-Key: $KEY" -w '%{http_code} %{time_total}\n' "${urls[@]}"
+}
+RUNS=$W/run/runs.jsonl
+: >"$RUNS"
+say "$ROUNDS rounds x $N requests per route, connect timeout $CT ms"
+for round in $(seq "$ROUNDS"); do
+	fetch /v1/direct >"$W/run/direct.txt"
+	fetch /v1/fo >"$W/run/fo.txt"
+	[ "$(wc -l <"$W/run/direct.txt")" = "$N" ] && [ "$(wc -l <"$W/run/fo.txt")" = "$N" ] ||
+		die "round $round: curl did not finish its $N transfers"
+	jq -Rn --argjson round "$round" --argjson ct "$CT" \
+		--rawfile d "$W/run/direct.txt" --rawfile f "$W/run/fo.txt" '
+		def rows($s): $s | split("\n") | map(select(length > 0) | split(" ")
+			| {code: (.[0] | tonumber), ms: (.[1] | tonumber * 1000)});
+		{round: $round, direct: rows($d), fo: rows($f)}' >>"$RUNS" || die "Couldn't parse round $round"
+done
+UPSTREAM_ERRORS=$(curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/metrics" |
+	awk '/^floodgate_upstream_server_errors_total|^floodgate_upstream_errors_total/ {n += $NF} END {print n + 0}')
+
+Q='def q($p): sort | if length == 0 then null else .[((length - 1) * $p) | round] end;
+   def r2: if . == null then null else (. * 100 | round) / 100 end;'
+jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>/dev/null)" \
+	--argjson ct "$CT" --argjson n "$N" --argjson uerr "${UPSTREAM_ERRORS:-0}" "$Q"'
+	. as $runs
+	| [$runs[] | (.direct | map(.ms) | q(0.5)) as $base
+		| .fo[] | select(.ms >= $ct) | .ms - $base] as $added
+	| [$runs[] | .direct[] | .ms] as $direct
+	| {date: $date, floodgate_rev: $rev, connect_timeout_ms: $ct, requests_per_route_round: $n,
+	   rounds: ($runs | length),
+	   non_200: ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length),
+	   direct_ms: {p50: ($direct | q(0.5) | r2), p99: ($direct | q(0.99) | r2),
+		       max: ($direct | max | r2)},
+	   failed_over: ($added | length),
+	   fo_requests: ([$runs[] | .fo[]] | length),
+	   added_ms: {p50: ($added | q(0.5) | r2), p99: ($added | q(0.99) | r2),
+		      max: ($added | max | r2)},
+	   extra_over_one_timeout_ms: (if ($added | length) > 0 then (($added | max) - $ct | r2) else null end),
+	   met: (($added | length) > 0 and ($added | max) <= $ct + (($direct | q(0.99)) - ($direct | q(0.5)))
+		 and ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length) == 0),
+	   upstream_errors_metric: $uerr,
+	   runs: $runs}' "$RUNS" >"$OUT/gw-failover.json" || die "Couldn't write $OUT/gw-failover.json"
+
+jq -r '"### Upstream failover: added latency (same run)\n",
+	"One floodgate worker, TLS, HTTP/1.1 keep-alive (curl, one connection per route and round), \(.rounds) rounds x \(.requests_per_route_round) requests per route; a round-robin group of a blackhole (a loopback listener that never accepts: SYNs unanswered) and a live fg-upstream, `connect_timeout_ms` \(.connect_timeout_ms), one retry, passive ejection off, against a route to the live server alone; floodgate \(.floodgate_rev), \(.date).\n",
+	"| | ms |", "|---|---:|",
+	"| direct route: p50 / p99 / max | \(.direct_ms.p50) / \(.direct_ms.p99) / \(.direct_ms.max) |",
+	"| failed-over requests (took >= the connect timeout) | \(.failed_over) of \(.fo_requests) |",
+	"| added by a failover (its time - the direct median of its round): p50 / p99 / max | \(.added_ms.p50) / \(.added_ms.p99) / \(.added_ms.max) |",
+	"| the connect timeout | \(.connect_timeout_ms) |",
+	"| worst failover beyond one connect timeout | \(.extra_over_one_timeout_ms) |",
+	"",
+	"Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (beyond the direct route'"'"'s own p99 - p50 spread): **\(if .met then "met" else "missed" end)**."' \
+	"$OUT/gw-failover.json"
+say "wrote $OUT/gw-failover.json"
