@@ -35,13 +35,17 @@ static struct table *self(void)
 void gw_topkeys_note(const char *id)
 {
 	struct table *t = self();
-	uint64_t h = 14695981039346656037ull;
+	uint64_t a, b, h;
 	gw_topkey_t *s;
 
 	if (!t)
 		return;
-	for (int i = 0; i < 16 && id[i]; i++)
-		h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
+	/* The id is 16 hex digits (memcmp below reads 16 too): two words, one multiply each,
+	 * where a byte-wise hash cost this per-request note more than the rest of it. */
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	h = (a * 0x9e3779b97f4a7c15ull) ^ (b * 0xc2b2ae3d27d4eb4full);
+	h ^= h >> 29;
 	s = &t->slot[h % GW_TOPKEYS_SLOTS];
 	if (!memcmp(s->id, id, 16)) {
 		__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
