@@ -6,6 +6,7 @@
 #   make bench-xdp  edge-filter benchmarks -> build/bench/xdp.json, docs/benchmarks.md
 #   make bench-gw   gateway benchmarks     -> build/bench/gw.json, docs/benchmarks.md
 #   make bench-ban  ban propagation, goodput under flood (daemon + XDP) -> build/bench/ban.json
+#   make bench-gw-ir instructions per request of the short answers (callgrind) -> build/bench/gw-ir.json
 #   make fmt        clang-format every C file in place; make fmt-check only checks
 #   make install    fgctl, floodgate and the tools into $(DESTDIR)$(PREFIX)/sbin
 #   V=1             show the full commands
@@ -84,7 +85,7 @@ ALL_OBJS := $(COMMON_OBJS) $(FGCTL_SRCS:%.c=$(BUILD)/%.o) $(GW_SRCS:%.c=$(BUILD)
 	    $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*/*.c)) \
 	    $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BPFT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test run bench-xdp bench-gw bench-ban fmt fmt-check install clean
+.PHONY: all deps test run bench-xdp bench-gw bench-ban bench-gw-ir fmt fmt-check install clean
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
 
 # ---- BPF ----
@@ -172,6 +173,10 @@ bench-gw: deps
 bench-ban: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-ban.sh
+
+bench-gw-ir: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-gw-ir.sh
 
 # ---- housekeeping ----
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

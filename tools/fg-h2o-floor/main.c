@@ -8,7 +8,16 @@
  * server-side session cache, ALPN h2 then http/1.1), so what a gateway spends above it per
  * request is the gateway's own work: no gateway can be cheaper than the library under it.
  *
- *   fg-h2o-floor -l ADDR:PORT -c CERT.pem -k KEY.pem [-s BYTES]
+ *   fg-h2o-floor -l ADDR:PORT -c CERT.pem -k KEY.pem [-s BYTES] [-r 200|401|429|hit]
+ *
+ * -r picks the answer: the fixed 200 (the default, the floor), or the answer floodgate
+ * gives in a scenario of `make bench-gw`, header for header and byte for byte but for the
+ * varying numbers (made to vary the same way: Retry-After and RateLimit's t= count down
+ * each second, Age counts up): 401 for an unknown key, 429 for an empty bucket, the cache
+ * hit (RateLimit headers, the stored Cache-Control and Content-Type, X-Cache, Age). What
+ * floodgate spends above that "same-answer floor" is its own work; what the same-answer
+ * floor spends above the fixed 200 is h2o's cost of the answer itself
+ * (scripts/bench-gw/instructions.sh counts both).
  *
  * It prints "fg-h2o-floor: listening on ADDR:PORT" once ready; SIGTERM/SIGINT end it.
  */
@@ -23,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <h2o.h>
@@ -49,8 +59,104 @@ static h2o_context_t ctx;
 static h2o_accept_ctx_t accept_ctx;
 static h2o_iovec_t body;
 
+enum answer { ANSWER_200, ANSWER_401, ANSWER_429, ANSWER_HIT };
+static enum answer answer;
+static time_t started;
+
+static h2o_iovec_t name_ratelimit_policy = { H2O_STRLIT("ratelimit-policy") };
+static h2o_iovec_t name_ratelimit = { H2O_STRLIT("ratelimit") };
+static h2o_iovec_t name_x_cache = { H2O_STRLIT("x-cache") };
+
+/* Append a header whose name and value outlive the request (as floodgate does). */
+static void push(h2o_req_t *req, const h2o_iovec_t *name, const char *v, size_t len)
+{
+	h2o_headers_t *hs = &req->res.headers;
+
+	h2o_vector_reserve(&req->pool, hs, hs->size + 1);
+	hs->entries[hs->size++] = (h2o_header_t){ (h2o_iovec_t *)name, NULL, { (char *)v, len } };
+}
+
+/* Decimal digits of v into the pool. */
+static h2o_iovec_t number(h2o_req_t *req, unsigned long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp), *out;
+	size_t n;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	out = h2o_mem_alloc_pool(&req->pool, n);
+	memcpy(out, p, n);
+	return h2o_iovec_init(out, n);
+}
+
+static h2o_iovec_t join(h2o_req_t *req, const char *a, size_t alen, h2o_iovec_t b)
+{
+	char *out = h2o_mem_alloc_pool(&req->pool, alen + b.len);
+
+	memcpy(out, a, alen);
+	memcpy(out + alen, b.base, b.len);
+	return h2o_iovec_init(out, alen + b.len);
+}
+
+#define PROBLEM(slug, title, status, detail)                                                       \
+	"{\"type\":\"urn:floodgate:problem:" slug "\",\"title\":\"" title "\",\"status\":" #status \
+	",\"detail\":\"" detail "\"}"
+
+static int on_answer(h2o_req_t *req)
+{
+	static h2o_generator_t generator = { NULL, NULL };
+	static const char b401[] =
+		PROBLEM("invalid-key", "Unauthorized", 401, "The API key is not valid.");
+	static const char b429[] =
+		PROBLEM("rate-limited", "Too Many Requests", 429,
+			"The plan's request rate is exceeded; retry after the Retry-After delay.");
+	h2o_iovec_t b = body, t, n;
+	time_t now = time(NULL);
+
+	switch (answer) {
+	case ANSWER_401:
+		req->res.status = 401;
+		req->res.reason = "Unauthorized";
+		b = h2o_iovec_init(b401, sizeof(b401) - 1);
+		push(req, &H2O_TOKEN_WWW_AUTHENTICATE->buf,
+		     H2O_STRLIT("Bearer realm=\"floodgate\", error=\"invalid_token\""));
+		push(req, &H2O_TOKEN_CONTENT_TYPE->buf, H2O_STRLIT("application/problem+json"));
+		break;
+	case ANSWER_429:
+		req->res.status = 429;
+		req->res.reason = "Too Many Requests";
+		b = h2o_iovec_init(b429, sizeof(b429) - 1);
+		n = number(req, 86400 - (unsigned long)(now - started) % 86400);
+		push(req, &name_ratelimit_policy, H2O_STRLIT("\"empty\";q=1;w=86400"));
+		t = join(req, H2O_STRLIT("\"empty\";r=0;t="), n);
+		push(req, &name_ratelimit, t.base, t.len);
+		push(req, &H2O_TOKEN_RETRY_AFTER->buf, n.base, n.len);
+		push(req, &H2O_TOKEN_CONTENT_TYPE->buf, H2O_STRLIT("application/problem+json"));
+		break;
+	default: /* ANSWER_HIT */
+		req->res.status = 200;
+		req->res.reason = "OK";
+		push(req, &name_ratelimit_policy, H2O_STRLIT("\"bench\";q=1000000;w=1"));
+		push(req, &name_ratelimit, H2O_STRLIT("\"bench\";r=999999;t=1"));
+		push(req, &H2O_TOKEN_CACHE_CONTROL->buf, H2O_STRLIT("max-age=600"));
+		push(req, &H2O_TOKEN_CONTENT_TYPE->buf, H2O_STRLIT("text/plain"));
+		push(req, &name_x_cache, H2O_STRLIT("HIT"));
+		n = number(req, (unsigned long)(now - started));
+		push(req, &H2O_TOKEN_AGE->buf, n.base, n.len);
+		break;
+	}
+	req->res.content_length = b.len;
+	h2o_start_response(req, &generator);
+	h2o_send(req, &b, 1, H2O_SEND_STATE_FINAL);
+	return 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+	if (answer != ANSWER_200)
+		return on_answer(req);
 	static h2o_generator_t generator = { NULL, NULL };
 
 	req->res.status = 200;
@@ -138,7 +244,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fg-h2o-floor -l ADDR:PORT -c CERT.pem -k KEY.pem [-s BYTES]\n");
+	fprintf(f, "usage: fg-h2o-floor -l ADDR:PORT -c CERT.pem -k KEY.pem [-s BYTES] "
+		   "[-r 200|401|429|hit]\n");
 }
 
 int main(int argc, char **argv)
@@ -153,7 +260,7 @@ int main(int argc, char **argv)
 	char *e;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "l:c:k:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "l:c:k:s:r:h")) != -1) {
 		switch (opt) {
 		case 'l':
 			addr = optarg;
@@ -172,6 +279,23 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'r':
+			if (!strcmp(optarg, "200")) {
+				answer = ANSWER_200;
+			} else if (!strcmp(optarg, "401")) {
+				answer = ANSWER_401;
+			} else if (!strcmp(optarg, "429")) {
+				answer = ANSWER_429;
+			} else if (!strcmp(optarg, "hit")) {
+				answer = ANSWER_HIT;
+			} else {
+				fprintf(stderr,
+					"fg-h2o-floor: bad value for -r: %s (200, 401, 429 or "
+					"hit)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -185,6 +309,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	started = time(NULL);
 
 	body.base = malloc(size ? size : 1);
 	body.len = size;
