@@ -24,7 +24,8 @@
 #
 # Knobs: FG_BENCH_IR_N="1000 6000" (N1 N2 for HTTP/2; HTTP/1.1 uses a fifth of each, since a
 # request over one HTTP/1.1 connection under callgrind is slow), FG_BENCH_IR_PORT=19480
-# (..19486), FG_BENCH_IR_SCENARIOS="401 429 hit".
+# (..19486), FG_BENCH_IR_SCENARIOS="401 429 hit", FG_BENCH_IR_SERVERS="floor floodgate same"
+# and FG_BENCH_IR_PROTOS="h2 h1" (subsets, for a quick look).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -32,6 +33,8 @@ BUILD=${BUILD:-build}
 read -r N1 N2 <<<"${FG_BENCH_IR_N:-1000 6000}"
 PORT=${FG_BENCH_IR_PORT:-19480}
 SCENARIOS=${FG_BENCH_IR_SCENARIOS:-401 429 hit}
+SERVERS=${FG_BENCH_IR_SERVERS:-floor floodgate same}
+PROTOS=${FG_BENCH_IR_PROTOS:-h2 h1}
 UP_PORT=$PORT UPC_PORT=$((PORT + 1)) FG_PORT=$((PORT + 2)) ADMIN_PORT=$((PORT + 3))
 FLOOR_PORT=$((PORT + 4))
 OUT=$BUILD/bench
@@ -51,6 +54,12 @@ case "$N1$N2" in *[!0-9]*) die "FG_BENCH_IR_N must be two integers" ;; esac
 	die "FG_BENCH_IR_N: need N1 >= 50 and N2 >= N1 + 250 (HTTP/1.1 runs a fifth of each)"
 for s in $SCENARIOS; do
 	case $s in 401 | 429 | hit) ;; *) die "unknown scenario $s (401, 429, hit)" ;; esac
+done
+for s in $SERVERS; do
+	case $s in floor | floodgate | same) ;; *) die "unknown server $s (floor, floodgate, same)" ;; esac
+done
+for s in $PROTOS; do
+	case $s in h2 | h1) ;; *) die "unknown protocol $s (h2, h1)" ;; esac
 done
 for bin in floodgate fg-upstream fg-h2o-floor; do
 	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
@@ -176,9 +185,9 @@ ir() {
 
 RUNS=$W/run/runs.jsonl
 : >"$RUNS"
-for proto in h2 h1; do
+for proto in $PROTOS; do
 	if [ "$proto" = h2 ]; then a=$N1 b=$N2; else a=$((N1 / 5)) b=$((N2 / 5)); fi
-	for srv in floor floodgate same; do
+	for srv in $SERVERS; do
 		for scen in $SCENARIOS; do
 			# The floor answers every scenario the same: counted once per protocol.
 			if [ "$srv" = floor ] && [ "$scen" != "${SCENARIOS%% *}" ]; then continue; fi
@@ -193,13 +202,13 @@ for proto in h2 h1; do
 done
 
 jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>/dev/null)" \
-	--arg scen "$SCENARIOS" '
+	--arg scen "$SCENARIOS" --arg protos "$PROTOS" '
 	. as $runs
 	| def ir($s; $c; $p): ($runs | map(select(.server == $s and .scenario == $c and .proto == $p))[0].ir_per_request) // null;
 	  def r3: if . == null then null else (. * 1000 | round) / 1000 end;
 	  def div($a; $b): if $a == null or $b == null or $b == 0 then null else $a / $b | r3 end;
 	{date: $date, floodgate_rev: $rev,
-	 rows: [($scen | split(" "))[] as $c | ("h2", "h1") as $p
+	 rows: [($scen | split(" "))[] as $c | ($protos | split(" "))[] as $p
 		| {scenario: $c, proto: $p, floodgate: ir("floodgate"; $c; $p), same_answer: ir("same"; $c; $p),
 		   floor: ir("floor"; "any"; $p)}
 		| . + {floor_over_floodgate: div(.floor; .floodgate), floor_over_same: div(.floor; .same_answer),
