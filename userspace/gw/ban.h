@@ -44,7 +44,7 @@
 
 #define GW_BAN_REASON_MAX 32
 #define GW_BAN_MAX	  65536 /* ban records kept in memory */
-#define GW_BAN_ORIGIN_MAX 64	/* "HOST:PORT" of the deciding node (banorigin.h) */
+#define GW_BAN_ORIGIN_MAX 64	/* "HOST@LISTENER" of the deciding node (banorigin.h) */
 
 typedef struct st_gw_ban_t {
 	struct fg_cidr cidr;		   /* the banned network (a host, or an IPv6 prefix) */

@@ -14,7 +14,7 @@
 static bool origin_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '-';
+	       strchr("._:-@[]", c);
 }
 
 bool gw_banorigin_valid(const char *s)
@@ -29,10 +29,17 @@ bool gw_banorigin_valid(const char *s)
 	return n > 0;
 }
 
+/* n characters of s into out, any that is not an origin character (or is one of `also`)
+ * as '-'. */
+static void copy_clean(char *out, const char *s, size_t n, const char *also)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = origin_char(s[i]) && !strchr(also, s[i]) ? s[i] : '-';
+}
+
 int gw_banorigin_make(const char *host, const char *listen_address, char *out, size_t len)
 {
-	const char *port = listen_address ? strrchr(listen_address, ':') : NULL;
-	size_t plen = 0, hlen, room, i;
+	size_t alen = listen_address ? strlen(listen_address) : 0, hlen, room;
 
 	if (len > GW_BAN_ORIGIN_MAX)
 		len = GW_BAN_ORIGIN_MAX;
@@ -40,27 +47,21 @@ int gw_banorigin_make(const char *host, const char *listen_address, char *out, s
 		return -EINVAL;
 	if (!host || !*host)
 		host = "localhost";
-	if (port) {
-		port++;
-		plen = strspn(port, "0123456789");
-		if (!plen || port[plen] || plen > 5)
-			plen = 0; /* not a port: the host alone */
-	}
-	/* The port always fits; the host gives way (at least one character of it). */
-	if (plen && len - 1 < plen + 2)
-		plen = 0; /* not even one character of host beside it: the host alone */
-	room = len - 1 - (plen ? plen + 1 : 0);
+	if (alen && len - 1 < alen + 2)
+		alen = 0; /* not even one character of host beside it: the host alone */
+	/* The address always fits whole; the host gives way. */
+	room = len - 1 - (alen ? alen + 1 : 0);
 	hlen = strlen(host);
 	if (hlen > room)
 		hlen = room;
-	for (i = 0; i < hlen; i++)
-		out[i] = origin_char(host[i]) && host[i] != ':' ? host[i] : '-';
-	if (plen) {
-		out[i++] = ':';
-		memcpy(out + i, port, plen);
-		i += plen;
+	/* '@' only as the separator, so the host part is never ambiguous */
+	copy_clean(out, host, hlen, "@[]:");
+	if (alen) {
+		out[hlen] = '@';
+		copy_clean(out + hlen + 1, listen_address, alen, "@");
+		hlen += alen + 1;
 	}
-	out[i] = '\0';
+	out[hlen] = '\0';
 	return 0;
 }
 

@@ -24,7 +24,7 @@ static gw_banpub_msg_t sample(void)
 	m.ban.expires = 1700000600;
 	m.ban.offences = 3;
 	m.ban.edge = true;
-	snprintf(m.ban.origin, sizeof(m.ban.origin), "gw-a:18080");
+	snprintf(m.ban.origin, sizeof(m.ban.origin), "gw-a@198.18.0.2:18080");
 	return m;
 }
 
@@ -51,7 +51,7 @@ static void round_trip(void **state)
 	assert_int_equal(d.ban.expires, 1700000600);
 	assert_int_equal(d.ban.offences, 3);
 	assert_true(d.ban.edge);
-	assert_string_equal(d.ban.origin, "gw-a:18080");
+	assert_string_equal(d.ban.origin, "gw-a@198.18.0.2:18080");
 
 	m.lifted = true;
 	m.ban.edge = false;
