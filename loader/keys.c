@@ -865,14 +865,14 @@ const struct fgctl_cmd fgctl_cmds_keys[] = {
 
 static int print_bans(struct fgctl_ctx *ctx, json_t *arr)
 {
-	static const char *const heads[] = { "SOURCE",	"REASON", "SCORE", "OFFENCE",
-					     "EXPIRES", "TTL",	  "HITS",  "KIND" };
+	static const char *const heads[] = { "SOURCE", "REASON", "SCORE", "OFFENCE", "EXPIRES",
+					     "TTL",    "HITS",	 "KIND",  "ORIGIN" };
 	struct fgctl_table t;
 	size_t i;
 	json_t *b;
 	int err = 0;
 
-	fgctl_table_init(&t, 8, heads, (1u << 2) | (1u << 3) | (1u << 6));
+	fgctl_table_init(&t, 9, heads, (1u << 2) | (1u << 3) | (1u << 6));
 	json_array_foreach(arr, i, b)
 	{
 		char score[24], off[24], hits[24], ttl[32];
@@ -890,7 +890,9 @@ static int print_bans(struct fgctl_ctx *ctx, json_t *arr)
 					   str(b, "expires"), ttl, hits,
 					   json_is_true(json_object_get(b, "edge"))
 						   ? "edge tightened"
-						   : "blocked")))
+						   : "blocked",
+					   /* the deciding node; "-": a ban stored before */
+					   str(b, "origin"))))
 			break;
 	}
 	if (!err)

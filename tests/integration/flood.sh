@@ -184,6 +184,16 @@ for engine in live packet; do
 	diag "$engine: $(field refused) refused and sent again after $(field waits) waits, $(field pps) pps"
 	[ $engine = live ] && cmp_ok "$desc: met backpressure and retried" "$refused" -gt 0
 done
+# --drop-refused: what the full ring refuses is lost, not sent again; the receiver sees
+# exactly the frames counted as sent, and sent + dropped is the count
+before=$(xdp_rx)
+flood --dst "$DST4" --dport 9402 --count 1000000 --pps 4000000 --engine live --drop-refused --src-random
+after=$(settled_xdp_rx $((before + $(field sent))))
+is "--drop-refused: exit 0" "$rc" 0
+is "--drop-refused: sent + dropped = 1000000" "$(($(field sent) + $(field dropped)))" 1000000
+is "--drop-refused: the receiver saw exactly what was sent" "$((after - before))" "$(field sent)"
+is "--drop-refused: nothing sent again" "$(field refused)" 0
+diag "--drop-refused: $(field sent) sent, $(field dropped) lost at the full ring, $(field pps) pps"
 if [ "$(nproc)" -ge 2 ]; then
 	before=$(xdp_rx)
 	flood --dst "$DST4" --dport 9401 --count 1000001 --threads 2 --src-random

@@ -95,8 +95,14 @@ cmp_ok "second ban lasts base TTL x 2 (10 s)" "$(jq '.bans[0].ttl_left_s' <<<"$b
 kill "$GW_PID"
 wait "$GW_PID" 2>/dev/null
 nok "the first daemon is gone" kill -0 "$GW_PID"
+is "the stored ban has its deciding node" "$(sqlite3 "$GW_DIR/keys.db" "select origin from bans where cidr = '$C/32'")" \
+	"$(hostname)@$S:$GW_HTTP_PORT"
+# a store from before origins: no origin column (the daemon adds it, the row stays unknown)
+ok "drop the origin column (an older store)" sqlite3 "$GW_DIR/keys.db" "ALTER TABLE bans DROP COLUMN origin"
 start "daemon restarts on the same pins"
 is "the ban is restored" "$(sadmin GET /v1/bans | jq -r '.bans[0].cidr')" "$C/32"
+is "... with no origin (null) from the older store" "$(sadmin GET /v1/bans | jq -r '.bans[0].origin')" null
+is "fgctl bans list shows '-' in its ORIGIN column" "$(bans_cli list | awk -v c="$C/32" '$1 == c { print $NF }')" -
 
 # 5. fgctl bans add/del through the admin API
 out=$(bans_cli add "198.18.$IDX.3" --ttl 60 --reason manual-test)

@@ -136,6 +136,12 @@ like "b logged where it came from" "$(cat "$GW_DIR/floodgate-b.log")" "ban clust
 is "the client's SYN to b is dropped" "$(code b)" 000
 cmp_ok "b's block counter moved" "$(block_hits b)" -gt "$hb0"
 like "fgctl bans list on b shows the cluster's ban" "$(bans_cli b list)" "$CL"
+# the deciding node's id: a's hostname and listener, on a and on b, in Redis and in fgctl
+ORIGIN_A="$(hostname)@$(ip_of a):$GW_HTTP_PORT"
+is "a records itself as the ban's origin" "$(nadmin a GET /v1/bans | jq -r --arg c "$CL/32" '.bans[] | select(.cidr == $c) | .origin')" "$ORIGIN_A"
+is "b lists the ban with a's node id" "$(nadmin b GET /v1/bans | jq -r --arg c "$CL/32" '.bans[] | select(.cidr == $c) | .origin')" "$ORIGIN_A"
+is "... so does Redis's record" "$(jq -r .origin <<<"$rec")" "$ORIGIN_A"
+is "fgctl bans list on b has a's id in its ORIGIN column" "$(bans_cli b list | awk -v c="$CL/32" '$1 == c { print $NF }')" "$ORIGIN_A"
 like "b's XDP blocklist has it with origin ban" "$(nctl b list blocks | grep "$CL")" "ban"
 
 # 2. unban on a propagates to b
@@ -198,6 +204,14 @@ rcli CLIENT KILL TYPE pubsub >/dev/null
 ok "... and the bad record on the next resync" wait_for 10 grep -q "skipping a record in ${PREFIX}bans" "$GW_DIR/floodgate-b.log"
 ok "b is still up" kill -0 "$PID_b"
 ok "b still has the good bans" listed b "$Z/32"
+# a record of a node from before origins (no "origin"): loaded, shown as unknown
+OLDREC=198.18.$IA.6
+now=$(date +%s)
+rcli HSET "${PREFIX}bans" "$OLDREC/32" '{"node":"0123456789abcdef","op":"ban","cidr":"'"$OLDREC"'/32","reason":"old","score":1,"created":'"$now"',"expires":'"$((now + 300))"',"offences":1,"edge":false,"decided_ns":1}' >/dev/null
+rcli CLIENT KILL TYPE pubsub >/dev/null
+ok "b loads a record without an origin on the next resync" wait_for 10 listed b "$OLDREC/32"
+is "... its origin is null" "$(nadmin b GET /v1/bans | jq -r --arg c "$OLDREC/32" '.bans[] | select(.cidr == $c) | .origin')" null
+is "... and '-' in fgctl bans list" "$(bans_cli b list | awk -v c="$OLDREC/32" '$1 == c { print $NF }')" -
 
 # 8. a ban decided while Redis does not answer goes out when it is back
 W=198.18.$IA.122

@@ -39,6 +39,9 @@ const char flood_usage[] =
 	"  --engine E           auto (default), live (BPF_PROG_RUN live frames) or packet\n"
 	"                       (AF_PACKET TX ring)\n"
 	"  --batch N            frames per kernel batch, 1..256 (default 64)\n"
+	"  --drop-refused       a frame the receiver's full ring refuses is lost, not sent\n"
+	"                       again, and the pace goes on (an attacker at a fixed offered\n"
+	"                       rate); needs --engine live and --pps\n"
 	"  --no-bypass          AF_PACKET: go through the qdisc layer\n"
 	"  --json               print the result as one JSON object\n"
 	"  -v, --verbose        say more on stderr\n"
@@ -67,6 +70,7 @@ enum opt_id {
 	O_ENGINE,
 	O_BATCH,
 	O_NO_BYPASS,
+	O_DROP_REFUSED,
 	O_JSON,
 	O_VERBOSE,
 	O_HELP,
@@ -90,7 +94,7 @@ static const struct opt_def opts_table[O_COUNT_OF_IDS] = {
 	[O_SEED] = { "seed", 0, true },	      [O_ENGINE] = { "engine", 0, true },
 	[O_BATCH] = { "batch", 0, true },     [O_NO_BYPASS] = { "no-bypass", 0, false },
 	[O_JSON] = { "json", 0, false },      [O_VERBOSE] = { "verbose", 'v', false },
-	[O_HELP] = { "help", 'h', false },
+	[O_HELP] = { "help", 'h', false },    [O_DROP_REFUSED] = { "drop-refused", 0, false },
 };
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -289,6 +293,9 @@ static int take(struct flood_opts *o, int id, const char *name, const char *v, c
 	case O_NO_BYPASS:
 		o->qdisc_bypass = false;
 		return 0;
+	case O_DROP_REFUSED:
+		o->drop_refused = true;
+		return 0;
 	case O_JSON:
 		o->json = true;
 		return 0;
@@ -376,6 +383,10 @@ int flood_parse_args(int argc, char **argv, struct flood_opts *o, char *err, siz
 	if (o->pps && o->pps < o->threads)
 		return fail(err, errlen, "--pps %llu is less than one packet/s per thread",
 			    (unsigned long long)o->pps);
+	/* Losing refused frames models a fixed offered rate: only the live engine sees
+	 * refusals frame by frame, and without --pps there is no rate to keep. */
+	if (o->drop_refused && (o->engine != FLOOD_ENGINE_LIVE || !o->pps))
+		return fail(err, errlen, "--drop-refused needs --engine live and --pps N");
 	hlen = flood_headers_len(o->dst.family, o->proto);
 	if (o->size && o->size < hlen)
 		return fail(err, errlen, "--size %u is shorter than the headers (%u bytes)",

@@ -53,6 +53,7 @@ struct flood_opts {
 	uint8_t src_mac[6], dst_mac[6];
 	enum flood_engine engine;
 	bool qdisc_bypass; /* AF_PACKET: skip the qdisc layer (default on) */
+	bool drop_refused; /* a refused frame is lost, not sent again (live engine only) */
 	bool json;
 	bool verbose;
 	bool help;
@@ -129,6 +130,7 @@ int flood_resolve_mac(int ifindex, bool is_veth, const struct fg_cidr *dst, unsi
 struct flood_result {
 	uint64_t sent;	  /* packets the interface accepted */
 	uint64_t refused; /* attempts the interface refused (full ring): sent again */
+	uint64_t dropped; /* --drop-refused: refused frames counted as offered and lost */
 	uint64_t waits;	  /* pauses for backpressure */
 	int err;	  /* 0 or -errno: why the thread stopped early */
 };
@@ -143,6 +145,7 @@ struct flood_run {
 	uint64_t count;	      /* 0: bounded by seconds only */
 	uint64_t pps;	      /* 0: unpaced */
 	double seconds;	      /* 0: bounded by count only */
+	bool drop_refused;    /* refused frames are lost: no resend, no pause */
 	/* results */
 	uint64_t t0;	/* CLOCK_MONOTONIC ns at the start */
 	double elapsed; /* seconds from the start to the last thread's end */

@@ -61,12 +61,13 @@ static void report(const struct flood_opts *o, const struct flood_run *run, cons
 		printf("{\"iface\":\"%s\",\"engine\":\"%s\",\"family\":\"%s\",\"proto\":\"%s\","
 		       "\"src\":\"%s\",\"dst\":\"%s\",\"dport\":%u,\"size\":%u,\"threads\":%u,"
 		       "\"count\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"refused\":%" PRIu64
-		       ",\"waits\":%" PRIu64 ",\"seconds\":%.6f,\"pps\":%.0f,"
+		       ",\"dropped\":%" PRIu64 ",\"waits\":%" PRIu64
+		       ",\"seconds\":%.6f,\"pps\":%.0f,"
 		       "\"process_cpu_seconds\":%.6f,\"error\":%s%s%s}\n",
 		       o->ifname, run->engine_used, family_name(o->dst.family),
 		       o->proto == IPPROTO_TCP ? "syn" : "udp", src, dst, o->dport,
 		       flood_frame_len(o), run->threads, o->count, tot->sent, tot->refused,
-		       tot->waits, secs, pps, cpu, tot->err ? "\"" : "",
+		       tot->dropped, tot->waits, secs, pps, cpu, tot->err ? "\"" : "",
 		       tot->err ? strerror(-tot->err) : "null", tot->err ? "\"" : "");
 	} else {
 		printf("sent %" PRIu64
@@ -215,6 +216,7 @@ int main(int argc, char **argv)
 	run.count = o.count;
 	run.pps = o.pps;
 	run.seconds = o.seconds;
+	run.drop_refused = o.drop_refused;
 	rc = pick_engines(&o, &ifc, &tmpl, &run);
 	if (rc)
 		goto out;

@@ -82,7 +82,7 @@ bool flood_running(struct flood_thread *th)
 
 bool flood_done(const struct flood_thread *th)
 {
-	return th->res.sent >= th->quota;
+	return th->res.sent + th->res.dropped >= th->quota;
 }
 
 /* When packet number `n` of this thread is due, in CLOCK_MONOTONIC ns. */
@@ -93,7 +93,8 @@ static uint64_t due_at(const struct flood_thread *th, uint64_t n)
 
 uint64_t flood_budget(struct flood_thread *th, uint64_t inflight, uint64_t max)
 {
-	uint64_t started = th->res.sent + inflight, n, now, due, want;
+	/* --drop-refused: a lost frame was offered all the same; the pace counts it */
+	uint64_t started = th->res.sent + th->res.dropped + inflight, n, now, due, want;
 
 	if (started >= th->quota)
 		return 0;
@@ -133,9 +134,14 @@ uint64_t flood_budget(struct flood_thread *th, uint64_t inflight, uint64_t max)
 void flood_account(struct flood_thread *th, uint64_t sent, uint64_t refused)
 {
 	th->res.sent += sent;
-	th->res.refused += refused;
 	if (sent)
 		th->last_progress = now_ns();
+	if (th->run->drop_refused) {
+		/* lost at the receiver's ring, as a line-rate attacker's excess is: no pause */
+		th->res.dropped += refused;
+		return;
+	}
+	th->res.refused += refused;
 	if (!refused) {
 		th->backoff = 0;
 		return;
@@ -238,6 +244,7 @@ int flood_run(struct flood_run *run)
 	for (unsigned i = 0; i < run->threads; i++) {
 		run->total.sent += ths[i].res.sent;
 		run->total.refused += ths[i].res.refused;
+		run->total.dropped += ths[i].res.dropped;
 		run->total.waits += ths[i].res.waits;
 		if (ths[i].res.err && !run->total.err)
 			run->total.err = ths[i].res.err;

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "gw/ban.h"
+#include "gw/banorigin.h"
 #include "gw/banstore.h"
 #include "gw/edge.h"
 #include "gw/edgecfg.h"
@@ -448,6 +449,8 @@ int gw_ban_decide(const gw_config_t *cfg, const struct fg_cidr *c, const char *r
 		gw_ban_net_of(c, b.edge ? 128 : ec->ipv6_prefix, &b.cidr);
 	fg_cidr_mask(&b.cidr);
 	snprintf(b.reason, sizeof(b.reason), "%s", reason);
+	if (gw_banorigin_local(cfg, b.origin, sizeof(b.origin)))
+		b.origin[0] = '\0'; /* no hostname: shown as unknown, the ban still stands */
 	b.score = score;
 	pthread_mutex_lock(&B.lock);
 	i = find(&b.cidr);

@@ -44,6 +44,7 @@
 
 #define GW_BAN_REASON_MAX 32
 #define GW_BAN_MAX	  65536 /* ban records kept in memory */
+#define GW_BAN_ORIGIN_MAX 64	/* "HOST@LISTENER" of the deciding node (banorigin.h) */
 
 typedef struct st_gw_ban_t {
 	struct fg_cidr cidr;		   /* the banned network (a host, or an IPv6 prefix) */
@@ -54,6 +55,7 @@ typedef struct st_gw_ban_t {
 	bool edge;			   /* an edge: its bucket tightened, nothing blocked */
 	uint64_t decided_ns, installed_ns; /* CLOCK_MONOTONIC: verdict, XDP entry written */
 	uint64_t hits;			   /* packets the XDP entry dropped (lists only) */
+	char origin[GW_BAN_ORIGIN_MAX];	   /* the node that decided it; "" unknown (older) */
 } gw_ban_t;
 
 /* Restore the stored bans into the maps and start the ban thread. */

@@ -18,7 +18,7 @@ json_t *gw_banapi_json(const gw_ban_t *b)
 	char c[FG_CIDR_STRLEN], cr[32], ex[32];
 	int64_t left = b->expires - (int64_t)time(NULL);
 
-	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:i, s:I, s:b, s:I}", "cidr",
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:i, s:I, s:b, s:I, s:s?}", "cidr",
 			 fg_cidr_format_full(&b->cidr, c, sizeof(c)), "reason", b->reason, "score",
 			 (json_int_t)b->score, "created",
 			 gw_admin_format_time(b->created, cr, sizeof(cr)), "expires",
@@ -27,7 +27,9 @@ json_t *gw_banapi_json(const gw_ban_t *b)
 			 (json_int_t)b->hits, "edge", b->edge, "install_ns",
 			 (json_int_t)(b->installed_ns > b->decided_ns && b->decided_ns
 					      ? b->installed_ns - b->decided_ns
-					      : 0));
+					      : 0),
+			 /* null: a ban stored before origins were recorded */
+			 "origin", b->origin[0] ? b->origin : NULL);
 }
 
 static int list(json_t **out)

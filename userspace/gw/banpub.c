@@ -27,6 +27,7 @@
 #include "log.h"
 #include "gw/redis.h"
 #include "gw/edgecfg.h"
+#include "gw/banorigin.h"
 #include "gw/banpub.h"
 #include "gw/redis_conf.h"
 
@@ -94,11 +95,13 @@ int gw_banpub_encode(const gw_banpub_msg_t *m, char *out, size_t len)
 	int n = snprintf(out, len,
 			 "{\"node\":\"%s\",\"op\":\"%s\",\"cidr\":\"%s\",\"reason\":\"%s\","
 			 "\"score\":%llu,\"created\":%lld,\"expires\":%lld,\"offences\":%u,"
-			 "\"edge\":%s,\"decided_ns\":%lld}",
+			 "\"edge\":%s,\"decided_ns\":%lld%s%s%s}",
 			 m->node, m->lifted ? "lift" : "ban",
 			 fg_cidr_format_full(&b->cidr, c, sizeof(c)), b->reason,
 			 (unsigned long long)b->score, (long long)b->created, (long long)b->expires,
-			 b->offences, b->edge ? "true" : "false", (long long)m->decided_rt_ns);
+			 b->offences, b->edge ? "true" : "false", (long long)m->decided_rt_ns,
+			 /* origin: only gw_banorigin_valid() ids are kept (nothing to escape) */
+			 b->origin[0] ? ",\"origin\":\"" : "", b->origin, b->origin[0] ? "\"" : "");
 
 	/* reason is checked where it is made (plain characters, no quote or backslash) */
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
@@ -116,7 +119,7 @@ int gw_banpub_decode(const char *json, size_t len, gw_banpub_msg_t *m, const cha
 	json_error_t je;
 	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	json_int_t score = -1, created = -1, expires = -1, offences = -1, decided = -1;
-	const char *node = NULL, *op = NULL, *cidr = NULL, *reason = NULL;
+	const char *node = NULL, *op = NULL, *cidr = NULL, *reason = NULL, *origin = NULL;
 	int edge = -1, ret = -EINVAL;
 
 	memset(m, 0, sizeof(*m));
@@ -124,10 +127,10 @@ int gw_banpub_decode(const char *json, size_t len, gw_banpub_msg_t *m, const cha
 	if (!o || !json_is_object(o))
 		goto out;
 	*why = "missing or mistyped fields";
-	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}", "node", &node,
+	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s?s}", "node", &node,
 			"op", &op, "cidr", &cidr, "reason", &reason, "score", &score, "created",
 			&created, "expires", &expires, "offences", &offences, "edge", &edge,
-			"decided_ns", &decided))
+			"decided_ns", &decided, "origin", &origin))
 		goto out;
 	*why = "bad node id";
 	if (strlen(node) != GW_BANPUB_NODE_LEN)
@@ -140,6 +143,9 @@ int gw_banpub_decode(const char *json, size_t len, gw_banpub_msg_t *m, const cha
 		goto out;
 	*why = "bad reason";
 	if (!plain(reason, GW_BAN_REASON_MAX))
+		goto out;
+	*why = "bad origin"; /* absent: a record from a node before origins */
+	if (origin && !gw_banorigin_valid(origin))
 		goto out;
 	*why = "negative or out-of-range numbers";
 	if (score < 0 || created < 0 || expires < created || offences < 0 ||
@@ -154,6 +160,8 @@ int gw_banpub_decode(const char *json, size_t len, gw_banpub_msg_t *m, const cha
 	m->ban.expires = expires;
 	m->ban.offences = (uint32_t)offences;
 	m->ban.edge = edge;
+	if (origin)
+		snprintf(m->ban.origin, sizeof(m->ban.origin), "%s", origin);
 	*why = NULL;
 	ret = 0;
 out:

@@ -11,9 +11,10 @@
  *   PREFIXbans         channel  every record written, by any node
  *
  * A record / message: {"node", "op": "ban"|"lift", "cidr", "reason", "score", "created",
- * "expires", "offences", "edge", "decided_ns"} - node is the writer's random id (its own
- * messages are ignored), decided_ns the verdict in CLOCK_REALTIME ns (how late the other
- * nodes installed it is measured against it).
+ * "expires", "offences", "edge", "decided_ns", "origin"} - node is the writer's random id
+ * (its own messages are ignored), decided_ns the verdict in CLOCK_REALTIME ns (how late the
+ * other nodes installed it is measured against it), origin the deciding node's
+ * "HOST@LISTENER" (banorigin.h; absent in records written before it existed).
  *
  * A ban decided on this node (ban.h's publisher) is written and PUBLISHed by one Lua
  * script, from a thread of this module's own (synchronous hiredis), so the deciding

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "gw/banorigin.h"
 #include "gw/banstore.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -25,8 +26,21 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS bans ("
 			     " created INTEGER NOT NULL,"
 			     " expires INTEGER NOT NULL,"
 			     " offences INTEGER NOT NULL,"
-			     " edge INTEGER NOT NULL DEFAULT 0"
+			     " edge INTEGER NOT NULL DEFAULT 0,"
+			     " origin TEXT"
 			     ");";
+
+/* A table made before the origin column: add it (its rows keep origin NULL, "unknown"). */
+static int add_origin_column(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT origin FROM bans LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return SQLITE_OK;
+	}
+	return sqlite3_exec(db, "ALTER TABLE bans ADD COLUMN origin TEXT", NULL, NULL, NULL);
+}
 
 static int db_error(gw_banstore_t *s, const char *what, char *err, size_t errlen)
 {
@@ -47,7 +61,8 @@ gw_banstore_t *gw_banstore_open(const char *path, char *err, size_t errlen)
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
 	    sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_origin_column(s->db) != SQLITE_OK) {
 		snprintf(err, errlen, "Couldn't open the ban store %s: %s", path,
 			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		gw_banstore_close(s);
@@ -73,7 +88,7 @@ int gw_banstore_put(gw_banstore_t *s, const gw_ban_t *b, char *err, size_t errle
 	if (sqlite3_prepare_v2(
 		    s->db,
 		    "INSERT OR REPLACE INTO bans (cidr, reason, score, created, expires, "
-		    "offences, edge) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    "offences, edge, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		    -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "store a ban", err, errlen);
 	sqlite3_bind_text(st, 1, fg_cidr_format_full(&b->cidr, c, sizeof(c)), -1, SQLITE_TRANSIENT);
@@ -83,6 +98,10 @@ int gw_banstore_put(gw_banstore_t *s, const gw_ban_t *b, char *err, size_t errle
 	sqlite3_bind_int64(st, 5, b->expires);
 	sqlite3_bind_int64(st, 6, b->offences);
 	sqlite3_bind_int(st, 7, b->edge);
+	if (b->origin[0])
+		sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 8);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_error(s, "store a ban", err, errlen);
@@ -128,13 +147,13 @@ int gw_banstore_load(gw_banstore_t *s, int (*fn)(void *arg, const gw_ban_t *b), 
 	int rc, ret = 0;
 
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT cidr, reason, score, created, expires, offences, edge FROM "
-			       "bans",
+			       "SELECT cidr, reason, score, created, expires, offences, edge, "
+			       "origin FROM bans",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "read the bans", err, errlen);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *c = (const char *)sqlite3_column_text(st, 0);
-		const char *r = (const char *)sqlite3_column_text(st, 1);
+		const char *r = (const char *)sqlite3_column_text(st, 1), *o;
 		gw_ban_t b = { 0 };
 
 		if (!c || fg_cidr_parse(c, &b.cidr, NULL))
@@ -145,6 +164,9 @@ int gw_banstore_load(gw_banstore_t *s, int (*fn)(void *arg, const gw_ban_t *b), 
 		b.expires = sqlite3_column_int64(st, 4);
 		b.offences = (uint32_t)sqlite3_column_int64(st, 5);
 		b.edge = sqlite3_column_int(st, 6) != 0;
+		o = (const char *)sqlite3_column_text(st, 7); /* NULL: a row from before origins */
+		if (o && gw_banorigin_valid(o))
+			snprintf(b.origin, sizeof(b.origin), "%s", o);
 		if ((ret = fn(arg, &b)))
 			break;
 	}

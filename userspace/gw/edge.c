@@ -157,6 +157,7 @@ int gw_edge_start(const gw_config_t *cfg, char *err, size_t errlen)
 			.pin_dir = ec->pin_dir,
 			.iface = ec->attach,
 			.mode = ec->attach_mode,
+			.max_sources = ec->max_sources,
 		};
 		struct fg_xdp_attach_result r;
 

@@ -269,7 +269,7 @@ static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 	static const char *const keys[] = { "pin_dir",	 "attach",    "attach_mode", "mode",
 					    "ports",	 "source",    "syn_only",    "new_sources",
 					    "lockdown",	 "allowlist", "edges",	     "v6_prefix",
-					    "malformed", "dscp",      NULL };
+					    "malformed", "dscp",      "max_sources", NULL };
 	struct edge_config *x = &e->xdp;
 	struct val o, n;
 	bool b;
@@ -304,6 +304,9 @@ static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 			return fail(p, &n, false, "expected \"native\" or \"skb\"");
 		e->attach_mode = m;
 	}
+	/* the tracked-source tables' size (fgctl attach --max-sources): when attach makes them */
+	if (get_u64(p, &o, "max_sources", 1024, 1u << 26, &e->max_sources))
+		return -EINVAL;
 	if (member(&o, "mode", &n) && get_mode(p, &n, &x->mode))
 		return -EINVAL;
 	if (member(&o, "ports", &n) && parse_ports(p, &n, x))
@@ -476,6 +479,8 @@ int gw_edgecfg_reloadable(const gw_edgecfg_t *old, const gw_edgecfg_t *new, cons
 		*what = "edge.pin_dir";
 	else if (strcmp(old->attach, new->attach) || old->attach_mode != new->attach_mode)
 		*what = "edge.attach / edge.attach_mode";
+	else if (old->max_sources != new->max_sources)
+		*what = "edge.max_sources";
 	else if (old->table_size != new->table_size)
 		*what = "abuse.table_size";
 	return *what ? -EINVAL : 0;

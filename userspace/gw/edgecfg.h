@@ -47,6 +47,7 @@ typedef struct st_gw_edgecfg_t {
 	char pin_dir[PATH_MAX];
 	char attach[IF_NAMESIZE]; /* "" = do not attach, open the pins fgctl made */
 	int attach_mode;	  /* enum xdp_attach_mode */
+	uint64_t max_sources;	  /* LRU source maps' size when made; 0: pinned or default */
 	struct edge_config xdp;	  /* what goes into fg_config (generation, lists unused) */
 	struct fg_cidr *allow;
 	size_t nallow;

@@ -115,6 +115,22 @@ static void config_sections(void **state)
 	assert_true(e->suspect_on);
 	assert_int_equal(e->suspect.burst, 5);
 	gw_edgecfg_free(e);
+	e = parse(",\n\"edge\": {\"max_sources\": 65536}", err);
+	assert_non_null(e);
+	assert_int_equal(e->max_sources, 65536);
+	{
+		gw_edgecfg_t *d = parse(",\n\"edge\": {}", err);
+		const char *what;
+
+		assert_non_null(d);
+		assert_int_equal(d->max_sources, 0); /* the pinned maps' size, or the default */
+		assert_int_equal(gw_edgecfg_reloadable(d, e, &what), -EINVAL);
+		assert_string_equal(what, "edge.max_sources");
+		gw_edgecfg_free(d);
+	}
+	gw_edgecfg_free(e);
+	assert_null(parse(",\n\"edge\": {\"max_sources\": 1000}", err));
+	assert_non_null(strstr(err, "edge.max_sources: 1000 is out of range (1024 to 67108864)"));
 
 	assert_null(parse(",\n\"edge\": {\"ports\": [0]}", err));
 	assert_string_equal(err, "t.json:7:20: edge.ports[0]: expected a port 1..65535");

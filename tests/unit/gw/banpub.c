@@ -24,6 +24,7 @@ static gw_banpub_msg_t sample(void)
 	m.ban.expires = 1700000600;
 	m.ban.offences = 3;
 	m.ban.edge = true;
+	snprintf(m.ban.origin, sizeof(m.ban.origin), "gw-a@198.18.0.2:18080");
 	return m;
 }
 
@@ -50,6 +51,7 @@ static void round_trip(void **state)
 	assert_int_equal(d.ban.expires, 1700000600);
 	assert_int_equal(d.ban.offences, 3);
 	assert_true(d.ban.edge);
+	assert_string_equal(d.ban.origin, "gw-a@198.18.0.2:18080");
 
 	m.lifted = true;
 	m.ban.edge = false;
@@ -58,6 +60,13 @@ static void round_trip(void **state)
 	assert_int_equal(gw_banpub_decode(buf, (size_t)n, &d, &why), 0);
 	assert_true(d.lifted);
 	assert_false(d.ban.edge);
+
+	/* no origin known (a ban restored from an older store): the field is left out */
+	m.ban.origin[0] = '\0';
+	n = gw_banpub_encode(&m, buf, sizeof(buf));
+	assert_null(strstr(buf, "origin"));
+	assert_int_equal(gw_banpub_decode(buf, (size_t)n, &d, &why), 0);
+	assert_string_equal(d.ban.origin, "");
 }
 
 static void encode_too_small(void **state)
@@ -92,6 +101,16 @@ static void decode_refuses(void **state)
 
 	assert_int_equal(gw_banpub_decode(ok, strlen(ok), &d, &why), 0);
 	assert_int_equal(d.ban.cidr.family, AF_INET);
+	/* a record of a node from before origins has none: still accepted */
+	assert_string_equal(d.ban.origin, "");
+	refuse("{\"node\":\"0123456789abcdef\",\"op\":\"ban\",\"cidr\":\"198.18.1.2\","
+	       "\"reason\":\"x\",\"score\":1,\"created\":10,\"expires\":20,\"offences\":1,"
+	       "\"edge\":false,\"decided_ns\":5,\"origin\":\"a b\"}",
+	       "origin");
+	refuse("{\"node\":\"0123456789abcdef\",\"op\":\"ban\",\"cidr\":\"198.18.1.2\","
+	       "\"reason\":\"x\",\"score\":1,\"created\":10,\"expires\":20,\"offences\":1,"
+	       "\"edge\":false,\"decided_ns\":5,\"origin\":7}",
+	       "missing or mistyped");
 	refuse("not json", "not a JSON object");
 	refuse("[1,2]", "not a JSON object");
 	refuse("{\"op\":\"ban\"}", "missing or mistyped");

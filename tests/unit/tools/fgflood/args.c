@@ -38,6 +38,11 @@ static void defaults(void **state)
 	assert_true(o.qdisc_bypass);
 	assert_false(o.json);
 	assert_int_equal(flood_frame_len(&o), 60);
+	assert_false(o.drop_refused);
+	assert_int_equal(PARSE(&o, err, "veth0", "--dst", "198.18.40.2", "--seconds", "1", "--pps",
+			       "1000", "--engine", "live", "--drop-refused"),
+			 0);
+	assert_true(o.drop_refused);
 
 	assert_int_equal(PARSE(&o, err, "veth0", "--dst=2001:2::2", "--seconds=1.5"), 0);
 	assert_int_equal(o.dst.family, AF_INET6);
@@ -153,6 +158,10 @@ static const struct bad bads[] = {
 	{ { "veth0", "veth1", "--dst", "198.18.0.2", "--count", "1" }, "unexpected argument" },
 	{ { "veth0", "--dst", "198.18.0.2", "--count", "1", "--json=yes" }, "takes no value" },
 	{ { "an-interface-name-too-long", "--dst", "198.18.0.2", "--count", "1" }, "too long" },
+	{ { "veth0", "--dst", "198.18.0.2", "--count", "1", "--pps", "10", "--drop-refused" },
+	  "--drop-refused needs --engine live" },
+	{ { "veth0", "--dst", "198.18.0.2", "--count", "1", "--engine", "live", "--drop-refused" },
+	  "--drop-refused needs" },
 };
 
 static void bad_arguments(void **state)
