@@ -27,6 +27,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "gw/bgfetch.h"
 #include "gw/cache.h"
 #include "gw/cachekey.h"
 #include "gw/handler.h"
@@ -89,6 +90,13 @@ struct st_gw_cache_fill_t {
 	struct entry *e;	/* being built: head taken, body coming; NULL = not storing */
 	size_t body_cap;
 	size_t hbase; /* leader's res.headers before the proxy (stale answers) */
+	/* A background refresh (stale-while-revalidate) has no client request: */
+	bool bg;
+	enum refresh_why { R_NONE, R_FAILED, R_PURGED, R_NOT_STORED } why;
+	gw_bgfetch_t *fetch;	/* its upstream exchange, until it ends */
+	h2o_linklist_t bg_link; /* in cache->refreshing while fetch runs */
+	h2o_mem_pool_t pool;	/* the copied request fields (Vary values) */
+	h2o_headers_t reqh;
 };
 
 enum waiter_action { W_WAIT, W_RETRY, W_ALONE, W_PROBLEM, W_STALE };
@@ -116,10 +124,12 @@ struct st_gw_cache_t {
 	h2o_context_t *ctx;
 	h2o_multithread_receiver_t wakeups;
 	h2o_timeout_t lock_timeout;
-	uint64_t lock_ms; /* lock_timeout's duration; 0 = not set up */
-	size_t nwaiting;  /* linked to lock_timeout */
+	uint64_t lock_ms;	   /* lock_timeout's duration; 0 = not set up */
+	size_t nwaiting;	   /* linked to lock_timeout */
+	h2o_linklist_t refreshing; /* background refreshes of this worker (fills) */
 	struct {
 		uint64_t hit, miss, stale, coalesced, bypass, stores, uncacheable, too_big;
+		uint64_t refresh_started, refresh_ok, refresh_failed, refresh_cancelled;
 	} st;
 };
 
@@ -356,19 +366,20 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	gw_handler_send_memory(req, e->body, head, e->body.len <= PULL_MAX_BODY);
 }
 
-/* The request's value of header `name` (several fields joined by ", "), into the pool. */
-static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
+/* The value of header `name` in hs (several fields joined by ", "), into pool. */
+static h2o_iovec_t header_value(h2o_mem_pool_t *pool, const h2o_headers_t *hs, const char *name,
+				size_t len)
 {
 	h2o_iovec_t out = { NULL, 0 };
 	ssize_t i = -1;
 
-	while ((i = h2o_find_header_by_str(&req->headers, name, len, i)) != -1) {
-		h2o_iovec_t v = req->headers.entries[i].value;
+	while ((i = h2o_find_header_by_str(hs, name, len, i)) != -1) {
+		h2o_iovec_t v = hs->entries[i].value;
 
 		if (!out.base) {
 			out = v;
 		} else {
-			char *p = h2o_mem_alloc_pool(&req->pool, out.len + 2 + v.len);
+			char *p = h2o_mem_alloc_pool(pool, out.len + 2 + v.len);
 
 			memcpy(p, out.base, out.len);
 			memcpy(p + out.len, ", ", 2);
@@ -377,6 +388,12 @@ static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
 		}
 	}
 	return out;
+}
+
+/* The request's value of header `name`, into its pool. */
+static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
+{
+	return header_value(&req->pool, &req->headers, name, len);
 }
 
 static bool vary_matches(h2o_req_t *req, const struct entry *e)
@@ -412,6 +429,8 @@ static void fill_free(gw_cache_fill_t *f)
 		entry_free(f->e);
 	if (f->stale)
 		entry_unref(f->stale);
+	if (f->bg)
+		h2o_mem_clear_pool(&f->pool);
 	free(f->key);
 	free(f);
 }
@@ -641,6 +660,171 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	fill_free(f);
 }
 
+/* ---- background refreshes (stale-while-revalidate) ---- */
+
+static void make_entry(gw_cache_fill_t *f, int status, const char *reason, const h2o_headers_t *hs,
+		       size_t first, size_t content_length, bool is_head, h2o_mem_pool_t *pool,
+		       const h2o_headers_t *reqh);
+
+static bool purged_since(const gw_cache_fill_t *f)
+{
+	return f->purge_seq != __atomic_load_n(&store.purge_seq, __ATOMIC_ACQUIRE);
+}
+
+static bool refresh_head(void *data, int status, const char *reason, const h2o_headers_t *hs,
+			 size_t content_length)
+{
+	gw_cache_fill_t *f = data;
+
+	if (purged_since(f)) {
+		f->why = R_PURGED; /* nothing read from here on would be stored */
+		return false;
+	}
+	if (status >= 500) {
+		f->why = R_FAILED; /* the stale entry stays, for the rest of its windows */
+		return false;
+	}
+	make_entry(f, status, reason, hs, 0, content_length, false, &f->pool, &f->reqh);
+	if (!f->e) {
+		f->why = R_NOT_STORED; /* the body is of no use: the exchange stops here */
+		return false;
+	}
+	return true;
+}
+
+static bool refresh_body(void *data, const void *bytes, size_t len)
+{
+	gw_cache_fill_t *f = data;
+
+	if (purged_since(f)) {
+		f->why = R_PURGED;
+		return false;
+	}
+	gw_cache_fill_body(f, bytes, len);
+	if (!f->e) {
+		f->why = R_NOT_STORED; /* too big (counted), or out of memory */
+		return false;
+	}
+	return true;
+}
+
+/* The upstream answered with something that cannot be stored: the stale entry it
+ * supersedes goes, so that the next request asks the upstream itself. */
+static void drop_stale(gw_cache_fill_t *f)
+{
+	struct stripe *s = f->stripe;
+
+	pthread_mutex_lock(&s->lock);
+	if (f->stale->linked && table_find(s, f->hash, f->key, f->key_len) == f->stale)
+		table_unlink(s, f->stale);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The refresh is over (its fetch gone): store, keep the stale entry, or drop it. Waiters
+ * (requests of another variant, which the stale entry could not answer) retry when there
+ * is a new entry or the fetch was cut short, else go upstream on their own. */
+static void refresh_over(gw_cache_fill_t *f, enum gw_bgfetch_result r)
+{
+	gw_cache_t *c = f->cache;
+	struct entry *e = f->e;
+
+	f->e = NULL;
+	f->fetch = NULL;
+	h2o_linklist_unlink(&f->bg_link);
+	if (r == GW_BGFETCH_OK && !e && !f->why)
+		f->why = R_NOT_STORED; /* a body-less answer that is not stored */
+	if (r == GW_BGFETCH_OK && e && purged_since(f))
+		f->why = R_PURGED;
+	if (r == GW_BGFETCH_FAILED)
+		f->why = R_FAILED;
+	if (f->why == R_NONE && !gw_worker_self()->cur->config->cache.max_bytes)
+		f->why = R_NOT_STORED; /* the cache was switched off meanwhile */
+	switch (f->why) {
+	case R_NONE:
+		count(&c->st.refresh_ok, 1);
+		fill_over(f, e, false, false, GW_PROBLEM_NONE);
+		return;
+	case R_NOT_STORED:
+		count(&c->st.refresh_ok, 1);
+		drop_stale(f);
+		break;
+	case R_PURGED:
+		count(&c->st.refresh_cancelled, 1);
+		break;
+	default:
+		count(&c->st.refresh_failed, 1);
+		break;
+	}
+	if (e)
+		entry_free(e);
+	fill_over(f, NULL, f->why == R_PURGED, false, GW_PROBLEM_NONE);
+}
+
+static void refresh_end(void *data, enum gw_bgfetch_result r)
+{
+	refresh_over(data, r);
+}
+
+static const gw_bgfetch_cbs_t refresh_cbs = {
+	.head = refresh_head,
+	.body = refresh_body,
+	.end = refresh_end,
+};
+
+/*
+ * Start f's background refresh for the request req that found its entry stale: the GET
+ * head req would send and its header fields (less the API key's) are copied into memory f
+ * owns; no limit or quota is charged for it (req was). When the fetch cannot start, the
+ * refresh is over at once (failed; the stale entry stays).
+ */
+static void refresh_start(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc,
+			  gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
+{
+	uint64_t hash;
+	h2o_iovec_t head;
+
+	f->bg = true;
+	h2o_mem_init_pool(&f->pool);
+	for (size_t i = 0; i < req->headers.size; i++) {
+		const h2o_header_t *h = &req->headers.entries[i];
+		h2o_iovec_t v = h2o_strdup(&f->pool, h->value.base, h->value.len);
+
+		if ((drop->authorization && h->name == &H2O_TOKEN_AUTHORIZATION->buf) ||
+		    (drop->header && h->name->len == drop->header_len &&
+		     !memcmp(h->name->base, drop->header, drop->header_len)))
+			continue; /* the API key stays with its request */
+		if (h2o_iovec_is_token(h->name)) {
+			h2o_add_header(&f->pool, &f->reqh,
+				       H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, h->name), NULL,
+				       v.base, v.len);
+		} else {
+			h2o_iovec_t n = h2o_strdup(&f->pool, h->name->base, h->name->len);
+
+			h2o_add_header_by_str(&f->pool, &f->reqh, n.base, n.len, 0, NULL, v.base,
+					      v.len);
+		}
+	}
+	head = gw_proxy_get_head(req, rc, rt, drop, &hash);
+	count(&c->st.refresh_started, 1);
+	h2o_linklist_insert(&c->refreshing, &f->bg_link);
+	if (!(f->fetch = gw_bgfetch_start(rc->tc, rt, head.base, head.len, hash, &refresh_cbs, f)))
+		refresh_over(f, GW_BGFETCH_FAILED);
+}
+
+void gw_cache_stop(gw_cache_t *c)
+{
+	if (!c)
+		return;
+	while (!h2o_linklist_is_empty(&c->refreshing)) {
+		gw_cache_fill_t *f =
+			H2O_STRUCT_FROM_MEMBER(gw_cache_fill_t, bg_link, c->refreshing.next);
+
+		gw_bgfetch_cancel(f->fetch);
+		f->why = R_PURGED; /* counted as cancelled; waiters start over */
+		refresh_over(f, GW_BGFETCH_ABORTED);
+	}
+}
+
 /* ---- the request path ---- */
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
@@ -728,6 +912,13 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc((size_t)klen))) {
 		pthread_mutex_unlock(&s->lock);
 		free(f);
+		if (e && now < e->swr_until) {
+			entry_ref(e);
+			count(&c->st.stale, 1);
+			serve(req, e, "STALE", req->res.headers.size, now);
+			entry_unref(e);
+			return;
+		}
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
@@ -748,6 +939,16 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		entry_ref(e);
 	}
 	*slot = f;
+	if (e && now < e->swr_until) {
+		/* RFC 5861: the stale entry answers now, the refresh runs without the client */
+		entry_ref(e);
+		pthread_mutex_unlock(&s->lock);
+		refresh_start(c, f, req, rc, rt, drop);
+		count(&c->st.stale, 1);
+		serve(req, e, "STALE", req->res.headers.size, now);
+		entry_unref(e);
+		return;
+	}
 	pthread_mutex_unlock(&s->lock);
 	count(&c->st.miss, 1);
 	go_upstream(f, req, rc, rt, drop);
@@ -776,11 +977,17 @@ static bool cacheable_status(int s)
 	return s == 200 || s == 203 || s == 300 || s == 301 || s == 308;
 }
 
-bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
+/*
+ * Start building f's entry from a response head: status, reason, fields hs[first..),
+ * content_length (SIZE_MAX unknown); the request's fields reqh give the Vary values.
+ * f->e stays NULL when the response is not to be stored.
+ */
+static void make_entry(gw_cache_fill_t *f, int status, const char *reason, const h2o_headers_t *hs,
+		       size_t first, size_t content_length, bool is_head, h2o_mem_pool_t *pool,
+		       const h2o_headers_t *reqh)
 {
 	gw_cache_t *c = f->cache;
 	const gw_config_t *cfg = gw_worker_self()->cur->config;
-	h2o_headers_t *hs = &req->res.headers;
 	gw_cache_control_t cc = { 0 };
 	char vary[VARY_MAX][64];
 	int nvary = 0;
@@ -788,18 +995,8 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	size_t strings = 0, nh = 0, nnames = 0;
 	struct entry *e;
 	char *p;
-	bool store = cacheable_status(req->res.status) &&
-		     !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+	bool store = cacheable_status(status) && !is_head;
 
-	/* stale-if-error for a 5xx answer */
-	if (req->res.status >= 500 && req->res.status <= 504 && req->res.status != 501 &&
-	    f->stale && now < f->stale->sie_until) {
-		count(&c->st.stale, 1);
-		serve(req, f->stale, "STALE", f->hbase, now);
-		/* the waiters get the stale entry too */
-		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
-		return true;
-	}
 	for (size_t i = first; i < hs->size && store; i++) {
 		const h2o_header_t *h = &hs->entries[i];
 
@@ -835,23 +1032,22 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	ttl = gw_cache_control_ttl(&cc, f->ttl);
 	if (!store || !ttl || ttl <= initial_age) {
 		count(&c->st.uncacheable, 1);
-		return false;
+		return;
 	}
-	if (req->res.content_length != SIZE_MAX &&
-	    req->res.content_length > cfg->cache.max_object_bytes) {
+	if (content_length != SIZE_MAX && content_length > cfg->cache.max_object_bytes) {
 		count(&c->st.too_big, 1);
-		return false;
+		return;
 	}
 	for (int i = 0; i < nvary; i++) {
-		h2o_iovec_t v = req_header(req, vary[i], strlen(vary[i]));
+		h2o_iovec_t v = header_value(pool, reqh, vary[i], strlen(vary[i]));
 
 		strings += strlen(vary[i]) + v.len + 1;
 	}
-	strings += f->key_len + strlen(req->res.reason ? req->res.reason : "") + 1;
+	strings += f->key_len + strlen(reason ? reason : "") + 1;
 	e = calloc(1,
 		   sizeof(*e) + nh * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) + strings);
 	if (!e)
-		return false;
+		return;
 	e->headers = (h2o_header_t *)(e + 1);
 	{
 		h2o_iovec_t *names = (h2o_iovec_t *)(e->headers + nh);
@@ -885,7 +1081,7 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	}
 	for (int i = 0; i < nvary; i++) {
 		size_t nl = strlen(vary[i]);
-		h2o_iovec_t v = req_header(req, vary[i], nl);
+		h2o_iovec_t v = header_value(pool, reqh, vary[i], nl);
 
 		memcpy(p, vary[i], nl);
 		e->vary_names[i] = h2o_iovec_init(p, nl);
@@ -903,11 +1099,11 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	e->key = p;
 	e->key_len = f->key_len;
 	p += f->key_len;
-	strcpy(p, req->res.reason ? req->res.reason : "");
+	strcpy(p, reason ? reason : "");
 	e->reason = p;
 	e->hash = f->hash;
 	e->route = f->route;
-	e->status = req->res.status;
+	e->status = status;
 	e->initial_age = initial_age;
 	e->bytes = sizeof(*e) + nh * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) + strings;
 	{
@@ -918,13 +1114,32 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 		e->swr_until = e->fresh_until + swr * 1000000000ULL;
 		e->sie_until = e->fresh_until + sie * 1000000000ULL;
 	}
-	if (req->res.content_length != SIZE_MAX && req->res.content_length &&
-	    !(e->body.base = malloc(req->res.content_length))) {
+	if (content_length != SIZE_MAX && content_length &&
+	    !(e->body.base = malloc(content_length))) {
 		free(e);
-		return false;
+		return;
 	}
-	f->body_cap = req->res.content_length != SIZE_MAX ? req->res.content_length : 0;
+	f->body_cap = content_length != SIZE_MAX ? content_length : 0;
 	f->e = e;
+}
+
+bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
+{
+	uint64_t now = gw_now_ns();
+
+	/* stale-if-error for a 5xx answer */
+	if (req->res.status >= 500 && req->res.status <= 504 && req->res.status != 501 &&
+	    f->stale && now < f->stale->sie_until) {
+		count(&f->cache->st.stale, 1);
+		serve(req, f->stale, "STALE", f->hbase, now);
+		/* the waiters get the stale entry too */
+		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
+		return true;
+	}
+	make_entry(f, req->res.status, req->res.reason, &req->res.headers, first,
+		   req->res.content_length,
+		   h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")), &req->pool,
+		   &req->headers);
 	return false;
 }
 
@@ -1007,6 +1222,7 @@ gw_cache_t *gw_cache_new(h2o_context_t *ctx)
 	if (store.init_err || !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	c->ctx = ctx;
+	h2o_linklist_init_anchor(&c->refreshing);
 	h2o_multithread_register_receiver(ctx->queue, &c->wakeups, on_wakeups);
 	return c;
 }
@@ -1015,6 +1231,7 @@ void gw_cache_free(gw_cache_t *c)
 {
 	if (!c)
 		return;
+	gw_cache_stop(c);
 	h2o_multithread_unregister_receiver(c->ctx->queue, &c->wakeups);
 	if (c->lock_ms)
 		h2o_timeout_dispose(c->ctx->loop, &c->lock_timeout);
@@ -1026,7 +1243,7 @@ void gw_cache_free(gw_cache_t *c)
 int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 {
 	uint64_t hit = 0, miss = 0, stale = 0, coal = 0, bypass = 0, stores = 0, ev = 0, purged = 0,
-		 unc = 0, big = 0, bytes = 0, entries = 0;
+		 unc = 0, big = 0, bytes = 0, entries = 0, rs = 0, rok = 0, rfail = 0, rcan = 0;
 	char *out, *p;
 	int k;
 
@@ -1044,6 +1261,10 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		stores += L(stores);
 		unc += L(uncacheable);
 		big += L(too_big);
+		rs += L(refresh_started);
+		rok += L(refresh_ok);
+		rfail += L(refresh_failed);
+		rcan += L(refresh_cancelled);
 #undef L
 	}
 	/* the store's own figures */
@@ -1088,7 +1309,22 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		     (unsigned long long)stores, (unsigned long long)unc, (unsigned long long)big,
 		     (unsigned long long)ev, (unsigned long long)purged, (unsigned long long)bytes,
 		     (unsigned long long)entries);
-	*buf = out;
 	*len += (size_t)(k > 0 && k < 2048 ? k : 0);
+	*buf = out;
+	if (!(out = realloc(*buf, *len + 1024)))
+		return 0; /* the families so far stand */
+	p = out + *len;
+	k = snprintf(p, 1024,
+		     "# HELP floodgate_cache_refreshes_total Background refreshes "
+		     "(stale-while-revalidate) by outcome.\n"
+		     "# TYPE floodgate_cache_refreshes_total counter\n"
+		     "floodgate_cache_refreshes_total{result=\"started\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"succeeded\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"failed\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"cancelled\"} %llu\n",
+		     (unsigned long long)rs, (unsigned long long)rok, (unsigned long long)rfail,
+		     (unsigned long long)rcan);
+	*buf = out;
+	*len += (size_t)(k > 0 && k < 1024 ? k : 0);
 	return 0;
 }

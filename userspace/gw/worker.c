@@ -179,6 +179,7 @@ static void drain(gw_worker_t *w)
 	if (w->in_flight)
 		pr_warn("worker %u: %zu request(s) still in flight at the shutdown deadline",
 			w->index, w->in_flight);
+	gw_cache_stop(w->cache);
 	gw_cluster_worker_stop(w);
 	flush_log(w);
 }
