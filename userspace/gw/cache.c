@@ -30,6 +30,9 @@
 #include "gw/bgfetch.h"
 #include "gw/cache.h"
 #include "gw/cachekey.h"
+#include "gw/cacherec.h"
+#include "gw/cacheshared.h"
+#include "gw/cluster.h"
 #include "gw/handler.h"
 #include "gw/ratelimit.h"
 #include "gw/server.h"
@@ -44,6 +47,9 @@
 #define TABLE_MIN	256
 /* Vary names one entry honours; a longer Vary is not stored. */
 #define VARY_MAX	8
+/* start()'s modes: straight upstream without a fill; do not ask the shared layer. */
+#define MODE_ALONE	1u
+#define MODE_LOCAL	2u
 
 struct entry {
 	h2o_linklist_t lru; /* in its stripe's lru, least recently used first */
@@ -92,6 +98,7 @@ struct st_gw_cache_fill_t {
 	size_t hbase; /* leader's res.headers before the proxy (stale answers) */
 	/* A background refresh (stale-while-revalidate) has no client request: */
 	bool bg;
+	bool from_shared; /* e came from the shared layer: not written back */
 	enum refresh_why { R_NONE, R_FAILED, R_PURGED, R_NOT_STORED } why;
 	gw_bgfetch_t *fetch;	/* its upstream exchange, until it ends */
 	h2o_linklist_t bg_link; /* in cache->refreshing while fetch runs */
@@ -130,6 +137,7 @@ struct st_gw_cache_t {
 	struct {
 		uint64_t hit, miss, stale, coalesced, bypass, stores, uncacheable, too_big;
 		uint64_t refresh_started, refresh_ok, refresh_failed, refresh_cancelled;
+		uint64_t sh_hit, sh_miss, sh_error, sh_stored, sh_store_error, sh_too_big;
 	} st;
 };
 
@@ -139,6 +147,7 @@ static struct {
 	uint64_t seed;
 	uint64_t purge_seq;	    /* atomic: bumped by every purge */
 	uint64_t evictions, purged; /* atomic */
+	uint64_t shared_purged;	    /* atomic: entries deleted from the shared layer */
 	struct stripe s[STRIPES];
 } store = { .once = PTHREAD_ONCE_INIT };
 
@@ -272,6 +281,19 @@ static bool purge_matches(const char *pattern, uint16_t route, const struct entr
 	return (!route || route == e->route) && gw_cache_glob(pattern, e->key + 4, len);
 }
 
+/* The shared layer's entries too, when there is one (blocking: the admin thread). */
+static void shared_purge(const char *route, const char *pattern)
+{
+	gw_config_t *cfg = gw_server_config(NULL);
+	int64_t n;
+
+	if (!cfg)
+		return;
+	if (cfg->cache.shared_redis && (n = gw_cacheshared_purge(cfg, route, pattern)) > 0)
+		__atomic_add_fetch(&store.shared_purged, (uint64_t)n, __ATOMIC_RELAXED);
+	gw_config_unref(cfg);
+}
+
 int64_t gw_cache_purge(const char *route, const char *pattern)
 {
 	uint16_t id = route ? gw_intern_find(route) : 0;
@@ -284,6 +306,7 @@ int64_t gw_cache_purge(const char *route, const char *pattern)
 		return store.init_err;
 	/* A fill in progress when the purge came is delivered but not stored. */
 	seq = __atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
+	shared_purge(route, pattern);
 	if (route && !id)
 		return (int64_t)seq; /* never interned: it has no entries */
 	for (size_t i = 0; i < STRIPES; i++) {
@@ -445,7 +468,7 @@ static void waiter_unref(struct waiter *w)
 }
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone, uint64_t now);
+		  const gw_proxy_drop_t *drop, unsigned mode, uint64_t now);
 
 /* Run a woken waiter's action (its own worker, its request alive). */
 static void act(struct waiter *w)
@@ -465,7 +488,8 @@ static void act(struct waiter *w)
 		return;
 	case W_ALONE:
 	case W_RETRY:
-		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE, gw_now_ns());
+		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE ? MODE_ALONE : 0,
+		      gw_now_ns());
 		return;
 	default:
 		if (stale)
@@ -624,6 +648,284 @@ static void go_upstream(gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc, gw_
 	gw_proxy_start_fill(req, rc, rt, drop, f);
 }
 
+/* ---- the shared layer (cacheshared.h) ---- */
+
+static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool failed,
+		      enum gw_problem p);
+
+static void on_put(void *data, redisReply *reply, const char *err)
+{
+	gw_cache_t *c = data;
+
+	if (err || !reply || reply->type == REDIS_REPLY_ERROR)
+		count(&c->st.sh_store_error, 1);
+	else if (reply->type == REDIS_REPLY_STATUS) /* SET's OK */
+		count(&c->st.sh_stored, 1);
+}
+
+/* Write e (a reference held by the caller) to the shared layer, on this worker's
+ * connection, its lifetimes counted from now. */
+static void shared_put(gw_cache_t *c, const gw_config_t *cfg, struct entry *e)
+{
+	gw_worker_t *w = gw_worker_self();
+	uint64_t now = gw_now_ns();
+	const char *nl = memchr(e->key, '\n', e->key_len);
+	size_t plen = nl ? (size_t)(nl - e->key) - 4 : e->key_len - 4, n;
+	gw_cacherec_t *r;
+	char *buf;
+
+	if (!w || !w->cluster || now >= e->fresh_until)
+		return;
+	if (e->body.len > cfg->cache.shared_max_object_bytes ||
+	    e->nheaders > GW_CACHEREC_HEADERS_MAX) {
+		count(&c->st.sh_too_big, 1); /* this node's layer only */
+		return;
+	}
+	if (!(r = calloc(1, sizeof(*r))))
+		return;
+	r->status = e->status;
+	r->fresh_ms = (e->fresh_until - now) / 1000000;
+	r->swr_ms = (e->swr_until - e->fresh_until) / 1000000;
+	r->sie_ms = (e->sie_until - e->fresh_until) / 1000000;
+	r->initial_age_s = age_of(e, now);
+	r->ttl_ms = r->fresh_ms + (r->swr_ms > r->sie_ms ? r->swr_ms : r->sie_ms);
+	r->key = e->key;
+	r->key_len = e->key_len;
+	r->reason = e->reason;
+	r->reason_len = strlen(e->reason);
+	r->nvary = e->nvary;
+	for (size_t i = 0; i < e->nvary; i++)
+		r->vary[i] = (gw_cacherec_field_t){ e->vary_names[i].base, e->vary_names[i].len,
+						    e->vary_values[i].base, e->vary_values[i].len };
+	r->nheaders = e->nheaders;
+	for (size_t i = 0; i < e->nheaders; i++) {
+		const h2o_header_t *h = &e->headers[i];
+
+		r->headers[i] = (gw_cacherec_field_t){ h->orig_name ? h->orig_name : h->name->base,
+						       h->name->len, h->value.base, h->value.len };
+	}
+	r->body = e->body.base;
+	r->body_len = e->body.len;
+	if ((n = gw_cacherec_size(r)) && (buf = malloc(n))) {
+		gw_cacherec_encode(r, buf);
+		if (gw_cacheshared_put(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix,
+				       gw_intern_name(e->route), e->key, e->key_len, e->key + 4,
+				       plen, buf, n, r->ttl_ms, on_put, c))
+			count(&c->st.sh_store_error, 1);
+		free(buf);
+	}
+	free(r);
+}
+
+/* An entry for f from a record read from the shared layer (pttl: its remaining life in
+ * ms), if the record is f's key and req's variant and still fresh; else NULL. */
+static struct entry *entry_of_record(gw_cache_fill_t *f, const gw_cacherec_t *r, int64_t pttl,
+				     h2o_req_t *req, uint64_t now)
+{
+	size_t strings = r->key_len + r->reason_len + 1, nnames = 0;
+	uint64_t elapsed_ns, stored;
+	struct entry *e;
+	h2o_iovec_t *names;
+	char *p, low[256];
+
+	if (r->key_len != f->key_len || memcmp(r->key, f->key, f->key_len) || r->nvary > VARY_MAX ||
+	    pttl < 0)
+		return NULL;
+	for (size_t i = 0; i < r->nvary; i++) {
+		h2o_iovec_t v = req_header(req, r->vary[i].name, r->vary[i].name_len);
+
+		if (!v.base != !r->vary[i].value || v.len != r->vary[i].value_len ||
+		    (v.len && memcmp(v.base, r->vary[i].value, v.len)))
+			return NULL; /* another variant */
+		strings += r->vary[i].name_len + r->vary[i].value_len + 1;
+	}
+	/* its age by Redis's clock: what the PX it was written with has run down */
+	elapsed_ns = (r->ttl_ms > (uint64_t)pttl ? r->ttl_ms - (uint64_t)pttl : 0) * 1000000ULL;
+	stored = now > elapsed_ns ? now - elapsed_ns : 0;
+	if (stored + r->fresh_ms * 1000000ULL <= now)
+		return NULL; /* not fresh here: the upstream decides (the fill goes on) */
+	for (size_t i = 0; i < r->nheaders; i++) {
+		if (r->headers[i].name_len >= sizeof(low))
+			return NULL;
+		memcpy(low, r->headers[i].name, r->headers[i].name_len);
+		h2o_strtolower(low, r->headers[i].name_len);
+		if (!h2o_lookup_token(low, r->headers[i].name_len)) {
+			nnames++;
+			strings += r->headers[i].name_len;
+		}
+		strings += r->headers[i].name_len + r->headers[i].value_len;
+	}
+	e = calloc(1, sizeof(*e) + r->nheaders * sizeof(h2o_header_t) +
+			      nnames * sizeof(h2o_iovec_t) + strings);
+	if (!e)
+		return NULL;
+	if (r->body_len && !(e->body.base = malloc(r->body_len))) {
+		free(e);
+		return NULL;
+	}
+	if (r->body_len)
+		memcpy(e->body.base, r->body, r->body_len);
+	e->body.len = r->body_len;
+	e->headers = (h2o_header_t *)(e + 1);
+	names = (h2o_iovec_t *)(e->headers + r->nheaders);
+	p = (char *)(names + nnames);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const gw_cacherec_field_t *h = &r->headers[i];
+		h2o_header_t *o = &e->headers[e->nheaders++];
+		const h2o_token_t *t;
+
+		memcpy(p, h->name, h->name_len); /* as the upstream spelt it */
+		memcpy(low, h->name, h->name_len);
+		h2o_strtolower(low, h->name_len);
+		o->orig_name = memcmp(low, p, h->name_len) ? p : NULL;
+		p += h->name_len;
+		if ((t = h2o_lookup_token(low, h->name_len))) {
+			o->name = (h2o_iovec_t *)&t->buf;
+		} else {
+			memcpy(p, low, h->name_len);
+			*names = h2o_iovec_init(p, h->name_len);
+			o->name = names++;
+			p += h->name_len;
+		}
+		memcpy(p, h->value, h->value_len);
+		o->value = h2o_iovec_init(p, h->value_len);
+		p += h->value_len;
+	}
+	for (size_t i = 0; i < r->nvary; i++) {
+		memcpy(p, r->vary[i].name, r->vary[i].name_len);
+		e->vary_names[i] = h2o_iovec_init(p, r->vary[i].name_len);
+		p += r->vary[i].name_len;
+		if (r->vary[i].value) {
+			memcpy(p, r->vary[i].value, r->vary[i].value_len);
+			e->vary_values[i] = h2o_iovec_init(p, r->vary[i].value_len);
+		} else {
+			e->vary_values[i] = h2o_iovec_init(NULL, 0);
+		}
+		p += r->vary[i].value_len + 1;
+	}
+	e->nvary = r->nvary;
+	memcpy(p, f->key, f->key_len);
+	e->key = p;
+	e->key_len = f->key_len;
+	p += f->key_len;
+	memcpy(p, r->reason, r->reason_len);
+	p[r->reason_len] = '\0';
+	e->reason = p;
+	e->hash = f->hash;
+	e->route = f->route;
+	e->status = r->status;
+	e->initial_age = r->initial_age_s;
+	e->stored_ns = stored;
+	e->fresh_until = stored + r->fresh_ms * 1000000ULL;
+	e->swr_until = e->fresh_until + r->swr_ms * 1000000ULL;
+	e->sie_until = e->fresh_until + r->sie_ms * 1000000ULL;
+	e->bytes = sizeof(*e) + r->nheaders * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) +
+		   strings + r->body_len;
+	return e;
+}
+
+/* A leader's lookup in the shared layer; its request may go away meanwhile. */
+struct lookup {
+	gw_cache_t *c;
+	gw_cache_fill_t *f;
+	h2o_req_t *req;
+	gw_reqctx_t *rc;
+	gw_upstream_rt_t *rt;
+	gw_proxy_drop_t drop;
+	struct lookup_ref *ref; /* in the request's pool; NULL once it is gone */
+};
+
+struct lookup_ref {
+	struct lookup *lk; /* NULL once the lookup is over */
+};
+
+static void on_lookup_dispose(void *arg)
+{
+	struct lookup_ref *ref = arg;
+
+	if (ref->lk)
+		ref->lk->ref = NULL; /* the request is gone */
+}
+
+static void on_lookup(void *data, redisReply *reply, const char *err)
+{
+	struct lookup *lk = data;
+	gw_cache_t *c = lk->c;
+	gw_cache_fill_t *f = lk->f;
+	struct entry *e = NULL;
+	gw_cacherec_t *rec;
+
+	if (!lk->ref) {
+		/* The leader's client went away: the waiters start over (their own lookup). */
+		fill_over(f, NULL, true, false, GW_PROBLEM_NONE);
+		free(lk);
+		return;
+	}
+	lk->ref->lk = NULL;
+	if (err || !reply || reply->type == REDIS_REPLY_ERROR) {
+		count(&c->st.sh_error, 1);
+		if (reply && reply->type == REDIS_REPLY_ERROR)
+			pr_debug("cache: shared layer lookup: %s", reply->str);
+	} else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		   reply->element[0]->type != REDIS_REPLY_STRING ||
+		   reply->element[1]->type != REDIS_REPLY_INTEGER) {
+		count(&c->st.sh_miss, 1); /* nil: absent */
+	} else if ((rec = malloc(sizeof(*rec)))) {
+		if (gw_cacherec_decode(reply->element[0]->str, reply->element[0]->len, rec) == 0)
+			e = entry_of_record(f, rec, reply->element[1]->integer, lk->req,
+					    gw_now_ns());
+		else
+			count(&c->st.sh_error, 1); /* not a record of ours: counted apart */
+		free(rec);
+		if (!e)
+			count(&c->st.sh_miss, 1);
+	}
+	if (e) {
+		/* stored here and given to the waiters; the leader finds it like them */
+		count(&c->st.sh_hit, 1);
+		f->from_shared = true;
+		fill_over(f, e, false, false, GW_PROBLEM_NONE);
+		start(c, lk->req, lk->rc, lk->rt, &lk->drop, MODE_LOCAL, gw_now_ns());
+	} else {
+		count(&c->st.miss, 1);
+		go_upstream(f, lk->req, lk->rc, lk->rt, &lk->drop);
+	}
+	free(lk);
+}
+
+/* Ask the shared layer for f's key before the upstream: true when the question is on its
+ * way (the answer goes on with the request), false when there is no shared layer or no
+ * connection (counted: the upstream it is). */
+static bool shared_lookup(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc,
+			  gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
+{
+	const gw_config_t *cfg = rc->tc->config;
+	gw_worker_t *w = rc->tc->worker;
+	struct lookup *lk;
+
+	if (!cfg->cache.shared_redis || !w->cluster)
+		return false;
+	if (!(lk = calloc(1, sizeof(*lk))))
+		return false;
+	lk->c = c;
+	lk->f = f;
+	lk->req = req;
+	lk->rc = rc;
+	lk->rt = rt;
+	lk->drop = *drop;
+	lk->ref = h2o_mem_alloc_shared(&req->pool, sizeof(*lk->ref), on_lookup_dispose);
+	lk->ref->lk = lk;
+	if (gw_cacheshared_get(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix, f->key,
+			       f->key_len, on_lookup, lk)) {
+		lk->ref->lk = NULL;
+		free(lk);
+		count(&c->st.sh_error, 1);
+		return false;
+	}
+	gw_proxy_keep_client_polled(req);
+	return true;
+}
+
 /*
  * The fill is over (leader's worker): e (or NULL) goes into the store, and the waiters
  * retry (they find the new entry, or one of them leads the next fetch), go upstream
@@ -636,6 +938,7 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	const gw_config_t *cfg = gw_worker_self()->cur->config;
 	h2o_linklist_t woken;
 	gw_cache_fill_t **pp;
+	struct entry *put = NULL;
 
 	h2o_linklist_init_anchor(&woken);
 	pthread_mutex_lock(&s->lock);
@@ -649,6 +952,8 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 		else
 			entry_free(e), e = NULL;
 	}
+	if (e && cfg->cache.shared_redis && !f->from_shared)
+		entry_ref(e), put = e; /* written once the lock is given back */
 	if (failed && f->stale && gw_now_ns() < f->stale->sie_until)
 		take_waiters(f, &woken, W_STALE, p, f->stale);
 	else if (failed)
@@ -656,6 +961,10 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	else
 		take_waiters(f, &woken, retry || e ? W_RETRY : W_ALONE, p, NULL);
 	pthread_mutex_unlock(&s->lock);
+	if (put) {
+		shared_put(f->cache, cfg, put);
+		entry_unref(put);
+	}
 	send_wakeups(&woken);
 	fill_free(f);
 }
@@ -828,7 +1137,7 @@ void gw_cache_stop(gw_cache_t *c)
 /* ---- the request path ---- */
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone, uint64_t now)
+		  const gw_proxy_drop_t *drop, unsigned mode, uint64_t now)
 {
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_route_t *route = rc->route;
@@ -841,7 +1150,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	char *key;
 	ssize_t klen;
 
-	if (alone) {
+	if (mode & MODE_ALONE) {
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
@@ -950,6 +1259,8 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		return;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (!(mode & MODE_LOCAL) && shared_lookup(c, f, req, rc, rt, drop))
+		return; /* the shared layer answers first (cacheshared.h) */
 	count(&c->st.miss, 1);
 	go_upstream(f, req, rc, rt, drop);
 }
@@ -967,7 +1278,7 @@ void gw_cache_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	}
 	/* A HEAD is answered from a GET's entry; its own answer (no body) is not stored. The
 	 * request's clock reading (taken for its bucket, on a hit) serves the freshness test. */
-	start(c, req, rc, rt, drop, false, gw_handler_now(rc));
+	start(c, req, rc, rt, drop, 0, gw_handler_now(rc));
 }
 
 /* ---- the leader's exchange ---- */
@@ -1243,7 +1554,8 @@ void gw_cache_free(gw_cache_t *c)
 int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 {
 	uint64_t hit = 0, miss = 0, stale = 0, coal = 0, bypass = 0, stores = 0, ev = 0, purged = 0,
-		 unc = 0, big = 0, bytes = 0, entries = 0, rs = 0, rok = 0, rfail = 0, rcan = 0;
+		 unc = 0, big = 0, bytes = 0, entries = 0, rs = 0, rok = 0, rfail = 0, rcan = 0,
+		 sh[6] = { 0 };
 	char *out, *p;
 	int k;
 
@@ -1265,6 +1577,12 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		rok += L(refresh_ok);
 		rfail += L(refresh_failed);
 		rcan += L(refresh_cancelled);
+		sh[0] += L(sh_hit);
+		sh[1] += L(sh_miss);
+		sh[2] += L(sh_error);
+		sh[3] += L(sh_stored);
+		sh[4] += L(sh_store_error);
+		sh[5] += L(sh_too_big);
 #undef L
 	}
 	/* the store's own figures */
@@ -1326,5 +1644,28 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		     (unsigned long long)rcan);
 	*buf = out;
 	*len += (size_t)(k > 0 && k < 1024 ? k : 0);
+	if (!(out = realloc(*buf, *len + 1536)))
+		return 0;
+	p = out + *len;
+	k = snprintf(p, 1536,
+		     "# HELP floodgate_cache_shared_total The shared (Redis) layer: lookups by "
+		     "outcome, writes.\n"
+		     "# TYPE floodgate_cache_shared_total counter\n"
+		     "floodgate_cache_shared_total{result=\"hit\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"miss\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"error\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"stored\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"store_error\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"too_big\"} %llu\n"
+		     "# HELP floodgate_cache_shared_purged_total Shared layer entries removed by "
+		     "purges.\n"
+		     "# TYPE floodgate_cache_shared_purged_total counter\n"
+		     "floodgate_cache_shared_purged_total %llu\n",
+		     (unsigned long long)sh[0], (unsigned long long)sh[1],
+		     (unsigned long long)sh[2], (unsigned long long)sh[3],
+		     (unsigned long long)sh[4], (unsigned long long)sh[5],
+		     (unsigned long long)__atomic_load_n(&store.shared_purged, __ATOMIC_RELAXED));
+	*buf = out;
+	*len += (size_t)(k > 0 && k < 1536 ? k : 0);
 	return 0;
 }
