@@ -43,11 +43,12 @@
  * (its counters, its wake-up receiver, its lock timer). Purges (admin thread) remove
  * entries at once; a fetch in progress when a purge comes is delivered but not stored.
  *
- * Layers: this LRU is the first layer. A second, shared layer (Redis, for a cluster)
- * plugs in at two points of cache.c: on a miss before the leader goes upstream (an
- * asynchronous get whose hit is stored here and served) and at commit (a put of the same
- * object); the entry format (status, header block, body) is what it would store. The
- * Redis layer itself is not part of this tree yet.
+ * Layers: this LRU is the first layer. The second, shared one (cache.shared "redis",
+ * cluster mode; cacheshared.h, its record cacherec.h) is asked by a leader before the
+ * upstream - asynchronously, on the worker's Redis connection, the fill pending meanwhile
+ * so that other requests for the key wait on it - and a record found there is stored here
+ * and served (HIT) to the leader and its waiters; every entry stored after an upstream
+ * answer is written there too. Purges delete its entries through a per-route index.
  */
 #ifndef GW_CACHE_H
 #define GW_CACHE_H
