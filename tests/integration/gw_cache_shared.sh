@@ -2,7 +2,8 @@
 # gw_cache_shared: the response cache's shared Redis layer (cache.shared "redis") - two
 # nodes on one redis-server (started here): node a fetches from the upstream, node b answers
 # HIT from Redis with no upstream request and the same body and headers; Vary honoured
-# across the layer; a purge on a node deletes the Redis entries of its route; entries over
+# across the layer; a purge on one node deletes the Redis entries and reaches the other
+# node's own layer within its poll; entries over
 # shared_max_object_bytes stay local; Redis stopped -> still served (local layer, upstream);
 # strict config errors.
 . "$(dirname "$0")/../lib.sh"
@@ -125,12 +126,19 @@ cmp_ok "... counted as too big" "$(cl_metric a 'floodgate_cache_shared_total{res
 get a /c/two
 sleep 0.3
 is "two entries of route c in Redis" "$(redis-cli -p "$REDIS_PORT" hlen "${P}cache-idx:c")" 2
-b1=$(ups b echo)
-like "purge by pattern on node b" "$(cl_admin b POST /v1/cache/purge '{"pattern": "/c/one"}')" '"status":"purged"'
-is "... its Redis entry is gone, the other kept" "$(redis-cli -p "$REDIS_PORT" hlen "${P}cache-idx:c")" 1
 get b /c/one
-is "... node b's next request: MISS" "$(xcache)" MISS
-is "... to the upstream" "$(($(ups b echo) - b1))" 1
+is "node b holds /c/one in its own layer" "$(xcache)" HIT
+b1=$(ups b echo)
+like "purge by pattern on node a" "$(cl_admin a POST /v1/cache/purge '{"pattern": "/c/one"}')" '"status":"purged"'
+is "... its Redis entry is gone, the other kept" "$(redis-cli -p "$REDIS_PORT" hlen "${P}cache-idx:c")" 1
+is "... announced to the other nodes" "$(redis-cli -p "$REDIS_PORT" lrange "${P}cache-purges" -1 -1 | jq -c '[.route, .pattern]')" '["","/c/one"]'
+ok "... node b's own layer follows (its poll, each second): its next request is a MISS" \
+	wait_for 4 bash -c "curl -s -m 2 -H 'X-API-Key: $KEY' -D - -o /dev/null http://127.0.0.1:$HTTP_B/c/one | grep -qi '^x-cache: MISS'"
+is "... to the upstream, once" "$(($(ups b echo) - b1))" 1
+a1=$(ups a echo)
+get a /c/one
+is "... node a (its own copy purged): HIT from what node b fetched since" "$(xcache)" HIT
+is "... without an upstream request" "$(($(ups a echo) - a1))" 0
 like "purge by route on node a" "$(cl_admin a POST /v1/cache/purge '{"route": "c"}')" '"status":"purged"'
 is "... no entry of route c left in Redis" \
 	"$(redis-cli -p "$REDIS_PORT" --scan --pattern "${P}cache:*" | while read -r k; do

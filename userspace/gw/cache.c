@@ -134,6 +134,9 @@ struct st_gw_cache_t {
 	uint64_t lock_ms;	   /* lock_timeout's duration; 0 = not set up */
 	size_t nwaiting;	   /* linked to lock_timeout */
 	h2o_linklist_t refreshing; /* background refreshes of this worker (fills) */
+	h2o_timeout_entry_t poll;  /* the other nodes' purges (one worker per node) */
+	int64_t purge_applied;	   /* the last announced purge applied here; -1: none read */
+	bool poll_inflight;
 	struct {
 		uint64_t hit, miss, stale, coalesced, bypass, stores, uncacheable, too_big;
 		uint64_t refresh_started, refresh_ok, refresh_failed, refresh_cancelled;
@@ -294,19 +297,29 @@ static void shared_purge(const char *route, const char *pattern)
 	gw_config_unref(cfg);
 }
 
+static int64_t purge_local(const char *route, const char *pattern);
+
 int64_t gw_cache_purge(const char *route, const char *pattern)
 {
-	uint16_t id = route ? gw_intern_find(route) : 0;
-	uint64_t seq, n = 0;
-
 	if (pattern && strlen(pattern) > 255)
 		return -EINVAL;
 	pthread_once(&store.once, store_init);
 	if (store.init_err)
 		return store.init_err;
-	/* A fill in progress when the purge came is delivered but not stored. */
-	seq = __atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
+	/* A fill in progress when the purge came is delivered but not stored (here: the
+	 * sequence moves before Redis is purged, so no lookup in flight stores what it read). */
+	__atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
 	shared_purge(route, pattern);
+	return purge_local(route, pattern);
+}
+
+/* This node's layer only. */
+static int64_t purge_local(const char *route, const char *pattern)
+{
+	uint16_t id = route ? gw_intern_find(route) : 0;
+	uint64_t seq, n = 0;
+
+	seq = __atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
 	if (route && !id)
 		return (int64_t)seq; /* never interned: it has no entries */
 	for (size_t i = 0; i < STRIPES; i++) {
@@ -652,6 +665,7 @@ static void go_upstream(gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc, gw_
 
 static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool failed,
 		      enum gw_problem p);
+static bool purged_since(const gw_cache_fill_t *f);
 
 static void on_put(void *data, redisReply *reply, const char *err)
 {
@@ -879,6 +893,10 @@ static void on_lookup(void *data, redisReply *reply, const char *err)
 		free(rec);
 		if (!e)
 			count(&c->st.sh_miss, 1);
+	}
+	if (e && purged_since(f)) {
+		entry_free(e); /* read before a purge: not stored, the upstream answers */
+		e = NULL;
 	}
 	if (e) {
 		/* stored here and given to the waiters; the leader finds it like them */
@@ -1120,10 +1138,74 @@ static void refresh_start(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_
 		refresh_over(f, GW_BGFETCH_FAILED);
 }
 
+/* ---- the other nodes' purges (cacheshared.h) ---- */
+
+static void on_poll_reply(void *data, redisReply *reply, const char *err)
+{
+	gw_cache_t *c = data;
+	int64_t last;
+	uint64_t oldest = 0;
+	const redisReply *list;
+	char route[256], pattern[256];
+
+	c->poll_inflight = false;
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY)
+		return; /* next second */
+	last = reply->element[0]->integer;
+	list = reply->element[1];
+	if (c->purge_applied < 0 || last < c->purge_applied) {
+		c->purge_applied = last; /* the first reading (or a new Redis): from now on */
+		return;
+	}
+	for (size_t i = 0; i < list->elements; i++) {
+		uint64_t seq;
+
+		if (list->element[i]->type != REDIS_REPLY_STRING ||
+		    gw_cacheshared_parse_purge(list->element[i]->str, list->element[i]->len, &seq,
+					       route, pattern))
+			continue;
+		if (!oldest || seq < oldest)
+			oldest = seq;
+		if ((int64_t)seq <= c->purge_applied || (int64_t)seq > last)
+			continue;
+		purge_local(route[0] ? route : NULL, pattern[0] ? pattern : NULL);
+	}
+	if (last > c->purge_applied && (!oldest || (int64_t)oldest > c->purge_applied + 1))
+		purge_local(NULL, NULL); /* some were missed: everything goes */
+	c->purge_applied = last;
+}
+
+static void on_poll(h2o_timeout_entry_t *t)
+{
+	gw_cache_t *c = H2O_STRUCT_FROM_MEMBER(gw_cache_t, poll, t);
+	gw_worker_t *w = gw_worker_self();
+	const gw_config_t *cfg = w && w->cur ? w->cur->config : NULL;
+
+	h2o_timeout_link(c->ctx->loop, &c->ctx->one_sec_timeout, &c->poll);
+	if (!cfg || !cfg->cache.shared_redis || !w->cluster || c->poll_inflight)
+		return;
+	if (!gw_cacheshared_poll(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix,
+				 on_poll_reply, c))
+		c->poll_inflight = true;
+}
+
+void gw_cache_worker_start(gw_cache_t *c, unsigned index)
+{
+	if (!c || index)
+		return; /* one poller per node */
+	c->purge_applied = -1;
+	c->poll.cb = on_poll;
+	h2o_timeout_link(c->ctx->loop, &c->ctx->one_sec_timeout, &c->poll);
+}
+
 void gw_cache_stop(gw_cache_t *c)
 {
 	if (!c)
 		return;
+	if (h2o_timeout_is_linked(&c->poll))
+		h2o_timeout_unlink(&c->poll);
 	while (!h2o_linklist_is_empty(&c->refreshing)) {
 		gw_cache_fill_t *f =
 			H2O_STRUCT_FROM_MEMBER(gw_cache_fill_t, bg_link, c->refreshing.next);

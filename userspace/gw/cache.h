@@ -71,6 +71,9 @@ void gw_cache_free(gw_cache_t *c);
 /* The worker stops: its background refreshes are cancelled now (their connections closed,
  * nothing stored; requests of other workers waiting on them start over). */
 void gw_cache_stop(gw_cache_t *c);
+/* The worker (index) runs: worker 0 starts following the other nodes' purges (shared
+ * layer, cacheshared.h). */
+void gw_cache_worker_start(gw_cache_t *c, unsigned index);
 
 /* Answer an admitted request from the worker's cache, or proxy it to rt (filling the
  * cache on the way when it may). Always answers the request, one way or another. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "log.h"
@@ -23,6 +24,18 @@
 static const char get_script[] = "local v = redis.call('GET', KEYS[1])\n"
 				 "if not v then return false end\n"
 				 "return {v, redis.call('PTTL', KEYS[1])}\n";
+
+/* Announce a purge: the next sequence number, its line in the list, the list trimmed. */
+static const char announce_script[] = "local n = redis.call('INCR', KEYS[1])\n"
+				      "redis.call('RPUSH', KEYS[2], cjson.encode({seq = n, route = "
+				      "ARGV[1], pattern = ARGV[2]}))\n"
+				      "redis.call('LTRIM', KEYS[2], -256, -1)\n"
+				      "return n\n";
+
+/* The last purge's number and the announced purges, in one round trip. */
+static const char poll_script[] =
+	"local s = redis.call('GET', KEYS[1])\n"
+	"return {tonumber(s or '0'), redis.call('LRANGE', KEYS[2], 0, -1)}\n";
 
 size_t gw_cacheshared_key(const char *prefix, const char *key, size_t len,
 			  char out[GW_CACHESHARED_KEY_MAX])
@@ -147,6 +160,23 @@ int64_t gw_cacheshared_purge(const gw_config_t *cfg, const char *route, const ch
 		pr_warn("cache: shared layer purge: %s", why);
 		return -EIO;
 	}
+	{
+		char seq[GW_REDIS_PREFIX_MAX + 32], list[GW_REDIS_PREFIX_MAX + 32];
+		redisReply *rep;
+
+		snprintf(seq, sizeof(seq), "%scache-purge-seq", cfg->store.redis.prefix);
+		snprintf(list, sizeof(list), "%scache-purges", cfg->store.redis.prefix);
+		rep = redisCommand(ctx, "EVAL %s 2 %s %s %s %s", announce_script, seq, list,
+				   route ? route : "", pattern ? pattern : "");
+		if (!rep || rep->type != REDIS_REPLY_INTEGER)
+			pr_warn("cache: shared layer purge: could not announce it to the other "
+				"nodes: %s",
+				rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+				: ctx->err			      ? ctx->errstr
+								      : "unexpected reply");
+		if (rep)
+			freeReplyObject(rep);
+	}
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		int64_t n;
 
@@ -163,4 +193,42 @@ int64_t gw_cacheshared_purge(const gw_config_t *cfg, const char *route, const ch
 	}
 	redisFree(ctx);
 	return total;
+}
+
+int gw_cacheshared_poll(gw_redis_t *r, const char *prefix, gw_redis_cb cb, void *data)
+{
+	char seq[GW_REDIS_PREFIX_MAX + 32], list[GW_REDIS_PREFIX_MAX + 32];
+	const char *argv[] = { "EVAL", poll_script, "2", seq, list };
+	size_t lens[] = { 4, sizeof(poll_script) - 1, 1, 0, 0 };
+
+	lens[3] = (size_t)snprintf(seq, sizeof(seq), "%scache-purge-seq", prefix);
+	lens[4] = (size_t)snprintf(list, sizeof(list), "%scache-purges", prefix);
+	return gw_redis_command(r, cb, data, 5, argv, lens);
+}
+
+static int copy_str(json_t *v, char out[256])
+{
+	const char *s = json_string_value(v);
+
+	if (!s || json_string_length(v) > 255 || strlen(s) != json_string_length(v))
+		return -EINVAL;
+	memcpy(out, s, json_string_length(v) + 1);
+	return 0;
+}
+
+int gw_cacheshared_parse_purge(const char *s, size_t len, uint64_t *seq, char route[256],
+			       char pattern[256])
+{
+	json_t *o = json_loadb(s, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *n = json_object_get(o, "seq");
+	int ret = -EINVAL;
+
+	if (json_is_object(o) && json_is_integer(n) && json_integer_value(n) > 0 &&
+	    !copy_str(json_object_get(o, "route"), route) &&
+	    !copy_str(json_object_get(o, "pattern"), pattern)) {
+		*seq = (uint64_t)json_integer_value(n);
+		ret = 0;
+	}
+	json_decref(o);
+	return ret;
 }

@@ -49,7 +49,23 @@ int gw_cacheshared_put(gw_redis_t *r, const char *prefix, const char *route, con
 		       uint64_t ttl_ms, gw_redis_cb cb, void *data);
 
 /* Delete the entries of route (NULL = every route of cfg) whose path matches pattern
- * (NULL = all), blocking (admin thread). The number deleted, or -errno (logged). */
+ * (NULL = all), blocking (admin thread), then announce the purge to the other nodes (see
+ * below). The number deleted, or -errno (logged). */
 int64_t gw_cacheshared_purge(const gw_config_t *cfg, const char *route, const char *pattern);
+
+/*
+ * Purges reach the other nodes' own layers through Redis: a purge is announced as the
+ * next number of the counter PREFIX "cache-purge-seq" and a JSON line
+ * {"seq": N, "route": R, "pattern": P} ("" = any) appended to the list PREFIX
+ * "cache-purges" (its last 256 kept). One worker per node polls both every second
+ * (gw_cacheshared_poll()) and applies, in its own layer, every purge newer than the last it
+ * applied; when more than the list holds were missed (Redis was away), it purges all.
+ */
+int gw_cacheshared_poll(gw_redis_t *r, const char *prefix, gw_redis_cb cb, void *data);
+
+/* Read one announced purge (pure): 0, or -EINVAL for anything else than the line above
+ * (route and pattern up to 255 bytes; "" for any). */
+int gw_cacheshared_parse_purge(const char *s, size_t len, uint64_t *seq, char route[256],
+			       char pattern[256]);
 
 #endif /* GW_CACHESHARED_H */
