@@ -743,8 +743,8 @@ static struct entry *entry_of_record(gw_cache_fill_t *f, const gw_cacherec_t *r,
 	char *p, low[256];
 
 	if (r->key_len != f->key_len || memcmp(r->key, f->key, f->key_len) || r->nvary > VARY_MAX ||
-	    pttl < 0)
-		return NULL;
+	    pttl < 0 || r->body_len > gw_worker_self()->cur->config->cache.max_object_bytes)
+		return NULL; /* (over this node's max_object_bytes: the upstream answers) */
 	for (size_t i = 0; i < r->nvary; i++) {
 		h2o_iovec_t v = req_header(req, r->vary[i].name, r->vary[i].name_len);
 
