@@ -189,6 +189,17 @@ like "... with the refresh's body (from the request that found it stale)" \
 cmp_ok "... and its Age reset" "$(hdr Age -H "$H" "$URL/c/swr")" -le 2
 is "... counted: succeeded" "$(metric 'floodgate_cache_refreshes_total{result="succeeded"}')" 1
 unlike "the API key never reached the upstream in the refresh" "$(req -H "$H" "$URL/c/swr")" "$KEY"
+sleep 3.2
+is "expired again: STALE, a refresh starts" "$(hdr X-Cache -H "$H" -H 'X-Probe: three' "$URL/c/swr")" STALE
+kill -HUP "$GW_PID" # a reload while the refresh waits for the upstream
+for i in $(seq 50); do
+	[ "$(ups swr)" -ge 3 ] && break
+	sleep 0.1
+done
+sleep 0.2
+is "... a reload meanwhile: the refresh completes on the config it started with" \
+	"$(metric 'floodgate_cache_refreshes_total{result="succeeded"}')" 2
+like "... and its answer is served" "$(req -H "$H" "$URL/c/swr")" '"x-probe","three"'
 
 # ---- purges ----
 req -H "$H" -o /dev/null "$URL/c/c1"
