@@ -2,7 +2,7 @@
 # gw_cache_shared: the response cache's shared Redis layer (cache.shared "redis") - two
 # nodes on one redis-server (started here): node a fetches from the upstream, node b answers
 # HIT from Redis with no upstream request and the same body and headers; Vary honoured
-# across the layer; a purge on one node deletes the Redis entries and reaches the other
+# across the layer; a corrupt record ignored; a purge on one node deletes the Redis entries and reaches the other
 # node's own layer within its poll; entries over
 # shared_max_object_bytes stay local; Redis stopped -> still served (local layer, upstream);
 # strict config errors.
@@ -149,6 +149,21 @@ get a /c/two
 is "... node a's next request: MISS" "$(xcache)" MISS
 like "purge all" "$(cl_admin b POST /v1/cache/purge '{"all": true}')" '"status":"purged"'
 is "... Redis holds no cache entry" "$(redis-cli -p "$REDIS_PORT" --scan --pattern "${P}cache:*" | wc -l)" 0
+sleep 1.5 # both nodes' pollers apply it to their own layers (each second)
+
+# ---- a value in Redis that is not a record ----
+K="${P}cache:$(printf 'GET /c/corrupt\n' | sha256sum | cut -d' ' -f1)"
+redis-cli -p "$REDIS_PORT" set "$K" "FGC garbage, not a record" px 60000 >/dev/null
+e0=$(cl_metric b 'floodgate_cache_shared_total{result="error"}')
+get b /c/corrupt
+is "a corrupt shared record: ignored, the upstream answers (MISS)" "$(xcache)" MISS
+is "... status 200" "$(head -1 "$GW_DIR/h" | awk '{print $2}')" 200
+like "... the upstream's answer" "$(cat "$GW_DIR/b")" '"target":"/c/corrupt"'
+is "... counted as an error" "$(($(cl_metric b 'floodgate_cache_shared_total{result="error"}') - e0))" 1
+sleep 0.3
+is "... and replaced by a good record" "$(redis-cli -p "$REDIS_PORT" getrange "$K" 0 2)" FGC
+get a /c/corrupt
+is "... which node a then uses (HIT)" "$(xcache)" HIT
 
 # ---- Redis stopped: still served ----
 get a /c/three
