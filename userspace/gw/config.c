@@ -1433,7 +1433,8 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
-/* The top-level "cache" object: the in-process cache's budget and coalescing bounds. */
+/* The top-level "cache" object: the in-process cache's budget and coalescing bounds, and
+ * the shared layer (cacheshared.h). */
 static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
 	static const char *const keys[] = {
