@@ -962,8 +962,7 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	pthread_mutex_lock(&s->lock);
 	if ((pp = pending_slot(s, f->hash, f->key, f->key_len)) && *pp == f)
 		*pp = f->next;
-	/* (A second layer would be written here too: key, lifetimes, status, header block
-	 * and body are what an entry is made of.) */
+	/* What an upstream gave goes to the shared layer too (shared_put(), after the lock). */
 	if (e) {
 		if (table_insert(s, e, cfg->cache.max_bytes / STRIPES))
 			count(&f->cache->st.stores, 1);
@@ -1297,9 +1296,10 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
 	}
-	/* The leader. (A second, shared layer - Redis - would be asked here, asynchronously,
-	 * before the upstream: its object stored in this layer by fill_over() and served to
-	 * the leader and its waiters alike.) */
+	/* The leader: a stale entry in its stale-while-revalidate window answers at once and
+	 * is refreshed in the background; otherwise the shared layer, if any, is asked before
+	 * the upstream (shared_lookup()), and what it has is stored here by fill_over() and
+	 * served to the leader and its waiters alike. */
 	if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc((size_t)klen))) {
 		pthread_mutex_unlock(&s->lock);
 		free(f);
