@@ -165,6 +165,20 @@ is "... and replaced by a good record" "$(redis-cli -p "$REDIS_PORT" getrange "$
 get a /c/corrupt
 is "... which node a then uses (HIT)" "$(xcache)" HIT
 
+# ---- Redis hangs: a lookup waits at most store.timeout_ms (300 ms here) ----
+kill -STOP "$REDIS_PID"
+t0=$(date +%s%N)
+get a /c/hang
+el=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$REDIS_PID"
+is "Redis hanging: the lookup gives up, the upstream answers (MISS)" "$(xcache)" MISS
+is "... status 200" "$(head -1 "$GW_DIR/h" | awk '{print $2}')" 200
+cmp_ok "... within the bound, not stuck (ms, generous margin)" "$el" -lt 3000
+for i in $(seq 50); do # the timeout dropped the connection: back within its backoff
+	[ "$(cl_metric a 'floodgate_redis_connections{state="ready"}')" = 2 ] && break
+	sleep 0.1
+done
+
 # ---- Redis stopped: still served ----
 get a /c/three
 get a /c/three
