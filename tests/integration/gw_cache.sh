@@ -3,7 +3,7 @@
 # API key never in it nor in the cached answer), limits decided before the cache, HEAD from
 # a GET's entry, Cache-Control (no-store, private, max-age, s-maxage) and Vary honoured,
 # 100 concurrent misses (two worker threads) -> exactly one upstream request, stale-if-error and
-# stale-while-revalidate, purges through the admin API and fgctl, config errors.
+# stale-while-revalidate (the stale entry answers at once, one background refresh), purges through the admin API and fgctl, config errors.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -39,7 +39,8 @@ gw_config ".threads = 2
 		$(route ma ma '{"ttl": 60}'), $(route sma sma '{"ttl": 1}'),
 		$(route vary vary '{"ttl": 60}'), $(route coal slowc '{"ttl": 60}'),
 		$(route sie kill '{"ttl": 1, "stale_if_error": 60}'),
-		$(route swr swr '{"ttl": 1, "stale_while_revalidate": 60}')]
+		$(route swr swr '{"ttl": 3, "stale_while_revalidate": 60}'),
+		$(route swrfail kill '{"ttl": 1, "stale_while_revalidate": 60}')]
 	| .plans.cfree = {\"rate\": 1, \"burst\": 1, \"routes\": \"*\"}
 	| .cache = {\"max_bytes\": 1048576, \"max_object_bytes\": 65536, \"lock_timeout_ms\": 5000}" >"$GW_DIR/c.json"
 gw_start "$GW_DIR/c.json" || finish
@@ -137,6 +138,7 @@ cmp_ok "... the others waited for it (coalesced)" \
 
 # ---- stale-if-error ----
 req -H "$H" -o "$GW_DIR/s1" "$URL/c/sie"
+req -H "$H" -o "$GW_DIR/sf1" "$URL/c/swrfail" # for the failed refresh below
 kill "$KILL_PID"
 wait "$KILL_PID" 2>/dev/null
 sleep 1.2
@@ -146,18 +148,58 @@ ok "... with the stored body" cmp -s "$GW_DIR/s1" "$GW_DIR/s2"
 is "... status 200" "$(status_of -H "$H" "$URL/c/sie")" 200
 is "a route without stale-if-error: 502" "$(status_of -H "$H" "$URL/v1/dead")" 502
 
-# ---- stale-while-revalidate ----
-req -H "$H" -o /dev/null "$URL/c/swr" # 1.5 s to fill
-sleep 1.2
-req -H "$H" -o /dev/null -w '%{http_code}' "$URL/c/swr" >"$GW_DIR/leader" &
-LEADER=$!
-sleep 0.4
+# ---- stale-while-revalidate: the stale entry answers, one background refresh ----
+metric() { # metric 'NAME{LABELS}'
+	curl -s -m 5 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}' | grep . || echo 0
+}
+is "a refresh that cannot reach its upstream: STALE at once" "$(hdr X-Cache -H "$H" "$URL/c/swrfail")" STALE
+sleep 0.5
+cmp_ok "... the refresh failed, counted" "$(metric 'floodgate_cache_refreshes_total{result="failed"}')" -ge 1
+is "... the stale entry stays for its window: STALE again" "$(hdr X-Cache -H "$H" "$URL/c/swrfail")" STALE
+req -H "$H" -o "$GW_DIR/sf2" "$URL/c/swrfail"
+ok "... with the stored body" cmp -s "$GW_DIR/sf1" "$GW_DIR/sf2"
+
+req -H "$H" -H 'X-Probe: one' -o "$GW_DIR/w1" "$URL/c/swr" # 1.5 s to fill
+is "the slow upstream's first answer is stored" "$(hdr X-Cache -H "$H" "$URL/c/swr")" HIT
+sleep 3.2
+n0=$(metric 'floodgate_cache_refreshes_total{result="started"}')
 start=$(date +%s%N)
-is "expired, refresh in progress: STALE at once" "$(hdr X-Cache -H "$H" "$URL/c/swr")" STALE
-cmp_ok "... without waiting for the refresh" $((($(date +%s%N) - start) / 1000000)) -lt 1000
-wait "$LEADER"
-is "... the refreshing request got its answer" "$(cat "$GW_DIR/leader")" 200
-is "... and refreshed the entry: HIT" "$(hdr X-Cache -H "$H" "$URL/c/swr")" HIT
+req -H "$H" -H 'X-Probe: two' -D "$GW_DIR/w2h" -o "$GW_DIR/w2" "$URL/c/swr"
+el=$((($(date +%s%N) - start) / 1000000))
+is "expired: the request that finds it gets STALE" \
+	"$(tr -d '\r' <"$GW_DIR/w2h" | awk 'tolower($1) == "x-cache:" {print $2}')" STALE
+cmp_ok "... at once, not after the upstream's 1.5 s (ms)" "$el" -lt 1000
+like "... with an Age" "$(tr -d '\r' <"$GW_DIR/w2h" | grep -i '^age:')" "ge: "
+ok "... and the stored body" cmp -s "$GW_DIR/w1" "$GW_DIR/w2"
+urls=()
+for i in $(seq 30); do urls+=("$URL/c/swr"); done
+codes=$(parallel 30 -H "$H" "${urls[@]}" | sort | uniq -c | awk '{print $2 ":" $1}')
+is "a burst meanwhile: all 200" "$codes" "200:30"
+is "... one refresh started for all of them" \
+	"$(($(metric 'floodgate_cache_refreshes_total{result="started"}') - n0))" 1
+for i in $(seq 50); do # the refresh's answer: 1.5 s after it started (at most 5 s)
+	[ "$(ups swr)" -ge 2 ] && break
+	sleep 0.1
+done
+sleep 0.2
+is "... exactly one upstream request for the refresh (2 in all)" "$(ups swr)" 2
+is "the next request: HIT from the refreshed entry" "$(hdr X-Cache -H "$H" "$URL/c/swr")" HIT
+like "... with the refresh's body (from the request that found it stale)" \
+	"$(req -H "$H" "$URL/c/swr")" '"x-probe","two"'
+cmp_ok "... and its Age reset" "$(hdr Age -H "$H" "$URL/c/swr")" -le 2
+is "... counted: succeeded" "$(metric 'floodgate_cache_refreshes_total{result="succeeded"}')" 1
+unlike "the API key never reached the upstream in the refresh" "$(req -H "$H" "$URL/c/swr")" "$KEY"
+sleep 3.2
+is "expired again: STALE, a refresh starts" "$(hdr X-Cache -H "$H" -H 'X-Probe: three' "$URL/c/swr")" STALE
+kill -HUP "$GW_PID" # a reload while the refresh waits for the upstream
+for i in $(seq 50); do
+	[ "$(ups swr)" -ge 3 ] && break
+	sleep 0.1
+done
+sleep 0.2
+is "... a reload meanwhile: the refresh completes on the config it started with" \
+	"$(metric 'floodgate_cache_refreshes_total{result="succeeded"}')" 2
+like "... and its answer is served" "$(req -H "$H" "$URL/c/swr")" '"x-probe","three"'
 
 # ---- purges ----
 req -H "$H" -o /dev/null "$URL/c/c1"

@@ -27,8 +27,12 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "gw/bgfetch.h"
 #include "gw/cache.h"
 #include "gw/cachekey.h"
+#include "gw/cacherec.h"
+#include "gw/cacheshared.h"
+#include "gw/cluster.h"
 #include "gw/handler.h"
 #include "gw/ratelimit.h"
 #include "gw/server.h"
@@ -43,6 +47,9 @@
 #define TABLE_MIN	256
 /* Vary names one entry honours; a longer Vary is not stored. */
 #define VARY_MAX	8
+/* start()'s modes: straight upstream without a fill; do not ask the shared layer. */
+#define MODE_ALONE	1u
+#define MODE_LOCAL	2u
 
 struct entry {
 	h2o_linklist_t lru; /* in its stripe's lru, least recently used first */
@@ -89,6 +96,14 @@ struct st_gw_cache_fill_t {
 	struct entry *e;	/* being built: head taken, body coming; NULL = not storing */
 	size_t body_cap;
 	size_t hbase; /* leader's res.headers before the proxy (stale answers) */
+	/* A background refresh (stale-while-revalidate) has no client request: */
+	bool bg;
+	bool from_shared; /* e came from the shared layer: not written back */
+	enum refresh_why { R_NONE, R_FAILED, R_PURGED, R_NOT_STORED } why;
+	gw_bgfetch_t *fetch;	/* its upstream exchange, until it ends */
+	h2o_linklist_t bg_link; /* in cache->refreshing while fetch runs */
+	h2o_mem_pool_t pool;	/* the copied request fields (Vary values) */
+	h2o_headers_t reqh;
 };
 
 enum waiter_action { W_WAIT, W_RETRY, W_ALONE, W_PROBLEM, W_STALE };
@@ -116,10 +131,16 @@ struct st_gw_cache_t {
 	h2o_context_t *ctx;
 	h2o_multithread_receiver_t wakeups;
 	h2o_timeout_t lock_timeout;
-	uint64_t lock_ms; /* lock_timeout's duration; 0 = not set up */
-	size_t nwaiting;  /* linked to lock_timeout */
+	uint64_t lock_ms;	   /* lock_timeout's duration; 0 = not set up */
+	size_t nwaiting;	   /* linked to lock_timeout */
+	h2o_linklist_t refreshing; /* background refreshes of this worker (fills) */
+	h2o_timeout_entry_t poll;  /* the other nodes' purges (one worker per node) */
+	int64_t purge_applied;	   /* the last announced purge applied here; -1: none read */
+	bool poll_inflight;
 	struct {
 		uint64_t hit, miss, stale, coalesced, bypass, stores, uncacheable, too_big;
+		uint64_t refresh_started, refresh_ok, refresh_failed, refresh_cancelled;
+		uint64_t sh_hit, sh_miss, sh_error, sh_stored, sh_store_error, sh_too_big;
 	} st;
 };
 
@@ -129,6 +150,7 @@ static struct {
 	uint64_t seed;
 	uint64_t purge_seq;	    /* atomic: bumped by every purge */
 	uint64_t evictions, purged; /* atomic */
+	uint64_t shared_purged;	    /* atomic: entries deleted from the shared layer */
 	struct stripe s[STRIPES];
 } store = { .once = PTHREAD_ONCE_INIT };
 
@@ -262,17 +284,41 @@ static bool purge_matches(const char *pattern, uint16_t route, const struct entr
 	return (!route || route == e->route) && gw_cache_glob(pattern, e->key + 4, len);
 }
 
+/* The shared layer's entries too, when there is one (blocking: the admin thread). */
+static void shared_purge(const char *route, const char *pattern)
+{
+	gw_config_t *cfg = gw_server_config(NULL);
+	int64_t n;
+
+	if (!cfg)
+		return;
+	if (cfg->cache.shared_redis && (n = gw_cacheshared_purge(cfg, route, pattern)) > 0)
+		__atomic_add_fetch(&store.shared_purged, (uint64_t)n, __ATOMIC_RELAXED);
+	gw_config_unref(cfg);
+}
+
+static int64_t purge_local(const char *route, const char *pattern);
+
 int64_t gw_cache_purge(const char *route, const char *pattern)
 {
-	uint16_t id = route ? gw_intern_find(route) : 0;
-	uint64_t seq, n = 0;
-
 	if (pattern && strlen(pattern) > 255)
 		return -EINVAL;
 	pthread_once(&store.once, store_init);
 	if (store.init_err)
 		return store.init_err;
-	/* A fill in progress when the purge came is delivered but not stored. */
+	/* A fill in progress when the purge came is delivered but not stored (here: the
+	 * sequence moves before Redis is purged, so no lookup in flight stores what it read). */
+	__atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
+	shared_purge(route, pattern);
+	return purge_local(route, pattern);
+}
+
+/* This node's layer only. */
+static int64_t purge_local(const char *route, const char *pattern)
+{
+	uint16_t id = route ? gw_intern_find(route) : 0;
+	uint64_t seq, n = 0;
+
 	seq = __atomic_add_fetch(&store.purge_seq, 1, __ATOMIC_ACQ_REL);
 	if (route && !id)
 		return (int64_t)seq; /* never interned: it has no entries */
@@ -356,19 +402,20 @@ static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hba
 	gw_handler_send_memory(req, e->body, head, e->body.len <= PULL_MAX_BODY);
 }
 
-/* The request's value of header `name` (several fields joined by ", "), into the pool. */
-static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
+/* The value of header `name` in hs (several fields joined by ", "), into pool. */
+static h2o_iovec_t header_value(h2o_mem_pool_t *pool, const h2o_headers_t *hs, const char *name,
+				size_t len)
 {
 	h2o_iovec_t out = { NULL, 0 };
 	ssize_t i = -1;
 
-	while ((i = h2o_find_header_by_str(&req->headers, name, len, i)) != -1) {
-		h2o_iovec_t v = req->headers.entries[i].value;
+	while ((i = h2o_find_header_by_str(hs, name, len, i)) != -1) {
+		h2o_iovec_t v = hs->entries[i].value;
 
 		if (!out.base) {
 			out = v;
 		} else {
-			char *p = h2o_mem_alloc_pool(&req->pool, out.len + 2 + v.len);
+			char *p = h2o_mem_alloc_pool(pool, out.len + 2 + v.len);
 
 			memcpy(p, out.base, out.len);
 			memcpy(p + out.len, ", ", 2);
@@ -377,6 +424,12 @@ static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
 		}
 	}
 	return out;
+}
+
+/* The request's value of header `name`, into its pool. */
+static h2o_iovec_t req_header(h2o_req_t *req, const char *name, size_t len)
+{
+	return header_value(&req->pool, &req->headers, name, len);
 }
 
 static bool vary_matches(h2o_req_t *req, const struct entry *e)
@@ -412,6 +465,8 @@ static void fill_free(gw_cache_fill_t *f)
 		entry_free(f->e);
 	if (f->stale)
 		entry_unref(f->stale);
+	if (f->bg)
+		h2o_mem_clear_pool(&f->pool);
 	free(f->key);
 	free(f);
 }
@@ -426,7 +481,7 @@ static void waiter_unref(struct waiter *w)
 }
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone, uint64_t now);
+		  const gw_proxy_drop_t *drop, unsigned mode, uint64_t now);
 
 /* Run a woken waiter's action (its own worker, its request alive). */
 static void act(struct waiter *w)
@@ -446,7 +501,8 @@ static void act(struct waiter *w)
 		return;
 	case W_ALONE:
 	case W_RETRY:
-		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE, gw_now_ns());
+		start(c, w->req, w->rc, w->rt, &w->drop, w->action == W_ALONE ? MODE_ALONE : 0,
+		      gw_now_ns());
 		return;
 	default:
 		if (stale)
@@ -605,6 +661,289 @@ static void go_upstream(gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc, gw_
 	gw_proxy_start_fill(req, rc, rt, drop, f);
 }
 
+/* ---- the shared layer (cacheshared.h) ---- */
+
+static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool failed,
+		      enum gw_problem p);
+static bool purged_since(const gw_cache_fill_t *f);
+
+static void on_put(void *data, redisReply *reply, const char *err)
+{
+	gw_cache_t *c = data;
+
+	if (err || !reply || reply->type == REDIS_REPLY_ERROR)
+		count(&c->st.sh_store_error, 1);
+	else if (reply->type == REDIS_REPLY_STATUS) /* SET's OK */
+		count(&c->st.sh_stored, 1);
+}
+
+/* Write e (a reference held by the caller) to the shared layer, on this worker's
+ * connection, its lifetimes counted from now. */
+static void shared_put(gw_cache_t *c, const gw_config_t *cfg, struct entry *e)
+{
+	gw_worker_t *w = gw_worker_self();
+	uint64_t now = gw_now_ns();
+	const char *nl = memchr(e->key, '\n', e->key_len);
+	size_t plen = nl ? (size_t)(nl - e->key) - 4 : e->key_len - 4, n;
+	gw_cacherec_t *r;
+	char *buf;
+
+	if (!w || !w->cluster || now >= e->fresh_until)
+		return;
+	if (e->body.len > cfg->cache.shared_max_object_bytes ||
+	    e->nheaders > GW_CACHEREC_HEADERS_MAX) {
+		count(&c->st.sh_too_big, 1); /* this node's layer only */
+		return;
+	}
+	if (!(r = calloc(1, sizeof(*r))))
+		return;
+	r->status = e->status;
+	r->fresh_ms = (e->fresh_until - now) / 1000000;
+	r->swr_ms = (e->swr_until - e->fresh_until) / 1000000;
+	r->sie_ms = (e->sie_until - e->fresh_until) / 1000000;
+	r->initial_age_s = age_of(e, now);
+	r->ttl_ms = r->fresh_ms + (r->swr_ms > r->sie_ms ? r->swr_ms : r->sie_ms);
+	r->key = e->key;
+	r->key_len = e->key_len;
+	r->reason = e->reason;
+	r->reason_len = strlen(e->reason);
+	r->nvary = e->nvary;
+	for (size_t i = 0; i < e->nvary; i++)
+		r->vary[i] = (gw_cacherec_field_t){ e->vary_names[i].base, e->vary_names[i].len,
+						    e->vary_values[i].base, e->vary_values[i].len };
+	r->nheaders = e->nheaders;
+	for (size_t i = 0; i < e->nheaders; i++) {
+		const h2o_header_t *h = &e->headers[i];
+
+		r->headers[i] = (gw_cacherec_field_t){ h->orig_name ? h->orig_name : h->name->base,
+						       h->name->len, h->value.base, h->value.len };
+	}
+	r->body = e->body.base;
+	r->body_len = e->body.len;
+	if ((n = gw_cacherec_size(r)) && (buf = malloc(n))) {
+		gw_cacherec_encode(r, buf);
+		if (gw_cacheshared_put(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix,
+				       gw_intern_name(e->route), e->key, e->key_len, e->key + 4,
+				       plen, buf, n, r->ttl_ms, on_put, c))
+			count(&c->st.sh_store_error, 1);
+		free(buf);
+	}
+	free(r);
+}
+
+/* An entry for f from a record read from the shared layer (pttl: its remaining life in
+ * ms), if the record is f's key and req's variant and still fresh; else NULL. */
+static struct entry *entry_of_record(gw_cache_fill_t *f, const gw_cacherec_t *r, int64_t pttl,
+				     h2o_req_t *req, uint64_t now)
+{
+	size_t strings = r->key_len + r->reason_len + 1, nnames = 0;
+	uint64_t elapsed_ns, stored;
+	struct entry *e;
+	h2o_iovec_t *names;
+	char *p, low[256];
+
+	if (r->key_len != f->key_len || memcmp(r->key, f->key, f->key_len) || r->nvary > VARY_MAX ||
+	    pttl < 0 || r->body_len > gw_worker_self()->cur->config->cache.max_object_bytes)
+		return NULL; /* (over this node's max_object_bytes: the upstream answers) */
+	for (size_t i = 0; i < r->nvary; i++) {
+		h2o_iovec_t v = req_header(req, r->vary[i].name, r->vary[i].name_len);
+
+		if (!v.base != !r->vary[i].value || v.len != r->vary[i].value_len ||
+		    (v.len && memcmp(v.base, r->vary[i].value, v.len)))
+			return NULL; /* another variant */
+		strings += r->vary[i].name_len + r->vary[i].value_len + 1;
+	}
+	/* its age by Redis's clock: what the PX it was written with has run down */
+	elapsed_ns = (r->ttl_ms > (uint64_t)pttl ? r->ttl_ms - (uint64_t)pttl : 0) * 1000000ULL;
+	stored = now > elapsed_ns ? now - elapsed_ns : 0;
+	if (stored + r->fresh_ms * 1000000ULL <= now)
+		return NULL; /* not fresh here: the upstream decides (the fill goes on) */
+	for (size_t i = 0; i < r->nheaders; i++) {
+		if (r->headers[i].name_len >= sizeof(low))
+			return NULL;
+		memcpy(low, r->headers[i].name, r->headers[i].name_len);
+		h2o_strtolower(low, r->headers[i].name_len);
+		if (!h2o_lookup_token(low, r->headers[i].name_len)) {
+			nnames++;
+			strings += r->headers[i].name_len;
+		}
+		strings += r->headers[i].name_len + r->headers[i].value_len;
+	}
+	e = calloc(1, sizeof(*e) + r->nheaders * sizeof(h2o_header_t) +
+			      nnames * sizeof(h2o_iovec_t) + strings);
+	if (!e)
+		return NULL;
+	if (r->body_len && !(e->body.base = malloc(r->body_len))) {
+		free(e);
+		return NULL;
+	}
+	if (r->body_len)
+		memcpy(e->body.base, r->body, r->body_len);
+	e->body.len = r->body_len;
+	e->headers = (h2o_header_t *)(e + 1);
+	names = (h2o_iovec_t *)(e->headers + r->nheaders);
+	p = (char *)(names + nnames);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const gw_cacherec_field_t *h = &r->headers[i];
+		h2o_header_t *o = &e->headers[e->nheaders++];
+		const h2o_token_t *t;
+
+		memcpy(p, h->name, h->name_len); /* as the upstream spelt it */
+		memcpy(low, h->name, h->name_len);
+		h2o_strtolower(low, h->name_len);
+		o->orig_name = memcmp(low, p, h->name_len) ? p : NULL;
+		p += h->name_len;
+		if ((t = h2o_lookup_token(low, h->name_len))) {
+			o->name = (h2o_iovec_t *)&t->buf;
+		} else {
+			memcpy(p, low, h->name_len);
+			*names = h2o_iovec_init(p, h->name_len);
+			o->name = names++;
+			p += h->name_len;
+		}
+		memcpy(p, h->value, h->value_len);
+		o->value = h2o_iovec_init(p, h->value_len);
+		p += h->value_len;
+	}
+	for (size_t i = 0; i < r->nvary; i++) {
+		memcpy(p, r->vary[i].name, r->vary[i].name_len);
+		e->vary_names[i] = h2o_iovec_init(p, r->vary[i].name_len);
+		p += r->vary[i].name_len;
+		if (r->vary[i].value) {
+			memcpy(p, r->vary[i].value, r->vary[i].value_len);
+			e->vary_values[i] = h2o_iovec_init(p, r->vary[i].value_len);
+		} else {
+			e->vary_values[i] = h2o_iovec_init(NULL, 0);
+		}
+		p += r->vary[i].value_len + 1;
+	}
+	e->nvary = r->nvary;
+	memcpy(p, f->key, f->key_len);
+	e->key = p;
+	e->key_len = f->key_len;
+	p += f->key_len;
+	memcpy(p, r->reason, r->reason_len);
+	p[r->reason_len] = '\0';
+	e->reason = p;
+	e->hash = f->hash;
+	e->route = f->route;
+	e->status = r->status;
+	e->initial_age = r->initial_age_s;
+	e->stored_ns = stored;
+	e->fresh_until = stored + r->fresh_ms * 1000000ULL;
+	e->swr_until = e->fresh_until + r->swr_ms * 1000000ULL;
+	e->sie_until = e->fresh_until + r->sie_ms * 1000000ULL;
+	e->bytes = sizeof(*e) + r->nheaders * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) +
+		   strings + r->body_len;
+	return e;
+}
+
+/* A leader's lookup in the shared layer; its request may go away meanwhile. */
+struct lookup {
+	gw_cache_t *c;
+	gw_cache_fill_t *f;
+	h2o_req_t *req;
+	gw_reqctx_t *rc;
+	gw_upstream_rt_t *rt;
+	gw_proxy_drop_t drop;
+	struct lookup_ref *ref; /* in the request's pool; NULL once it is gone */
+};
+
+struct lookup_ref {
+	struct lookup *lk; /* NULL once the lookup is over */
+};
+
+static void on_lookup_dispose(void *arg)
+{
+	struct lookup_ref *ref = arg;
+
+	if (ref->lk)
+		ref->lk->ref = NULL; /* the request is gone */
+}
+
+static void on_lookup(void *data, redisReply *reply, const char *err)
+{
+	struct lookup *lk = data;
+	gw_cache_t *c = lk->c;
+	gw_cache_fill_t *f = lk->f;
+	struct entry *e = NULL;
+	gw_cacherec_t *rec;
+
+	if (!lk->ref) {
+		/* The leader's client went away: the waiters start over (their own lookup). */
+		fill_over(f, NULL, true, false, GW_PROBLEM_NONE);
+		free(lk);
+		return;
+	}
+	lk->ref->lk = NULL;
+	if (err || !reply || reply->type == REDIS_REPLY_ERROR) {
+		count(&c->st.sh_error, 1);
+		if (reply && reply->type == REDIS_REPLY_ERROR)
+			pr_debug("cache: shared layer lookup: %s", reply->str);
+	} else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		   reply->element[0]->type != REDIS_REPLY_STRING ||
+		   reply->element[1]->type != REDIS_REPLY_INTEGER) {
+		count(&c->st.sh_miss, 1); /* nil: absent */
+	} else if ((rec = malloc(sizeof(*rec)))) {
+		if (gw_cacherec_decode(reply->element[0]->str, reply->element[0]->len, rec) == 0)
+			e = entry_of_record(f, rec, reply->element[1]->integer, lk->req,
+					    gw_now_ns());
+		else
+			count(&c->st.sh_error, 1); /* not a record of ours: counted apart */
+		free(rec);
+		if (!e)
+			count(&c->st.sh_miss, 1);
+	}
+	if (e && purged_since(f)) {
+		entry_free(e); /* read before a purge: not stored, the upstream answers */
+		e = NULL;
+	}
+	if (e) {
+		/* stored here and given to the waiters; the leader finds it like them */
+		count(&c->st.sh_hit, 1);
+		f->from_shared = true;
+		fill_over(f, e, false, false, GW_PROBLEM_NONE);
+		start(c, lk->req, lk->rc, lk->rt, &lk->drop, MODE_LOCAL, gw_now_ns());
+	} else {
+		count(&c->st.miss, 1);
+		go_upstream(f, lk->req, lk->rc, lk->rt, &lk->drop);
+	}
+	free(lk);
+}
+
+/* Ask the shared layer for f's key before the upstream: true when the question is on its
+ * way (the answer goes on with the request), false when there is no shared layer or no
+ * connection (counted: the upstream it is). */
+static bool shared_lookup(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc,
+			  gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
+{
+	const gw_config_t *cfg = rc->tc->config;
+	gw_worker_t *w = rc->tc->worker;
+	struct lookup *lk;
+
+	if (!cfg->cache.shared_redis || !w->cluster)
+		return false;
+	if (!(lk = calloc(1, sizeof(*lk))))
+		return false;
+	lk->c = c;
+	lk->f = f;
+	lk->req = req;
+	lk->rc = rc;
+	lk->rt = rt;
+	lk->drop = *drop;
+	lk->ref = h2o_mem_alloc_shared(&req->pool, sizeof(*lk->ref), on_lookup_dispose);
+	lk->ref->lk = lk;
+	if (gw_cacheshared_get(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix, f->key,
+			       f->key_len, on_lookup, lk)) {
+		lk->ref->lk = NULL;
+		free(lk);
+		count(&c->st.sh_error, 1);
+		return false;
+	}
+	gw_proxy_keep_client_polled(req);
+	return true;
+}
+
 /*
  * The fill is over (leader's worker): e (or NULL) goes into the store, and the waiters
  * retry (they find the new entry, or one of them leads the next fetch), go upstream
@@ -617,19 +956,21 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	const gw_config_t *cfg = gw_worker_self()->cur->config;
 	h2o_linklist_t woken;
 	gw_cache_fill_t **pp;
+	struct entry *put = NULL;
 
 	h2o_linklist_init_anchor(&woken);
 	pthread_mutex_lock(&s->lock);
 	if ((pp = pending_slot(s, f->hash, f->key, f->key_len)) && *pp == f)
 		*pp = f->next;
-	/* (A second layer would be written here too: key, lifetimes, status, header block
-	 * and body are what an entry is made of.) */
+	/* What an upstream gave goes to the shared layer too (shared_put(), after the lock). */
 	if (e) {
 		if (table_insert(s, e, cfg->cache.max_bytes / STRIPES))
 			count(&f->cache->st.stores, 1);
 		else
 			entry_free(e), e = NULL;
 	}
+	if (e && cfg->cache.shared_redis && !f->from_shared)
+		entry_ref(e), put = e; /* written once the lock is given back */
 	if (failed && f->stale && gw_now_ns() < f->stale->sie_until)
 		take_waiters(f, &woken, W_STALE, p, f->stale);
 	else if (failed)
@@ -637,14 +978,247 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	else
 		take_waiters(f, &woken, retry || e ? W_RETRY : W_ALONE, p, NULL);
 	pthread_mutex_unlock(&s->lock);
+	if (put) {
+		shared_put(f->cache, cfg, put);
+		entry_unref(put);
+	}
 	send_wakeups(&woken);
 	fill_free(f);
+}
+
+/* ---- background refreshes (stale-while-revalidate) ---- */
+
+static void make_entry(gw_cache_fill_t *f, int status, const char *reason, const h2o_headers_t *hs,
+		       size_t first, size_t content_length, bool is_head, h2o_mem_pool_t *pool,
+		       const h2o_headers_t *reqh);
+
+static bool purged_since(const gw_cache_fill_t *f)
+{
+	return f->purge_seq != __atomic_load_n(&store.purge_seq, __ATOMIC_ACQUIRE);
+}
+
+static bool refresh_head(void *data, int status, const char *reason, const h2o_headers_t *hs,
+			 size_t content_length)
+{
+	gw_cache_fill_t *f = data;
+
+	if (purged_since(f)) {
+		f->why = R_PURGED; /* nothing read from here on would be stored */
+		return false;
+	}
+	if (status >= 500) {
+		f->why = R_FAILED; /* the stale entry stays, for the rest of its windows */
+		return false;
+	}
+	make_entry(f, status, reason, hs, 0, content_length, false, &f->pool, &f->reqh);
+	if (!f->e) {
+		f->why = R_NOT_STORED; /* the body is of no use: the exchange stops here */
+		return false;
+	}
+	return true;
+}
+
+static bool refresh_body(void *data, const void *bytes, size_t len)
+{
+	gw_cache_fill_t *f = data;
+
+	if (purged_since(f)) {
+		f->why = R_PURGED;
+		return false;
+	}
+	gw_cache_fill_body(f, bytes, len);
+	if (!f->e) {
+		f->why = R_NOT_STORED; /* too big (counted), or out of memory */
+		return false;
+	}
+	return true;
+}
+
+/* The upstream answered with something that cannot be stored: the stale entry it
+ * supersedes goes, so that the next request asks the upstream itself. */
+static void drop_stale(gw_cache_fill_t *f)
+{
+	struct stripe *s = f->stripe;
+
+	pthread_mutex_lock(&s->lock);
+	if (f->stale->linked && table_find(s, f->hash, f->key, f->key_len) == f->stale)
+		table_unlink(s, f->stale);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The refresh is over (its fetch gone): store, keep the stale entry, or drop it. Waiters
+ * (requests of another variant, which the stale entry could not answer) retry when there
+ * is a new entry or the fetch was cut short, else go upstream on their own. */
+static void refresh_over(gw_cache_fill_t *f, enum gw_bgfetch_result r)
+{
+	gw_cache_t *c = f->cache;
+	struct entry *e = f->e;
+
+	f->e = NULL;
+	f->fetch = NULL;
+	h2o_linklist_unlink(&f->bg_link);
+	if (r == GW_BGFETCH_OK && !e && !f->why)
+		f->why = R_NOT_STORED; /* a body-less answer that is not stored */
+	if (r == GW_BGFETCH_OK && e && purged_since(f))
+		f->why = R_PURGED;
+	if (r == GW_BGFETCH_FAILED)
+		f->why = R_FAILED;
+	if (f->why == R_NONE && !gw_worker_self()->cur->config->cache.max_bytes)
+		f->why = R_NOT_STORED; /* the cache was switched off meanwhile */
+	switch (f->why) {
+	case R_NONE:
+		count(&c->st.refresh_ok, 1);
+		fill_over(f, e, false, false, GW_PROBLEM_NONE);
+		return;
+	case R_NOT_STORED:
+		count(&c->st.refresh_ok, 1);
+		drop_stale(f);
+		break;
+	case R_PURGED:
+		count(&c->st.refresh_cancelled, 1);
+		break;
+	default:
+		count(&c->st.refresh_failed, 1);
+		break;
+	}
+	if (e)
+		entry_free(e);
+	fill_over(f, NULL, f->why == R_PURGED, false, GW_PROBLEM_NONE);
+}
+
+static void refresh_end(void *data, enum gw_bgfetch_result r)
+{
+	refresh_over(data, r);
+}
+
+static const gw_bgfetch_cbs_t refresh_cbs = {
+	.head = refresh_head,
+	.body = refresh_body,
+	.end = refresh_end,
+};
+
+/*
+ * Start f's background refresh for the request req that found its entry stale: the GET
+ * head req would send and its header fields (less the API key's) are copied into memory f
+ * owns; no limit or quota is charged for it (req was). When the fetch cannot start, the
+ * refresh is over at once (failed; the stale entry stays).
+ */
+static void refresh_start(gw_cache_t *c, gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc,
+			  gw_upstream_rt_t *rt, const gw_proxy_drop_t *drop)
+{
+	uint64_t hash;
+	h2o_iovec_t head;
+
+	f->bg = true;
+	h2o_mem_init_pool(&f->pool);
+	for (size_t i = 0; i < req->headers.size; i++) {
+		const h2o_header_t *h = &req->headers.entries[i];
+		h2o_iovec_t v = h2o_strdup(&f->pool, h->value.base, h->value.len);
+
+		if ((drop->authorization && h->name == &H2O_TOKEN_AUTHORIZATION->buf) ||
+		    (drop->header && h->name->len == drop->header_len &&
+		     !memcmp(h->name->base, drop->header, drop->header_len)))
+			continue; /* the API key stays with its request */
+		if (h2o_iovec_is_token(h->name)) {
+			h2o_add_header(&f->pool, &f->reqh,
+				       H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, h->name), NULL,
+				       v.base, v.len);
+		} else {
+			h2o_iovec_t n = h2o_strdup(&f->pool, h->name->base, h->name->len);
+
+			h2o_add_header_by_str(&f->pool, &f->reqh, n.base, n.len, 0, NULL, v.base,
+					      v.len);
+		}
+	}
+	head = gw_proxy_get_head(req, rc, rt, drop, &hash);
+	count(&c->st.refresh_started, 1);
+	h2o_linklist_insert(&c->refreshing, &f->bg_link);
+	if (!(f->fetch = gw_bgfetch_start(rc->tc, rt, head.base, head.len, hash, &refresh_cbs, f)))
+		refresh_over(f, GW_BGFETCH_FAILED);
+}
+
+/* ---- the other nodes' purges (cacheshared.h) ---- */
+
+static void on_poll_reply(void *data, redisReply *reply, const char *err)
+{
+	gw_cache_t *c = data;
+	int64_t last;
+	uint64_t oldest = 0;
+	const redisReply *list;
+	char route[256], pattern[256];
+
+	c->poll_inflight = false;
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY)
+		return; /* next second */
+	last = reply->element[0]->integer;
+	list = reply->element[1];
+	if (c->purge_applied < 0 || last < c->purge_applied) {
+		c->purge_applied = last; /* the first reading (or a new Redis): from now on */
+		return;
+	}
+	for (size_t i = 0; i < list->elements; i++) {
+		uint64_t seq;
+
+		if (list->element[i]->type != REDIS_REPLY_STRING ||
+		    gw_cacheshared_parse_purge(list->element[i]->str, list->element[i]->len, &seq,
+					       route, pattern))
+			continue;
+		if (!oldest || seq < oldest)
+			oldest = seq;
+		if ((int64_t)seq <= c->purge_applied || (int64_t)seq > last)
+			continue;
+		purge_local(route[0] ? route : NULL, pattern[0] ? pattern : NULL);
+	}
+	if (last > c->purge_applied && (!oldest || (int64_t)oldest > c->purge_applied + 1))
+		purge_local(NULL, NULL); /* some were missed: everything goes */
+	c->purge_applied = last;
+}
+
+static void on_poll(h2o_timeout_entry_t *t)
+{
+	gw_cache_t *c = H2O_STRUCT_FROM_MEMBER(gw_cache_t, poll, t);
+	gw_worker_t *w = gw_worker_self();
+	const gw_config_t *cfg = w && w->cur ? w->cur->config : NULL;
+
+	h2o_timeout_link(c->ctx->loop, &c->ctx->one_sec_timeout, &c->poll);
+	if (!cfg || !cfg->cache.shared_redis || !w->cluster || c->poll_inflight)
+		return;
+	if (!gw_cacheshared_poll(gw_cluster_redis_rw(w->cluster), cfg->store.redis.prefix,
+				 on_poll_reply, c))
+		c->poll_inflight = true;
+}
+
+void gw_cache_worker_start(gw_cache_t *c, unsigned index)
+{
+	if (!c || index)
+		return; /* one poller per node */
+	c->purge_applied = -1;
+	c->poll.cb = on_poll;
+	h2o_timeout_link(c->ctx->loop, &c->ctx->one_sec_timeout, &c->poll);
+}
+
+void gw_cache_stop(gw_cache_t *c)
+{
+	if (!c)
+		return;
+	if (h2o_timeout_is_linked(&c->poll))
+		h2o_timeout_unlink(&c->poll);
+	while (!h2o_linklist_is_empty(&c->refreshing)) {
+		gw_cache_fill_t *f =
+			H2O_STRUCT_FROM_MEMBER(gw_cache_fill_t, bg_link, c->refreshing.next);
+
+		gw_bgfetch_cancel(f->fetch);
+		f->why = R_PURGED; /* counted as cancelled; waiters start over */
+		refresh_over(f, GW_BGFETCH_ABORTED);
+	}
 }
 
 /* ---- the request path ---- */
 
 static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
-		  const gw_proxy_drop_t *drop, bool alone, uint64_t now)
+		  const gw_proxy_drop_t *drop, unsigned mode, uint64_t now)
 {
 	const gw_config_t *cfg = rc->tc->config;
 	const gw_route_t *route = rc->route;
@@ -657,7 +1231,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	char *key;
 	ssize_t klen;
 
-	if (alone) {
+	if (mode & MODE_ALONE) {
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
@@ -722,12 +1296,20 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
 	}
-	/* The leader. (A second, shared layer - Redis - would be asked here, asynchronously,
-	 * before the upstream: its object stored in this layer by fill_over() and served to
-	 * the leader and its waiters alike.) */
+	/* The leader: a stale entry in its stale-while-revalidate window answers at once and
+	 * is refreshed in the background; otherwise the shared layer, if any, is asked before
+	 * the upstream (shared_lookup()), and what it has is stored here by fill_over() and
+	 * served to the leader and its waiters alike. */
 	if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc((size_t)klen))) {
 		pthread_mutex_unlock(&s->lock);
 		free(f);
+		if (e && now < e->swr_until) {
+			entry_ref(e);
+			count(&c->st.stale, 1);
+			serve(req, e, "STALE", req->res.headers.size, now);
+			entry_unref(e);
+			return;
+		}
 		count(&c->st.miss, 1);
 		go_upstream(NULL, req, rc, rt, drop);
 		return;
@@ -748,7 +1330,19 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		entry_ref(e);
 	}
 	*slot = f;
+	if (e && now < e->swr_until) {
+		/* RFC 5861: the stale entry answers now, the refresh runs without the client */
+		entry_ref(e);
+		pthread_mutex_unlock(&s->lock);
+		refresh_start(c, f, req, rc, rt, drop);
+		count(&c->st.stale, 1);
+		serve(req, e, "STALE", req->res.headers.size, now);
+		entry_unref(e);
+		return;
+	}
 	pthread_mutex_unlock(&s->lock);
+	if (!(mode & MODE_LOCAL) && shared_lookup(c, f, req, rc, rt, drop))
+		return; /* the shared layer answers first (cacheshared.h) */
 	count(&c->st.miss, 1);
 	go_upstream(f, req, rc, rt, drop);
 }
@@ -766,7 +1360,7 @@ void gw_cache_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	}
 	/* A HEAD is answered from a GET's entry; its own answer (no body) is not stored. The
 	 * request's clock reading (taken for its bucket, on a hit) serves the freshness test. */
-	start(c, req, rc, rt, drop, false, gw_handler_now(rc));
+	start(c, req, rc, rt, drop, 0, gw_handler_now(rc));
 }
 
 /* ---- the leader's exchange ---- */
@@ -776,11 +1370,17 @@ static bool cacheable_status(int s)
 	return s == 200 || s == 203 || s == 300 || s == 301 || s == 308;
 }
 
-bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
+/*
+ * Start building f's entry from a response head: status, reason, fields hs[first..),
+ * content_length (SIZE_MAX unknown); the request's fields reqh give the Vary values.
+ * f->e stays NULL when the response is not to be stored.
+ */
+static void make_entry(gw_cache_fill_t *f, int status, const char *reason, const h2o_headers_t *hs,
+		       size_t first, size_t content_length, bool is_head, h2o_mem_pool_t *pool,
+		       const h2o_headers_t *reqh)
 {
 	gw_cache_t *c = f->cache;
 	const gw_config_t *cfg = gw_worker_self()->cur->config;
-	h2o_headers_t *hs = &req->res.headers;
 	gw_cache_control_t cc = { 0 };
 	char vary[VARY_MAX][64];
 	int nvary = 0;
@@ -788,18 +1388,8 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	size_t strings = 0, nh = 0, nnames = 0;
 	struct entry *e;
 	char *p;
-	bool store = cacheable_status(req->res.status) &&
-		     !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+	bool store = cacheable_status(status) && !is_head;
 
-	/* stale-if-error for a 5xx answer */
-	if (req->res.status >= 500 && req->res.status <= 504 && req->res.status != 501 &&
-	    f->stale && now < f->stale->sie_until) {
-		count(&c->st.stale, 1);
-		serve(req, f->stale, "STALE", f->hbase, now);
-		/* the waiters get the stale entry too */
-		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
-		return true;
-	}
 	for (size_t i = first; i < hs->size && store; i++) {
 		const h2o_header_t *h = &hs->entries[i];
 
@@ -835,23 +1425,22 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	ttl = gw_cache_control_ttl(&cc, f->ttl);
 	if (!store || !ttl || ttl <= initial_age) {
 		count(&c->st.uncacheable, 1);
-		return false;
+		return;
 	}
-	if (req->res.content_length != SIZE_MAX &&
-	    req->res.content_length > cfg->cache.max_object_bytes) {
+	if (content_length != SIZE_MAX && content_length > cfg->cache.max_object_bytes) {
 		count(&c->st.too_big, 1);
-		return false;
+		return;
 	}
 	for (int i = 0; i < nvary; i++) {
-		h2o_iovec_t v = req_header(req, vary[i], strlen(vary[i]));
+		h2o_iovec_t v = header_value(pool, reqh, vary[i], strlen(vary[i]));
 
 		strings += strlen(vary[i]) + v.len + 1;
 	}
-	strings += f->key_len + strlen(req->res.reason ? req->res.reason : "") + 1;
+	strings += f->key_len + strlen(reason ? reason : "") + 1;
 	e = calloc(1,
 		   sizeof(*e) + nh * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) + strings);
 	if (!e)
-		return false;
+		return;
 	e->headers = (h2o_header_t *)(e + 1);
 	{
 		h2o_iovec_t *names = (h2o_iovec_t *)(e->headers + nh);
@@ -885,7 +1474,7 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	}
 	for (int i = 0; i < nvary; i++) {
 		size_t nl = strlen(vary[i]);
-		h2o_iovec_t v = req_header(req, vary[i], nl);
+		h2o_iovec_t v = header_value(pool, reqh, vary[i], nl);
 
 		memcpy(p, vary[i], nl);
 		e->vary_names[i] = h2o_iovec_init(p, nl);
@@ -903,11 +1492,11 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	e->key = p;
 	e->key_len = f->key_len;
 	p += f->key_len;
-	strcpy(p, req->res.reason ? req->res.reason : "");
+	strcpy(p, reason ? reason : "");
 	e->reason = p;
 	e->hash = f->hash;
 	e->route = f->route;
-	e->status = req->res.status;
+	e->status = status;
 	e->initial_age = initial_age;
 	e->bytes = sizeof(*e) + nh * sizeof(h2o_header_t) + nnames * sizeof(h2o_iovec_t) + strings;
 	{
@@ -918,13 +1507,32 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 		e->swr_until = e->fresh_until + swr * 1000000000ULL;
 		e->sie_until = e->fresh_until + sie * 1000000000ULL;
 	}
-	if (req->res.content_length != SIZE_MAX && req->res.content_length &&
-	    !(e->body.base = malloc(req->res.content_length))) {
+	if (content_length != SIZE_MAX && content_length &&
+	    !(e->body.base = malloc(content_length))) {
 		free(e);
-		return false;
+		return;
 	}
-	f->body_cap = req->res.content_length != SIZE_MAX ? req->res.content_length : 0;
+	f->body_cap = content_length != SIZE_MAX ? content_length : 0;
 	f->e = e;
+}
+
+bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
+{
+	uint64_t now = gw_now_ns();
+
+	/* stale-if-error for a 5xx answer */
+	if (req->res.status >= 500 && req->res.status <= 504 && req->res.status != 501 &&
+	    f->stale && now < f->stale->sie_until) {
+		count(&f->cache->st.stale, 1);
+		serve(req, f->stale, "STALE", f->hbase, now);
+		/* the waiters get the stale entry too */
+		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
+		return true;
+	}
+	make_entry(f, req->res.status, req->res.reason, &req->res.headers, first,
+		   req->res.content_length,
+		   h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")), &req->pool,
+		   &req->headers);
 	return false;
 }
 
@@ -1007,6 +1615,7 @@ gw_cache_t *gw_cache_new(h2o_context_t *ctx)
 	if (store.init_err || !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	c->ctx = ctx;
+	h2o_linklist_init_anchor(&c->refreshing);
 	h2o_multithread_register_receiver(ctx->queue, &c->wakeups, on_wakeups);
 	return c;
 }
@@ -1015,6 +1624,7 @@ void gw_cache_free(gw_cache_t *c)
 {
 	if (!c)
 		return;
+	gw_cache_stop(c);
 	h2o_multithread_unregister_receiver(c->ctx->queue, &c->wakeups);
 	if (c->lock_ms)
 		h2o_timeout_dispose(c->ctx->loop, &c->lock_timeout);
@@ -1026,7 +1636,8 @@ void gw_cache_free(gw_cache_t *c)
 int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 {
 	uint64_t hit = 0, miss = 0, stale = 0, coal = 0, bypass = 0, stores = 0, ev = 0, purged = 0,
-		 unc = 0, big = 0, bytes = 0, entries = 0;
+		 unc = 0, big = 0, bytes = 0, entries = 0, rs = 0, rok = 0, rfail = 0, rcan = 0,
+		 sh[6] = { 0 };
 	char *out, *p;
 	int k;
 
@@ -1044,6 +1655,16 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		stores += L(stores);
 		unc += L(uncacheable);
 		big += L(too_big);
+		rs += L(refresh_started);
+		rok += L(refresh_ok);
+		rfail += L(refresh_failed);
+		rcan += L(refresh_cancelled);
+		sh[0] += L(sh_hit);
+		sh[1] += L(sh_miss);
+		sh[2] += L(sh_error);
+		sh[3] += L(sh_stored);
+		sh[4] += L(sh_store_error);
+		sh[5] += L(sh_too_big);
 #undef L
 	}
 	/* the store's own figures */
@@ -1088,7 +1709,45 @@ int gw_cache_render(gw_cache_t *const *cs, size_t n, char **buf, size_t *len)
 		     (unsigned long long)stores, (unsigned long long)unc, (unsigned long long)big,
 		     (unsigned long long)ev, (unsigned long long)purged, (unsigned long long)bytes,
 		     (unsigned long long)entries);
-	*buf = out;
 	*len += (size_t)(k > 0 && k < 2048 ? k : 0);
+	*buf = out;
+	if (!(out = realloc(*buf, *len + 1024)))
+		return 0; /* the families so far stand */
+	p = out + *len;
+	k = snprintf(p, 1024,
+		     "# HELP floodgate_cache_refreshes_total Background refreshes "
+		     "(stale-while-revalidate) by outcome.\n"
+		     "# TYPE floodgate_cache_refreshes_total counter\n"
+		     "floodgate_cache_refreshes_total{result=\"started\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"succeeded\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"failed\"} %llu\n"
+		     "floodgate_cache_refreshes_total{result=\"cancelled\"} %llu\n",
+		     (unsigned long long)rs, (unsigned long long)rok, (unsigned long long)rfail,
+		     (unsigned long long)rcan);
+	*buf = out;
+	*len += (size_t)(k > 0 && k < 1024 ? k : 0);
+	if (!(out = realloc(*buf, *len + 1536)))
+		return 0;
+	p = out + *len;
+	k = snprintf(p, 1536,
+		     "# HELP floodgate_cache_shared_total The shared (Redis) layer: lookups by "
+		     "outcome, writes.\n"
+		     "# TYPE floodgate_cache_shared_total counter\n"
+		     "floodgate_cache_shared_total{result=\"hit\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"miss\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"error\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"stored\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"store_error\"} %llu\n"
+		     "floodgate_cache_shared_total{result=\"too_big\"} %llu\n"
+		     "# HELP floodgate_cache_shared_purged_total Shared layer entries removed by "
+		     "purges.\n"
+		     "# TYPE floodgate_cache_shared_purged_total counter\n"
+		     "floodgate_cache_shared_purged_total %llu\n",
+		     (unsigned long long)sh[0], (unsigned long long)sh[1],
+		     (unsigned long long)sh[2], (unsigned long long)sh[3],
+		     (unsigned long long)sh[4], (unsigned long long)sh[5],
+		     (unsigned long long)__atomic_load_n(&store.shared_purged, __ATOMIC_RELAXED));
+	*buf = out;
+	*len += (size_t)(k > 0 && k < 1536 ? k : 0);
 	return 0;
 }

@@ -28,8 +28,11 @@
  *
  * Staleness: past its lifetime an entry is kept for the route's stale_while_revalidate
  * and stale_if_error windows (or the upstream's directives of those names). Within the
- * first, the request that finds it stale refreshes it (MISS) while every other request
- * for the key gets the stale entry at once (STALE) instead of waiting. Within the second,
+ * first (RFC 5861), the request that finds it stale is answered from it at once (STALE)
+ * and starts a background refresh: the key's fill, with no client request attached
+ * (bgfetch.h), so every request meanwhile gets the stale entry too. A refresh that fails
+ * leaves the stale entry in place; one whose answer may not be stored removes it; a purge
+ * meanwhile stops it, a worker's shutdown cancels it (gw_cache_stop()). Within the second,
  * an upstream that fails (connection, timeout, broken answer, or a 500/502/503/504) is
  * replaced by the stale entry (STALE).
  *
@@ -40,11 +43,12 @@
  * (its counters, its wake-up receiver, its lock timer). Purges (admin thread) remove
  * entries at once; a fetch in progress when a purge comes is delivered but not stored.
  *
- * Layers: this LRU is the first layer. A second, shared layer (Redis, for a cluster)
- * plugs in at two points of cache.c: on a miss before the leader goes upstream (an
- * asynchronous get whose hit is stored here and served) and at commit (a put of the same
- * object); the entry format (status, header block, body) is what it would store. The
- * Redis layer itself is not part of this tree yet.
+ * Layers: this LRU is the first layer. The second, shared one (cache.shared "redis",
+ * cluster mode; cacheshared.h, its record cacherec.h) is asked by a leader before the
+ * upstream - asynchronously, on the worker's Redis connection, the fill pending meanwhile
+ * so that other requests for the key wait on it - and a record found there is stored here
+ * and served (HIT) to the leader and its waiters; every entry stored after an upstream
+ * answer is written there too. Purges delete its entries through a per-route index.
  */
 #ifndef GW_CACHE_H
 #define GW_CACHE_H
@@ -64,6 +68,12 @@ typedef struct st_gw_cache_fill_t gw_cache_fill_t;
 /* A worker's handle on the store, on its context's loop. NULL when out of memory. */
 gw_cache_t *gw_cache_new(h2o_context_t *ctx);
 void gw_cache_free(gw_cache_t *c);
+/* The worker stops: its background refreshes are cancelled now (their connections closed,
+ * nothing stored; requests of other workers waiting on them start over). */
+void gw_cache_stop(gw_cache_t *c);
+/* The worker (index) runs: worker 0 starts following the other nodes' purges (shared
+ * layer, cacheshared.h). */
+void gw_cache_worker_start(gw_cache_t *c, unsigned index);
 
 /* Answer an admitted request from the worker's cache, or proxy it to rt (filling the
  * cache on the way when it may). Always answers the request, one way or another. */

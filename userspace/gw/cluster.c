@@ -788,3 +788,8 @@ const gw_redis_t *gw_cluster_redis(const gw_cluster_t *c)
 {
 	return c->redis;
 }
+
+gw_redis_t *gw_cluster_redis_rw(gw_cluster_t *c)
+{
+	return c->redis;
+}

@@ -166,5 +166,7 @@ bool gw_cluster_ready(const gw_cluster_t *c);
 enum gw_redis_policy gw_cluster_policy(const gw_cluster_t *c);
 const gw_cluster_stats_t *gw_cluster_stats(const gw_cluster_t *c);
 const gw_redis_t *gw_cluster_redis(const gw_cluster_t *c);
+/* The same client, to send commands on (the response cache's shared layer, cacheshared.h). */
+gw_redis_t *gw_cluster_redis_rw(gw_cluster_t *c);
 
 #endif /* GW_CLUSTER_H */

@@ -1433,13 +1433,18 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
-/* The top-level "cache" object: the in-process cache's budget and coalescing bounds. */
+/* The top-level "cache" object: the in-process cache's budget and coalescing bounds, and
+ * the shared layer (cacheshared.h). */
 static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "max_bytes", "max_object_bytes", "lock_timeout_ms",
-					    "max_waiters", NULL };
+	static const char *const keys[] = {
+		"max_bytes",   "max_object_bytes", "lock_timeout_ms",
+		"max_waiters", "shared",	   "shared_max_object_bytes",
+		NULL
+	};
 	uint64_t max = DEF_CACHE_MAX_BYTES, obj = DEF_CACHE_MAX_OBJECT,
-		 waiters = DEF_CACHE_MAX_WAITERS;
+		 waiters = DEF_CACHE_MAX_WAITERS, sobj = DEF_CACHE_MAX_OBJECT;
+	char *shared = NULL;
 	struct node n;
 	size_t saved;
 
@@ -1456,8 +1461,28 @@ static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg
 			     "budget is split between %d stripes",
 			     (unsigned long long)obj, GW_CACHE_STRIPES,
 			     (unsigned long long)(max / GW_CACHE_STRIPES), GW_CACHE_STRIPES);
+		/* the shared layer (cacheshared.h): Redis, the cluster's store */
+		if (!c->failed && !get_string(c, &n, "shared", false, &shared) && shared) {
+			struct node m;
+			size_t saved2;
+
+			WITH_MEMBER(c, &n, "shared", &m, saved2);
+			if (strcmp(shared, "none") && strcmp(shared, "redis"))
+				fail(c, &m, false, "expected \"none\" or \"redis\", got \"%s\"",
+				     shared);
+			else if (!strcmp(shared, "redis") && cfg->store.type != GW_STORE_REDIS)
+				fail(c, &m, false,
+				     "\"redis\" needs the Redis store (store.type \"redis\", "
+				     "cluster mode)");
+			path_pop(c, saved2);
+		}
+		if (!c->failed)
+			get_uint(c, &n, "shared_max_object_bytes", 1, 512ULL << 20, &sobj);
+		cfg->cache.shared_redis = shared && !strcmp(shared, "redis");
+		free(shared);
 		path_pop(c, saved);
 	}
+	cfg->cache.shared_max_object_bytes = (size_t)sobj;
 	cfg->cache.max_bytes = (size_t)max;
 	cfg->cache.max_object_bytes = (size_t)obj;
 	cfg->cache.max_waiters = (size_t)waiters;

@@ -263,6 +263,8 @@ typedef struct st_gw_config_t {
 		size_t max_object_bytes;  /* larger responses are not stored */
 		uint64_t lock_timeout_ms; /* coalesced requests wait at most this long */
 		size_t max_waiters;	  /* per cache key; more go upstream on their own */
+		bool shared_redis;	  /* "shared": "redis": the second layer (cacheshared.h) */
+		size_t shared_max_object_bytes; /* larger entries stay in this node's layer */
 	} cache;
 
 	struct {

@@ -416,7 +416,8 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 		return;
 	}
 	build_uri(req, rc);
-	gw_proxy_start(req, rc, &rc->tc->ups[rc->route->upstream->index], drop);
+	/* decided (in Redis, cluster mode): the cache answers, or the upstream does */
+	gw_cache_start(req, rc, &rc->tc->ups[rc->route->upstream->index], drop);
 }
 
 static int handle(h2o_req_t *req)

@@ -723,12 +723,27 @@ static size_t connection_tokens(h2o_req_t *req, h2o_iovec_t *out)
 	return n;
 }
 
+static h2o_iovec_t head_of(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u, size_t si,
+			   const gw_proxy_drop_t *drop, h2o_iovec_t method);
+static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u);
+
 static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 {
-	h2o_req_t *req = p->req;
-	gw_reqctx_t *rc = p->rc;
-	const gw_upstream_t *u = p->rt->conf;
-	const gw_upserver_t *sv = &u->servers[p->si];
+	return head_of(p->req, p->rc, p->rt->conf, p->si, drop, p->req->method);
+}
+
+h2o_iovec_t gw_proxy_get_head(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			      const gw_proxy_drop_t *drop, uint64_t *hash)
+{
+	gw_handler_client(req, rc); /* the forwarding headers and hash-ip use it */
+	*hash = affinity(req, rc, rt->conf);
+	return head_of(req, rc, rt->conf, 0, drop, h2o_iovec_init(H2O_STRLIT("GET")));
+}
+
+static h2o_iovec_t head_of(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u, size_t si,
+			   const gw_proxy_drop_t *drop, h2o_iovec_t method)
+{
+	const gw_upserver_t *sv = &u->servers[si];
 	struct buf b = { .pool = &req->pool };
 	h2o_iovec_t conn_tokens[CONN_TOKENS_MAX];
 	size_t nconn = connection_tokens(req, conn_tokens);
@@ -742,7 +757,7 @@ static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 	b.cap = est;
 	b.p = h2o_mem_alloc_pool(&req->pool, b.cap);
 
-	append(&b, req->method.base, req->method.len);
+	append(&b, method.base, method.len);
 	APPEND_LIT(&b, " ");
 	append(&b, rc->uri.base, rc->uri.len);
 	APPEND_LIT(&b, " HTTP/1.1\r\nhost: ");
@@ -902,8 +917,6 @@ void gw_proxy_start(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 {
 	gw_proxy_start_fill(req, rc, rt, drop, NULL);
 }
-
-static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u);
 
 void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill)

@@ -49,6 +49,11 @@ struct st_gw_cache_fill_t;
  * exchange ended go to `fill` too (cache.h), which may also answer a failure itself. */
 void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 			 const gw_proxy_drop_t *drop, struct st_gw_cache_fill_t *fill);
+/* For a fetch that outlives req (cache.c's background refresh): the GET request head req
+ * would send to server 0 of rt (build_head's rules: the API key's header dropped, the
+ * forwarding headers added), in req's pool, and the affinity of the hash strategies. */
+h2o_iovec_t gw_proxy_get_head(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
+			      const gw_proxy_drop_t *drop, uint64_t *hash);
 /* Keep an HTTP/1 client's socket polled while its request waits for something else than
  * the upstream (Redis, in cluster mode): see keep_client_polled() in proxy.c. */
 void gw_proxy_keep_client_polled(h2o_req_t *req);

@@ -179,6 +179,7 @@ static void drain(gw_worker_t *w)
 	if (w->in_flight)
 		pr_warn("worker %u: %zu request(s) still in flight at the shutdown deadline",
 			w->index, w->in_flight);
+	gw_cache_stop(w->cache);
 	gw_cluster_worker_stop(w);
 	flush_log(w);
 }
@@ -195,6 +196,7 @@ static void *run(void *arg)
 	}
 	if (gw_cluster_worker_start(w))
 		pr_err("worker %u: Couldn't start the Redis client: out of memory", w->index);
+	gw_cache_worker_start(w->cache, w->index);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		h2o_socket_read_start(w->listeners[i].sock, on_accept);
 	h2o_timeout_link(w->loop, &w->ctx.one_sec_timeout, &w->flush_entry);

@@ -195,6 +195,28 @@ static void cache(void **state)
 	expect_error("{\"url\": \"http://127.0.0.1:1\"}", "",
 		     ",\n\"cache\": {\"max_bytes\": 1600, \"max_object_bytes\": 101}",
 		     "t.json:8:", "is larger than max_bytes / 16");
+	/* the shared layer: only on the Redis store (the base config's is SQLite) */
+	expect_error("{\"url\": \"http://127.0.0.1:1\"}", "",
+		     ",\n\"cache\": {\"shared\": \"redis\"}",
+		     "t.json:8:", "cache.shared: \"redis\" needs the Redis store");
+	expect_error("{\"url\": \"http://127.0.0.1:1\"}", "",
+		     ",\n\"cache\": {\"shared\": \"memcached\"}",
+		     "t.json:8:", "cache.shared: expected \"none\" or \"redis\"");
+	expect_error("{\"url\": \"http://127.0.0.1:1\"}", "", ",\n\"cache\": {\"shared\": true}",
+		     "t.json:8:", "cache.shared: expected a string");
+	expect_error("{\"url\": \"http://127.0.0.1:1\"}", "",
+		     ",\n\"cache\": {\"shared\": \"none\", \"shared_max_object_bytes\": 0}",
+		     "t.json:8:", "cache.shared_max_object_bytes: 0 is out of range");
+	{
+		char err[GW_CONFIG_ERRLEN];
+		gw_config_t *c = load("{\"url\": \"http://127.0.0.1:1\"}", "",
+				      ",\n\"cache\": {\"shared\": \"none\"}", err);
+
+		assert_non_null(c);
+		assert_false(c->cache.shared_redis);
+		assert_int_equal(c->cache.shared_max_object_bytes, 1u << 20);
+		gw_config_unref(c);
+	}
 }
 
 int main(void)
