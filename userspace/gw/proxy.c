@@ -30,86 +30,40 @@
 #include "gw/proxy.h"
 #include "gw/upgroup.h"
 #include "gw/upstream.h"
+#include "gw/upxchg.h"
 #include "gw/worker.h"
 
 /* Pseudonym this gateway adds to Via (RFC 9110 7.6.3). */
 #define VIA_NAME	"floodgate"
 /* Connection tokens remembered from a request's or response's Connection header. */
 #define CONN_TOKENS_MAX 8
-/* A response head larger than this is refused (502). */
-#define HEAD_MAX	(64u << 10)
 /* Body bytes buffered for a slow client before the upstream socket stops being read. */
 #define PAUSE_BYTES	(1u << 20)
 /* Largest complete body sent in pull mode (one TLS record's worth); larger ones stream. */
 #define PULL_MAX_BODY	16384
 
-enum body_mode {
-	BODY_NONE = 0, /* HEAD, 204, 304, or Content-Length: 0 */
-	BODY_LENGTH,   /* Content-Length */
-	BODY_CHUNKED,  /* Transfer-Encoding: chunked */
-	BODY_CLOSE,    /* until the upstream closes */
-};
-
 struct proxy {
 	h2o_generator_t super;
+	gw_upxchg_t x; /* the upstream's side (upxchg.h) */
 	h2o_req_t *req;
 	gw_reqctx_t *rc;
-	gw_upstream_rt_t *rt;
-	gw_upconn_t *conn; /* while the upstream's side is in progress */
 	h2o_iovec_t bufs[2];
-	h2o_timeout_entry_t connect_timer;
-	h2o_timeout_entry_t io_timer; /* first byte, then silence between body reads */
-	h2o_timeout_entry_t total_timer;
 	h2o_buffer_t *last; /* body received but not sent when the upstream finished */
 	h2o_doublebuffer_t sending;
-	gw_chunked_t chunked;
-	uint64_t left; /* BODY_LENGTH: bytes still to come */
-	uint64_t sent_at;
-	enum body_mode body;
 	unsigned is_head : 1;
 	unsigned idempotent : 1;
-	unsigned retried : 1;
-	unsigned started : 1; /* response head passed to h2o */
 	unsigned body_error : 1;
-	unsigned keepalive : 1; /* the upstream lets the connection be reused */
-	unsigned got_bytes : 1; /* this attempt received something */
-	unsigned paused : 1;	/* upstream reading stopped for a slow client */
+	unsigned paused : 1; /* upstream reading stopped for a slow client */
 
 	gw_cache_fill_t *fill; /* a cache leader's: sees the response (cache.h) */
 
-	/* the upstream group (upgroup.h) */
 	gw_proxy_drop_t drop; /* for the request head of a retry on another server */
-	uint64_t hash;	      /* affinity for the hash strategies */
-	uint64_t tried;	      /* servers tried, bit per server */
-	size_t si;	      /* the server of this attempt */
-	unsigned attempts;
-	unsigned probe : 1;  /* this attempt is the server's half-open probe */
-	unsigned active : 1; /* counted in the server's exchanges in progress */
-	unsigned judged : 1; /* this attempt's outcome was reported */
 };
 
 static void on_read(h2o_socket_t *sock, const char *err);
 static void do_send(struct proxy *p);
 static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop);
 static void begin_attempt(struct proxy *p);
-
-/* The attempt's outcome, for the server's breaker and latency (once per attempt). */
-static void judge(struct proxy *p, bool ok, uint64_t latency_ns)
-{
-	if (p->judged)
-		return;
-	p->judged = 1;
-	gw_upgroup_result(p->rt->conf, p->si, ok, p->probe, latency_ns, gw_now_ns());
-}
-
-/* The attempt no longer holds the server (least-connections). */
-static void attempt_over(struct proxy *p)
-{
-	if (p->active) {
-		p->active = 0;
-		gw_upgroup_active(p->rt->conf, p->si, -1);
-	}
-}
 
 /* The cache fill, if any, is told how the exchange ended, once. */
 static void end_fill(struct proxy *p, bool complete)
@@ -133,27 +87,15 @@ static gw_worker_t *worker_of(struct proxy *p)
 	return p->rc->tc->worker;
 }
 
-static void unlink_timer(h2o_timeout_entry_t *t)
-{
-	if (h2o_timeout_is_linked(t))
-		h2o_timeout_unlink(t);
-}
-
 static void unlink_timers(struct proxy *p)
 {
-	unlink_timer(&p->connect_timer);
-	unlink_timer(&p->io_timer);
-	unlink_timer(&p->total_timer);
+	gw_upxchg_unlink_timers(&p->x);
 }
 
 /* Give the connection up without reuse (anything it still holds is lost). */
 static void drop_conn(struct proxy *p)
 {
-	attempt_over(p);
-	if (p->conn) {
-		gw_upstream_release(p->conn, false);
-		p->conn = NULL;
-	}
+	gw_upxchg_release(&p->x, false);
 }
 
 /* Keep what the connection read but we have not sent yet, then let it go. */
@@ -161,11 +103,11 @@ static void detach_conn(struct proxy *p, bool reusable)
 {
 	h2o_buffer_t *t = p->last;
 
-	attempt_over(p);
-	p->last = p->conn->sock->input;
-	p->conn->sock->input = t; /* p->last was empty: only ever filled here, once */
-	gw_upstream_release(p->conn, reusable);
-	p->conn = NULL;
+	gw_upxchg_attempt_over(&p->x);
+	p->last = p->x.conn->sock->input;
+	p->x.conn->sock->input = t; /* p->last was empty: only ever filled here, once */
+	gw_upstream_release(p->x.conn, reusable);
+	p->x.conn = NULL;
 }
 
 /* End the request with a problem before any response byte went out. */
@@ -177,36 +119,14 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 		[GW_UPSTREAM_ERROR] = GW_PROBLEM_UPSTREAM_ERROR,
 	};
 
-	drop_conn(p);
-	unlink_timer(&p->connect_timer);
-	unlink_timer(&p->io_timer);
-	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
-	judge(p, false, 0);
+	gw_upxchg_failed(&p->x, kind);
 	/* Another server, when sending the request twice cannot do harm, the total timeout
 	 * has not run out, and the worker's retry budget allows. */
-	if (p->idempotent && !p->started && h2o_timeout_is_linked(&p->total_timer) &&
-	    p->attempts <= p->rt->conf->retries &&
-	    p->tried !=
-		    (p->rt->conf->nservers >= 64 ? ~0ULL : (1ULL << p->rt->conf->nservers) - 1)) {
-		bool probe;
-		int next = gw_upgroup_pick(p->rt->conf, &p->rt->sel, p->tried, p->hash, gw_now_ns(),
-					   &probe);
-
-		if (next >= 0 && !gw_upgroup_may_retry(&p->rt->sel)) {
-			/* no budget: give the slot back */
-			if (probe)
-				gw_upgroup_result(p->rt->conf, (size_t)next, false, true, 0,
-						  gw_now_ns());
-			next = -1;
-		}
-		if (next >= 0) {
-			pr_debug("proxy: upstream %s: retrying on %s", p->rt->conf->name,
-				 p->rt->conf->servers[next].url);
-			p->si = (size_t)next;
-			p->probe = probe;
-			begin_attempt(p);
-			return;
-		}
+	if (p->idempotent && !p->x.started && gw_upxchg_pick_retry(&p->x)) {
+		pr_debug("proxy: upstream %s: retrying on %s", p->x.rt->conf->name,
+			 p->x.rt->conf->servers[p->x.si].url);
+		begin_attempt(p);
+		return;
 	}
 	unlink_timers(p);
 	if (p->fill) {
@@ -222,10 +142,10 @@ static void fail(struct proxy *p, enum gw_upstream_error kind)
 /* The response already started: the client learns of the failure from a reset. */
 static void fail_body(struct proxy *p, enum gw_upstream_error kind)
 {
-	if (p->conn)
+	if (p->x.conn)
 		detach_conn(p, false);
 	unlink_timers(p);
-	gw_metrics_upstream_error(worker_of(p)->metrics, p->rt->conf->id, kind);
+	gw_metrics_upstream_error(worker_of(p)->metrics, p->x.rt->conf->id, kind);
 	end_fill(p, false);
 	p->body_error = 1;
 	if (p->sending.bytes_inflight == 0)
@@ -236,23 +156,16 @@ static void on_write(h2o_socket_t *sock, const char *err);
 
 static void send_request(struct proxy *p)
 {
-	h2o_socket_t *sock = p->conn->sock;
-
-	sock->data = p;
-	p->sent_at = gw_now_ns();
-	p->got_bytes = 0;
-	h2o_socket_write(sock, p->bufs, p->bufs[1].base ? 2 : 1, on_write);
-	h2o_socket_read_start(sock, on_read);
-	h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
+	gw_upxchg_send(&p->x, p, p->bufs, p->bufs[1].base ? 2 : 1, on_write, on_read);
 }
 
 static void on_connected(gw_upconn_t *conn, const char *err, void *data)
 {
 	struct proxy *p = data;
 
-	unlink_timer(&p->connect_timer);
+	gw_upxchg_unlink_timer(&p->x.connect_timer);
 	if (err) {
-		p->conn = NULL; /* already closed by the pool */
+		p->x.conn = NULL; /* already closed by the pool */
 		fail(p, GW_UPSTREAM_REFUSED);
 		return;
 	}
@@ -261,16 +174,13 @@ static void on_connected(gw_upconn_t *conn, const char *err, void *data)
 
 static void connect_fresh(struct proxy *p)
 {
-	if (!(p->conn = gw_upstream_connect(p->rt, p->si, on_connected, p))) {
+	if (gw_upxchg_connect(&p->x, on_connected, p))
 		fail(p, GW_UPSTREAM_REFUSED);
-		return;
-	}
-	h2o_timeout_link(worker_of(p)->loop, &p->rt->connect, &p->connect_timer);
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
-	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, connect_timer, entry);
+	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, x.connect_timer, entry);
 
 	fail(p, GW_UPSTREAM_TIMEOUT);
 }
@@ -280,10 +190,8 @@ static void head_failed(struct proxy *p)
 {
 	/* A pooled connection the upstream had closed: try once more on a new one, when
 	 * sending the request twice cannot do harm. */
-	if (p->conn->reused && !p->got_bytes && p->idempotent && !p->retried) {
-		p->retried = 1;
-		drop_conn(p);
-		unlink_timer(&p->io_timer);
+	if (p->idempotent && gw_upxchg_may_redial(&p->x)) {
+		gw_upxchg_redial(&p->x);
 		connect_fresh(p);
 		return;
 	}
@@ -294,7 +202,7 @@ static void on_write(h2o_socket_t *sock, const char *err)
 {
 	struct proxy *p = sock->data;
 
-	if (err && !p->started)
+	if (err && !p->x.started)
 		head_failed(p);
 	else if (err)
 		fail_body(p, GW_UPSTREAM_ERROR);
@@ -302,9 +210,9 @@ static void on_write(h2o_socket_t *sock, const char *err)
 
 static void on_io_timeout(h2o_timeout_entry_t *entry)
 {
-	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, io_timer, entry);
+	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, x.io_timer, entry);
 
-	if (!p->started)
+	if (!p->x.started)
 		fail(p, GW_UPSTREAM_TIMEOUT);
 	else
 		fail_body(p, GW_UPSTREAM_TIMEOUT);
@@ -312,9 +220,9 @@ static void on_io_timeout(h2o_timeout_entry_t *entry)
 
 static void on_total_timeout(h2o_timeout_entry_t *entry)
 {
-	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, total_timer, entry);
+	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, x.total_timer, entry);
 
-	if (!p->started)
+	if (!p->x.started)
 		fail(p, GW_UPSTREAM_TIMEOUT);
 	else
 		fail_body(p, GW_UPSTREAM_TIMEOUT);
@@ -324,16 +232,16 @@ static void on_total_timeout(h2o_timeout_entry_t *entry)
 static void upstream_done(struct proxy *p)
 {
 	unlink_timers(p);
-	detach_conn(p, p->keepalive);
+	detach_conn(p, p->x.keepalive);
 }
 
 static void do_send(struct proxy *p)
 {
 	h2o_iovec_t vec;
 
-	vec = h2o_doublebuffer_prepare(&p->sending, p->conn ? &p->conn->sock->input : &p->last,
+	vec = h2o_doublebuffer_prepare(&p->sending, p->x.conn ? &p->x.conn->sock->input : &p->last,
 				       p->req->preferred_chunk_size);
-	if (!p->conn && vec.len == p->sending.buf->size && p->last->size == 0) {
+	if (!p->x.conn && vec.len == p->sending.buf->size && p->last->size == 0) {
 		tee(p, vec.base, vec.len);
 		end_fill(p, !p->body_error);
 		h2o_send(p->req, &vec, vec.len ? 1 : 0,
@@ -351,10 +259,10 @@ static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
 	struct proxy *p = (struct proxy *)gen;
 
 	h2o_doublebuffer_consume(&p->sending);
-	if (p->paused && p->conn) {
+	if (p->paused && p->x.conn) {
 		p->paused = 0;
-		h2o_socket_read_start(p->conn->sock, on_read);
-		h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
+		h2o_socket_read_start(p->x.conn->sock, on_read);
+		h2o_timeout_link(worker_of(p)->loop, &p->x.rt->first_byte, &p->x.io_timer);
 	}
 	do_send(p);
 }
@@ -384,8 +292,8 @@ static bool can_pull(struct proxy *p, const h2o_buffer_t *in)
 {
 	h2o_req_t *req = p->req;
 
-	return p->body == BODY_LENGTH && p->left <= PULL_MAX_BODY && in->size >= p->left &&
-	       req->version < 0x200 && req->_ostr_top->start_pull != NULL;
+	return p->x.body == GW_UPXCHG_BODY_LENGTH && p->x.left <= PULL_MAX_BODY &&
+	       in->size >= p->x.left && req->version < 0x200 && req->_ostr_top->start_pull != NULL;
 }
 
 static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
@@ -400,187 +308,62 @@ static void do_stop(h2o_generator_t *gen, h2o_req_t *req)
 /* `fresh` new body bytes sit at the end of the connection's input. */
 static void on_body_bytes(struct proxy *p, size_t fresh)
 {
-	h2o_buffer_t *in = p->conn->sock->input;
-	bool done = false;
+	h2o_buffer_t *in = p->x.conn->sock->input;
+	size_t len = fresh;
+	int r = gw_upxchg_body(&p->x, in->bytes + in->size - fresh, &len);
+	bool done = r == 1;
 
-	switch (p->body) {
-	case BODY_LENGTH:
-		if (fresh > p->left) {
-			/* more than announced: cut it, and never reuse this connection */
-			in->size -= fresh - (size_t)p->left;
-			fresh = (size_t)p->left;
-			p->keepalive = 0;
-		}
-		p->left -= fresh;
-		done = !p->left;
-		break;
-	case BODY_CHUNKED: {
-		size_t len = fresh, extra;
-		int r = gw_chunked_decode(&p->chunked, in->bytes + in->size - fresh, &len, &extra);
-
-		if (r < 0) {
-			in->size -= fresh;
-			fail_body(p, GW_UPSTREAM_ERROR);
-			return;
-		}
-		in->size -= fresh - len;
-		if (r == 1) {
-			done = true;
-			if (extra)
-				p->keepalive = 0;
-		}
-		break;
+	if (r < 0) {
+		in->size -= fresh;
+		fail_body(p, GW_UPSTREAM_ERROR);
+		return;
 	}
-	default:
-		break;
-	}
+	in->size -= fresh - len; /* what is not body: cut */
 	if (done) {
 		upstream_done(p);
 	} else if (in->size >= PAUSE_BYTES) {
-		h2o_socket_read_stop(p->conn->sock);
-		unlink_timer(&p->io_timer);
+		h2o_socket_read_stop(p->x.conn->sock);
+		gw_upxchg_unlink_timer(&p->x.io_timer);
 		p->paused = 1;
 		pr_debug("proxy: %zu bytes wait for a slow client: upstream %s paused", in->size,
-			 p->rt->conf->name);
+			 p->x.rt->conf->name);
 	}
 	if (p->sending.bytes_inflight == 0)
 		do_send(p);
-}
-
-static bool has_token(const char *v, size_t len, const char *tok)
-{
-	size_t tl = strlen(tok), i = 0;
-
-	while (i < len) {
-		size_t start, end;
-
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		start = i;
-		while (i < len && v[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-			end--;
-		if (end - start == tl && !strncasecmp(v + start, tok, tl))
-			return true;
-	}
-	return false;
 }
 
 /* Copy the upstream's head into req->res; decide the body mode. -1: not acceptable. */
 static int take_head(struct proxy *p, const gw_upstream_head_t *h)
 {
 	h2o_req_t *req = p->req;
-	const char *conn_v = NULL, *te = NULL;
-	size_t conn_len = 0, te_len = 0;
-	size_t cl = SIZE_MAX;
+	size_t cl;
 
 	req->res.status = h->status;
 	req->res.reason = h2o_strdup(&req->pool, h->reason, h->reason_len).base;
-	for (size_t i = 0; i < h->nheaders; i++) {
-		const gw_upstream_header_t *f = &h->headers[i];
-
-		if (f->name_len == 10 && !strncasecmp(f->name, "connection", 10)) {
-			conn_v = f->value;
-			conn_len = f->value_len;
-		}
-	}
-	for (size_t i = 0; i < h->nheaders; i++) {
-		const gw_upstream_header_t *f = &h->headers[i];
-		h2o_iovec_t name = h2o_strdup(&req->pool, f->name, f->name_len);
-		h2o_iovec_t value;
-		const h2o_token_t *t;
-
-		h2o_strtolower(name.base, name.len);
-		t = h2o_lookup_token(name.base, name.len);
-		if (t == H2O_TOKEN_CONTENT_LENGTH) {
-			size_t v = h2o_strtosize(f->value, f->value_len);
-
-			if (v == SIZE_MAX || (cl != SIZE_MAX && cl != v))
-				return -1;
-			cl = v;
-			continue;
-		}
-		if (t == H2O_TOKEN_TRANSFER_ENCODING) {
-			if (te)
-				return -1;
-			te = f->value;
-			te_len = f->value_len;
-			continue;
-		}
-		if (t && (t->proxy_should_drop_for_res || t == H2O_TOKEN_SERVER))
-			continue;
-		if (conn_v && has_token(conn_v, conn_len, name.base))
-			continue; /* named hop-by-hop by the upstream */
-		value = h2o_strdup(&req->pool, f->value, f->value_len);
-		if (t)
-			h2o_add_header(&req->pool, &req->res.headers, t,
-				       h2o_strdup(&req->pool, f->name, f->name_len).base,
-				       value.base, value.len);
-		else
-			h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0,
-					      h2o_strdup(&req->pool, f->name, f->name_len).base,
-					      value.base, value.len);
-	}
-	p->keepalive = h->minor >= 1 ? !(conn_v && has_token(conn_v, conn_len, "close"))
-				     : conn_v && has_token(conn_v, conn_len, "keep-alive");
-	if (p->is_head || h->status == 204 || h->status == 304 ||
-	    (h->status >= 100 && h->status < 200)) {
-		p->body = BODY_NONE;
-		if (cl != SIZE_MAX)
-			req->res.content_length = cl;
-	} else if (te) {
-		/* Only chunked can be undone here; "gzip, chunked" and the like cannot. */
-		if (!(te_len == 7 && !strncasecmp(te, "chunked", 7)))
-			return -1;
-		p->body = BODY_CHUNKED;
-	} else if (cl != SIZE_MAX) {
-		p->body = cl ? BODY_LENGTH : BODY_NONE;
-		p->left = cl;
+	if (gw_upxchg_take_head(&p->x, h, p->is_head, &req->pool, &req->res.headers, &cl))
+		return -1;
+	if (cl != SIZE_MAX)
 		req->res.content_length = cl;
-	} else {
-		p->body = BODY_CLOSE;
-		p->keepalive = 0;
-	}
 	return 0;
 }
 
 static void on_head_bytes(struct proxy *p)
 {
-	h2o_socket_t *sock = p->conn->sock;
+	h2o_socket_t *sock = p->x.conn->sock;
 	gw_upstream_head_t h;
 	size_t hstart = p->req->res.headers.size;
 	ssize_t n;
 
-	for (;;) {
-		n = gw_upstream_parse_head(sock->input->bytes, sock->input->size, &h);
-		if (n < 0) {
-			fail(p, GW_UPSTREAM_ERROR);
-			return;
-		}
-		if (!n) {
-			if (sock->input->size > HEAD_MAX)
-				fail(p, GW_UPSTREAM_ERROR);
-			return;
-		}
-		/* 1xx before the final answer: 100 Continue, 103 Early Hints - not passed on */
-		if (h.status < 200 && h.status != 101) {
-			h2o_buffer_consume(&sock->input, (size_t)n);
-			continue;
-		}
-		break;
-	}
-	if (h.status == 101 || take_head(p, &h)) {
+	n = gw_upxchg_read_head(&sock->input, &h);
+	if (!n)
+		return;
+	if (n < 0 || take_head(p, &h)) {
 		fail(p, GW_UPSTREAM_ERROR);
 		return;
 	}
 	h2o_buffer_consume(&sock->input, (size_t)n);
-	p->rc->upstream_ns = (int64_t)(gw_now_ns() - p->sent_at);
 	/* a 5xx passes through, and counts against the server */
-	judge(p, h.status < 500, (uint64_t)p->rc->upstream_ns);
-	gw_metrics_upstream_latency(worker_of(p)->metrics, p->rt->conf->id,
-				    (uint64_t)p->rc->upstream_ns);
+	p->rc->upstream_ns = (int64_t)gw_upxchg_head_judged(&p->x, h.status);
 	if (p->fill && gw_cache_fill_head(p->fill, p->req, hstart)) {
 		/* answered from the cache instead (stale-if-error on a 5xx) */
 		p->fill = NULL;
@@ -588,22 +371,23 @@ static void on_head_bytes(struct proxy *p)
 		unlink_timers(p);
 		return;
 	}
-	p->started = 1;
+	p->x.started = 1;
 	h2o_start_response(p->req, &p->super);
 	if (can_pull(p, sock->input)) {
-		if (sock->input->size > p->left) {
+		if (sock->input->size > p->x.left) {
 			/* more than announced: cut it, and never reuse this connection */
-			sock->input->size = (size_t)p->left;
-			p->keepalive = 0;
+			sock->input->size = (size_t)p->x.left;
+			p->x.keepalive = 0;
 		}
-		p->left = 0;
+		p->x.left = 0;
 		upstream_done(p);
 		p->req->_ostr_top->start_pull(p->req->_ostr_top, do_pull);
 		return;
 	}
-	if (p->body == BODY_NONE) {
+	if (p->x.body == GW_UPXCHG_BODY_NONE) {
 		if (sock->input->size)
-			p->keepalive = 0; /* bytes after a body-less response: not HTTP we trust */
+			p->x.keepalive =
+				0; /* bytes after a body-less response: not HTTP we trust */
 		upstream_done(p);
 		h2o_buffer_consume(&p->last, p->last->size);
 		end_fill(p, true);
@@ -618,9 +402,9 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	struct proxy *p = sock->data;
 
 	if (err) {
-		if (!p->started)
+		if (!p->x.started)
 			head_failed(p);
-		else if (p->body == BODY_CLOSE) {
+		else if (p->x.body == GW_UPXCHG_BODY_CLOSE) {
 			/* the end of a body delimited by the connection's end */
 			upstream_done(p);
 			if (p->sending.bytes_inflight == 0)
@@ -629,10 +413,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
 			fail_body(p, GW_UPSTREAM_ERROR);
 		return;
 	}
-	p->got_bytes = 1;
-	unlink_timer(&p->io_timer);
-	h2o_timeout_link(worker_of(p)->loop, &p->rt->first_byte, &p->io_timer);
-	if (!p->started)
+	gw_upxchg_got_bytes(&p->x);
+	if (!p->x.started)
 		on_head_bytes(p);
 	else
 		on_body_bytes(p, sock->bytes_read);
@@ -642,11 +424,8 @@ static void on_dispose(void *arg)
 {
 	struct proxy *p = arg;
 
-	drop_conn(p);
-	unlink_timers(p);
+	gw_upxchg_dispose(&p->x); /* an abandoned probe is judged failed there */
 	end_fill(p, false);
-	if (p->probe && !p->judged)
-		judge(p, false, 0); /* an abandoned probe: the breaker opens again */
 	h2o_buffer_dispose(&p->last);
 	h2o_doublebuffer_dispose(&p->sending);
 }
@@ -729,7 +508,7 @@ static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u
 
 static h2o_iovec_t build_head(struct proxy *p, const gw_proxy_drop_t *drop)
 {
-	return head_of(p->req, p->rc, p->rt->conf, p->si, drop, p->req->method);
+	return head_of(p->req, p->rc, p->x.rt->conf, p->x.si, drop, p->req->method);
 }
 
 h2o_iovec_t gw_proxy_get_head(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
@@ -931,11 +710,12 @@ void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	p->super.stop = do_stop;
 	p->req = req;
 	p->rc = rc;
-	p->rt = rt;
+	p->x.rt = rt;
+	p->x.tc = rc->tc;
 	p->fill = fill;
-	p->connect_timer.cb = on_connect_timeout;
-	p->io_timer.cb = on_io_timeout;
-	p->total_timer.cb = on_total_timeout;
+	p->x.connect_timer.cb = on_connect_timeout;
+	p->x.io_timer.cb = on_io_timeout;
+	p->x.total_timer.cb = on_total_timeout;
 	p->is_head = m == GW_METHOD_HEAD;
 	p->idempotent = m == GW_METHOD_GET || m == GW_METHOD_HEAD || m == GW_METHOD_OPTIONS ||
 			m == GW_METHOD_PUT || m == GW_METHOD_DELETE;
@@ -943,31 +723,20 @@ void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	h2o_doublebuffer_init(&p->sending, &h2o_socket_buffer_prototype);
 	p->drop = *drop;
 	p->bufs[1] = req->entity.base && req->entity.len ? req->entity : h2o_iovec_init(NULL, 0);
-	h2o_timeout_link(rc->tc->worker->loop, &rt->total, &p->total_timer);
-	p->hash = affinity(req, rc, rt->conf);
-	gw_upgroup_request(rt->conf, &rt->sel);
-	{
-		bool probe;
-		int si = gw_upgroup_pick(rt->conf, &rt->sel, 0, p->hash, gw_now_ns(), &probe);
+	h2o_timeout_link(rc->tc->worker->loop, &rt->total, &p->x.total_timer);
+	p->x.hash = affinity(req, rc, rt->conf);
+	if (gw_upxchg_pick_first(&p->x)) {
+		/* every server is out: 502 at once, counted, the operator told */
+		unlink_timers(p);
+		if (p->fill) {
+			gw_cache_fill_t *f = p->fill;
 
-		if (si < 0) {
-			/* every server is out: 502 at once, counted, the operator told */
-			gw_upgroup_all_down(rc->tc->config, rt->conf);
-			unlink_timers(p);
-			gw_metrics_upstream_error(worker_of(p)->metrics, rt->conf->id,
-						  GW_UPSTREAM_REFUSED);
-			if (p->fill) {
-				gw_cache_fill_t *f = p->fill;
-
-				p->fill = NULL;
-				if (gw_cache_fill_failed(f, req, GW_PROBLEM_UPSTREAM_UNAVAILABLE))
-					return;
-			}
-			gw_handler_problem(req, rc, GW_PROBLEM_UPSTREAM_UNAVAILABLE);
-			return;
+			p->fill = NULL;
+			if (gw_cache_fill_failed(f, req, GW_PROBLEM_UPSTREAM_UNAVAILABLE))
+				return;
 		}
-		p->si = (size_t)si;
-		p->probe = probe;
+		gw_handler_problem(req, rc, GW_PROBLEM_UPSTREAM_UNAVAILABLE);
+		return;
 	}
 	begin_attempt(p);
 }
@@ -996,21 +765,16 @@ static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u
 	return h;
 }
 
-/* One attempt on server p->si: a pooled connection or a new one. */
+/* One attempt on server p->x.si: a pooled connection or a new one. */
 static void begin_attempt(struct proxy *p)
 {
-	const gw_upstream_t *u = p->rt->conf;
+	const gw_upstream_t *u = p->x.rt->conf;
 
-	p->attempts++;
-	p->tried |= 1ULL << p->si;
-	p->judged = 0;
-	p->active = 1;
-	gw_upgroup_active(u, p->si, 1);
-	__atomic_fetch_add(&u->servers[p->si].st->requests, 1, __ATOMIC_RELAXED);
+	gw_upxchg_begin(&p->x);
 	/* the Host of a group of one never changes: built once */
 	if (!p->bufs[0].base || u->nservers > 1)
 		p->bufs[0] = build_head(p, &p->drop);
-	if ((p->conn = gw_upstream_take(p->rt, p->si)))
+	if ((p->x.conn = gw_upstream_take(p->x.rt, p->x.si)))
 		send_request(p);
 	else
 		connect_fresh(p);
