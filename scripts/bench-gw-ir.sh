@@ -41,13 +41,8 @@ OUT=$BUILD/bench
 W=$BUILD/bench-gw-ir
 TPL=scripts/bench-gw
 
-die() {
-	echo "bench-gw-ir: $*" >&2
-	exit 1
-}
-say() {
-	echo "bench-gw-ir: $*" >&2
-}
+. "$TPL/lib.sh"
+bench_lib_init bench-gw-ir
 
 case "$N1$N2" in *[!0-9]*) die "FG_BENCH_IR_N must be two integers" ;; esac
 [ -n "$N2" ] && [ "$N1" -ge 50 ] && [ "$N2" -ge $((N1 + 250)) ] ||
@@ -67,53 +62,18 @@ done
 for tool in valgrind h2load openssl jq curl sha256sum awk; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
-for p in $(seq "$PORT" $((PORT + 6))); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
-		die "port $p is in use (FG_BENCH_IR_PORT picks another range)"
-done
+ports_free "$PORT" $((PORT + 6)) FG_BENCH_IR_PORT
 mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
 	die "Couldn't create $W"
 
-PIDS=()
-cleanup() {
-	local pid
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid
-	local i
-	for i in $(seq 300); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-CERT=$W/ecdsa.crt CERTKEY=$W/ecdsa.key
-openssl ecparam -name prime256v1 -genkey -noout -out "$CERTKEY" 2>/dev/null &&
-	openssl req -x509 -new -key "$CERTKEY" -days 2 -subj /CN=localhost \
-		-addext subjectAltName=IP:127.0.0.1 -out "$CERT" 2>/dev/null ||
-	die "Couldn't make a certificate"
-TOKEN=$(openssl rand -hex 16)
-DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+bench_cert "$W"
 . "$TPL/fgconfig.sh"
 
-"$BUILD/fg-upstream" -l "127.0.0.1:$UP_PORT" -s 256 -t 1 >"$W/run/upstream.log" 2>&1 &
-PIDS+=($!)
-"$BUILD/fg-upstream" -l "127.0.0.1:$UPC_PORT" -s 256 -t 1 -H 'Cache-Control: max-age=600' \
-	>"$W/run/upstream-cached.log" 2>&1 &
-PIDS+=($!)
-wait_port "$UP_PORT" "${PIDS[0]}" && wait_port "$UPC_PORT" "${PIDS[1]}" ||
-	die "the upstreams did not start"
+start_on 0-"$(($(nproc) - 1))" "$W/run/upstream.log" "$BUILD/fg-upstream" -l "127.0.0.1:$UP_PORT" -s 256 -t 1
+wait_port "$UP_PORT" "$STARTED" || die "the upstream did not start"
+start_on 0-"$(($(nproc) - 1))" "$W/run/upstream-cached.log" "$BUILD/fg-upstream" -l "127.0.0.1:$UPC_PORT" \
+	-s 256 -t 1 -H 'Cache-Control: max-age=600'
+wait_port "$UPC_PORT" "$STARTED" || die "the caching upstream did not start"
 
 # The keys, once, in the store every callgrind run of floodgate then loads.
 fg_config "$W/run/keys.db" >"$W/run/floodgate.json" || die "Couldn't write the config"

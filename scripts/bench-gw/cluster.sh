@@ -32,13 +32,8 @@ W=$BUILD/bench-gw-cluster
 HZ=$(getconf CLK_TCK)
 URL_PATH=/v1/items/42
 
-die() {
-	echo "bench-gw/cluster: $*" >&2
-	exit 1
-}
-say() {
-	echo "bench-gw/cluster: $*" >&2
-}
+. scripts/bench-gw/lib.sh
+bench_lib_init bench-gw/cluster
 
 for bin in floodgate fg-upstream; do
 	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
@@ -46,34 +41,10 @@ done
 for tool in wrk redis-server redis-cli openssl jq curl taskset sha256sum awk; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
-for p in $(seq "$PORT" $((PORT + 6))); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
-		die "port $p is in use (FG_BENCH_GW_CLUSTER_PORT picks another range)"
-done
+ports_free "$PORT" $((PORT + 6)) FG_BENCH_GW_CLUSTER_PORT
 mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
 	die "Couldn't create $W"
 
-PIDS=()
-cleanup() {
-	local pid
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start_on() { # cpu log cmd...
-	local cpu=$1 log=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$log" 2>&1 &
-	STARTED=$!
-	PIDS+=("$STARTED")
-}
 ticks() {
 	local t=0 p v
 	for p in "$@"; do
@@ -104,13 +75,7 @@ script_calls() {
 		awk '/^floodgate_redis_script_calls_total/ {print $NF}'
 }
 
-CERT=$W/ecdsa.crt CERTKEY=$W/ecdsa.key
-openssl ecparam -name prime256v1 -genkey -noout -out "$CERTKEY" 2>/dev/null &&
-	openssl req -x509 -new -key "$CERTKEY" -days 2 -subj /CN=localhost \
-		-addext subjectAltName=IP:127.0.0.1 -out "$CERT" 2>/dev/null ||
-	die "Couldn't make a certificate"
-TOKEN=$(openssl rand -hex 16)
-DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+bench_cert "$W"
 
 config() { # port admin store-json
 	jq -n --arg port "$1" --arg admin "$2" --argjson store "$3" --arg up "$UP_PORT" \

@@ -31,13 +31,8 @@ UP_PORT=$PORT BH_PORT=$((PORT + 1)) FG_PORT=$((PORT + 2)) ADMIN_PORT=$((PORT + 3
 OUT=$BUILD/bench
 W=$BUILD/bench-gw-failover
 
-die() {
-	echo "bench-gw/failover: $*" >&2
-	exit 1
-}
-say() {
-	echo "bench-gw/failover: $*" >&2
-}
+. scripts/bench-gw/lib.sh
+bench_lib_init bench-gw/failover
 
 case "$ROUNDS$N$CT" in *[!0-9]*) die "rounds, N and the connect timeout must be integers" ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$N" -ge 2 ] && [ "$CT" -ge 10 ] ||
@@ -48,42 +43,11 @@ done
 for tool in python3 openssl jq curl taskset sha256sum awk; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
-for p in $(seq "$PORT" $((PORT + 4))); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
-		die "port $p is in use (FG_BENCH_GW_FAILOVER_PORT picks another range)"
-done
+ports_free "$PORT" $((PORT + 4)) FG_BENCH_GW_FAILOVER_PORT
 mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
 	die "Couldn't create $W"
 
-PIDS=()
-cleanup() {
-	local pid
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start_on() { # cpu log cmd...
-	local cpu=$1 log=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$log" 2>&1 &
-	STARTED=$!
-	PIDS+=("$STARTED")
-}
-
-CERT=$W/ecdsa.crt CERTKEY=$W/ecdsa.key
-openssl ecparam -name prime256v1 -genkey -noout -out "$CERTKEY" 2>/dev/null &&
-	openssl req -x509 -new -key "$CERTKEY" -days 2 -subj /CN=localhost \
-		-addext subjectAltName=IP:127.0.0.1 -out "$CERT" 2>/dev/null ||
-	die "Couldn't make a certificate"
-TOKEN=$(openssl rand -hex 16)
-DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+bench_cert "$W"
 
 start_on "$LOAD_CPU" "$W/run/upstream.log" "$BUILD/fg-upstream" -l "127.0.0.1:$UP_PORT" -s 256 -t 1
 # The blackhole (bounded: it exits after an hour at most; cleanup stops it first).
@@ -121,12 +85,7 @@ jq -n --arg port "$FG_PORT" --arg admin "$ADMIN_PORT" --arg up "$UP_PORT" --arg 
 	die "the config does not validate: $("$BUILD/floodgate" -t -c "$W/run/floodgate.json" 2>&1)"
 start_on "$SUT_CPU" "$W/run/floodgate.log" "$BUILD/floodgate" -c "$W/run/floodgate.json"
 FG_PID=$STARTED
-for _ in $(seq 100); do
-	curl -sf -m 1 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 && break
-	kill -0 "$FG_PID" 2>/dev/null || break
-	sleep 0.1
-done
-curl -sf -m 1 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 ||
+wait_port "$ADMIN_PORT" "$FG_PID" && curl -sf -m 5 "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null ||
 	die "floodgate did not start: $(cat "$W/run/floodgate.log")"
 KEY=$(curl -sf -m 5 -X POST -H "Authorization: Bearer $TOKEN" -d '{"plan": "bench"}' \
 	"http://127.0.0.1:$ADMIN_PORT/v1/keys" | jq -r '.key // empty')

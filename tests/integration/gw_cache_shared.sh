@@ -9,13 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 . "$(dirname "$0")/gw_cluster_lib.bash"
-need_root
-command -v redis-server >/dev/null || {
-	echo "1..0 # SKIP redis-server is not installed (scripts/deps.sh)"
-	exit 0
-}
-gw_init
-cl_init
+cl_setup
 UP_VARY=$((GW_PORT + 15)) UP_BIG=$((GW_PORT + 16))
 gw_upstream "$UP_ECHO" --echo
 gw_upstream "$UP_VARY" --echo -H 'Vary: Accept-Language' -H 'Cache-Control: max-age=60'

@@ -7,13 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 . "$(dirname "$0")/gw_cluster_lib.bash"
-need_root
-command -v redis-server >/dev/null || {
-	echo "1..0 # SKIP redis-server is not installed (scripts/deps.sh)"
-	exit 0
-}
-gw_init
-cl_init
+cl_setup
 gw_upstream "$UP_FAST"
 if cl_redis_start; then pass "redis-server starts"; else fail "redis-server starts"; finish; fi
 cl_config a fail-closed >"$GW_DIR/a.json"

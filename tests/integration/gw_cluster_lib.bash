@@ -14,6 +14,18 @@
 # Ports (from gw_init's block): node a = $GW_HTTP_PORT / $ADMIN_PORT, node b = base+13 /
 # base+14, redis = base+12.
 
+# The start of a test on the cluster store: root, a redis-server to run (or the whole test
+# is a skip - a failure under CI=true), the gateway's test directory and the cluster's ports.
+cl_setup() {
+	need_root
+	command -v redis-server >/dev/null || {
+		echo "1..0 # SKIP redis-server is not installed (scripts/deps.sh)"
+		exit 0
+	}
+	gw_init
+	cl_init
+}
+
 cl_init() {
 	REDIS_PORT=$((GW_PORT + 12))
 	HTTP_A=$GW_HTTP_PORT ADMIN_A=$ADMIN_PORT
