@@ -79,6 +79,9 @@ CACHED_PATH=/v1/cached/42 # the cache-hit scenario's route
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
+# start_on CPU LOG CMD... and wait_port PORT PID from scripts/bench-gw/lib.sh; die, say and
+# the cleanup below are this script's own (they replace the library's).
+. "$TPL/lib.sh"
 die() {
 	echo "bench-gw: $*" >&2
 	exit 1
@@ -132,24 +135,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Start "$@" pinned to a CPU; the pid is left in $STARTED.
-start_on() {
-	local cpu=$1 log=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$log" 2>&1 &
-	STARTED=$!
-	PIDS+=("$STARTED")
-}
-
-wait_port() {
-	local port=$1 pid=$2 i
-	for i in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # utime+stime, in clock ticks, of the given processes (each one's all threads).
 ticks() {
