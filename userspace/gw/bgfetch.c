@@ -103,9 +103,6 @@ static void head_failed(gw_bgfetch_t *b)
 	/* a pooled connection the upstream had closed: once more on a new one */
 	if (gw_upxchg_may_redial(&b->x)) {
 		gw_upxchg_redial(&b->x);
-		/* unlike proxy.c, the new connection counts as in progress on the server */
-		b->x.active = 1;
-		gw_upgroup_active(b->x.rt->conf, b->x.si, 1);
 		connect_fresh(b);
 		return;
 	}

@@ -63,7 +63,12 @@ int gw_upxchg_connect(gw_upxchg_t *x, gw_upconn_cb on_connected, void *owner)
 void gw_upxchg_redial(gw_upxchg_t *x)
 {
 	x->retried = 1;
-	gw_upxchg_release(x, false);
+	/* The attempt goes on, on the same server: it stays counted in progress there
+	 * (least-connections); only the dead connection goes. */
+	if (x->conn) {
+		gw_upstream_release(x->conn, false);
+		x->conn = NULL;
+	}
 	gw_upxchg_unlink_timer(&x->io_timer);
 }
 

@@ -290,12 +290,26 @@ static void body(void **state)
 	assert_int_equal(len, 10);
 }
 
+/* A redial replaces the dead connection; the attempt stays counted on its server. */
+static void redial_keeps_the_attempt(void **state)
+{
+	gw_upxchg_t x;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	x.active = 1;
+	gw_upxchg_redial(&x);
+	assert_int_equal(x.active, 1);
+	assert_int_equal(x.retried, 1);
+	assert_null(x.conn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tokens),	  cmocka_unit_test(read_head),
 		cmocka_unit_test(dropped_fields), cmocka_unit_test(keepalive_and_framing),
-		cmocka_unit_test(body),
+		cmocka_unit_test(body),		  cmocka_unit_test(redial_keeps_the_attempt),
 	};
 	return FG_RUN_TESTS(tests);
 }
