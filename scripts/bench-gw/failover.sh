@@ -13,9 +13,9 @@
 # time_total of each transfer; the first transfer of each (its TLS handshake) is left out of
 # both. A request of /v1/fo that took >= $CT ms failed over; its added latency is its time
 # minus the median of /v1/direct in the same round. Met when the added latency's p99 is at
-# most the connect timeout plus the direct route's own spread (p99 - p50) plus 1 ms: h2o
-# 2.2.5 keeps time in whole milliseconds, so a timeout fires within the millisecond after
-# it is due.
+# most the connect timeout plus the direct route's own spread (p99 - p50) plus 2 ms: h2o
+# 2.2.5 keeps time in whole milliseconds (its clock, its timeout lists, epoll_wait's wait),
+# so a timeout fires up to about 2 ms after it is due.
 # Prints a markdown section; writes $BUILD/bench/gw-failover.json.
 #
 # Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=40 (requests per route and
@@ -137,7 +137,7 @@ jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>
 	   added_ms: {p50: ($added | q(0.5) | r2), p99: ($added | q(0.99) | r2),
 		      max: ($added | max | r2)},
 	   extra_over_one_timeout_ms: (if ($added | length) > 0 then (($added | max) - $ct | r2) else null end),
-	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + 1 + (($direct | q(0.99)) - ($direct | q(0.5)))
+	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + 2 + (($direct | q(0.99)) - ($direct | q(0.5)))
 		 and ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length) == 0),
 	   upstream_errors_metric: $uerr,
 	   runs: $runs}' "$RUNS" >"$OUT/gw-failover.json" || die "Couldn't write $OUT/gw-failover.json"
@@ -151,6 +151,6 @@ jq -r '"### Upstream failover: added latency (same run)\n",
 	"| the connect timeout | \(.connect_timeout_ms) |",
 	"| worst failover beyond one connect timeout | \(.extra_over_one_timeout_ms) |",
 	"",
-	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency; beyond the direct route'"'"'s own p99 - p50 spread, and 1 ms: h2o 2.2.5 keeps time in whole milliseconds): **\(if .met then "met" else "missed" end)**."' \
+	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency; beyond the direct route'"'"'s own p99 - p50 spread, and 2 ms: h2o 2.2.5 keeps time, and waits, in whole milliseconds): **\(if .met then "met" else "missed" end)**."' \
 	"$OUT/gw-failover.json"
 say "wrote $OUT/gw-failover.json"
