@@ -56,15 +56,9 @@ done
 for s in $PROTOS; do
 	case $s in h2 | h1) ;; *) die "unknown protocol $s (h2, h1)" ;; esac
 done
-for bin in floodgate fg-upstream fg-h2o-floor; do
-	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
-done
-for tool in valgrind h2load openssl jq curl sha256sum awk; do
-	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
-done
+bench_needs "floodgate fg-upstream fg-h2o-floor" "valgrind h2load openssl jq curl sha256sum awk"
 ports_free "$PORT" $((PORT + 6)) FG_BENCH_IR_PORT
-mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
-	die "Couldn't create $W"
+bench_workdir
 
 bench_cert "$W"
 . "$TPL/fgconfig.sh"

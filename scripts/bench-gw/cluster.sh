@@ -35,15 +35,9 @@ URL_PATH=/v1/items/42
 . scripts/bench-gw/lib.sh
 bench_lib_init bench-gw/cluster
 
-for bin in floodgate fg-upstream; do
-	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
-done
-for tool in wrk redis-server redis-cli openssl jq curl taskset sha256sum awk; do
-	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
-done
+bench_needs "floodgate fg-upstream" "wrk redis-server redis-cli openssl jq curl taskset sha256sum awk"
 ports_free "$PORT" $((PORT + 6)) FG_BENCH_GW_CLUSTER_PORT
-mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
-	die "Couldn't create $W"
+bench_workdir
 
 ticks() {
 	local t=0 p v

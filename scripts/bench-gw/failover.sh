@@ -41,15 +41,9 @@ bench_lib_init bench-gw/failover
 case "$ROUNDS$N$CT" in *[!0-9]*) die "rounds, N and the connect timeout must be integers" ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$N" -ge 2 ] && [ "$CT" -ge 10 ] ||
 	die "need at least 1 round, 2 requests and a 10 ms connect timeout"
-for bin in floodgate fg-upstream; do
-	[ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing: run make first"
-done
-for tool in python3 openssl jq curl taskset sha256sum awk; do
-	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
-done
+bench_needs "floodgate fg-upstream" "python3 openssl jq curl taskset sha256sum awk"
 ports_free "$PORT" $((PORT + 4)) FG_BENCH_GW_FAILOVER_PORT
-mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
-	die "Couldn't create $W"
+bench_workdir
 
 bench_cert "$W"
 

@@ -8,6 +8,9 @@
 # wait_port PORT PID           until 127.0.0.1:PORT accepts (30 s at most), while PID lives
 # bench_cert DIR               an ECDSA P-256 certificate for 127.0.0.1 in DIR: CERT,
 #                              CERTKEY; an admin token: TOKEN and its DIGEST
+# bench_needs "BINS" "TOOLS"   dies unless $BUILD/BIN exists for each BIN and each TOOL is
+#                              on the PATH (saying what installs it)
+# bench_workdir                creates $OUT and an empty $W/run; W becomes absolute
 
 bench_lib_init() {
 	BENCH_NAME=$1
@@ -64,4 +67,17 @@ bench_cert() {
 		die "Couldn't make a certificate"
 	TOKEN=$(openssl rand -hex 16)
 	DIGEST=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+}
+bench_needs() {
+	local b
+	for b in $1; do
+		[ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run make first"
+	done
+	for b in $2; do
+		command -v "$b" >/dev/null || die "$b is missing: run scripts/deps.sh"
+	done
+}
+bench_workdir() {
+	mkdir -p "$OUT" "$W" && W=$(cd "$W" && pwd) && rm -rf "$W/run" && mkdir -p "$W/run" ||
+		die "Couldn't create $W"
 }

@@ -33,18 +33,11 @@ shared a >"$GW_DIR/a.json"
 shared b >"$GW_DIR/b.json"
 
 # ---- config ----
-bad() { # bad DESC JQ-FILTER EXPECTED-MESSAGE
-	jq "$2" "$GW_DIR/a.json" >"$GW_DIR/bad.json"
-	local out
-	out=$(floodgate -t -c "$GW_DIR/bad.json" 2>&1)
-	is "config: $1 is refused (exit 2)" "$?" 2
-	like "config: $1: says why" "$out" "$3"
-}
-bad "a shared layer without the Redis store" ".store = {\"path\": \"$GW_DIR/k.db\"}" \
+cl_bad "a shared layer without the Redis store" ".store = {\"path\": \"$GW_DIR/k.db\"}" \
 	'cache.shared: "redis" needs the Redis store'
 ok "... at its line and column" bash -c "floodgate -t -c '$GW_DIR/bad.json' 2>&1 | grep -Eq 'bad.json:[0-9]+:[0-9]+: cache.shared'"
-bad "an unknown shared layer" '.cache.shared = "memcached"' 'cache.shared: expected "none" or "redis"'
-bad "a zero size cap" '.cache.shared_max_object_bytes = 0' 'cache.shared_max_object_bytes: 0 is out of range'
+cl_bad "an unknown shared layer" '.cache.shared = "memcached"' 'cache.shared: expected "none" or "redis"'
+cl_bad "a zero size cap" '.cache.shared_max_object_bytes = 0' 'cache.shared_max_object_bytes: 0 is out of range'
 jq '.cache.shared = "none" | .store = {"path": "x.db"}' "$GW_DIR/a.json" >"$GW_DIR/none.json"
 ok "config: \"none\" is valid with any store" floodgate -t -c "$GW_DIR/none.json"
 ok "config: the shared config is valid" floodgate -t -c "$GW_DIR/a.json"

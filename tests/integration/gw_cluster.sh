@@ -14,21 +14,14 @@ cl_config a fail-closed >"$GW_DIR/a.json"
 cl_config b fail-closed >"$GW_DIR/b.json"
 
 # ---- config: the store section is strict ----
-bad() { # bad DESC JQ-FILTER EXPECTED-MESSAGE
-	jq "$2" "$GW_DIR/a.json" >"$GW_DIR/bad.json"
-	local out
-	out=$(floodgate -t -c "$GW_DIR/bad.json" 2>&1)
-	is "config: $1 is refused (exit 2)" "$?" 2
-	like "config: $1: says why" "$out" "$3"
-}
-bad "an unknown store type" '.store.type = "memcached"' 'store.type: unknown store type "memcached"'
-bad "a non-redis URL" '.store.url = "http://127.0.0.1"' 'store.url: expected a URL redis://'
-bad "a bad port" '.store.url = "redis://127.0.0.1:70000"' 'the Redis port must be 1 to 65535'
-bad "an unknown policy" '.store.policy = "fail-maybe"' 'expected "fail-open" or "fail-closed"'
-bad "a zero timeout" '.store.timeout_ms = 0' 'store.timeout_ms: 0 is out of range'
-bad "a path with type redis" '.store.path = "x.db"' 'store.path: unknown key'
-bad "a bad prefix" '.store.prefix = "a b"' 'store.prefix: a prefix is 0 to 64'
-bad "no url" 'del(.store.url)' 'missing required key "url"'
+cl_bad "an unknown store type" '.store.type = "memcached"' 'store.type: unknown store type "memcached"'
+cl_bad "a non-redis URL" '.store.url = "http://127.0.0.1"' 'store.url: expected a URL redis://'
+cl_bad "a bad port" '.store.url = "redis://127.0.0.1:70000"' 'the Redis port must be 1 to 65535'
+cl_bad "an unknown policy" '.store.policy = "fail-maybe"' 'expected "fail-open" or "fail-closed"'
+cl_bad "a zero timeout" '.store.timeout_ms = 0' 'store.timeout_ms: 0 is out of range'
+cl_bad "a path with type redis" '.store.path = "x.db"' 'store.path: unknown key'
+cl_bad "a bad prefix" '.store.prefix = "a b"' 'store.prefix: a prefix is 0 to 64'
+cl_bad "no url" 'del(.store.url)' 'missing required key "url"'
 ok "config: the cluster config is valid" floodgate -t -c "$GW_DIR/a.json"
 
 cl_start a "$GW_DIR/a.json" || finish

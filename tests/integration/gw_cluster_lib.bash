@@ -26,6 +26,16 @@ cl_setup() {
 	cl_init
 }
 
+# cl_bad DESC JQ-FILTER EXPECTED-MESSAGE: node a's config changed by the filter is refused
+# by `floodgate -t` with exit 2 and a message matching EXPECTED-MESSAGE.
+cl_bad() {
+	jq "$2" "$GW_DIR/a.json" >"$GW_DIR/bad.json"
+	local out
+	out=$(floodgate -t -c "$GW_DIR/bad.json" 2>&1)
+	is "config: $1 is refused (exit 2)" "$?" 2
+	like "config: $1: says why" "$out" "$3"
+}
+
 cl_init() {
 	REDIS_PORT=$((GW_PORT + 12))
 	HTTP_A=$GW_HTTP_PORT ADMIN_A=$ADMIN_PORT
