@@ -42,6 +42,9 @@
 #      threads, XPS so wrk's packets use the server's other receive queue (the flood's is
 #      queue 0, the sender's CPU); "shared": wrk on CPU 0 beside the sender (the client
 #      also competes with the attacker's sending for its CPU), the rest as in "separate".
+#      Each case also prints where the CPU went in the middle of the run (schedstat, exact
+#      run times): the daemon (with its CPU time and scheduler runs per request), the
+#      upstream, wrk, and the NAPI threads' receive work, flood included.
 #
 # Knobs: FG_BENCH_BANS (200), FG_BENCH_BAN_PPS (100000), FG_BENCH_SECS (wrk seconds, 5),
 # FG_BENCH_ROUNDS (3), FG_BENCH_FLOOD_PPS (1000000), FG_BENCH_PARTS ("ban cluster goodput"),
@@ -289,8 +292,22 @@ case " $PARTS " in *" goodput "*)
 	passed() { # flood packets the XDP program let through so far (new or tracked sources)
 		inr "$B/fgctl" --pin-dir "$PIN" stats 2>/dev/null | awk '$1 == "pass_source" { print $2 }'
 	}
+	sched_ns() { # sched_ns PID...: "NS RUNS" summed over the tasks' threads (schedstat: exact)
+		cat $(for p in "$@"; do echo "/proc/$p/task/"*/schedstat; done) 2>/dev/null |
+			awk '{ ns += $1; runs += $3 } END { printf "%.0f %.0f\n", ns, runs }'
+	}
+	cpu_split() { # cpu_split SECS WRK_PID: where the CPU went while wrk ran (daemon, upstream, wrk, receive)
+		local napis t0 t1 d0 d1 u0 u1 w0 w1 r0 r1
+		napis=$(pgrep -f "napi/$IF_S-" | tr '\n' ' ')
+		t0=$(date +%s%N) d0=$(sched_ns "$GW_PID") u0=$(sched_ns "$UP_PID") w0=$(sched_ns "$2") r0=$(sched_ns $napis)
+		sleep "$1"
+		t1=$(date +%s%N) d1=$(sched_ns "$GW_PID") u1=$(sched_ns "$UP_PID") w1=$(sched_ns "$2") r1=$(sched_ns $napis)
+		echo "$((t1 - t0)) ${d0% *} ${d1% *} ${d0#* } ${d1#* } ${u0% *} ${u1% *} ${w0% *} ${w1% *} ${r0% *} ${r1% *}" |
+			awk '{ w = $1; printf "{\"daemon\": %.4f, \"daemon_runs_per_s\": %.0f, \"upstream\": %.4f, \"wrk\": %.4f, \"receive\": %.4f}\n",
+				($3 - $2) / w, ($5 - $4) * 1e9 / w, ($7 - $6) / w, ($9 - $8) / w, ($11 - $10) / w }'
+	}
 	goodput() { # goodput PLACEMENT CASE
-		local p=$1 c=$2 fpid= rps wcpu=0 p0 p1 fj='{}'
+		local p=$1 c=$2 fpid= rps wcpu=0 p0 p1 fj='{}' cs
 		[ "$p" = separate ] && wcpu=1
 		fresh
 		if [ "$c" = flood-noxdp ]; then
@@ -307,6 +324,9 @@ case " $PARTS " in *" goodput "*)
 				>"$TMP/gflood.json" 2>"$TMP/gflood.err" &
 			fpid=$!
 		fi
+		# the CPU shares in the middle of the run, away from its start and end (1 s)
+		[ "$c" = clean ] && sleep 1 || sleep 0.7
+		cs=$(cpu_split $((SECS - 2)) "$(pgrep -n -x wrk)")
 		wait "$wpid"
 		if [ -n "$fpid" ]; then
 			wait "$fpid" || die "fgflood failed: $(tail -2 "$TMP/gflood.err")"
@@ -318,9 +338,10 @@ case " $PARTS " in *" goodput "*)
 		printf '  %-8s %-12s %9.0f req/s%s\n' "$p" "$c" "${rps:-0}" \
 			"$([ -n "$fpid" ] && jq -r --argjson x "$((${p1:-0} - ${p0:-0}))" \
 				'"  (flood: \(.engine) \(.flood_pps) pps accepted, \(.ring_drops) lost at the full ring; \($x) passed by XDP)"' <<<"$fj")"
+		jq -r --argjson r "${rps:-0}" '"    CPU shares mid-run: daemon \(.daemon * 100 | round)% (\(if $r > 0 then .daemon * 1e6 / $r * 10 | round / 10 else 0 end) us and \(if $r > 0 then .daemon_runs_per_s / $r * 100 | round / 100 else 0 end) runs per request), upstream \(.upstream * 100 | round)%, wrk \(.wrk * 100 | round)%, receive (NAPI threads) \(.receive * 100 | round)%"' <<<"$cs"
 		jq -nc --arg p "$p" --arg c "$c" --argjson r "${rps:-0}" --argjson f "$fj" \
-			--argjson x "$((${p1:-0} - ${p0:-0}))" \
-			'{placement: $p, case: $c, rps: $r} + $f + (if $c == "flood-xdp" then {xdp_passed: $x} else {} end)' \
+			--argjson x "$((${p1:-0} - ${p0:-0}))" --argjson cs "$cs" \
+			'{placement: $p, case: $c, rps: $r, cpu: $cs} + $f + (if $c == "flood-xdp" then {xdp_passed: $x} else {} end)' \
 			>>"$TMP/goodput.jsonl"
 	}
 	for p in $PLACEMENTS; do
@@ -338,7 +359,10 @@ case " $PARTS " in *" goodput "*)
 				| map({key: .[0].case, value: med(.flood_pps)}) | from_entries),
 			   flood_lost_at_ring: (map(select(.case != "clean")) | group_by(.case)
 				| map({key: .[0].case, value: med(.ring_drops)}) | from_entries),
-			   xdp_passed: (map(select(.case == "flood-xdp")) | med(.xdp_passed))})})
+			   xdp_passed: (map(select(.case == "flood-xdp")) | med(.xdp_passed)),
+			   cpu_shares: (group_by(.case) | map({key: .[0].case, value: (. as $g
+				| $g[0].cpu | keys | map({key: ., value: (. as $k | $g | med(.cpu[$k]))}) | from_entries)})
+				| from_entries)})})
 		| from_entries | . + {flood_pps: $pps, rounds: $rounds, max_sources: $maxsrc}' "$TMP/goodput.jsonl")
 	for p in $PLACEMENTS; do
 		echo "  $p, median of $ROUNDS rounds: $(jq -r --arg p "$p" '.[$p] | "clean \(.clean), flood without XDP \(."flood-noxdp") (\(.noxdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-noxdp") pps), flood with XDP \(."flood-xdp") (\(.xdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-xdp") pps, target >= 90%)"' <<<"$G")"
