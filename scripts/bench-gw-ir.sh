@@ -11,6 +11,9 @@
 #   floor         fg-h2o-floor: the bare fixed 200 of `make bench-gw`.
 # Scenarios: 401 (unknown key), 429 (empty bucket), the cache hit; over HTTP/2 (h2load, one
 # connection, 16 streams) and HTTP/1.1 (h2load --h1, one keep-alive connection), TLS 1.3.
+# On request only (FG_BENCH_IR_SCENARIOS): proxied, floodgate's proxied request to the
+# upstream (which is not counted), to see floodgate's own share of it; it has no
+# same-answer server.
 # A figure is (Ir(N2) - Ir(N1)) / (N2 - N1), all the server's threads (as bench-gw's
 # CPU-seconds): two runs of N1 and N2 requests, so that start-up, the handshake and the
 # first request (the cache fill, the bucket's one token) cancel out.
@@ -48,7 +51,7 @@ case "$N1$N2" in *[!0-9]*) die "FG_BENCH_IR_N must be two integers" ;; esac
 [ -n "$N2" ] && [ "$N1" -ge 50 ] && [ "$N2" -ge $((N1 + 250)) ] ||
 	die "FG_BENCH_IR_N: need N1 >= 50 and N2 >= N1 + 250 (HTTP/1.1 runs a fifth of each)"
 for s in $SCENARIOS; do
-	case $s in 401 | 429 | hit) ;; *) die "unknown scenario $s (401, 429, hit)" ;; esac
+	case $s in 401 | 429 | hit | proxied) ;; *) die "unknown scenario $s (401, 429, hit, proxied)" ;; esac
 done
 for s in $SERVERS; do
 	case $s in floor | floodgate | same) ;; *) die "unknown server $s (floor, floodgate, same)" ;; esac
@@ -95,7 +98,7 @@ key_of() {
 	*) echo "$KEY_OK" ;;
 	esac
 }
-status_of() { [ "$1" = hit ] && echo 200 || echo "$1"; }
+status_of() { case $1 in hit | proxied) echo 200 ;; *) echo "$1" ;; esac; }
 
 # ir SERVER SCENARIO PROTO N: instructions of all the server's threads for N requests.
 ir() {
@@ -145,6 +148,7 @@ for proto in $PROTOS; do
 		for scen in $SCENARIOS; do
 			# The floor answers every scenario the same: counted once per protocol.
 			if [ "$srv" = floor ] && [ "$scen" != "${SCENARIOS%% *}" ]; then continue; fi
+			if [ "$srv" = same ] && [ "$scen" = proxied ]; then continue; fi
 			say "$srv $([ "$srv" = floor ] || echo "$scen ")$proto: $a and $b requests"
 			ia=$(ir "$srv" "$scen" "$proto" "$a") && ib=$(ir "$srv" "$scen" "$proto" "$b") || continue
 			jq -cn --arg srv "$srv" --arg scen "$([ "$srv" = floor ] && echo any || echo "$scen")" \

@@ -1244,8 +1244,7 @@ static int parse_upstream(struct pctx *c, const struct node *o, gw_upstream_t *u
 	}
 	/* first-success tries every server by default; the others one more */
 	if (retries == UINT64_MAX)
-		retries = u->strategy == gw_upgroup_strategy_of("first-success") ? u->nservers - 1
-										 : 1;
+		retries = u->strategy == GW_UPS_FIRST_SUCCESS ? u->nservers - 1 : 1;
 	u->retries = (uint32_t)retries;
 	/* The first server's, where one address is wanted (messages, a group of one). */
 	u->url = strdup(u->servers[0].url);

@@ -748,10 +748,9 @@ static uint64_t affinity(h2o_req_t *req, gw_reqctx_t *rc, const gw_upstream_t *u
 	const unsigned char *b;
 	size_t n;
 
-	if (u->strategy != gw_upgroup_strategy_of("hash-key") &&
-	    u->strategy != gw_upgroup_strategy_of("hash-ip"))
+	if (u->strategy != GW_UPS_HASH_KEY && u->strategy != GW_UPS_HASH_IP)
 		return 0;
-	if (u->strategy == gw_upgroup_strategy_of("hash-key") && rc->key_id[0]) {
+	if (u->strategy == GW_UPS_HASH_KEY && rc->key_id[0]) {
 		b = (const unsigned char *)rc->key_id;
 		n = strlen(rc->key_id);
 	} else if (rc->have_ip) {

@@ -31,23 +31,13 @@ extern char **environ;
 /* A webhook gets this long to answer. */
 #define WEBHOOK_TIMEOUT_MS 3000
 
-enum {
-	S_ROUND_ROBIN = 0,
-	S_WEIGHTED,
-	S_LEAST_CONN,
-	S_HASH_KEY,
-	S_HASH_IP,
-	S_FIRST_SUCCESS,
-	S_MAX,
-};
-
-static const char *const strategy_names[S_MAX] = {
+static const char *const strategy_names[GW_UPS_MAX] = {
 	"round-robin", "weighted", "least-connections", "hash-key", "hash-ip", "first-success",
 };
 
 int gw_upgroup_strategy_of(const char *s)
 {
-	for (int i = 0; i < S_MAX; i++)
+	for (int i = 0; i < GW_UPS_MAX; i++)
 		if (!strcmp(s, strategy_names[i]))
 			return i;
 	return -1;
@@ -55,7 +45,7 @@ int gw_upgroup_strategy_of(const char *s)
 
 const char *gw_upgroup_strategy_name(int s)
 {
-	return s >= 0 && s < S_MAX ? strategy_names[s] : "?";
+	return s >= 0 && s < GW_UPS_MAX ? strategy_names[s] : "?";
 }
 
 #define LOAD(p)	    __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -115,7 +105,7 @@ int gw_upgroup_pick(const gw_upstream_t *u, gw_upsel_t *sel, uint64_t tried, uin
 	if (!ok)
 		return -1;
 	switch (u->strategy) {
-	case S_ROUND_ROBIN:
+	case GW_UPS_ROUND_ROBIN:
 		for (size_t k = 0; k < n; k++) {
 			size_t i = (size_t)((sel->rr + k) % n);
 
@@ -126,7 +116,7 @@ int gw_upgroup_pick(const gw_upstream_t *u, gw_upsel_t *sel, uint64_t tried, uin
 			}
 		}
 		break;
-	case S_WEIGHTED: {
+	case GW_UPS_WEIGHTED: {
 		/* smooth weighted round-robin: each turn every eligible server gains its
 		 * weight, the richest is chosen and pays the total */
 		int64_t total = 0;
@@ -142,7 +132,7 @@ int gw_upgroup_pick(const gw_upstream_t *u, gw_upsel_t *sel, uint64_t tried, uin
 		sel->cur[best] -= total;
 		break;
 	}
-	case S_LEAST_CONN: {
+	case GW_UPS_LEAST_CONN: {
 		/* fewest in progress per unit of weight; ties in turn */
 		for (size_t k = 0; k < n; k++) {
 			size_t i = (size_t)((sel->rr + k) % n);
@@ -162,8 +152,8 @@ int gw_upgroup_pick(const gw_upstream_t *u, gw_upsel_t *sel, uint64_t tried, uin
 		sel->rr++;
 		break;
 	}
-	case S_HASH_KEY:
-	case S_HASH_IP: {
+	case GW_UPS_HASH_KEY:
+	case GW_UPS_HASH_IP: {
 		uint64_t top = 0;
 
 		for (size_t i = 0; i < n; i++) {

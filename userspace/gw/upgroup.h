@@ -71,6 +71,18 @@ typedef struct st_gw_upsel_t {
 	bool primed;			     /* budget filled once */
 } gw_upsel_t;
 
+/* Server-selection strategies (gw_upstream_t.strategy); their config names are in
+ * upgroup.c, gw_upgroup_strategy_of() maps a name to one. */
+enum {
+	GW_UPS_ROUND_ROBIN = 0,
+	GW_UPS_WEIGHTED,
+	GW_UPS_LEAST_CONN,
+	GW_UPS_HASH_KEY,
+	GW_UPS_HASH_IP,
+	GW_UPS_FIRST_SUCCESS,
+	GW_UPS_MAX,
+};
+
 /* The strategy named s, or -1. */
 int gw_upgroup_strategy_of(const char *s);
 const char *gw_upgroup_strategy_name(int s);
