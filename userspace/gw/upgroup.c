@@ -110,7 +110,12 @@ int gw_upgroup_pick(const gw_upstream_t *u, gw_upsel_t *sel, uint64_t tried, uin
 			size_t i = (size_t)((sel->rr + k) % n);
 
 			if (ok >> i & 1) {
-				sel->rr = i + 1;
+				/* A retry does not turn the rotation: with a dead server in
+				 * the group, each request's retry would otherwise step over
+				 * the next server's turn, and (two servers) every request
+				 * would try the dead one first. */
+				if (!tried)
+					sel->rr = i + 1;
 				best = (int)i;
 				break;
 			}

@@ -66,6 +66,29 @@ static void round_robin(void **state)
 	}
 }
 
+/* A dead server in a round-robin group: its requests retry on the next server, and that
+ * retry must not take the next request's turn - else, with two servers, every request
+ * would try the dead one first. */
+static void round_robin_retry_keeps_turns(void **state)
+{
+	gw_upsel_t sel = { 0 };
+	int first[N] = { 0 };
+
+	setup_group(gw_upgroup_strategy_of("round-robin"), NULL);
+	up.nservers = 2;
+	for (int k = 0; k < 100; k++) {
+		bool probe;
+		int i = gw_upgroup_pick(&up, &sel, 0, 0, 1, &probe);
+
+		assert_true(i == 0 || i == 1);
+		first[i]++;
+		if (i == 0) /* server 0 is dead: the request retries elsewhere */
+			assert_int_equal(gw_upgroup_pick(&up, &sel, 1, 0, 1, &probe), 1);
+	}
+	assert_int_equal(first[0], 50);
+	assert_int_equal(first[1], 50);
+}
+
 static void weighted(void **state)
 {
 	static const uint32_t w[N] = { 1, 2, 3, 4 };
@@ -211,13 +234,10 @@ static void retry_budget(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_robin),
-		cmocka_unit_test(weighted),
-		cmocka_unit_test(least_connections),
-		cmocka_unit_test(consistent_hash),
-		cmocka_unit_test(first_success),
-		cmocka_unit_test(breaker),
-		cmocka_unit_test(health),
+		cmocka_unit_test(round_robin),	   cmocka_unit_test(round_robin_retry_keeps_turns),
+		cmocka_unit_test(weighted),	   cmocka_unit_test(least_connections),
+		cmocka_unit_test(consistent_hash), cmocka_unit_test(first_success),
+		cmocka_unit_test(breaker),	   cmocka_unit_test(health),
 		cmocka_unit_test(retry_budget),
 	};
 
