@@ -15,7 +15,11 @@
 # minus the median of /v1/direct in the same round. Met when the added latency's p99 is at
 # most the connect timeout plus the direct route's own spread (p99 - p50) plus 2 ms: h2o
 # 2.2.5 keeps time in whole milliseconds (its clock, its timeout lists, epoll_wait's wait),
-# so a timeout fires up to about 2 ms after it is due.
+# so a timeout fires up to about 2 ms after it is due. The peer of the same run: a bare
+# timer on the SUT's CPU (epoll_wait for the connect timeout, in a loop, for as long as
+# /v1/fo runs) measures how late this machine delivers such a wake-up at that moment (an
+# idle virtual CPU may wait for its host); the allowance is the larger of 2 ms and that
+# timer's own p99 lateness.
 # Prints a markdown section; writes $BUILD/bench/gw-failover.json.
 #
 # Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=40 (requests per route and
@@ -96,19 +100,35 @@ fetch() {
 	timeout $((N * (CT * 3 / 1000 + 2) + 30)) taskset -c "$LOAD_CPU" curl -sk --http1.1 \
 		-H "X-API-Key: $KEY" -w '%{http_code} %{time_total}\n' "${urls[@]}"
 }
+# timer_peer SECONDS_MAX FILE: the bare timer, until killed or SECONDS_MAX; a line of
+# lateness in ms per wake-up.
+timer_peer() {
+	timeout "$1" taskset -c "$SUT_CPU" python3 -c 'import select, sys, time
+ct = int(sys.argv[1]); ep = select.epoll()
+while True:
+    t0 = time.monotonic(); ep.poll(ct / 1000)
+    print("%.3f" % ((time.monotonic() - t0) * 1000 - ct), flush=True)' "$CT" >"$2" 2>/dev/null &
+	TIMER_PID=$!
+	PIDS+=("$TIMER_PID")
+}
 RUNS=$W/run/runs.jsonl
 : >"$RUNS"
 say "$ROUNDS rounds x $N requests per route, connect timeout $CT ms"
 for round in $(seq "$ROUNDS"); do
 	fetch /v1/direct >"$W/run/direct.txt"
+	timer_peer $((N * (CT * 3 / 1000 + 2) + 30)) "$W/run/timer.txt"
 	fetch /v1/fo >"$W/run/fo.txt"
+	kill "$TIMER_PID" 2>/dev/null
+	wait "$TIMER_PID" 2>/dev/null
 	[ "$(wc -l <"$W/run/direct.txt")" = "$N" ] && [ "$(wc -l <"$W/run/fo.txt")" = "$N" ] ||
 		die "round $round: curl did not finish its $N transfers"
 	jq -Rn --argjson round "$round" --argjson ct "$CT" \
-		--rawfile d "$W/run/direct.txt" --rawfile f "$W/run/fo.txt" '
+		--rawfile d "$W/run/direct.txt" --rawfile f "$W/run/fo.txt" --rawfile t "$W/run/timer.txt" '
 		def rows($s): $s | split("\n") | map(select(length > 0) | split(" ")
 			| {code: (.[0] | tonumber), ms: (.[1] | tonumber * 1000)});
-		{round: $round, direct: (rows($d) | .[1:]), fo: (rows($f) | .[1:])}' >>"$RUNS" || die "Couldn't parse round $round"
+		{round: $round, direct: (rows($d) | .[1:]), fo: (rows($f) | .[1:]),
+		 timer_late_ms: ($t | split("\n") | map(select(length > 0) | tonumber))}' >>"$RUNS" ||
+		die "Couldn't parse round $round"
 done
 UPSTREAM_ERRORS=$(curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/metrics" |
 	awk '/^floodgate_upstream_server_errors_total|^floodgate_upstream_errors_total/ {n += $NF} END {print n + 0}')
@@ -121,6 +141,8 @@ jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>
 	| [$runs[] | (.direct | map(.ms) | q(0.5)) as $base
 		| .fo[] | select(.ms >= $ct) | .ms - $base] as $added
 	| [$runs[] | .direct[] | .ms] as $direct
+	| [$runs[] | .timer_late_ms[]] as $late
+	| ([2, ($late | q(0.99) // 0)] | max) as $allow
 	| {date: $date, floodgate_rev: $rev, connect_timeout_ms: $ct, requests_per_route_round: $n,
 	   rounds: ($runs | length),
 	   non_200: ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length),
@@ -131,7 +153,10 @@ jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>
 	   added_ms: {p50: ($added | q(0.5) | r2), p99: ($added | q(0.99) | r2),
 		      max: ($added | max | r2)},
 	   extra_over_one_timeout_ms: (if ($added | length) > 0 then (($added | max) - $ct | r2) else null end),
-	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + 2 + (($direct | q(0.99)) - ($direct | q(0.5)))
+	   bare_timer_late_ms: {wakeups: ($late | length), p50: ($late | q(0.5) | r2),
+				p99: ($late | q(0.99) | r2), max: ($late | max | r2)},
+	   allowance_ms: ($allow | r2),
+	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + $allow + (($direct | q(0.99)) - ($direct | q(0.5)))
 		 and ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length) == 0),
 	   upstream_errors_metric: $uerr,
 	   runs: $runs}' "$RUNS" >"$OUT/gw-failover.json" || die "Couldn't write $OUT/gw-failover.json"
@@ -144,7 +169,8 @@ jq -r '"### Upstream failover: added latency (same run)\n",
 	"| added by a failover (its time - the direct median of its round): p50 / p99 / max | \(.added_ms.p50) / \(.added_ms.p99) / \(.added_ms.max) |",
 	"| the connect timeout | \(.connect_timeout_ms) |",
 	"| worst failover beyond one connect timeout | \(.extra_over_one_timeout_ms) |",
+	"| peer: a bare \(.connect_timeout_ms) ms epoll_wait on the same CPU meanwhile, lateness p50 / p99 / max (\(.bare_timer_late_ms.wakeups) wake-ups) | \(.bare_timer_late_ms.p50) / \(.bare_timer_late_ms.p99) / \(.bare_timer_late_ms.max) |",
 	"",
-	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency; beyond the direct route'"'"'s own p99 - p50 spread, and 2 ms: h2o 2.2.5 keeps time, and waits, in whole milliseconds): **\(if .met then "met" else "missed" end)**."' \
+	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency; beyond the direct route'"'"'s own p99 - p50 spread, and \(.allowance_ms) ms: the larger of 2 ms, as h2o 2.2.5 keeps time and waits in whole milliseconds, and the bare timer'"'"'s p99 lateness): **\(if .met then "met" else "missed" end)**."' \
 	"$OUT/gw-failover.json"
 say "wrote $OUT/gw-failover.json"
