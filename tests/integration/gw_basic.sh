@@ -3,7 +3,8 @@
 # key from each source, what the upstream receives (api_key stripped, X-Forwarded-For,
 # X-Forwarded-Proto, Via, no hop-by-hop headers), the body and headers of every error
 # (400 401 403 404 405 413 429 502 504), normalisation attacks, TLS versions, ALPN h2,
-# ECDSA + RSA certificates, session resumption, the admin API, metrics and the access log.
+# ECDSA + RSA certificates, session resumption, the admin API, metrics and the access log;
+# the Server header (none by default, server_header's value when set).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -63,6 +64,8 @@ is "Host is the upstream's" "$(hv host)" "127.0.0.1:$UP_ECHO"
 is "HTTP/2 client: 200" "$(fetch h2 --http2 -H "X-API-Key: $PREM" -H "Cookie: a=1" -H "Cookie: b=2" "$URL/v1/items")" 200
 is "HTTP/2 client: Via says 2" "$(body h2 | jq -r '.headers[] | select(.[0] == "via") | .[1]')" "2 floodgate"
 is "HTTP/2 cookies arrive as one header" "$(body h2 | jq -r '[.headers[] | select(.[0] == "cookie") | .[1]] | join("|")')" "a=1; b=2"
+is "no Server header by default, nor the upstream's (HTTP/1.1)" "$(hdr h server)" ""
+is "no Server header by default (HTTP/2)" "$(hdr h2 server)" ""
 is "POST body reaches the upstream" "$(fetch post -H "X-API-Key: $PREM" --data-binary 'hello world' "$URL/v1/items")" 200
 is "... with its length" "$(body post | jq -r .body_bytes)" 11
 
@@ -219,5 +222,13 @@ unlike "access log: no key in it" "$(cat "$GW_DIR/access.log")" "$PREM"
 unlike "access log: no free key in it" "$(cat "$GW_DIR/access.log")" "$FREE"
 ok "still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "no error logged" bash -c "! grep -q ': error:' '$GW_DIR/floodgate.log'"
+
+# ---- server_header: the Server header the operator names, on every answer ----
+kill "$GW_PID" 2>/dev/null
+wait "$GW_PID" 2>/dev/null
+jq '.server_header = "api-gw/1"' "$GW_DIR/c.json" >"$GW_DIR/sh.json"
+gw_start "$GW_DIR/sh.json" "daemon starts with a server_header" || finish
+is "server_header on a proxied 200 (HTTP/1.1)" "$(fetch s1 -H "X-API-Key: $PREM" "$URL/v1/items")$(hdr s1 server)" "200api-gw/1"
+is "server_header on a 401 (HTTP/2)" "$(fetch s2 --http2 -H "X-API-Key: fg_nope" "$URL/v1/items")$(hdr s2 server)" "401api-gw/1"
 
 finish

@@ -44,6 +44,7 @@ check "key of another certificate" ".listen[0].tls.certificates[0].key = \"$GW_D
 	"listen[0].tls.certificates: Couldn't"
 check "rate unit" '.plans.free.rate = "5/fortnight"' "plans.free.rate: the unit after '/'"
 check "admin off loopback without TLS" '.admin.listen = "198.18.0.1:9090"' "needs \"tls\""
+check "bad server_header" '.server_header = "a\r\nset-cookie: x"' "server_header: expected the Server header's value"
 check "duplicate key" 'raw:{
   "threads": 1,
   "threads": 2

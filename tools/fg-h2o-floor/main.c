@@ -319,7 +319,8 @@ int main(int argc, char **argv)
 		body.base[i] = i % 64 == 63 ? '\n' : 'x';
 
 	h2o_config_init(&gconf);
-	gconf.server_name = h2o_iovec_init(H2O_STRLIT("fg-h2o-floor"));
+	/* No Server header, as floodgate by default: the same response bytes. */
+	gconf.server_name = h2o_iovec_init("", 0);
 	host = h2o_config_register_host(&gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	path = h2o_config_register_path(host, "/", 0);
 	h = (floor_handler_t *)h2o_create_handler(path, sizeof(*h));

@@ -2007,13 +2007,25 @@ out:
 	return c->failed ? -EINVAL : 0;
 }
 
+bool gw_config_server_header_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n || n > GW_SERVER_HEADER_MAX || v[0] == ' ' || v[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 {
-	static const char *const keys[] = { "threads",	  "listen", "admin",	 "store",
-					    "access_log", "limits", "clients",	 "keys",
-					    "headers",	  "errors", "upstreams", "routes",
-					    "plans",	  "usage",  "cache",	 "notify",
-					    "edge",	  "abuse",  NULL };
+	static const char *const keys[] = { "threads",	  "listen", "admin",	     "store",
+					    "access_log", "limits", "clients",	     "keys",
+					    "headers",	  "errors", "upstreams",     "routes",
+					    "plans",	  "usage",  "cache",	     "notify",
+					    "edge",	  "abuse",  "server_header", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
 	size_t saved;
@@ -2040,6 +2052,20 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
 			fail(c, &n, false,
 			     "expected a file path, or null / false for no access log");
+		}
+		path_pop(c, saved);
+		if (c->failed)
+			return -EINVAL;
+	}
+	if (WITH_MEMBER(c, &r, "server_header", &n, saved)) {
+		if (json_is_string(n.v) && gw_config_server_header_ok(json_string_value(n.v))) {
+			if (!(cfg->server_header = strdup(json_string_value(n.v))))
+				fail(c, &n, false, "out of memory");
+		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
+			fail(c, &n, false,
+			     "expected the Server header's value (1 to %d printable ASCII "
+			     "characters, no leading or trailing space), or null / false for none",
+			     GW_SERVER_HEADER_MAX);
 		}
 		path_pop(c, saved);
 		if (c->failed)
@@ -2078,6 +2104,7 @@ static void config_free(gw_config_t *cfg)
 	free(cfg->keys.header);
 	free(cfg->keys.query_param);
 	free(cfg->problem_type_base);
+	free(cfg->server_header);
 	free(cfg->usage.endpoint);
 	for (int p = 0; p < GW_PROBLEM_MAX; p++)
 		free(cfg->problems[p].body);
@@ -2246,6 +2273,9 @@ int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *e
 		what = "limits.handshake_timeout_ms";
 	else if (old->clients.table_size != new->clients.table_size)
 		what = "clients.table_size";
+	else if (!old->server_header != !new->server_header ||
+		 (old->server_header && strcmp(old->server_header, new->server_header)))
+		what = "server_header";
 	else if (gw_edgecfg_reloadable(old->edge, new->edge, &what))
 		(void)what;
 	for (size_t i = 0; !what && i < old->nlisteners; i++)

@@ -41,6 +41,8 @@
 #define GW_CONFIG_LISTENERS_MAX 16
 #define GW_CONFIG_EDGES_MAX	4096
 #define GW_CONFIG_THREADS_MAX	256
+/* Longest `server_header` value. */
+#define GW_SERVER_HEADER_MAX	128
 #define GW_CONFIG_FILE_MAX	(16u << 20) /* bytes of config text */
 
 /* HTTP methods a route may allow; requests with any other method get 405 or 404. */
@@ -249,6 +251,9 @@ typedef struct st_gw_config_t {
 	} headers;
 
 	char *problem_type_base;
+	/* The Server header's value (h2o's server_name), NULL: none is sent. Start only:
+	 * the workers read it on every response. */
+	char *server_header;
 	gw_problem_body_t problems[GW_PROBLEM_MAX];
 
 	struct {
@@ -324,6 +329,10 @@ int gw_limit_parse_rate(const char *text, double number, bool is_text, uint64_t 
 /* The method enum of a request method (GW_METHOD_OTHER when not one of ours). */
 enum gw_method gw_method_of(const char *m, size_t len);
 const char *gw_method_name(enum gw_method m);
+
+/* Whether v may be the Server header's value: 1 to GW_SERVER_HEADER_MAX printable ASCII
+ * characters, no leading or trailing space. */
+bool gw_config_server_header_ok(const char *v);
 
 /* Compare the start-time-only settings of two configs; 0 when a reload may swap old for
  * new, else -EINVAL with a message in err naming the setting that changed. */

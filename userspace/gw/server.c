@@ -39,6 +39,9 @@ gw_server_t gw_server = {
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static h2o_globalconf_t gconf;
+/* gconf's server_name: a copy, as the config it came from is freed by the next reload
+ * (which cannot change it: start only). */
+static char server_header[GW_SERVER_HEADER_MAX + 1];
 
 gw_config_t *gw_server_config(uint64_t *generation)
 {
@@ -210,7 +213,11 @@ static void setup_h2o(const gw_config_t *cfg)
 	h2o_hostconf_t *host;
 
 	h2o_config_init(&gconf);
-	gconf.server_name = h2o_iovec_init(H2O_STRLIT("floodgate"));
+	/* No Server header unless the config names one (h2o sends server_name when it is
+	 * not empty; its own default names h2o and its version). */
+	snprintf(server_header, sizeof(server_header), "%s",
+		 cfg->server_header ? cfg->server_header : "");
+	gconf.server_name = h2o_iovec_init(server_header, strlen(server_header));
 	gconf.max_request_entity_size = cfg->limits.max_request_body;
 	gconf.http1.req_timeout = cfg->limits.client_timeout_ms;
 	gconf.http2.idle_timeout = cfg->limits.client_timeout_ms;

@@ -547,6 +547,53 @@ static void reload_rules(void **state)
 	gw_config_unref(a);
 }
 
+/* server_header: none by default; a value; what is refused; start only. */
+static void server_header(void **state)
+{
+	char err[GW_CONFIG_ERRLEN];
+	gw_config_t *a = load_ok("t.json", base), *b;
+	char *text;
+
+	assert_null(a->server_header);
+	text = replace(base, "\"listen\"", "\"server_header\": \"api-gw/1\",\n\"listen\"");
+	b = load_ok("t.json", text);
+	assert_string_equal(b->server_header, "api-gw/1");
+	assert_int_equal(gw_config_reloadable(a, b, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "server_header changed"));
+	gw_config_unref(b);
+	free(text);
+	text = replace(base, "\"listen\"", "\"server_header\": false,\n\"listen\"");
+	b = load_ok("t.json", text);
+	assert_null(b->server_header);
+	assert_int_equal(gw_config_reloadable(a, b, err, sizeof(err)), 0);
+	gw_config_unref(b);
+	free(text);
+	text = replace(base, "\"listen\"", "\"server_header\": \"a\\r\\nx: y\",\n\"listen\"");
+	expect_error(text, "\"a\\r", "server_header: expected the Server header's value");
+	free(text);
+	text = replace(base, "\"listen\"", "\"server_header\": 1,\n\"listen\"");
+	expect_error(text, "1,", "server_header: expected the Server header's value");
+	free(text);
+	gw_config_unref(a);
+
+	assert_true(gw_config_server_header_ok("floodgate"));
+	assert_true(gw_config_server_header_ok("api (edge 1)"));
+	assert_false(gw_config_server_header_ok(""));
+	assert_false(gw_config_server_header_ok(" x"));
+	assert_false(gw_config_server_header_ok("x "));
+	assert_false(gw_config_server_header_ok("caf\xc3\xa9"));
+	assert_false(gw_config_server_header_ok("a\tb"));
+	{
+		char longv[GW_SERVER_HEADER_MAX + 2];
+
+		memset(longv, 'x', sizeof(longv) - 1);
+		longv[sizeof(longv) - 1] = 0;
+		assert_false(gw_config_server_header_ok(longv));
+		longv[GW_SERVER_HEADER_MAX] = 0;
+		assert_true(gw_config_server_header_ok(longv));
+	}
+}
+
 static void load_from_file(void **state)
 {
 	char err[GW_CONFIG_ERRLEN];
@@ -571,13 +618,21 @@ static void load_from_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(valid_config),	   cmocka_unit_test(relative_paths_follow_the_file),
-		cmocka_unit_test(rates),	   cmocka_unit_test(syntax_errors),
-		cmocka_unit_test(unknown_keys),	   cmocka_unit_test(missing_and_types),
-		cmocka_unit_test(bad_values),	   cmocka_unit_test(admin_needs_tls_off_loopback),
-		cmocka_unit_test(clients_section), cmocka_unit_test(keys_section),
-		cmocka_unit_test(tls_listeners),   cmocka_unit_test(reload_rules),
-		cmocka_unit_test(load_from_file),  cmocka_unit_test(quotas_section),
+		cmocka_unit_test(valid_config),
+		cmocka_unit_test(server_header),
+		cmocka_unit_test(relative_paths_follow_the_file),
+		cmocka_unit_test(rates),
+		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(unknown_keys),
+		cmocka_unit_test(missing_and_types),
+		cmocka_unit_test(bad_values),
+		cmocka_unit_test(admin_needs_tls_off_loopback),
+		cmocka_unit_test(clients_section),
+		cmocka_unit_test(keys_section),
+		cmocka_unit_test(tls_listeners),
+		cmocka_unit_test(reload_rules),
+		cmocka_unit_test(load_from_file),
+		cmocka_unit_test(quotas_section),
 	};
 	return FG_RUN_TESTS(tests);
 }
