@@ -22,7 +22,7 @@
 # timer's own p99 lateness.
 # Prints a markdown section; writes $BUILD/bench/gw-failover.json.
 #
-# Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=40 (requests per route and
+# Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=80 (requests per route and
 # round), FG_BENCH_GW_FAILOVER_CT=200 (connect_timeout_ms), FG_BENCH_GW_FAILOVER_PORT=19470
 # (..19474), FG_BENCH_GW_SUT_CPU=1, FG_BENCH_GW_LOAD_CPU=0.
 set -u
@@ -30,7 +30,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${BUILD:-build}
 ROUNDS=${FG_BENCH_GW_FAILOVER_ROUNDS:-3}
-N=${FG_BENCH_GW_FAILOVER_N:-40}
+N=${FG_BENCH_GW_FAILOVER_N:-80}
 CT=${FG_BENCH_GW_FAILOVER_CT:-200}
 PORT=${FG_BENCH_GW_FAILOVER_PORT:-19470}
 SUT_CPU=${FG_BENCH_GW_SUT_CPU:-1}
