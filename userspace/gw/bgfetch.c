@@ -285,7 +285,7 @@ gw_bgfetch_t *gw_bgfetch_start(gw_tconf_t *tc, gw_upstream_rt_t *rt, const char 
 		destroy(b);
 		return NULL;
 	}
-	h2o_timeout_link(tc->worker->loop, &rt->total, &b->x.total_timer);
+	h2o_timeout_link(tc->worker->loop, rt->total, &b->x.total_timer);
 	/* The first attempt by hand: a connect refused at once must not end the fetch (and
 	 * call back) from inside this function; it fails on the loop's next turn instead. */
 	gw_upxchg_begin(&b->x);

@@ -262,7 +262,7 @@ static void do_proceed(h2o_generator_t *gen, h2o_req_t *req)
 	if (p->paused && p->x.conn) {
 		p->paused = 0;
 		h2o_socket_read_start(p->x.conn->sock, on_read);
-		h2o_timeout_link(worker_of(p)->loop, &p->x.rt->first_byte, &p->x.io_timer);
+		h2o_timeout_link(worker_of(p)->loop, p->x.rt->first_byte, &p->x.io_timer);
 	}
 	do_send(p);
 }
@@ -723,7 +723,7 @@ void gw_proxy_start_fill(h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt_t *rt,
 	h2o_doublebuffer_init(&p->sending, &h2o_socket_buffer_prototype);
 	p->drop = *drop;
 	p->bufs[1] = req->entity.base && req->entity.len ? req->entity : h2o_iovec_init(NULL, 0);
-	h2o_timeout_link(rc->tc->worker->loop, &rt->total, &p->x.total_timer);
+	h2o_timeout_link(rc->tc->worker->loop, rt->total, &p->x.total_timer);
 	p->x.hash = affinity(req, rc, rt->conf);
 	if (gw_upxchg_pick_first(&p->x)) {
 		/* every server is out: 502 at once, counted, the operator told */

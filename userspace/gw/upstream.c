@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw/looptimeout.h"
 #include "gw/upstream.h"
 
 /* ---- pool ---- */
@@ -43,10 +44,14 @@ int gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop)
 		return -ENOMEM;
 	for (size_t i = 0; i < u->nservers; i++)
 		h2o_linklist_init_anchor(&rt->srv[i].idle);
-	h2o_timeout_init(loop, &rt->keepalive, u->keepalive_idle_ms);
-	h2o_timeout_init(loop, &rt->first_byte, u->first_byte_timeout_ms);
-	h2o_timeout_init(loop, &rt->connect, u->connect_timeout_ms);
-	h2o_timeout_init(loop, &rt->total, u->total_timeout_ms);
+	rt->keepalive = gw_looptimeout_get(loop, u->keepalive_idle_ms);
+	rt->first_byte = gw_looptimeout_get(loop, u->first_byte_timeout_ms);
+	rt->connect = gw_looptimeout_get(loop, u->connect_timeout_ms);
+	rt->total = gw_looptimeout_get(loop, u->total_timeout_ms);
+	if (!rt->keepalive || !rt->first_byte || !rt->connect || !rt->total) {
+		gw_upstream_pool_dispose(rt);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -58,10 +63,11 @@ void gw_upstream_pool_dispose(gw_upstream_rt_t *rt)
 							  rt->srv[i].idle.next));
 	free(rt->srv);
 	rt->srv = NULL;
-	h2o_timeout_dispose(rt->loop, &rt->keepalive);
-	h2o_timeout_dispose(rt->loop, &rt->first_byte);
-	h2o_timeout_dispose(rt->loop, &rt->connect);
-	h2o_timeout_dispose(rt->loop, &rt->total);
+	gw_looptimeout_put(rt->loop, rt->keepalive);
+	gw_looptimeout_put(rt->loop, rt->first_byte);
+	gw_looptimeout_put(rt->loop, rt->connect);
+	gw_looptimeout_put(rt->loop, rt->total);
+	rt->keepalive = rt->first_byte = rt->connect = rt->total = NULL;
 }
 
 gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt, size_t si)
@@ -134,16 +140,19 @@ void gw_upstream_release(gw_upconn_t *c, bool reusable)
 	h2o_socket_read_start(c->sock, on_idle_read);
 	h2o_linklist_insert(&s->idle, &c->idle_link);
 	s->nidle++;
-	h2o_timeout_link(rt->loop, &rt->keepalive, &c->idle_timer);
+	h2o_timeout_link(rt->loop, rt->keepalive, &c->idle_timer);
 }
 
 /* ---- response head ---- */
 
-static bool is_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* RFC 9110 tchar: the bytes of a field name (a table: a name is checked byte by byte). */
+static const bool tchar[256] = {
+	['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,
+	['#'] = true,	      ['$'] = true,	    ['%'] = true,	  ['&'] = true,
+	['\''] = true,	      ['*'] = true,	    ['+'] = true,	  ['-'] = true,
+	['.'] = true,	      ['^'] = true,	    ['_'] = true,	  ['`'] = true,
+	['|'] = true,	      ['~'] = true,
+};
 
 /* The next line of buf[*pos..len): its start and length without CR/LF. false: no LF yet. */
 static bool next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *llen)
@@ -197,7 +206,7 @@ ssize_t gw_upstream_parse_head(const char *buf, size_t len, gw_upstream_head_t *
 		if (!colon || colon == line)
 			return -1; /* also rejects obsolete line folding (leading space) */
 		for (const char *p = line; p < colon; p++)
-			if (!is_tchar((unsigned char)*p))
+			if (!tchar[(unsigned char)*p])
 				return -1;
 		v = colon + 1;
 		end = line + llen;

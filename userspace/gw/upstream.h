@@ -38,12 +38,13 @@ typedef struct st_gw_upserver_rt_t {
 typedef struct st_gw_upstream_rt_t {
 	const gw_upstream_t *conf;
 	h2o_loop_t *loop;
-	gw_upserver_rt_t *srv;	  /* [conf->nservers] */
-	gw_upsel_t sel;		  /* this thread's server selection state */
-	h2o_timeout_t keepalive;  /* idle connections */
-	h2o_timeout_t first_byte; /* response head, and silence between body reads */
-	h2o_timeout_t connect;
-	h2o_timeout_t total;
+	gw_upserver_rt_t *srv; /* [conf->nservers] */
+	gw_upsel_t sel;	       /* this thread's server selection state */
+	/* The loop's lists of these durations, shared with other groups (looptimeout.h). */
+	h2o_timeout_t *keepalive;  /* idle connections */
+	h2o_timeout_t *first_byte; /* response head, and silence between body reads */
+	h2o_timeout_t *connect;
+	h2o_timeout_t *total;
 } gw_upstream_rt_t;
 
 /* Called once a new connection is up (err NULL) or failed (then conn is already closed). */

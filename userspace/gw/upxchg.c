@@ -49,14 +49,14 @@ void gw_upxchg_send(gw_upxchg_t *x, void *owner, h2o_iovec_t *bufs, size_t n,
 	x->got_bytes = 0;
 	h2o_socket_write(sock, bufs, n, on_write);
 	h2o_socket_read_start(sock, on_read);
-	h2o_timeout_link(x->tc->worker->loop, &x->rt->first_byte, &x->io_timer);
+	h2o_timeout_link(x->tc->worker->loop, x->rt->first_byte, &x->io_timer);
 }
 
 int gw_upxchg_connect(gw_upxchg_t *x, gw_upconn_cb on_connected, void *owner)
 {
 	if (!(x->conn = gw_upstream_connect(x->rt, x->si, on_connected, owner)))
 		return -1;
-	h2o_timeout_link(x->tc->worker->loop, &x->rt->connect, &x->connect_timer);
+	h2o_timeout_link(x->tc->worker->loop, x->rt->connect, &x->connect_timer);
 	return 0;
 }
 

@@ -114,7 +114,7 @@ static inline void gw_upxchg_got_bytes(gw_upxchg_t *x)
 {
 	x->got_bytes = 1;
 	gw_upxchg_unlink_timer(&x->io_timer);
-	h2o_timeout_link(x->tc->worker->loop, &x->rt->first_byte, &x->io_timer);
+	h2o_timeout_link(x->tc->worker->loop, x->rt->first_byte, &x->io_timer);
 }
 
 /* A pooled connection that died before any response byte may be replaced by a new one

@@ -36,6 +36,30 @@ static void heads(void **state)
 	assert_int_equal(h.reason_len, 0);
 }
 
+/* Every byte in a field name: accepted exactly when RFC 9110 calls it a tchar. */
+static void name_bytes(void **state)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	gw_upstream_head_t h;
+
+	for (int c = 0; c < 256; c++) {
+		char head[64];
+		int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nX%cY: v\r\n\r\n",
+				 c ? c : '?');
+		bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || (c && memchr(extra, c, sizeof(extra) - 1));
+
+		head[18] = (char)c; /* the byte between X and Y, NUL included */
+		if (c == '\n' || c == ':')
+			continue; /* they end the line or the name: not a byte of it */
+		assert_true(n > 0);
+		if (tchar)
+			assert_int_equal(gw_upstream_parse_head(head, (size_t)n, &h), n);
+		else
+			assert_int_equal(gw_upstream_parse_head(head, (size_t)n, &h), -1);
+	}
+}
+
 static void bad_heads(void **state)
 {
 	gw_upstream_head_t h;
@@ -140,8 +164,11 @@ static void chunked_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(heads),	 cmocka_unit_test(bad_heads),
-		cmocka_unit_test(chunked_whole), cmocka_unit_test(chunked_bytewise),
+		cmocka_unit_test(heads),
+		cmocka_unit_test(name_bytes),
+		cmocka_unit_test(bad_heads),
+		cmocka_unit_test(chunked_whole),
+		cmocka_unit_test(chunked_bytewise),
 		cmocka_unit_test(chunked_bad),
 	};
 	return FG_RUN_TESTS(tests);
