@@ -35,6 +35,18 @@
 #define ENV_NAME       "floodgate.req"
 /* Occurrences of the client-IP header read per request. */
 #define IP_HEADERS_MAX 8
+/* Response headers with room in the request's context (reqmem): a cache hit's stored
+ * headers, RateLimit, X-Cache and Age fit; more grow into the pool as usual. */
+#define RES_HEADERS_INLINE 12
+
+/* A request's context, in one pool allocation with room for its env slot and its first
+ * response headers: h2o would grow both vectors from the pool (h2o_vector__expand()), a
+ * visible share of a short answer. The pool outlives every use of either. */
+struct reqmem {
+	gw_reqctx_t rc;
+	h2o_iovec_t env[2];
+	h2o_header_t headers[RES_HEADERS_INLINE];
+};
 
 typedef struct st_gw_handler_t {
 	h2o_handler_t super;
@@ -425,7 +437,8 @@ static int handle(h2o_req_t *req)
 	gw_worker_t *w = gw_worker_self();
 	gw_tconf_t *tc = gw_worker_acquire(w);
 	const gw_config_t *cfg = tc->config;
-	gw_reqctx_t *rc = h2o_mem_alloc_pool(&req->pool, sizeof(*rc));
+	struct reqmem *rm = h2o_mem_alloc_pool(&req->pool, sizeof(*rm));
+	gw_reqctx_t *rc = &rm->rc;
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	gw_proxy_drop_t drop = { 0 };
 	gw_route_result_t rr;
@@ -436,7 +449,18 @@ static int handle(h2o_req_t *req)
 	rc->tc = tc;
 	rc->upstream_ns = -1;
 	rc->uri = h2o_iovec_init(req->path.base, plen);
-	h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+	if (!req->env.capacity) { /* what h2o_req_getenv() would add, without the growth */
+		rm->env[0] = h2o_iovec_init(H2O_STRLIT(ENV_NAME));
+		rm->env[1] = h2o_iovec_init(rc, 0);
+		req->env.entries = rm->env;
+		req->env.size = req->env.capacity = 2;
+	} else {
+		h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+	}
+	if (!req->res.headers.capacity) {
+		req->res.headers.entries = rm->headers;
+		req->res.headers.capacity = RES_HEADERS_INLINE;
+	}
 	cur_req = req;
 	cur_rc = rc;
 	w->in_flight++;
