@@ -131,6 +131,16 @@ static bool query_find(const char *q, size_t len, const char *param, size_t plen
 int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
 		      gw_apikey_t *out)
 {
+	int ret = gw_apikey_locate(cfg, in, buf, out);
+
+	if (ret > 0 && !gw_apikey_valid(out->key, out->len))
+		return -EINVAL;
+	return ret;
+}
+
+int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
+		     gw_apikey_t *out)
+{
 	for (size_t i = 0; i < cfg->keys.nsources; i++) {
 		const char *k = NULL;
 		size_t len = 0;
@@ -177,8 +187,6 @@ int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char 
 		default:
 			continue;
 		}
-		if (!gw_apikey_valid(k, len))
-			return -EINVAL;
 		out->key = k;
 		out->len = len;
 		out->src = cfg->keys.order[i];

@@ -15,6 +15,7 @@
  * Over HTTP/1 a problem response goes out in h2o's pull mode: h2o 2.2.5 writes each
  * buffer it is given as its own TLS record, and pulled, the head and the body share one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -275,31 +276,45 @@ bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc)
 
 /* Key checks and the plan bucket; returns true when the request was answered. */
 
-int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key)
-{
-	gw_apikey_input_t in = { 0 };
-	ssize_t i;
+/* Where the key header and Authorization are among the request's headers (the first of
+ * each, as h2o_find_header*() find them), or -1: found by handle()'s one pass over them. */
+struct key_headers {
+	ssize_t header, authorization;
+};
 
-	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
-					-1)) != -1) {
-		in.header = req->headers.entries[i].value.base;
-		in.header_len = req->headers.entries[i].value.len;
+static void key_input(h2o_req_t *req, const struct key_headers *kh, gw_apikey_input_t *in)
+{
+	*in = (gw_apikey_input_t){ 0 };
+	if (kh->header != -1) {
+		in->header = req->headers.entries[kh->header].value.base;
+		in->header_len = req->headers.entries[kh->header].value.len;
 	}
-	if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
-		in.authorization = req->headers.entries[i].value.base;
-		in.authorization_len = req->headers.entries[i].value.len;
+	if (kh->authorization != -1) {
+		in->authorization = req->headers.entries[kh->authorization].value.base;
+		in->authorization_len = req->headers.entries[kh->authorization].value.len;
 	}
 	if (req->query_at != SIZE_MAX) {
-		in.query = req->path.base + req->query_at + 1;
-		in.query_len = req->path.len - req->query_at - 1;
+		in->query = req->path.base + req->query_at + 1;
+		in->query_len = req->path.len - req->query_at - 1;
 	}
+}
+
+int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key)
+{
+	struct key_headers kh = {
+		h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len, -1),
+		h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1),
+	};
+	gw_apikey_input_t in;
+
+	key_input(req, &kh, &in);
 	return gw_apikey_extract(cfg, &in, kbuf, key);
 }
 
 static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
-		      const gw_route_t *route, gw_proxy_drop_t *drop)
+		      const gw_route_t *route, const struct key_headers *kh, gw_proxy_drop_t *drop)
 {
-	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
+	char kbuf[GW_APIKEY_MAX]; /* a key from the query, decoded: not needed past here */
 	gw_ratelimit_state_t st;
 	const gw_plan_t *plan = NULL;
 	enum gw_problem problem = GW_PROBLEM_NONE;
@@ -308,10 +323,22 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	gw_keys_lock_t lk;
 	gw_key_entry_t *e;
 	gw_apikey_t key;
+	gw_apikey_input_t in;
 	int found;
 	bool in_redis = false;
 
-	found = gw_handler_extract_key(req, cfg, kbuf, &key);
+	/* The key this connection presented last is known to be well-formed and its digest
+	 * is remembered (keycache.h): only another one is checked and hashed. */
+	key_input(req, kh, &in);
+	found = gw_apikey_locate(cfg, &in, kbuf, &key);
+	if (found > 0 && !gw_keycache_get(rc->tc->worker->keycache, req->conn->id, key.key,
+					  key.len, digest, rc->key_id)) {
+		if (!gw_apikey_valid(key.key, key.len))
+			found = -EINVAL;
+		else
+			gw_keycache_digest(rc->tc->worker->keycache, req->conn->id, key.key,
+					   key.len, digest, rc->key_id);
+	}
 	if (found <= 0) {
 		bool bearer = false;
 
@@ -330,8 +357,6 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	drop->header_len = cfg->keys.header_len;
 	drop->authorization = key.src == GW_KEY_SRC_BEARER;
 
-	gw_keycache_digest(rc->tc->worker->keycache, req->conn->id, key.key, key.len, digest,
-			   rc->key_id);
 	e = gw_keys_lock(gw_server.keys, digest, &lk);
 	if (!e) {
 		problem = GW_PROBLEM_INVALID_KEY;
@@ -441,6 +466,7 @@ static int handle(h2o_req_t *req)
 	gw_reqctx_t *rc = &rm->rc;
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	gw_proxy_drop_t drop = { 0 };
+	struct key_headers kh = { -1, -1 };
 	gw_route_result_t rr;
 	char *norm;
 	int n;
@@ -490,9 +516,18 @@ static int handle(h2o_req_t *req)
 	{
 		size_t head = req->method.len + req->path.len + req->authority.len;
 
-		for (size_t i = 0; i < req->headers.size; i++)
-			head += req->headers.entries[i].name->len +
-				req->headers.entries[i].value.len + 4;
+		/* The same pass finds the key's headers (the first of each, as
+		 * gw_handler_extract_key() does) for authorize(). */
+		for (size_t i = 0; i < req->headers.size; i++) {
+			const h2o_header_t *h = &req->headers.entries[i];
+
+			head += h->name->len + h->value.len + 4;
+			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION) && kh.authorization == -1)
+				kh.authorization = (ssize_t)i;
+			if (kh.header == -1 && h2o_memis(h->name->base, h->name->len,
+							 cfg->keys.header, cfg->keys.header_len))
+				kh.header = (ssize_t)i;
+		}
 		if (head > cfg->limits.max_header_bytes) {
 			gw_handler_problem(req, rc, GW_PROBLEM_HEADERS_TOO_LARGE);
 			return 0;
@@ -528,7 +563,7 @@ static int handle(h2o_req_t *req)
 	rc->route = rr.route;
 	rc->norm = norm;
 	rc->norm_len = (size_t)n;
-	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &drop))
+	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &kh, &drop))
 		return 0;
 	build_uri(req, rc);
 	/* Past every limit: the cache answers, or the upstream does (cache.h). */
