@@ -415,9 +415,14 @@ static void build_uri(h2o_req_t *req, gw_reqctx_t *rc)
 	const char *norm = rc->norm;
 	size_t nlen = rc->norm_len;
 	size_t qlen = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
-	char *out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
-	size_t o = gw_route_encode(norm, nlen, out);
+	char *out;
+	size_t o;
 	bool strip = false;
+
+	if (!norm)
+		return; /* rc->uri is final already */
+	out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
+	o = gw_route_encode(norm, nlen, out);
 
 	for (size_t s = 0; s < cfg->keys.nsources; s++)
 		strip |= cfg->keys.order[s] == GW_KEY_SRC_QUERY;
@@ -468,6 +473,8 @@ static int handle(h2o_req_t *req)
 	gw_proxy_drop_t drop = { 0 };
 	struct key_headers kh = { -1, -1 };
 	gw_route_result_t rr;
+	enum gw_method method;
+	bool known, as_is = false;
 	char *norm;
 	int n;
 
@@ -533,7 +540,10 @@ static int handle(h2o_req_t *req)
 			return 0;
 		}
 	}
-	if (gw_route_is_normal(req->path.base, plen)) {
+	method = gw_method_of(req->method.base, req->method.len);
+	/* A path the thread answered lately (route.h's memo) is normal, its route known. */
+	known = gw_route_memo_get(w->scratch, cfg, method, req->path.base, plen, &rr, &as_is);
+	if (known || gw_route_is_normal(req->path.base, plen)) {
 		norm = req->path.base; /* normalising would copy it unchanged */
 		n = (int)plen;
 	} else {
@@ -546,8 +556,11 @@ static int handle(h2o_req_t *req)
 	}
 	if (cfg->usage.endpoint && gw_credits_usage_endpoint(req, rc, cfg, plen))
 		return 0;
-	gw_route_match(cfg, w->scratch, gw_method_of(req->method.base, req->method.len), norm,
-		       (size_t)n, &rr);
+	if (!known) {
+		gw_route_match(cfg, w->scratch, method, norm, (size_t)n, &rr);
+		if (norm == req->path.base) /* only a normal path (route.h) */
+			gw_route_memo_put(w->scratch, cfg, method, norm, (size_t)n, &rr);
+	}
 	if (!rr.route) {
 		if (rr.allowed) {
 			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
@@ -561,8 +574,12 @@ static int handle(h2o_req_t *req)
 		return 0;
 	}
 	rc->route = rr.route;
-	rc->norm = norm;
-	rc->norm_len = (size_t)n;
+	/* Without a query, a path the memo knows to encode as it is goes upstream as it came
+	 * (rc->uri already): nothing to build. */
+	if (!(as_is && req->query_at == SIZE_MAX)) {
+		rc->norm = norm;
+		rc->norm_len = (size_t)n;
+	}
 	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &kh, &drop))
 		return 0;
 	build_uri(req, rc);
