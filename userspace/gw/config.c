@@ -413,6 +413,9 @@ static const char *const method_names[GW_METHOD_MAX] = {
 
 enum gw_method gw_method_of(const char *m, size_t len)
 {
+	/* the method of nearly every request, asked for once or twice per request */
+	if (len == 3 && m[0] == 'G' && m[1] == 'E' && m[2] == 'T')
+		return GW_METHOD_GET;
 	for (int i = 0; i < GW_METHOD_MAX; i++)
 		if (strlen(method_names[i]) == len && !memcmp(method_names[i], m, len))
 			return (enum gw_method)i;

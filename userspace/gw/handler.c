@@ -34,6 +34,9 @@
 
 /* The env slot that ties an h2o request to its gw_reqctx_t. */
 #define ENV_NAME       "floodgate.req"
+/* Its name, at one address: handle() puts the slot first, and gw_handler_reqctx() knows it
+ * by that address before searching by name. */
+static const char env_name[] = ENV_NAME;
 /* Occurrences of the client-IP header read per request. */
 #define IP_HEADERS_MAX 8
 /* Response headers with room in the request's context (reqmem): a cache hit's stored
@@ -65,6 +68,8 @@ gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req)
 
 	if (req == cur_req)
 		return cur_rc;
+	if (req->env.size >= 2 && req->env.entries[0].base == env_name)
+		return (gw_reqctx_t *)req->env.entries[1].base;
 	v = h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 0);
 
 	return v ? (gw_reqctx_t *)v->base : NULL;
@@ -483,12 +488,12 @@ static int handle(h2o_req_t *req)
 	rc->upstream_ns = -1;
 	rc->uri = h2o_iovec_init(req->path.base, plen);
 	if (!req->env.capacity) { /* what h2o_req_getenv() would add, without the growth */
-		rm->env[0] = h2o_iovec_init(H2O_STRLIT(ENV_NAME));
+		rm->env[0] = h2o_iovec_init(env_name, sizeof(env_name) - 1);
 		rm->env[1] = h2o_iovec_init(rc, 0);
 		req->env.entries = rm->env;
 		req->env.size = req->env.capacity = 2;
 	} else {
-		h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+		h2o_req_getenv(req, env_name, sizeof(env_name) - 1, 1)->base = (char *)rc;
 	}
 	if (!req->res.headers.capacity) {
 		req->res.headers.entries = rm->headers;
