@@ -202,9 +202,12 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 	e = find(s, key);
 	/* Check every hard limit before touching anything: all or nothing. */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t used = e ? current(&e->slots[c[i].kind], &c[i], NULL) : 0;
+		uint64_t used;
 
-		if (c[i].limit && !c[i].soft && used + c[i].cost > c[i].limit) {
+		if (!c[i].limit || c[i].soft) /* nothing to refuse: the count is not needed */
+			continue;
+		used = e ? current(&e->slots[c[i].kind], &c[i], NULL) : 0;
+		if (used + c[i].cost > c[i].limit) {
 			if (failed)
 				*failed = i;
 			ret = -EDQUOT;
