@@ -683,14 +683,17 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
 
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-	gw_reqctx_t *rc = gw_handler_reqctx(req);
-	gw_worker_t *w = gw_worker_self();
+	gw_reqctx_t *rc;
+	gw_worker_t *w = NULL;
 	struct rewrite *r;
 	ssize_t i;
 
-	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. */
-	if (req->res.status < 400 || (rc && (rc->problem || rc->upstream_ns >= 0)) || !w ||
-	    !w->cur || (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
+	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. The
+	 * context and the worker are looked up only for an error. */
+	if (req->res.status < 400 ||
+	    ((rc = gw_handler_reqctx(req)) && (rc->problem || rc->upstream_ns >= 0)) ||
+	    !(w = gw_worker_self()) || !w->cur ||
+	    (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
 	    req->res.headers.entries[i].value.len < 10 ||
 	    memcmp(req->res.headers.entries[i].value.base, "text/plain", 10)) {
 		h2o_setup_next_ostream(req, slot);
