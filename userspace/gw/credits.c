@@ -69,8 +69,11 @@ enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_confi
 		uint64_t o[GW_QUOTA_UNITS] = { 0 };
 
 		for (size_t i = 0; i < d->n; i++) {
-			unsigned u = d->c[i].kind / GW_QUOTA_PERIODS;
+			unsigned u;
 
+			if (!d->over[i]) /* nearly always */
+				continue;
+			u = d->c[i].kind / GW_QUOTA_PERIODS;
 			if (d->over[i] > o[u])
 				o[u] = d->over[i];
 		}

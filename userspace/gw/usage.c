@@ -6,6 +6,7 @@
  * bytes, so they are uniformly spread already and need no further hashing. A key's slots
  * sit in its entry, so one lock and one lookup cover a whole request's counters.
  */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -47,11 +48,11 @@ struct st_gw_usage_t {
 
 uint64_t gw_usage_key_of_digest(const uint8_t digest[32])
 {
-	uint64_t k = 0;
+	uint64_t k;
 
-	for (int i = 0; i < 8; i++)
-		k = k << 8 | digest[i];
-	return k;
+	/* the first 8 bytes, big-endian: one load (and a byte swap) */
+	memcpy(&k, digest, 8);
+	return be64toh(k);
 }
 
 int gw_usage_key_of_id(const char *id, uint64_t *out)
