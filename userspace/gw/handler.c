@@ -559,7 +559,8 @@ static int handle(h2o_req_t *req)
 			return 0;
 		}
 	}
-	if (cfg->usage.endpoint && gw_credits_usage_endpoint(req, rc, cfg, plen))
+	if (cfg->usage.endpoint && plen == cfg->usage.endpoint_len && /* the rest: credits.c */
+	    gw_credits_usage_endpoint(req, rc, cfg, plen))
 		return 0;
 	if (!known) {
 		gw_route_match(cfg, w->scratch, method, norm, (size_t)n, &rr);
