@@ -182,14 +182,52 @@ static void add_retry_after(h2o_req_t *req, uint64_t seconds)
 	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", v, n);
 }
 
+/*
+ * The thread's last RateLimit value: a plan's bucket reads the same for many requests in a
+ * row (full, or empty until the next second), and formatting it cost more than sharing it.
+ * The value is a refcounted h2o chunk each request using it links to its pool, so it
+ * outlives every response that carries it, replaced or not. Keyed by the plan's address
+ * and the worker's config generation: a plan of a later config may reuse an address, never
+ * a generation.
+ */
+struct ratelimit_memo {
+	const gw_plan_t *plan;
+	uint64_t gen;
+	uint64_t remaining, reset_s;
+	char *v; /* shared (h2o_mem_alloc_shared()), NULL: empty */
+	size_t n;
+};
+static __thread struct ratelimit_memo rl_memo;
+
+static void ratelimit_value(h2o_req_t *req, uint64_t gen, const gw_plan_t *plan,
+			    const gw_ratelimit_state_t *st, char **v, size_t *n)
+{
+	struct ratelimit_memo *m = &rl_memo;
+
+	if (!m->v || m->plan != plan || m->gen != gen || m->remaining != st->remaining ||
+	    m->reset_s != st->reset_s) {
+		char *nv = h2o_mem_alloc_shared(NULL, GW_NAME_MAX + 64, NULL);
+
+		if (m->v)
+			h2o_mem_release_shared(m->v);
+		*m = (struct ratelimit_memo){ plan, gen, st->remaining, st->reset_s, nv,
+					      gw_ratelimit_header(plan->name, st, nv,
+								  GW_NAME_MAX + 64) };
+	}
+	h2o_mem_link_shared(&req->pool, m->v);
+	*v = m->v;
+	*n = m->n;
+}
+
 /* RateLimit-Policy and RateLimit (and the legacy trio) for a plan's bucket state. */
 static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const gw_plan_t *plan,
-				  const gw_ratelimit_state_t *st)
+				  const gw_ratelimit_state_t *st, uint64_t gen)
 {
 	if (cfg->headers.ratelimit) {
-		char *v = h2o_mem_alloc_pool(&req->pool, GW_NAME_MAX + 64);
-		size_t n = gw_ratelimit_header(plan->name, st, v, GW_NAME_MAX + 64);
+		char *v;
+		size_t n;
 
+		ratelimit_value(req, gen, plan, st, &v, &n);
 		push_header(req, &hdr_ratelimit_policy, "RateLimit-Policy", plan->policy,
 			    plan->policy_len);
 		if (n)
@@ -397,7 +435,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	}
 	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE ||
 	    problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
-		add_ratelimit_headers(req, cfg, plan, &st);
+		add_ratelimit_headers(req, cfg, plan, &st, rc->tc->worker->gen);
 	if (problem == GW_PROBLEM_NONE)
 		return false;
 	if (problem == GW_PROBLEM_RATE_LIMITED)
@@ -453,7 +491,7 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 			const gw_proxy_drop_t *drop)
 {
 	if (st)
-		add_ratelimit_headers(req, rc->tc->config, plan, st);
+		add_ratelimit_headers(req, rc->tc->config, plan, st, rc->tc->worker->gen);
 	if (problem) {
 		if (problem == GW_PROBLEM_RATE_LIMITED && st)
 			add_retry_after(req, st->retry_after_s);
