@@ -372,6 +372,11 @@ static void on_ref_dispose(void *arg)
 	entry_unref(((struct ref *)arg)->e);
 }
 
+static void on_hold_release(void *arg)
+{
+	entry_unref(arg);
+}
+
 static uint64_t age_of(const struct entry *e, uint64_t now)
 {
 	return e->initial_age + (now > e->stored_ns ? (now - e->stored_ns) / 1000000000ULL : 0);
@@ -381,12 +386,17 @@ static uint64_t age_of(const struct entry *e, uint64_t now)
  * first (what an upstream attempt may have added). */
 static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hbase, uint64_t now)
 {
-	struct ref *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_ref_dispose);
 	h2o_headers_t *hs = &req->res.headers;
 	char *age = h2o_mem_alloc_pool(&req->pool, 24);
 	bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
 
-	r->e = e;
+	/* The body is sent from the entry: it stays until the request is done with, held by
+	 * the request's context (no allocation), else by a reference in its pool. */
+	if (!gw_handler_hold(req, on_hold_release, e)) {
+		struct ref *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_ref_dispose);
+
+		r->e = e;
+	}
 	entry_ref(e);
 	if (hs->size > hbase)
 		hs->size = hbase;

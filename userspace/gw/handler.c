@@ -48,6 +48,8 @@ static const char env_name[] = ENV_NAME;
  * visible share of a short answer. The pool outlives every use of either. */
 struct reqmem {
 	gw_reqctx_t rc;
+	void (*hold)(void *); /* gw_handler_hold(): called by the logger, or NULL */
+	void *hold_arg;
 	h2o_iovec_t env[2];
 	h2o_header_t headers[RES_HEADERS_INLINE];
 };
@@ -522,6 +524,7 @@ static int handle(h2o_req_t *req)
 	int n;
 
 	memset(rc, 0, sizeof(*rc));
+	rm->hold = NULL;
 	rc->tc = tc;
 	rc->upstream_ns = -1;
 	rc->uri = h2o_iovec_init(req->path.base, plen);
@@ -640,7 +643,31 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	return ret;
 }
 
+bool gw_handler_hold(h2o_req_t *req, void (*fn)(void *), void *arg)
+{
+	gw_reqctx_t *rc = gw_handler_reqctx(req);
+	/* rc is the first member of the request's reqmem (handle()) */
+	struct reqmem *rm = (struct reqmem *)rc;
+
+	if (!rc || rm->hold)
+		return false;
+	rm->hold = fn;
+	rm->hold_arg = arg;
+	return true;
+}
+
 /* ---- logger ---- */
+
+/* What gw_handler_hold() was given, now that the request is done with. */
+static void release_hold(gw_reqctx_t *rc)
+{
+	struct reqmem *rm = (struct reqmem *)rc;
+
+	if (rm->hold) {
+		rm->hold(rm->hold_arg);
+		rm->hold = NULL;
+	}
+}
 
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
@@ -651,8 +678,11 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	char client[FG_CIDR_STRLEN] = "";
 	gw_accesslog_entry_t e;
 
-	if (!w)
+	if (!w) {
+		if (rc)
+			release_hold(rc);
 		return;
+	}
 	if (!rc) {
 		/* Answered by h2o itself before our handler (413, 417, ...). */
 		gw_metrics_request(w->metrics, 0, 0, status);
@@ -698,6 +728,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	}
 	w->in_flight--;
 	gw_metrics_gauge_add(&w->metrics->in_flight, -1);
+	release_hold(rc);
 	gw_worker_release(rc->tc);
 }
 
