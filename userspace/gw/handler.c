@@ -629,7 +629,8 @@ static int handle(h2o_req_t *req)
 	}
 	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &kh, &drop))
 		return 0;
-	build_uri(req, rc);
+	if (rc->norm)
+		build_uri(req, rc);
 	/* Past every limit: the cache answers, or the upstream does (cache.h). */
 	gw_cache_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
 	return 0;
