@@ -176,12 +176,30 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 	gw_handler_send_memory(req, body, head, true);
 }
 
+/* The thread's last Retry-After value, shared as ratelimit_value() shares RateLimit's: a
+ * rejection's delay stays the same for a second. */
+static __thread struct {
+	uint64_t seconds;
+	char *v; /* shared, NULL: empty */
+	size_t n;
+} retry_memo;
+
 static void add_retry_after(h2o_req_t *req, uint64_t seconds)
 {
-	char *v = h2o_mem_alloc_pool(&req->pool, 24);
-	size_t n = gw_ratelimit_u64(v, seconds ? seconds : 1);
+	if (!seconds)
+		seconds = 1;
+	if (!retry_memo.v || retry_memo.seconds != seconds) {
+		char *v = h2o_mem_alloc_shared(NULL, 24, NULL);
 
-	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", v, n);
+		if (retry_memo.v)
+			h2o_mem_release_shared(retry_memo.v);
+		retry_memo.seconds = seconds;
+		retry_memo.v = v;
+		retry_memo.n = gw_ratelimit_u64(v, seconds);
+	}
+	h2o_mem_link_shared(&req->pool, retry_memo.v);
+	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", retry_memo.v,
+		    retry_memo.n);
 }
 
 /*
