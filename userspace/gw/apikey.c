@@ -43,15 +43,6 @@ bool gw_apikey_valid(const char *key, size_t len)
 	return true;
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-		(*len)--;
-}
 
 static int hexval(char c)
 {
@@ -151,20 +142,20 @@ int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *
 				continue;
 			k = in->header;
 			len = in->header_len;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			break;
 		case GW_KEY_SRC_BEARER:
 			if (!in->authorization)
 				continue;
 			k = in->authorization;
 			len = in->authorization_len;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			/* Another scheme (Basic, Digest) is not ours: keep looking elsewhere. */
 			if (len < 7 || strncasecmp(k, "bearer", 6) || (k[6] != ' ' && k[6] != '\t'))
 				continue;
 			k += 7;
 			len -= 7;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			break;
 		case GW_KEY_SRC_QUERY: {
 			const char *v;

@@ -51,6 +51,17 @@ typedef struct st_gw_apikey_t {
 int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
 		      gw_apikey_t *out);
 
+/* Leading and trailing spaces and tabs off s[0..*len). */
+static inline void gw_apikey_trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
 /*
  * gw_apikey_extract() without the last step: the key of the first present accepted source,
  * not yet checked with gw_apikey_valid() (what extract returns -EINVAL for, locate returns

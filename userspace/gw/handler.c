@@ -392,8 +392,16 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 
 	/* The key this connection presented last is known to be well-formed and its digest
 	 * is remembered (keycache.h): only another one is checked and hashed. */
-	key_input(req, kh, &in);
-	found = gw_apikey_locate(cfg, &in, kbuf, &key);
+	if (cfg->keys.nsources && cfg->keys.order[0] == GW_KEY_SRC_HEADER && kh->header != -1) {
+		/* the first accepted source is there: what gw_apikey_locate() finds, directly */
+		key = (gw_apikey_t){ req->headers.entries[kh->header].value.base,
+				     req->headers.entries[kh->header].value.len, GW_KEY_SRC_HEADER };
+		gw_apikey_trim(&key.key, &key.len);
+		found = 1;
+	} else {
+		key_input(req, kh, &in);
+		found = gw_apikey_locate(cfg, &in, kbuf, &key);
+	}
 	if (found > 0 && !gw_keycache_get(rc->tc->worker->keycache, req->conn->id, key.key,
 					  key.len, digest, rc->key_id)) {
 		if (!gw_apikey_valid(key.key, key.len))
