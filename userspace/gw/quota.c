@@ -127,9 +127,8 @@ static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *c
 	ps->valid = true;
 }
 
-size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t credits,
-			 int64_t now, const gw_quota_clock_t *clk,
-			 gw_quota_counter_t out[GW_QUOTA_KINDS])
+const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t *clk,
+					    uint64_t credits)
 {
 	/* Formatting the ids costs more than the rest of an admission; they change once a
 	 * day, so each thread keeps the last day's. */
@@ -139,14 +138,22 @@ size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t
 	if (!cache.valid || cache.today != today || cache.offset != clk->utc_offset_s ||
 	    cache.week_start != clk->week_start)
 		compute(&cache, today, clk);
-	/* The day's template in one copy, then what the plan and the route add. */
-	memcpy(out, cache.tmpl, sizeof(cache.tmpl));
+	if (cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, 0)].cost != credits)
+		for (int p = 0; p < GW_QUOTA_PERIODS; p++)
+			cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, p)].cost = credits;
+	return cache.tmpl;
+}
+
+size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t credits,
+			 int64_t now, const gw_quota_clock_t *clk,
+			 gw_quota_counter_t out[GW_QUOTA_KINDS])
+{
+	/* The day's template in one copy, then the plan's limits. */
+	memcpy(out, gw_quota_template(now, clk, credits), GW_QUOTA_KINDS * sizeof(*out));
 	for (int k = 0; k < GW_QUOTA_KINDS; k++) {
 		out[k].limit = limits[k].limit;
 		out[k].soft = limits[k].soft;
 	}
-	for (int p = 0; p < GW_QUOTA_PERIODS; p++)
-		out[gw_quota_kind(GW_QUOTA_CREDITS, p)].cost = credits;
 	return GW_QUOTA_KINDS;
 }
 
