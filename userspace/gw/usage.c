@@ -246,6 +246,37 @@ out:
 	return ret;
 }
 
+int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n)
+{
+	stripe_t *s = stripe_of(u, key);
+	entry_t *e;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!(e = find_or_add(s, key))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* gw_usage_debit()'s second loop where no counter has a limit (no overage) */
+	for (size_t i = 0; i < n; i++) {
+		slot_t *sl = &e->slots[c[i].kind];
+
+		if (!gw_quota_same_period(sl->period, c[i].period)) {
+			memcpy(sl->period, c[i].period, sizeof(sl->period));
+			sl->used = sl->overage = 0;
+			sl->reset_at = c[i].reset_at;
+			sl->dirty = true;
+		}
+		if (c[i].cost) {
+			sl->used += c[i].cost;
+			sl->dirty = true;
+		}
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 void gw_usage_refund(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n,
 		     const uint64_t *over)
 {
