@@ -702,7 +702,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	gw_reqctx_t *rc = gw_handler_reqctx(req);
 	int status = req->res.status;
 	const gw_config_t *cfg;
-	char client[FG_CIDR_STRLEN] = "";
+	char client[FG_CIDR_STRLEN];
 	gw_accesslog_entry_t e;
 
 	if (!w) {
@@ -718,7 +718,8 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 		return;
 	}
 	cfg = rc->tc->config;
-	gw_credits_finish(req, rc);
+	if (rc->quota) /* a debit to give back, maybe */
+		gw_credits_finish(req, rc);
 	gw_metrics_request(w->metrics, rc->route ? rc->route->id : 0, rc->plan_id, status);
 	if (rc->problem)
 		gw_metrics_rejection(w->metrics, rc->problem);
@@ -729,6 +730,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	if (cfg->access_log_fd >= 0) {
 		if (rc->norm)
 			build_uri(req, rc);
+		client[0] = '\0';
 		if (rc->have_ip)
 			gw_clientip_format(&rc->ip.client, client);
 		e = (gw_accesslog_entry_t){
@@ -786,9 +788,10 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 	ssize_t i;
 
 	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. The
-	 * context and the worker are looked up only for an error. */
+	 * context and the worker are looked up only for an error (ours: inside on_req()). */
 	if (req->res.status < 400 ||
-	    ((rc = gw_handler_reqctx(req)) && (rc->problem || rc->upstream_ns >= 0)) ||
+	    ((rc = req == cur_req ? cur_rc : gw_handler_reqctx(req)) &&
+	     (rc->problem || rc->upstream_ns >= 0)) ||
 	    !(w = gw_worker_self()) || !w->cur ||
 	    (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
 	    req->res.headers.entries[i].value.len < 10 ||
