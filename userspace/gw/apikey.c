@@ -43,7 +43,6 @@ bool gw_apikey_valid(const char *key, size_t len)
 	return true;
 }
 
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

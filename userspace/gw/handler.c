@@ -33,12 +33,12 @@
 #include "gw/topkeys.h"
 
 /* The env slot that ties an h2o request to its gw_reqctx_t. */
-#define ENV_NAME       "floodgate.req"
+#define ENV_NAME "floodgate.req"
 /* Its name, at one address: handle() puts the slot first, and gw_handler_reqctx() knows it
  * by that address before searching by name. */
 static const char env_name[] = ENV_NAME;
 /* Occurrences of the client-IP header read per request. */
-#define IP_HEADERS_MAX 8
+#define IP_HEADERS_MAX	   8
 /* Response headers with room in the request's context (reqmem): a cache hit's stored
  * headers, RateLimit, X-Cache and Age fit; more grow into the pool as usual. */
 #define RES_HEADERS_INLINE 12
@@ -230,9 +230,12 @@ static void ratelimit_value(h2o_req_t *req, uint64_t gen, const gw_plan_t *plan,
 
 		if (m->v)
 			h2o_mem_release_shared(m->v);
-		*m = (struct ratelimit_memo){ plan, gen, st->remaining, st->reset_s, nv,
-					      gw_ratelimit_header(plan->name, st, nv,
-								  GW_NAME_MAX + 64) };
+		m->plan = plan;
+		m->gen = gen;
+		m->remaining = st->remaining;
+		m->reset_s = st->reset_s;
+		m->v = nv;
+		m->n = gw_ratelimit_header(plan->name, st, nv, GW_NAME_MAX + 64);
 	}
 	h2o_mem_link_shared(&req->pool, m->v);
 	*v = m->v;
@@ -395,15 +398,16 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	if (cfg->keys.nsources && cfg->keys.order[0] == GW_KEY_SRC_HEADER && kh->header != -1) {
 		/* the first accepted source is there: what gw_apikey_locate() finds, directly */
 		key = (gw_apikey_t){ req->headers.entries[kh->header].value.base,
-				     req->headers.entries[kh->header].value.len, GW_KEY_SRC_HEADER };
+				     req->headers.entries[kh->header].value.len,
+				     GW_KEY_SRC_HEADER };
 		gw_apikey_trim(&key.key, &key.len);
 		found = 1;
 	} else {
 		key_input(req, kh, &in);
 		found = gw_apikey_locate(cfg, &in, kbuf, &key);
 	}
-	if (found > 0 && !gw_keycache_get(rc->tc->worker->keycache, req->conn->id, key.key,
-					  key.len, digest, rc->key_id)) {
+	if (found > 0 && !gw_keycache_get(rc->tc->worker->keycache, req->conn->id, key.key, key.len,
+					  digest, rc->key_id)) {
 		if (!gw_apikey_valid(key.key, key.len))
 			found = -EINVAL;
 		else
@@ -601,7 +605,8 @@ static int handle(h2o_req_t *req)
 			const h2o_header_t *h = &req->headers.entries[i];
 
 			head += h->name->len + h->value.len + 4;
-			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION) && kh.authorization == -1)
+			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION) &&
+			    kh.authorization == -1)
 				kh.authorization = (ssize_t)i;
 			if (kh.header == -1 && h2o_memis(h->name->base, h->name->len,
 							 cfg->keys.header, cfg->keys.header_len))

@@ -135,12 +135,18 @@ static void locate_is_extract_without_validity(void **state)
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	const gw_apikey_input_t ins[] = {
-		IN("fg_abc", NULL, NULL),     IN("  fg_abc\t", NULL, NULL),
-		IN(NULL, "Bearer fg_abc", NULL), IN(NULL, NULL, "x=1&api_key=fg%5Fabc"),
-		IN("", NULL, NULL),	      IN("fg abc", "Bearer b", NULL),
-		IN(NULL, "Bearer ", NULL),    IN(NULL, NULL, "api_key="),
-		IN(NULL, NULL, "api_key=%zz"), IN(NULL, NULL, "api_key=a%00b"),
-		IN(NULL, NULL, "a=1"),	      IN("\xc3\xa9", NULL, NULL),
+		IN("fg_abc", NULL, NULL),
+		IN("  fg_abc\t", NULL, NULL),
+		IN(NULL, "Bearer fg_abc", NULL),
+		IN(NULL, NULL, "x=1&api_key=fg%5Fabc"),
+		IN("", NULL, NULL),
+		IN("fg abc", "Bearer b", NULL),
+		IN(NULL, "Bearer ", NULL),
+		IN(NULL, NULL, "api_key="),
+		IN(NULL, NULL, "api_key=%zz"),
+		IN(NULL, NULL, "api_key=a%00b"),
+		IN(NULL, NULL, "a=1"),
+		IN("\xc3\xa9", NULL, NULL),
 		IN(big, NULL, NULL),
 	};
 

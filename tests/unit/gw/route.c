@@ -340,8 +340,8 @@ static void memo_answers_as_the_regexes(void **state)
 		"\"/v1/items(/[0-9]+)?\", \"upstream\": \"api\"}],"
 		"\"plans\": {}}";
 	char err[GW_CONFIG_ERRLEN], p[64];
-	gw_config_t *other = gw_config_parse("o.json", other_text, strlen(other_text), err,
-					     sizeof(err));
+	gw_config_t *other =
+		gw_config_parse("o.json", other_text, strlen(other_text), err, sizeof(err));
 	unsigned seed = 777, hits = 0;
 	gw_route_result_t a, b;
 	bool as_is;
@@ -351,7 +351,7 @@ static void memo_answers_as_the_regexes(void **state)
 		/* short paths over few bytes, so that they repeat; some past the memo's limit */
 		size_t len = 1 + (seed = seed * 1103515245 + 12345) % (round % 10 ? 14 : 60);
 		enum gw_method m = (seed = seed * 1103515245 + 12345) >> 16 & 1 ? GW_METHOD_GET
-										 : GW_METHOD_PUT;
+										: GW_METHOD_PUT;
 		const gw_config_t *cfg = round % 3 ? f->cfg : other;
 		gw_route_result_t got, want;
 
@@ -387,14 +387,17 @@ static void memo_answers_as_the_regexes(void **state)
 	gw_route_match(f->cfg, f->s, GW_METHOD_GET, "/v1/items/42", 12, &a);
 	gw_route_memo_put(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &a);
 	assert_false(gw_route_memo_get(f->s, other, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
-	assert_false(gw_route_memo_get(f->s, f->cfg, GW_METHOD_POST, "/v1/items/42", 12, &b, &as_is));
-	assert_false(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/43", 12, &b, &as_is));
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_POST, "/v1/items/42", 12, &b, &as_is));
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/43", 12, &b, &as_is));
 	assert_false(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/4", 11, &b, &as_is));
 	assert_true(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
 	assert_string_equal(b.route->name, "items");
 	/* forgotten: nothing */
 	gw_route_scratch_forget(f->s);
-	assert_false(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
 	gw_config_unref(other);
 }
 
