@@ -43,16 +43,6 @@ bool gw_apikey_valid(const char *key, size_t len)
 	return true;
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-		(*len)--;
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -131,6 +121,16 @@ static bool query_find(const char *q, size_t len, const char *param, size_t plen
 int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
 		      gw_apikey_t *out)
 {
+	int ret = gw_apikey_locate(cfg, in, buf, out);
+
+	if (ret > 0 && !gw_apikey_valid(out->key, out->len))
+		return -EINVAL;
+	return ret;
+}
+
+int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
+		     gw_apikey_t *out)
+{
 	for (size_t i = 0; i < cfg->keys.nsources; i++) {
 		const char *k = NULL;
 		size_t len = 0;
@@ -141,20 +141,20 @@ int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char 
 				continue;
 			k = in->header;
 			len = in->header_len;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			break;
 		case GW_KEY_SRC_BEARER:
 			if (!in->authorization)
 				continue;
 			k = in->authorization;
 			len = in->authorization_len;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			/* Another scheme (Basic, Digest) is not ours: keep looking elsewhere. */
 			if (len < 7 || strncasecmp(k, "bearer", 6) || (k[6] != ' ' && k[6] != '\t'))
 				continue;
 			k += 7;
 			len -= 7;
-			trim(&k, &len);
+			gw_apikey_trim(&k, &len);
 			break;
 		case GW_KEY_SRC_QUERY: {
 			const char *v;
@@ -177,8 +177,6 @@ int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char 
 		default:
 			continue;
 		}
-		if (!gw_apikey_valid(k, len))
-			return -EINVAL;
 		out->key = k;
 		out->len = len;
 		out->src = cfg->keys.order[i];

@@ -51,6 +51,25 @@ typedef struct st_gw_apikey_t {
 int gw_apikey_extract(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
 		      gw_apikey_t *out);
 
+/* Leading and trailing spaces and tabs off s[0..*len). */
+static inline void gw_apikey_trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
+/*
+ * gw_apikey_extract() without the last step: the key of the first present accepted source,
+ * not yet checked with gw_apikey_valid() (what extract returns -EINVAL for, locate returns
+ * 1 for). For a caller that knows some keys to be valid already (keycache.h's hits).
+ */
+int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *buf,
+		     gw_apikey_t *out);
+
 /* Whether a key is well-formed: 1..GW_APIKEY_MAX visible ASCII characters. */
 bool gw_apikey_valid(const char *key, size_t len);
 

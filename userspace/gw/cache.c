@@ -358,10 +358,13 @@ static void push_header(h2o_req_t *req, h2o_iovec_t *name, const char *orig, con
 	slot->value = h2o_iovec_init(v, vlen);
 }
 
-static void push_x_cache(h2o_req_t *req, const char *v)
+static void push_x_cache(h2o_req_t *req, h2o_iovec_t v)
 {
-	push_header(req, &hdr_x_cache, "X-Cache", v, strlen(v));
+	push_header(req, &hdr_x_cache, "X-Cache", v.base, v.len);
 }
+
+/* An X-Cache label, its length known without strlen(). */
+#define LABEL(s) h2o_iovec_init(H2O_STRLIT(s))
 
 struct ref {
 	struct entry *e;
@@ -372,6 +375,11 @@ static void on_ref_dispose(void *arg)
 	entry_unref(((struct ref *)arg)->e);
 }
 
+static void on_hold_release(void *arg)
+{
+	entry_unref(arg);
+}
+
 static uint64_t age_of(const struct entry *e, uint64_t now)
 {
 	return e->initial_age + (now > e->stored_ns ? (now - e->stored_ns) / 1000000000ULL : 0);
@@ -379,14 +387,19 @@ static uint64_t age_of(const struct entry *e, uint64_t now)
 
 /* Answer req from e with X-Cache: label; its headers from index hbase on are dropped
  * first (what an upstream attempt may have added). */
-static void serve(h2o_req_t *req, struct entry *e, const char *label, size_t hbase, uint64_t now)
+static void serve(h2o_req_t *req, struct entry *e, h2o_iovec_t label, size_t hbase, uint64_t now)
 {
-	struct ref *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_ref_dispose);
 	h2o_headers_t *hs = &req->res.headers;
 	char *age = h2o_mem_alloc_pool(&req->pool, 24);
 	bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
 
-	r->e = e;
+	/* The body is sent from the entry: it stays until the request is done with, held by
+	 * the request's context (no allocation), else by a reference in its pool. */
+	if (!gw_handler_hold(req, on_hold_release, e)) {
+		struct ref *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_ref_dispose);
+
+		r->e = e;
+	}
 	entry_ref(e);
 	if (hs->size > hbase)
 		hs->size = hbase;
@@ -493,7 +506,7 @@ static void act(struct waiter *w)
 	switch (w->action) {
 	case W_STALE:
 		count(&c->st.stale, 1);
-		serve(w->req, stale, "STALE", w->hbase, gw_now_ns());
+		serve(w->req, stale, LABEL("STALE"), w->hbase, gw_now_ns());
 		entry_unref(stale);
 		return;
 	case W_PROBLEM:
@@ -657,7 +670,7 @@ static void go_upstream(gw_cache_fill_t *f, h2o_req_t *req, gw_reqctx_t *rc, gw_
 {
 	if (f)
 		f->hbase = req->res.headers.size;
-	push_x_cache(req, "MISS");
+	push_x_cache(req, LABEL("MISS"));
 	gw_proxy_start_fill(req, rc, rt, drop, f);
 }
 
@@ -1264,7 +1277,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		entry_ref(e);
 		pthread_mutex_unlock(&s->lock);
 		count(&c->st.hit, 1);
-		serve(req, e, "HIT", req->res.headers.size, now);
+		serve(req, e, LABEL("HIT"), req->res.headers.size, now);
 		entry_unref(e); /* serve() holds its own */
 		return;
 	}
@@ -1278,7 +1291,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 			entry_ref(e);
 			pthread_mutex_unlock(&s->lock);
 			count(&c->st.stale, 1);
-			serve(req, e, "STALE", req->res.headers.size, now);
+			serve(req, e, LABEL("STALE"), req->res.headers.size, now);
 			entry_unref(e);
 			return;
 		}
@@ -1306,7 +1319,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		if (e && now < e->swr_until) {
 			entry_ref(e);
 			count(&c->st.stale, 1);
-			serve(req, e, "STALE", req->res.headers.size, now);
+			serve(req, e, LABEL("STALE"), req->res.headers.size, now);
 			entry_unref(e);
 			return;
 		}
@@ -1336,7 +1349,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		pthread_mutex_unlock(&s->lock);
 		refresh_start(c, f, req, rc, rt, drop);
 		count(&c->st.stale, 1);
-		serve(req, e, "STALE", req->res.headers.size, now);
+		serve(req, e, LABEL("STALE"), req->res.headers.size, now);
 		entry_unref(e);
 		return;
 	}
@@ -1524,7 +1537,7 @@ bool gw_cache_fill_head(gw_cache_fill_t *f, h2o_req_t *req, size_t first)
 	if (req->res.status >= 500 && req->res.status <= 504 && req->res.status != 501 &&
 	    f->stale && now < f->stale->sie_until) {
 		count(&f->cache->st.stale, 1);
-		serve(req, f->stale, "STALE", f->hbase, now);
+		serve(req, f->stale, LABEL("STALE"), f->hbase, now);
 		/* the waiters get the stale entry too */
 		fill_over(f, NULL, false, true, GW_PROBLEM_UPSTREAM_ERROR);
 		return true;
@@ -1598,7 +1611,7 @@ bool gw_cache_fill_failed(gw_cache_fill_t *f, h2o_req_t *req, enum gw_problem p)
 
 	if (s && now < s->sie_until) {
 		count(&f->cache->st.stale, 1);
-		serve(req, s, "STALE", f->hbase, now);
+		serve(req, s, LABEL("STALE"), f->hbase, now);
 		served = true;
 	}
 	fill_over(f, NULL, false, true, p);

@@ -108,7 +108,18 @@ uint64_t gw_cachekey_hash(const char *key, size_t len, uint64_t seed)
 		h = (h << 31) | (h >> 33);
 	}
 	w = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The rest as a zero-padded little-endian word, as the memcpy() below gives it: from
+	 * the key's last 8 bytes when it has them, without a memcpy() call. */
+	if (len - i && len >= 8) {
+		memcpy(&w, key + len - 8, 8);
+		w >>= 8 * (8 - (len - i));
+	} else {
+		memcpy(&w, key + i, len - i);
+	}
+#else
 	memcpy(&w, key + i, len - i);
+#endif
 	h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53ULL;
 	return mix64(h);
 }

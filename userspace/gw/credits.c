@@ -40,6 +40,15 @@ void gw_credits_note(int64_t credits, const uint64_t overage[2])
 			__atomic_add_fetch(&total_overage[u], overage[u], __ATOMIC_RELAXED);
 }
 
+/* Whether any of the plan's quota counters has a limit. */
+static bool quota_limited(const gw_plan_t *plan)
+{
+	for (int k = 0; k < GW_QUOTA_KINDS; k++)
+		if (plan->quota[k].limit)
+			return true;
+	return false;
+}
+
 enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 				 const gw_plan_t *plan, const gw_route_t *route,
 				 const uint8_t digest[32])
@@ -49,6 +58,19 @@ enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_confi
 
 	if (!gw_server.usage)
 		return GW_PROBLEM_NONE;
+	if (!route->refund_on_failure && !quota_limited(plan)) {
+		/* Nothing to refuse, no overage, nothing to give back: the request is only
+		 * counted, by the thread's counters as they are, without a record (rc->quota
+		 * stays NULL: gw_credits_finish() would not refund, gw_credits_reject() is
+		 * not reached without limits). */
+		if (!gw_usage_add(gw_server.usage, gw_usage_key_of_digest(digest),
+				  gw_quota_template((int64_t)req->processed_at.at.tv_sec,
+						    &cfg->usage.clock, route->credits),
+				  GW_QUOTA_KINDS) &&
+		    route->credits)
+			__atomic_add_fetch(&total_credits, route->credits, __ATOMIC_RELAXED);
+		return GW_PROBLEM_NONE;
+	}
 	d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
 	d->key = gw_usage_key_of_digest(digest);
 	d->n = gw_quota_counters(plan->quota, route->credits, (int64_t)req->processed_at.at.tv_sec,
@@ -69,8 +91,11 @@ enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_confi
 		uint64_t o[GW_QUOTA_UNITS] = { 0 };
 
 		for (size_t i = 0; i < d->n; i++) {
-			unsigned u = d->c[i].kind / GW_QUOTA_PERIODS;
+			unsigned u;
 
+			if (!d->over[i]) /* nearly always */
+				continue;
+			u = d->c[i].kind / GW_QUOTA_PERIODS;
 			if (d->over[i] > o[u])
 				o[u] = d->over[i];
 		}

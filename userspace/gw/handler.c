@@ -15,6 +15,7 @@
  * Over HTTP/1 a problem response goes out in h2o's pull mode: h2o 2.2.5 writes each
  * buffer it is given as its own TLS record, and pulled, the head and the body share one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,9 +33,26 @@
 #include "gw/topkeys.h"
 
 /* The env slot that ties an h2o request to its gw_reqctx_t. */
-#define ENV_NAME       "floodgate.req"
+#define ENV_NAME "floodgate.req"
+/* Its name, at one address: handle() puts the slot first, and gw_handler_reqctx() knows it
+ * by that address before searching by name. */
+static const char env_name[] = ENV_NAME;
 /* Occurrences of the client-IP header read per request. */
-#define IP_HEADERS_MAX 8
+#define IP_HEADERS_MAX	   8
+/* Response headers with room in the request's context (reqmem): a cache hit's stored
+ * headers, RateLimit, X-Cache and Age fit; more grow into the pool as usual. */
+#define RES_HEADERS_INLINE 12
+
+/* A request's context, in one pool allocation with room for its env slot and its first
+ * response headers: h2o would grow both vectors from the pool (h2o_vector__expand()), a
+ * visible share of a short answer. The pool outlives every use of either. */
+struct reqmem {
+	gw_reqctx_t rc;
+	void (*hold)(void *); /* gw_handler_hold(): called by the logger, or NULL */
+	void *hold_arg;
+	h2o_iovec_t env[2];
+	h2o_header_t headers[RES_HEADERS_INLINE];
+};
 
 typedef struct st_gw_handler_t {
 	h2o_handler_t super;
@@ -52,6 +70,8 @@ gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req)
 
 	if (req == cur_req)
 		return cur_rc;
+	if (req->env.size >= 2 && req->env.entries[0].base == env_name)
+		return (gw_reqctx_t *)req->env.entries[1].base;
 	v = h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 0);
 
 	return v ? (gw_reqctx_t *)v->base : NULL;
@@ -156,22 +176,81 @@ void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p)
 	gw_handler_send_memory(req, body, head, true);
 }
 
+/* The thread's last Retry-After value, shared as ratelimit_value() shares RateLimit's: a
+ * rejection's delay stays the same for a second. */
+static __thread struct {
+	uint64_t seconds;
+	char *v; /* shared, NULL: empty */
+	size_t n;
+} retry_memo;
+
 static void add_retry_after(h2o_req_t *req, uint64_t seconds)
 {
-	char *v = h2o_mem_alloc_pool(&req->pool, 24);
-	size_t n = gw_ratelimit_u64(v, seconds ? seconds : 1);
+	if (!seconds)
+		seconds = 1;
+	if (!retry_memo.v || retry_memo.seconds != seconds) {
+		char *v = h2o_mem_alloc_shared(NULL, 24, NULL);
 
-	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", v, n);
+		if (retry_memo.v)
+			h2o_mem_release_shared(retry_memo.v);
+		retry_memo.seconds = seconds;
+		retry_memo.v = v;
+		retry_memo.n = gw_ratelimit_u64(v, seconds);
+	}
+	h2o_mem_link_shared(&req->pool, retry_memo.v);
+	push_header(req, TOKEN_NAME(H2O_TOKEN_RETRY_AFTER), "Retry-After", retry_memo.v,
+		    retry_memo.n);
+}
+
+/*
+ * The thread's last RateLimit value: a plan's bucket reads the same for many requests in a
+ * row (full, or empty until the next second), and formatting it cost more than sharing it.
+ * The value is a refcounted h2o chunk each request using it links to its pool, so it
+ * outlives every response that carries it, replaced or not. Keyed by the plan's address
+ * and the worker's config generation: a plan of a later config may reuse an address, never
+ * a generation.
+ */
+struct ratelimit_memo {
+	const gw_plan_t *plan;
+	uint64_t gen;
+	uint64_t remaining, reset_s;
+	char *v; /* shared (h2o_mem_alloc_shared()), NULL: empty */
+	size_t n;
+};
+static __thread struct ratelimit_memo rl_memo;
+
+static void ratelimit_value(h2o_req_t *req, uint64_t gen, const gw_plan_t *plan,
+			    const gw_ratelimit_state_t *st, char **v, size_t *n)
+{
+	struct ratelimit_memo *m = &rl_memo;
+
+	if (!m->v || m->plan != plan || m->gen != gen || m->remaining != st->remaining ||
+	    m->reset_s != st->reset_s) {
+		char *nv = h2o_mem_alloc_shared(NULL, GW_NAME_MAX + 64, NULL);
+
+		if (m->v)
+			h2o_mem_release_shared(m->v);
+		m->plan = plan;
+		m->gen = gen;
+		m->remaining = st->remaining;
+		m->reset_s = st->reset_s;
+		m->v = nv;
+		m->n = gw_ratelimit_header(plan->name, st, nv, GW_NAME_MAX + 64);
+	}
+	h2o_mem_link_shared(&req->pool, m->v);
+	*v = m->v;
+	*n = m->n;
 }
 
 /* RateLimit-Policy and RateLimit (and the legacy trio) for a plan's bucket state. */
 static void add_ratelimit_headers(h2o_req_t *req, const gw_config_t *cfg, const gw_plan_t *plan,
-				  const gw_ratelimit_state_t *st)
+				  const gw_ratelimit_state_t *st, uint64_t gen)
 {
 	if (cfg->headers.ratelimit) {
-		char *v = h2o_mem_alloc_pool(&req->pool, GW_NAME_MAX + 64);
-		size_t n = gw_ratelimit_header(plan->name, st, v, GW_NAME_MAX + 64);
+		char *v;
+		size_t n;
 
+		ratelimit_value(req, gen, plan, st, &v, &n);
 		push_header(req, &hdr_ratelimit_policy, "RateLimit-Policy", plan->policy,
 			    plan->policy_len);
 		if (n)
@@ -263,31 +342,45 @@ bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc)
 
 /* Key checks and the plan bucket; returns true when the request was answered. */
 
-int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key)
-{
-	gw_apikey_input_t in = { 0 };
-	ssize_t i;
+/* Where the key header and Authorization are among the request's headers (the first of
+ * each, as h2o_find_header*() find them), or -1: found by handle()'s one pass over them. */
+struct key_headers {
+	ssize_t header, authorization;
+};
 
-	if ((i = h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len,
-					-1)) != -1) {
-		in.header = req->headers.entries[i].value.base;
-		in.header_len = req->headers.entries[i].value.len;
+static void key_input(h2o_req_t *req, const struct key_headers *kh, gw_apikey_input_t *in)
+{
+	*in = (gw_apikey_input_t){ 0 };
+	if (kh->header != -1) {
+		in->header = req->headers.entries[kh->header].value.base;
+		in->header_len = req->headers.entries[kh->header].value.len;
 	}
-	if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
-		in.authorization = req->headers.entries[i].value.base;
-		in.authorization_len = req->headers.entries[i].value.len;
+	if (kh->authorization != -1) {
+		in->authorization = req->headers.entries[kh->authorization].value.base;
+		in->authorization_len = req->headers.entries[kh->authorization].value.len;
 	}
 	if (req->query_at != SIZE_MAX) {
-		in.query = req->path.base + req->query_at + 1;
-		in.query_len = req->path.len - req->query_at - 1;
+		in->query = req->path.base + req->query_at + 1;
+		in->query_len = req->path.len - req->query_at - 1;
 	}
+}
+
+int gw_handler_extract_key(h2o_req_t *req, const gw_config_t *cfg, char *kbuf, gw_apikey_t *key)
+{
+	struct key_headers kh = {
+		h2o_find_header_by_str(&req->headers, cfg->keys.header, cfg->keys.header_len, -1),
+		h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1),
+	};
+	gw_apikey_input_t in;
+
+	key_input(req, &kh, &in);
 	return gw_apikey_extract(cfg, &in, kbuf, key);
 }
 
 static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
-		      const gw_route_t *route, gw_proxy_drop_t *drop)
+		      const gw_route_t *route, const struct key_headers *kh, gw_proxy_drop_t *drop)
 {
-	char *kbuf = h2o_mem_alloc_pool(&req->pool, GW_APIKEY_MAX);
+	char kbuf[GW_APIKEY_MAX]; /* a key from the query, decoded: not needed past here */
 	gw_ratelimit_state_t st;
 	const gw_plan_t *plan = NULL;
 	enum gw_problem problem = GW_PROBLEM_NONE;
@@ -296,10 +389,31 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	gw_keys_lock_t lk;
 	gw_key_entry_t *e;
 	gw_apikey_t key;
+	gw_apikey_input_t in;
 	int found;
 	bool in_redis = false;
 
-	found = gw_handler_extract_key(req, cfg, kbuf, &key);
+	/* The key this connection presented last is known to be well-formed and its digest
+	 * is remembered (keycache.h): only another one is checked and hashed. */
+	if (cfg->keys.nsources && cfg->keys.order[0] == GW_KEY_SRC_HEADER && kh->header != -1) {
+		/* the first accepted source is there: what gw_apikey_locate() finds, directly */
+		key = (gw_apikey_t){ req->headers.entries[kh->header].value.base,
+				     req->headers.entries[kh->header].value.len,
+				     GW_KEY_SRC_HEADER };
+		gw_apikey_trim(&key.key, &key.len);
+		found = 1;
+	} else {
+		key_input(req, kh, &in);
+		found = gw_apikey_locate(cfg, &in, kbuf, &key);
+	}
+	if (found > 0 && !gw_keycache_get(rc->tc->worker->keycache, req->conn->id, key.key, key.len,
+					  digest, rc->key_id)) {
+		if (!gw_apikey_valid(key.key, key.len))
+			found = -EINVAL;
+		else
+			gw_keycache_digest(rc->tc->worker->keycache, req->conn->id, key.key,
+					   key.len, digest, rc->key_id);
+	}
 	if (found <= 0) {
 		bool bearer = false;
 
@@ -318,8 +432,6 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	drop->header_len = cfg->keys.header_len;
 	drop->authorization = key.src == GW_KEY_SRC_BEARER;
 
-	gw_keycache_digest(rc->tc->worker->keycache, req->conn->id, key.key, key.len, digest,
-			   rc->key_id);
 	e = gw_keys_lock(gw_server.keys, digest, &lk);
 	if (!e) {
 		problem = GW_PROBLEM_INVALID_KEY;
@@ -355,7 +467,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	}
 	if (problem == GW_PROBLEM_RATE_LIMITED || problem == GW_PROBLEM_NONE ||
 	    problem == GW_PROBLEM_ROUTE_NOT_IN_PLAN)
-		add_ratelimit_headers(req, cfg, plan, &st);
+		add_ratelimit_headers(req, cfg, plan, &st, rc->tc->worker->gen);
 	if (problem == GW_PROBLEM_NONE)
 		return false;
 	if (problem == GW_PROBLEM_RATE_LIMITED)
@@ -378,9 +490,14 @@ static void build_uri(h2o_req_t *req, gw_reqctx_t *rc)
 	const char *norm = rc->norm;
 	size_t nlen = rc->norm_len;
 	size_t qlen = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
-	char *out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
-	size_t o = gw_route_encode(norm, nlen, out);
+	char *out;
+	size_t o;
 	bool strip = false;
+
+	if (!norm)
+		return; /* rc->uri is final already */
+	out = h2o_mem_alloc_pool(&req->pool, 3 * nlen + qlen + 2);
+	o = gw_route_encode(norm, nlen, out);
 
 	for (size_t s = 0; s < cfg->keys.nsources; s++)
 		strip |= cfg->keys.order[s] == GW_KEY_SRC_QUERY;
@@ -406,7 +523,7 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 			const gw_proxy_drop_t *drop)
 {
 	if (st)
-		add_ratelimit_headers(req, rc->tc->config, plan, st);
+		add_ratelimit_headers(req, rc->tc->config, plan, st, rc->tc->worker->gen);
 	if (problem) {
 		if (problem == GW_PROBLEM_RATE_LIMITED && st)
 			add_retry_after(req, st->retry_after_s);
@@ -425,18 +542,34 @@ static int handle(h2o_req_t *req)
 	gw_worker_t *w = gw_worker_self();
 	gw_tconf_t *tc = gw_worker_acquire(w);
 	const gw_config_t *cfg = tc->config;
-	gw_reqctx_t *rc = h2o_mem_alloc_pool(&req->pool, sizeof(*rc));
+	struct reqmem *rm = h2o_mem_alloc_pool(&req->pool, sizeof(*rm));
+	gw_reqctx_t *rc = &rm->rc;
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	gw_proxy_drop_t drop = { 0 };
+	struct key_headers kh = { -1, -1 };
 	gw_route_result_t rr;
+	enum gw_method method;
+	bool known, as_is = false;
 	char *norm;
 	int n;
 
 	memset(rc, 0, sizeof(*rc));
+	rm->hold = NULL;
 	rc->tc = tc;
 	rc->upstream_ns = -1;
 	rc->uri = h2o_iovec_init(req->path.base, plen);
-	h2o_req_getenv(req, H2O_STRLIT(ENV_NAME), 1)->base = (char *)rc;
+	if (!req->env.capacity) { /* what h2o_req_getenv() would add, without the growth */
+		rm->env[0] = h2o_iovec_init(env_name, sizeof(env_name) - 1);
+		rm->env[1] = h2o_iovec_init(rc, 0);
+		req->env.entries = rm->env;
+		req->env.size = req->env.capacity = 2;
+	} else {
+		h2o_req_getenv(req, env_name, sizeof(env_name) - 1, 1)->base = (char *)rc;
+	}
+	if (!req->res.headers.capacity) {
+		req->res.headers.entries = rm->headers;
+		req->res.headers.capacity = RES_HEADERS_INLINE;
+	}
 	cur_req = req;
 	cur_rc = rc;
 	w->in_flight++;
@@ -466,15 +599,28 @@ static int handle(h2o_req_t *req)
 	{
 		size_t head = req->method.len + req->path.len + req->authority.len;
 
-		for (size_t i = 0; i < req->headers.size; i++)
-			head += req->headers.entries[i].name->len +
-				req->headers.entries[i].value.len + 4;
+		/* The same pass finds the key's headers (the first of each, as
+		 * gw_handler_extract_key() does) for authorize(). */
+		for (size_t i = 0; i < req->headers.size; i++) {
+			const h2o_header_t *h = &req->headers.entries[i];
+
+			head += h->name->len + h->value.len + 4;
+			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION) &&
+			    kh.authorization == -1)
+				kh.authorization = (ssize_t)i;
+			if (kh.header == -1 && h2o_memis(h->name->base, h->name->len,
+							 cfg->keys.header, cfg->keys.header_len))
+				kh.header = (ssize_t)i;
+		}
 		if (head > cfg->limits.max_header_bytes) {
 			gw_handler_problem(req, rc, GW_PROBLEM_HEADERS_TOO_LARGE);
 			return 0;
 		}
 	}
-	if (gw_route_is_normal(req->path.base, plen)) {
+	method = gw_method_of(req->method.base, req->method.len);
+	/* A path the thread answered lately (route.h's memo) is normal, its route known. */
+	known = gw_route_memo_get(w->scratch, cfg, method, req->path.base, plen, &rr, &as_is);
+	if (known || gw_route_is_normal(req->path.base, plen)) {
 		norm = req->path.base; /* normalising would copy it unchanged */
 		n = (int)plen;
 	} else {
@@ -485,10 +631,14 @@ static int handle(h2o_req_t *req)
 			return 0;
 		}
 	}
-	if (cfg->usage.endpoint && gw_credits_usage_endpoint(req, rc, cfg, plen))
+	if (cfg->usage.endpoint && plen == cfg->usage.endpoint_len && /* the rest: credits.c */
+	    gw_credits_usage_endpoint(req, rc, cfg, plen))
 		return 0;
-	gw_route_match(cfg, w->scratch, gw_method_of(req->method.base, req->method.len), norm,
-		       (size_t)n, &rr);
+	if (!known) {
+		gw_route_match(cfg, w->scratch, method, norm, (size_t)n, &rr);
+		if (norm == req->path.base) /* only a normal path (route.h) */
+			gw_route_memo_put(w->scratch, cfg, method, norm, (size_t)n, &rr);
+	}
 	if (!rr.route) {
 		if (rr.allowed) {
 			char *allow = h2o_mem_alloc_pool(&req->pool, 96);
@@ -502,11 +652,16 @@ static int handle(h2o_req_t *req)
 		return 0;
 	}
 	rc->route = rr.route;
-	rc->norm = norm;
-	rc->norm_len = (size_t)n;
-	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &drop))
+	/* Without a query, a path the memo knows to encode as it is goes upstream as it came
+	 * (rc->uri already): nothing to build. */
+	if (!(as_is && req->query_at == SIZE_MAX)) {
+		rc->norm = norm;
+		rc->norm_len = (size_t)n;
+	}
+	if (rr.route->auth && authorize(req, rc, cfg, rr.route, &kh, &drop))
 		return 0;
-	build_uri(req, rc);
+	if (rc->norm)
+		build_uri(req, rc);
 	/* Past every limit: the cache answers, or the upstream does (cache.h). */
 	gw_cache_start(req, rc, &tc->ups[rr.route->upstream->index], &drop);
 	return 0;
@@ -520,7 +675,31 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	return ret;
 }
 
+bool gw_handler_hold(h2o_req_t *req, void (*fn)(void *), void *arg)
+{
+	gw_reqctx_t *rc = gw_handler_reqctx(req);
+	/* rc is the first member of the request's reqmem (handle()) */
+	struct reqmem *rm = (struct reqmem *)rc;
+
+	if (!rc || rm->hold)
+		return false;
+	rm->hold = fn;
+	rm->hold_arg = arg;
+	return true;
+}
+
 /* ---- logger ---- */
+
+/* What gw_handler_hold() was given, now that the request is done with. */
+static void release_hold(gw_reqctx_t *rc)
+{
+	struct reqmem *rm = (struct reqmem *)rc;
+
+	if (rm->hold) {
+		rm->hold(rm->hold_arg);
+		rm->hold = NULL;
+	}
+}
 
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
@@ -528,11 +707,14 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	gw_reqctx_t *rc = gw_handler_reqctx(req);
 	int status = req->res.status;
 	const gw_config_t *cfg;
-	char client[FG_CIDR_STRLEN] = "";
+	char client[FG_CIDR_STRLEN];
 	gw_accesslog_entry_t e;
 
-	if (!w)
+	if (!w) {
+		if (rc)
+			release_hold(rc);
 		return;
+	}
 	if (!rc) {
 		/* Answered by h2o itself before our handler (413, 417, ...). */
 		gw_metrics_request(w->metrics, 0, 0, status);
@@ -541,7 +723,8 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 		return;
 	}
 	cfg = rc->tc->config;
-	gw_credits_finish(req, rc);
+	if (rc->quota) /* a debit to give back, maybe */
+		gw_credits_finish(req, rc);
 	gw_metrics_request(w->metrics, rc->route ? rc->route->id : 0, rc->plan_id, status);
 	if (rc->problem)
 		gw_metrics_rejection(w->metrics, rc->problem);
@@ -552,6 +735,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	if (cfg->access_log_fd >= 0) {
 		if (rc->norm)
 			build_uri(req, rc);
+		client[0] = '\0';
 		if (rc->have_ip)
 			gw_clientip_format(&rc->ip.client, client);
 		e = (gw_accesslog_entry_t){
@@ -578,6 +762,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 	}
 	w->in_flight--;
 	gw_metrics_gauge_add(&w->metrics->in_flight, -1);
+	release_hold(rc);
 	gw_worker_release(rc->tc);
 }
 
@@ -602,14 +787,18 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
 
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-	gw_reqctx_t *rc = gw_handler_reqctx(req);
-	gw_worker_t *w = gw_worker_self();
+	gw_reqctx_t *rc;
+	gw_worker_t *w = NULL;
 	struct rewrite *r;
 	ssize_t i;
 
-	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. */
-	if (req->res.status < 400 || (rc && (rc->problem || rc->upstream_ns >= 0)) || !w ||
-	    !w->cur || (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
+	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. The
+	 * context and the worker are looked up only for an error (ours: inside on_req()). */
+	if (req->res.status < 400 ||
+	    ((rc = req == cur_req ? cur_rc : gw_handler_reqctx(req)) &&
+	     (rc->problem || rc->upstream_ns >= 0)) ||
+	    !(w = gw_worker_self()) || !w->cur ||
+	    (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
 	    req->res.headers.entries[i].value.len < 10 ||
 	    memcmp(req->res.headers.entries[i].value.base, "text/plain", 10)) {
 		h2o_setup_next_ostream(req, slot);

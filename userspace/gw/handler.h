@@ -47,6 +47,14 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 			const gw_ratelimit_state_t *st, enum gw_problem problem,
 			const gw_proxy_drop_t *drop);
 
+/*
+ * Have fn(arg) called once when req is done with: by the logger, when h2o disposes of the
+ * request, just before its pool is cleared - where a release tied to the pool
+ * (h2o_mem_alloc_shared()) would run, without its allocation. One per request: false when
+ * the handler never saw req or it holds one already (tie it to the pool then).
+ */
+bool gw_handler_hold(h2o_req_t *req, void (*fn)(void *), void *arg);
+
 /* The request path's state of req, or NULL when the handler never saw it. */
 gw_reqctx_t *gw_handler_reqctx(h2o_req_t *req);
 

@@ -34,6 +34,19 @@ void gw_keycache_free(gw_keycache_t *c)
 	free(c);
 }
 
+bool gw_keycache_get(gw_keycache_t *c, uint64_t conn_id, const char *key, size_t len,
+		     uint8_t digest[32], char id[GW_APIKEY_ID_LEN + 1])
+{
+	struct entry *e = &c->slots[conn_id & (GW_KEYCACHE_SLOTS - 1)];
+
+	if (e->conn_id != conn_id || e->len != len || !gw_apikey_ct_equal(e->key, key, len))
+		return false;
+	memcpy(digest, e->digest, 32);
+	memcpy(id, e->id, sizeof(e->id));
+	c->hits++;
+	return true;
+}
+
 void gw_keycache_digest(gw_keycache_t *c, uint64_t conn_id, const char *key, size_t len,
 			uint8_t digest[32], char id[GW_APIKEY_ID_LEN + 1])
 {

@@ -18,6 +18,7 @@
 #ifndef GW_KEYCACHE_H
 #define GW_KEYCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,14 @@ void gw_keycache_free(gw_keycache_t *c);
  */
 void gw_keycache_digest(gw_keycache_t *c, uint64_t conn_id, const char *key, size_t len,
 			uint8_t digest[32], char id[GW_APIKEY_ID_LEN + 1]);
+
+/*
+ * gw_keycache_digest()'s answer from memory only: true (a hit, counted) with digest and id
+ * set when conn_id presented exactly these bytes last, else false and nothing counted. A
+ * hit also says the key passed whatever the caller checked before remembering it.
+ */
+bool gw_keycache_get(gw_keycache_t *c, uint64_t conn_id, const char *key, size_t len,
+		     uint8_t digest[32], char id[GW_APIKEY_ID_LEN + 1]);
 
 /* Lookups answered from memory and computed, since the cache was made. */
 void gw_keycache_stats(const gw_keycache_t *c, uint64_t *hits, uint64_t *misses);

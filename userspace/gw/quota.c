@@ -74,6 +74,8 @@ struct periods {
 	bool valid;
 	char ids[GW_QUOTA_KINDS][GW_QUOTA_PERIOD_LEN];
 	int64_t starts[GW_QUOTA_PERIODS], ends[GW_QUOTA_PERIODS];
+	/* The day's counters but for their limits and credit costs: copied whole per request */
+	gw_quota_counter_t tmpl[GW_QUOTA_KINDS];
 };
 
 static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *clk)
@@ -107,15 +109,26 @@ static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *c
 				 dates[p]);
 			gw_quota_set_period(ps->ids[gw_quota_kind(u, p)], id);
 		}
+	memset(ps->tmpl, 0, sizeof(ps->tmpl));
+	for (int u = 0; u < GW_QUOTA_UNITS; u++)
+		for (int p = 0; p < GW_QUOTA_PERIODS; p++) {
+			uint8_t k = gw_quota_kind(u, p);
+			gw_quota_counter_t *c = &ps->tmpl[k];
+
+			memcpy(c->period, ps->ids[k], GW_QUOTA_PERIOD_LEN);
+			c->cost = u == GW_QUOTA_REQUESTS ? 1 : 0;
+			c->start = ps->starts[p];
+			c->reset_at = ps->ends[p];
+			c->kind = k;
+		}
 	ps->today = today;
 	ps->offset = clk->utc_offset_s;
 	ps->week_start = clk->week_start;
 	ps->valid = true;
 }
 
-size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t credits,
-			 int64_t now, const gw_quota_clock_t *clk,
-			 gw_quota_counter_t out[GW_QUOTA_KINDS])
+const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t *clk,
+					    uint64_t credits)
 {
 	/* Formatting the ids costs more than the rest of an admission; they change once a
 	 * day, so each thread keeps the last day's. */
@@ -125,19 +138,21 @@ size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t
 	if (!cache.valid || cache.today != today || cache.offset != clk->utc_offset_s ||
 	    cache.week_start != clk->week_start)
 		compute(&cache, today, clk);
-	for (int u = 0; u < GW_QUOTA_UNITS; u++) {
-		for (int p = 0; p < GW_QUOTA_PERIODS; p++) {
-			uint8_t k = gw_quota_kind(u, p);
-			gw_quota_counter_t *c = &out[k];
+	if (cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, 0)].cost != credits)
+		for (int p = 0; p < GW_QUOTA_PERIODS; p++)
+			cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, p)].cost = credits;
+	return cache.tmpl;
+}
 
-			memcpy(c->period, cache.ids[k], GW_QUOTA_PERIOD_LEN);
-			c->limit = limits[k].limit;
-			c->soft = limits[k].soft;
-			c->cost = u == GW_QUOTA_REQUESTS ? 1 : credits;
-			c->start = cache.starts[p];
-			c->reset_at = cache.ends[p];
-			c->kind = k;
-		}
+size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t credits,
+			 int64_t now, const gw_quota_clock_t *clk,
+			 gw_quota_counter_t out[GW_QUOTA_KINDS])
+{
+	/* The day's template in one copy, then the plan's limits. */
+	memcpy(out, gw_quota_template(now, clk, credits), GW_QUOTA_KINDS * sizeof(*out));
+	for (int k = 0; k < GW_QUOTA_KINDS; k++) {
+		out[k].limit = limits[k].limit;
+		out[k].soft = limits[k].soft;
 	}
 	return GW_QUOTA_KINDS;
 }

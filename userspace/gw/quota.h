@@ -86,6 +86,14 @@ typedef struct st_gw_quota_counter_t {
 } gw_quota_counter_t;
 
 /*
+ * What gw_quota_counters() gives for a plan without limits (GW_QUOTA_KINDS counters, in
+ * kind order), without a copy: the calling thread's, valid until its next call of either
+ * function.
+ */
+const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t *clk,
+					    uint64_t credits);
+
+/*
  * The GW_QUOTA_KINDS counters of a request at unix time now: limits[kind] from the plan,
  * cost 1 for requests and `credits` for credits. Returns GW_QUOTA_KINDS, in kind order.
  */

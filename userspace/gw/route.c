@@ -17,9 +17,25 @@
 #define MATCH_LIMIT 100000
 #define DEPTH_LIMIT 10000
 
+/* The per-thread memory of recent answers (gw_route_match()): direct-mapped, for paths
+ * up to MEMO_PATH_MAX bytes. */
+#define MEMO_SLOTS    64
+#define MEMO_PATH_MAX 48
+
+struct memo {
+	const gw_config_t *cfg; /* NULL: empty */
+	const gw_route_t *route;
+	uint32_t allowed;
+	uint8_t method;
+	uint8_t len;
+	bool as_is; /* gw_route_encode() would copy the path unchanged */
+	char path[MEMO_PATH_MAX];
+};
+
 struct st_gw_route_scratch_t {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	struct memo memo[MEMO_SLOTS];
 };
 
 const char *gw_path_strerror(int err)
@@ -208,6 +224,73 @@ void gw_route_scratch_free(gw_route_scratch_t *s)
 	if (s->mctx)
 		pcre2_match_context_free(s->mctx);
 	free(s);
+}
+
+void gw_route_scratch_forget(gw_route_scratch_t *s)
+{
+	for (size_t i = 0; i < MEMO_SLOTS; i++)
+		s->memo[i].cfg = NULL;
+}
+
+/* A slot for (method, path): path words mixed by multiplication (len <= MEMO_PATH_MAX). */
+static struct memo *memo_slot(gw_route_scratch_t *s, enum gw_method method, const char *path,
+			      size_t len)
+{
+	uint64_t h = ((uint64_t)len << 8 | (uint64_t)method) * 0x9e3779b97f4a7c15ULL, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, path + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		/* the last 8 bytes again when there are that many, else byte by byte */
+		if (len >= 8) {
+			memcpy(&w, path + len - 8, 8);
+		} else {
+			w = 0;
+			for (; i < len; i++)
+				w = w << 8 | (unsigned char)path[i];
+		}
+		h = (h ^ w) * 0xc2b2ae3d27d4eb4fULL;
+	}
+	return &s->memo[h >> 58];
+}
+
+bool gw_route_memo_get(gw_route_scratch_t *s, const gw_config_t *cfg, enum gw_method method,
+		       const char *path, size_t len, gw_route_result_t *res, bool *as_is)
+{
+	struct memo *m;
+
+	if (len > MEMO_PATH_MAX)
+		return false;
+	m = memo_slot(s, method, path, len);
+	if (m->cfg != cfg || m->method != (uint8_t)method || m->len != len ||
+	    memcmp(m->path, path, len))
+		return false;
+	res->route = m->route;
+	res->allowed = m->allowed;
+	*as_is = m->as_is;
+	return true;
+}
+
+void gw_route_memo_put(gw_route_scratch_t *s, const gw_config_t *cfg, enum gw_method method,
+		       const char *path, size_t len, const gw_route_result_t *res)
+{
+	struct memo *m;
+
+	if (len > MEMO_PATH_MAX)
+		return;
+	m = memo_slot(s, method, path, len);
+	m->cfg = cfg;
+	m->route = res->route;
+	m->allowed = res->allowed;
+	m->method = (uint8_t)method;
+	m->len = (uint8_t)len;
+	memcpy(m->path, path, len);
+	m->as_is = true;
+	for (size_t i = 0; i < len; i++)
+		m->as_is &= keep_raw[(unsigned char)path[i]];
 }
 
 void gw_route_match(const gw_config_t *cfg, gw_route_scratch_t *s, enum gw_method method,

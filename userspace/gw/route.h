@@ -58,7 +58,7 @@ bool gw_route_is_normal(const char *in, size_t len);
  */
 size_t gw_route_encode(const char *in, size_t len, char *out);
 
-/* Per-thread matching state (PCRE2 match data); one per worker thread. */
+/* Per-thread matching state (PCRE2 match data, the memo below); one per worker thread. */
 typedef struct st_gw_route_scratch_t gw_route_scratch_t;
 gw_route_scratch_t *gw_route_scratch_new(void);
 void gw_route_scratch_free(gw_route_scratch_t *s);
@@ -72,6 +72,25 @@ typedef struct st_gw_route_result_t {
 /* Match a normalised path and a method against the config's routes, in order. */
 void gw_route_match(const gw_config_t *cfg, gw_route_scratch_t *s, enum gw_method method,
 		    const char *path, size_t len, gw_route_result_t *res);
+
+/*
+ * The memo: a thread's memory of recent answers of gw_route_match(), direct-mapped, for
+ * paths up to 48 bytes. An answer depends on the config, the method and the path only (a
+ * regex over its match limit fails the same way each time), so a path asked for again -
+ * an endpoint polled, a client's retries, an HTTP/2 connection's streams - needs no regex.
+ * The request path puts only paths that are their own normal form (gw_route_is_normal()),
+ * so that a hit also says the raw path needs no normalising; *as_is tells whether
+ * gw_route_encode() would copy it unchanged too.
+ *
+ * Answers are kept per config, by address: a thread must forget them (forget()) when it
+ * moves to another config, before the old one may be freed and its address reused
+ * (worker.c does when it adopts a config).
+ */
+bool gw_route_memo_get(gw_route_scratch_t *s, const gw_config_t *cfg, enum gw_method method,
+		       const char *path, size_t len, gw_route_result_t *res, bool *as_is);
+void gw_route_memo_put(gw_route_scratch_t *s, const gw_config_t *cfg, enum gw_method method,
+		       const char *path, size_t len, const gw_route_result_t *res);
+void gw_route_scratch_forget(gw_route_scratch_t *s);
 
 /* "GET, HEAD, POST" for a method mask; returns the length written (buf NUL-terminated). */
 size_t gw_route_allow_header(uint32_t methods, char *buf, size_t len);

@@ -6,6 +6,7 @@
  * bytes, so they are uniformly spread already and need no further hashing. A key's slots
  * sit in its entry, so one lock and one lookup cover a whole request's counters.
  */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -47,11 +48,11 @@ struct st_gw_usage_t {
 
 uint64_t gw_usage_key_of_digest(const uint8_t digest[32])
 {
-	uint64_t k = 0;
+	uint64_t k;
 
-	for (int i = 0; i < 8; i++)
-		k = k << 8 | digest[i];
-	return k;
+	/* the first 8 bytes, big-endian: one load (and a byte swap) */
+	memcpy(&k, digest, 8);
+	return be64toh(k);
 }
 
 int gw_usage_key_of_id(const char *id, uint64_t *out)
@@ -202,9 +203,12 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 	e = find(s, key);
 	/* Check every hard limit before touching anything: all or nothing. */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t used = e ? current(&e->slots[c[i].kind], &c[i], NULL) : 0;
+		uint64_t used;
 
-		if (c[i].limit && !c[i].soft && used + c[i].cost > c[i].limit) {
+		if (!c[i].limit || c[i].soft) /* nothing to refuse: the count is not needed */
+			continue;
+		used = e ? current(&e->slots[c[i].kind], &c[i], NULL) : 0;
+		if (used + c[i].cost > c[i].limit) {
 			if (failed)
 				*failed = i;
 			ret = -EDQUOT;
@@ -236,6 +240,37 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 		}
 		if (over)
 			over[i] = o;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n)
+{
+	stripe_t *s = stripe_of(u, key);
+	entry_t *e;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!(e = find_or_add(s, key))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* gw_usage_debit()'s second loop where no counter has a limit (no overage) */
+	for (size_t i = 0; i < n; i++) {
+		slot_t *sl = &e->slots[c[i].kind];
+
+		if (!gw_quota_same_period(sl->period, c[i].period)) {
+			memcpy(sl->period, c[i].period, sizeof(sl->period));
+			sl->used = sl->overage = 0;
+			sl->reset_at = c[i].reset_at;
+			sl->dirty = true;
+		}
+		if (c[i].cost) {
+			sl->used += c[i].cost;
+			sl->dirty = true;
+		}
 	}
 out:
 	pthread_mutex_unlock(&s->lock);

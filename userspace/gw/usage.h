@@ -53,6 +53,12 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 		   uint64_t *over, size_t *failed);
 
 /*
+ * gw_usage_debit() for counters without limits (every c[i].limit 0): nothing to check and
+ * no overage, so only the costs are added. Returns 0 or -ENOMEM (nothing added).
+ */
+int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n);
+
+/*
  * Give back a debit (a request refunded after an upstream failure): used and overage of
  * each counter whose period is still the current one go down by what was taken.
  */

@@ -105,6 +105,7 @@ static void adopt(gw_worker_t *w)
 		return;
 	}
 	flush_log(w); /* lines so far belong to the old generation's log file */
+	gw_route_scratch_forget(w->scratch); /* answers of the old config (route.h) */
 	w->cur = tc;
 	w->gen = gen;
 	for (size_t i = 0; i < w->nlisteners && i < cfg->nlisteners; i++)

@@ -126,6 +126,51 @@ static void malformed(void **state)
 	gw_config_unref(c);
 }
 
+/* gw_apikey_locate() finds what gw_apikey_extract() finds, minus the validity check. */
+static void locate_is_extract_without_validity(void **state)
+{
+	gw_config_t *c = cfg_with(NULL);
+	char big[GW_APIKEY_MAX + 2];
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const gw_apikey_input_t ins[] = {
+		IN("fg_abc", NULL, NULL),
+		IN("  fg_abc\t", NULL, NULL),
+		IN(NULL, "Bearer fg_abc", NULL),
+		IN(NULL, NULL, "x=1&api_key=fg%5Fabc"),
+		IN("", NULL, NULL),
+		IN("fg abc", "Bearer b", NULL),
+		IN(NULL, "Bearer ", NULL),
+		IN(NULL, NULL, "api_key="),
+		IN(NULL, NULL, "api_key=%zz"),
+		IN(NULL, NULL, "api_key=a%00b"),
+		IN(NULL, NULL, "a=1"),
+		IN("\xc3\xa9", NULL, NULL),
+		IN(big, NULL, NULL),
+	};
+
+	for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
+		char b1[GW_APIKEY_MAX], b2[GW_APIKEY_MAX];
+		gw_apikey_t k1, k2;
+		gw_apikey_input_t in = ins[i];
+		int e = gw_apikey_extract(c, &in, b1, &k1);
+		int l = gw_apikey_locate(c, &in, b2, &k2);
+
+		if (l <= 0) {
+			assert_int_equal(e, l);
+			continue;
+		}
+		assert_int_equal(e, gw_apikey_valid(k2.key, k2.len) ? 1 : -EINVAL);
+		if (e == 1) {
+			assert_int_equal(k1.len, k2.len);
+			assert_memory_equal(k1.key, k2.key, k1.len);
+			assert_int_equal(k1.src, k2.src);
+		}
+	}
+	gw_config_unref(c);
+}
+
 static void strip(const char *q, const char *want, size_t want_removed)
 {
 	char out[256];
@@ -231,6 +276,7 @@ int main(void)
 		cmocka_unit_test(each_source),
 		cmocka_unit_test(order_is_configured),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(locate_is_extract_without_validity),
 		cmocka_unit_test(query_stripping),
 		cmocka_unit_test(digests_and_ids),
 		cmocka_unit_test(generation),

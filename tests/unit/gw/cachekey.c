@@ -53,6 +53,44 @@ static void hashes(void **state)
 	assert_true(gw_cachekey_hash("GET /a\n", 7, 2) != a); /* the seed matters */
 }
 
+/* The hash as first written (byte-wise tail through memcpy()): what the table's
+ * buckets and stripes were spread by, to stay exactly so. */
+static uint64_t hash_reference(const char *key, size_t len, uint64_t seed)
+{
+	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h << 31) | (h >> 33);
+	}
+	w = 0;
+	for (size_t j = 0; j < len - i; j++)
+		w |= (uint64_t)(unsigned char)key[i + j] << (8 * j);
+	h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+static void hash_of_every_length(void **state)
+{
+	char key[64];
+	unsigned seed = 99;
+
+	for (int round = 0; round < 200; round++)
+		for (size_t len = 0; len <= sizeof(key); len++) {
+			for (size_t i = 0; i < len; i++)
+				key[i] = (char)((seed = seed * 1103515245 + 12345) >> 16);
+			assert_true(gw_cachekey_hash(key, len, (uint64_t)round) ==
+				    hash_reference(key, len, (uint64_t)round));
+		}
+}
+
 static gw_cache_control_t cc_of(const char *v)
 {
 	gw_cache_control_t cc = { 0 };
@@ -126,8 +164,12 @@ static void globs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(keys), cmocka_unit_test(hashes), cmocka_unit_test(cache_control),
-		cmocka_unit_test(vary), cmocka_unit_test(globs),
+		cmocka_unit_test(keys),
+		cmocka_unit_test(hashes),
+		cmocka_unit_test(hash_of_every_length),
+		cmocka_unit_test(cache_control),
+		cmocka_unit_test(vary),
+		cmocka_unit_test(globs),
 	};
 
 	return FG_RUN_TESTS(tests);

@@ -80,12 +80,47 @@ static void many_connections(void **state)
 	gw_keycache_free(c);
 }
 
+/* gw_keycache_get() answers from memory only, and counts only its hits. */
+static void get_is_memory_only(void **state)
+{
+	gw_keycache_t *c = gw_keycache_new();
+	const char *a = "fg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	uint8_t want[32], got[32];
+	char want_id[GW_APIKEY_ID_LEN + 1], got_id[GW_APIKEY_ID_LEN + 1];
+	uint64_t h, m;
+
+	assert_non_null(c);
+	assert_false(gw_keycache_get(c, 5, a, strlen(a), got, got_id));
+	gw_keycache_stats(c, &h, &m);
+	assert_int_equal(h, 0);
+	assert_int_equal(m, 0);
+	expect(c, 5, a, strlen(a), 0);
+	gw_apikey_digest(a, strlen(a), want);
+	gw_apikey_id(want, want_id);
+	assert_true(gw_keycache_get(c, 5, a, strlen(a), got, got_id));
+	assert_memory_equal(got, want, 32);
+	assert_string_equal(got_id, want_id);
+	gw_keycache_stats(c, &h, &m);
+	assert_int_equal(h, 1);
+	assert_int_equal(m, 1);
+	assert_false(gw_keycache_get(c, 6, a, strlen(a), got, got_id)); /* another connection */
+	assert_false(gw_keycache_get(c, 5 + GW_KEYCACHE_SLOTS, a, strlen(a), got, got_id));
+	assert_false(gw_keycache_get(c, 5, a, strlen(a) - 1, got, got_id)); /* a prefix */
+	assert_false(gw_keycache_get(c, 5, "fg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB", strlen(a), got,
+				     got_id));
+	gw_keycache_stats(c, &h, &m);
+	assert_int_equal(h, 1);
+	assert_int_equal(m, 1);
+	gw_keycache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(per_connection),
 		cmocka_unit_test(long_and_odd_keys),
 		cmocka_unit_test(many_connections),
+		cmocka_unit_test(get_is_memory_only),
 	};
 	return FG_RUN_TESTS(tests);
 }

@@ -178,6 +178,36 @@ static void counters_carry_limits_and_costs(void **state)
 			    "cred:w:2026-11-16");
 }
 
+/* The template is what gw_quota_counters() gives without limits, field for field, across
+ * days, clock settings and credit costs. */
+static void template_is_counters_without_limits(void **state)
+{
+	static const gw_quota_limit_t none[GW_QUOTA_KINDS];
+	const gw_quota_clock_t clks[] = { UTC, { .utc_offset_s = -5 * 3600, .week_start = 6 } };
+
+	for (size_t k = 0; k < sizeof(clks) / sizeof(clks[0]); k++)
+		for (int64_t now = utc(2026, 2, 27, 23, 0, 0); now < utc(2026, 3, 3, 0, 0, 0);
+		     now += 5 * 3600) {
+			gw_quota_counter_t want[GW_QUOTA_KINDS];
+			const gw_quota_counter_t *t;
+
+			uint64_t credits = (uint64_t)(now / 3600) % 3; /* 0 too */
+
+			gw_quota_counters(none, credits, now, &clks[k], want);
+			t = gw_quota_template(now, &clks[k], credits);
+			for (int i = 0; i < GW_QUOTA_KINDS; i++) {
+				assert_memory_equal(t[i].period, want[i].period,
+						    GW_QUOTA_PERIOD_LEN);
+				assert_int_equal(t[i].limit, 0);
+				assert_false(t[i].soft);
+				assert_int_equal(t[i].cost, want[i].cost);
+				assert_int_equal(t[i].start, want[i].start);
+				assert_int_equal(t[i].reset_at, want[i].reset_at);
+				assert_int_equal(t[i].kind, want[i].kind);
+			}
+		}
+}
+
 static void parse_offsets_and_weekdays(void **state)
 {
 	int32_t o;
@@ -215,6 +245,7 @@ int main(void)
 		cmocka_unit_test(week_start),
 		cmocka_unit_test(utc_offsets),
 		cmocka_unit_test(counters_carry_limits_and_costs),
+		cmocka_unit_test(template_is_counters_without_limits),
 		cmocka_unit_test(parse_offsets_and_weekdays),
 	};
 

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tb.h"
@@ -139,6 +140,19 @@ static void header_values(void **state)
 	assert_string_equal(buf, "18446744073709551615");
 	assert_int_equal(gw_ratelimit_u64(buf, 1000), 4);
 	assert_string_equal(buf, "1000");
+	/* every length, at both ends of it */
+	for (uint64_t p = 1, i = 1; i <= 20; i++, p *= 10) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)p);
+		assert_int_equal(gw_ratelimit_u64(buf, p), strlen(want));
+		assert_string_equal(buf, want);
+		if (i == 20)
+			break; /* 10^20 does not fit */
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)(p * 10 - 1));
+		assert_int_equal(gw_ratelimit_u64(buf, p * 10 - 1), strlen(want));
+		assert_string_equal(buf, want);
+	}
 }
 
 static void clock_going_back(void **state)

@@ -324,6 +324,83 @@ static void runaway_regex_does_not_hang(void **state)
 	assert_null(match(f, GW_METHOD_GET, raw, &allowed));
 }
 
+/* The memo gives back what was put, per config, method and path, or nothing: never
+ * another path's answer, whatever took its slot since. */
+static void memo_answers_as_the_regexes(void **state)
+{
+	struct fixture *f = *state;
+	static const char alphabet[] = "/v1items0429/xz.a \x80";
+	static const char other_text[] =
+		"{\"listen\": [\"127.0.0.1:18080\"],"
+		"\"admin\": {\"token_sha256\": "
+		"\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"},"
+		"\"store\": {\"path\": \"/tmp/k.db\"},"
+		"\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\"}},"
+		"\"routes\": [{\"name\": \"other\", \"methods\": [\"GET\"], \"path\": "
+		"\"/v1/items(/[0-9]+)?\", \"upstream\": \"api\"}],"
+		"\"plans\": {}}";
+	char err[GW_CONFIG_ERRLEN], p[64];
+	gw_config_t *other =
+		gw_config_parse("o.json", other_text, strlen(other_text), err, sizeof(err));
+	unsigned seed = 777, hits = 0;
+	gw_route_result_t a, b;
+	bool as_is;
+
+	assert_non_null(other);
+	for (int round = 0; round < 20000; round++) {
+		/* short paths over few bytes, so that they repeat; some past the memo's limit */
+		size_t len = 1 + (seed = seed * 1103515245 + 12345) % (round % 10 ? 14 : 60);
+		enum gw_method m = (seed = seed * 1103515245 + 12345) >> 16 & 1 ? GW_METHOD_GET
+										: GW_METHOD_PUT;
+		const gw_config_t *cfg = round % 3 ? f->cfg : other;
+		gw_route_result_t got, want;
+
+		p[0] = '/';
+		for (size_t i = 1; i < len; i++)
+			p[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) %
+					(sizeof(alphabet) - 1)];
+		if (round % 7 == 0) { /* a known route's path */
+			memcpy(p, "/v1/items/42", 12);
+			len = 12;
+		}
+		gw_route_match(cfg, f->s, m, p, len, &want);
+		if (gw_route_memo_get(f->s, cfg, m, p, len, &got, &as_is)) {
+			hits++;
+			assert_ptr_equal(got.route, want.route);
+			assert_int_equal(got.allowed, want.allowed);
+		}
+		gw_route_memo_put(f->s, cfg, m, p, len, &want);
+		if (len <= 48) { /* the memo's limit: then it has it */
+			char enc[3 * 64 + 1];
+
+			assert_true(gw_route_memo_get(f->s, cfg, m, p, len, &got, &as_is));
+			assert_ptr_equal(got.route, want.route);
+			assert_int_equal(got.allowed, want.allowed);
+			assert_int_equal(as_is, gw_route_encode(p, len, enc) == len &&
+							!memcmp(enc, p, len));
+		} else {
+			assert_false(gw_route_memo_get(f->s, cfg, m, p, len, &got, &as_is));
+		}
+	}
+	assert_true(hits > 100);
+	/* the same path and method under two configs, and another method: each its own */
+	gw_route_match(f->cfg, f->s, GW_METHOD_GET, "/v1/items/42", 12, &a);
+	gw_route_memo_put(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &a);
+	assert_false(gw_route_memo_get(f->s, other, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_POST, "/v1/items/42", 12, &b, &as_is));
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/43", 12, &b, &as_is));
+	assert_false(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/4", 11, &b, &as_is));
+	assert_true(gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
+	assert_string_equal(b.route->name, "items");
+	/* forgotten: nothing */
+	gw_route_scratch_forget(f->s);
+	assert_false(
+		gw_route_memo_get(f->s, f->cfg, GW_METHOD_GET, "/v1/items/42", 12, &b, &as_is));
+	gw_config_unref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(normalisation_attacks_do_not_reach_routes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(runaway_regex_does_not_hang, setup, teardown),
+		cmocka_unit_test_setup_teardown(memo_answers_as_the_regexes, setup, teardown),
 	};
 	return FG_RUN_TESTS(tests);
 }

@@ -200,6 +200,46 @@ static void collect_and_restore(void **state)
 	gw_usage_free(v);
 }
 
+/* gw_usage_add() leaves a table as gw_usage_debit() does for counters without limits:
+ * the same counts, and the same rows to write, across a period boundary. */
+static void add_is_debit_without_limits(void **state)
+{
+	gw_usage_t *u = gw_usage_new(), *v = gw_usage_new();
+	int64_t t0 = utc(2026, 11, 30, 23, 59, 50);
+
+	for (int i = 0; i < 40; i++) {
+		gw_quota_counter_t c[GW_QUOTA_KINDS];
+		uint64_t used_u[GW_QUOTA_KINDS], used_v[GW_QUOTA_KINDS];
+		uint64_t over_u[GW_QUOTA_KINDS], over_v[GW_QUOTA_KINDS];
+		gw_usage_row_t *ru, *rv;
+		size_t nu, nv;
+
+		counters(c, 0, false, 0, (uint64_t)i % 3, t0 + i / 2); /* credits 0 too */
+		assert_int_equal(gw_usage_debit(u, KEY, c, GW_QUOTA_KINDS, NULL, NULL), 0);
+		assert_int_equal(gw_usage_add(v, KEY, c, GW_QUOTA_KINDS), 0);
+		gw_usage_read(u, KEY, c, GW_QUOTA_KINDS, used_u, over_u);
+		gw_usage_read(v, KEY, c, GW_QUOTA_KINDS, used_v, over_v);
+		assert_memory_equal(used_u, used_v, sizeof(used_u));
+		assert_memory_equal(over_u, over_v, sizeof(over_u));
+		if (i % 7)
+			continue;
+		assert_int_equal(gw_usage_collect(u, t0 + i / 2, &ru, &nu), 0);
+		assert_int_equal(gw_usage_collect(v, t0 + i / 2, &rv, &nv), 0);
+		assert_int_equal(nu, nv);
+		for (size_t r = 0; r < nu; r++) {
+			assert_int_equal(ru[r].kind, rv[r].kind);
+			assert_string_equal(ru[r].period, rv[r].period);
+			assert_int_equal(ru[r].used, rv[r].used);
+			assert_int_equal(ru[r].overage, rv[r].overage);
+			assert_int_equal(ru[r].reset_at, rv[r].reset_at);
+		}
+		free(ru);
+		free(rv);
+	}
+	gw_usage_free(u);
+	gw_usage_free(v);
+}
+
 #define THREADS	   4
 #define PER_THREAD 5000
 #define CREDIT_CAP 20000
@@ -258,6 +298,7 @@ int main(void)
 		cmocka_unit_test(period_resets_at_boundary),
 		cmocka_unit_test(refunds),
 		cmocka_unit_test(collect_and_restore),
+		cmocka_unit_test(add_is_debit_without_limits),
 		cmocka_unit_test(exact_under_concurrency),
 	};
 
