@@ -392,6 +392,12 @@ static void serve(h2o_req_t *req, struct entry *e, h2o_iovec_t label, size_t hba
 	h2o_headers_t *hs = &req->res.headers;
 	char *age = h2o_mem_alloc_pool(&req->pool, 24);
 	bool head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+	gw_reqctx_t *rc = gw_handler_reqctx(req);
+
+	/* an upstream's answer, as it was: the error filter must leave it alone, as it does
+	 * a proxied one (no cacheable status is an error today; this keeps it so if one is) */
+	if (rc)
+		rc->from_cache = true;
 
 	/* The body is sent from the entry: it stays until the request is done with, held by
 	 * the request's context (no allocation), else by a reference in its pool. */

@@ -792,11 +792,12 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 	struct rewrite *r;
 	ssize_t i;
 
-	/* Ours (problem or proxied) pass as they are; only h2o's plain-text errors change. The
-	 * context and the worker are looked up only for an error (ours: inside on_req()). */
+	/* Ours (problem, proxied or from the cache) pass as they are; only h2o's plain-text
+	 * errors change. The context and the worker are looked up only for an error (ours:
+	 * inside on_req()). */
 	if (req->res.status < 400 ||
 	    ((rc = req == cur_req ? cur_rc : gw_handler_reqctx(req)) &&
-	     (rc->problem || rc->upstream_ns >= 0)) ||
+	     (rc->problem || rc->upstream_ns >= 0 || rc->from_cache)) ||
 	    !(w = gw_worker_self()) || !w->cur ||
 	    (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) == -1 ||
 	    req->res.headers.entries[i].value.len < 10 ||

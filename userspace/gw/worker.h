@@ -77,6 +77,7 @@ typedef struct st_gw_reqctx_t {
 	const char *norm;    /* once a route matched: the normalised path uri is built from, */
 	size_t norm_len;     /* on demand (gw_handler_uri()); NULL when uri is final */
 	int64_t upstream_ns; /* time to the response head, -1 = not proxied */
+	bool from_cache;     /* answered from the response cache: an upstream's answer, kept */
 	void *quota;	     /* gw_credits_debit_t of an admitted key (credits.h), or NULL */
 } gw_reqctx_t;
 
