@@ -446,19 +446,25 @@ struct buf {
 	h2o_mem_pool_t *pool;
 };
 
-static void reserve(struct buf *b, size_t more)
+static __attribute__((noinline)) void grow(struct buf *b, size_t more)
 {
-	if (b->len + more > b->cap) {
-		size_t cap = (b->len + more) * 2;
-		char *n = h2o_mem_alloc_pool(b->pool, cap);
+	size_t cap = (b->len + more) * 2;
+	char *n = h2o_mem_alloc_pool(b->pool, cap);
 
-		memcpy(n, b->p, b->len);
-		b->p = n;
-		b->cap = cap;
-	}
+	memcpy(n, b->p, b->len);
+	b->p = n;
+	b->cap = cap;
 }
 
-static void append(struct buf *b, const char *s, size_t len)
+/* Inline: a request head is a few dozen short pieces, and head_of() reserves room for all
+ * of them at once, so the growth is the rare, out-of-line case. */
+static inline __attribute__((always_inline)) void reserve(struct buf *b, size_t more)
+{
+	if (b->len + more > b->cap)
+		grow(b, more);
+}
+
+static inline __attribute__((always_inline)) void append(struct buf *b, const char *s, size_t len)
 {
 	reserve(b, len);
 	memcpy(b->p + b->len, s, len);
@@ -467,13 +473,22 @@ static void append(struct buf *b, const char *s, size_t len)
 
 #define APPEND_LIT(b, s) append((b), (s), sizeof(s) - 1)
 
-static void append_header(struct buf *b, const char *name, size_t nlen, const char *v, size_t vlen)
+static inline __attribute__((always_inline)) void
+append_header(struct buf *b, const char *name, size_t nlen, const char *v, size_t vlen)
 {
+	char *o;
+
 	reserve(b, nlen + vlen + 4);
-	append(b, name, nlen);
-	APPEND_LIT(b, ": ");
-	append(b, v, vlen);
-	APPEND_LIT(b, "\r\n");
+	o = b->p + b->len;
+	memcpy(o, name, nlen);
+	o += nlen;
+	*o++ = ':';
+	*o++ = ' ';
+	memcpy(o, v, vlen);
+	o += vlen;
+	*o++ = '\r';
+	*o++ = '\n';
+	b->len = (size_t)(o - b->p);
 }
 
 /* The tokens of the Connection header(s): each names another hop-by-hop header. */
