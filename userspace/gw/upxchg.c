@@ -160,13 +160,23 @@ int gw_upxchg_take_head(gw_upxchg_t *x, const gw_upstream_head_t *h, bool is_hea
 			conn_len = f->value_len;
 		}
 	}
+	/* The fields outlive the upstream's buffer (h2o sends the head later): one block holds
+	 * each one's lowercased name, name as received and value, instead of three copies
+	 * (and h2o's fourth, of the name) per field. */
+	size_t room = 1;
+	char *o;
+
+	for (size_t i = 0; i < h->nheaders; i++)
+		room += 2 * h->headers[i].name_len + h->headers[i].value_len;
+	o = h2o_mem_alloc_pool(pool, room);
 	for (size_t i = 0; i < h->nheaders; i++) {
 		const gw_upstream_header_t *f = &h->headers[i];
-		h2o_iovec_t name = h2o_strdup(pool, f->name, f->name_len);
-		h2o_iovec_t value;
+		h2o_iovec_t name = h2o_iovec_init(o, f->name_len);
 		const h2o_token_t *t;
+		h2o_header_t *slot;
 
-		h2o_strtolower(name.base, name.len);
+		for (size_t k = 0; k < f->name_len; k++)
+			o[k] = h2o_tolower(f->name[k]);
 		t = h2o_lookup_token(name.base, name.len);
 		if (t == H2O_TOKEN_CONTENT_LENGTH) {
 			size_t v = h2o_strtosize(f->value, f->value_len);
@@ -187,14 +197,19 @@ int gw_upxchg_take_head(gw_upxchg_t *x, const gw_upstream_head_t *h, bool is_hea
 			continue;
 		if (conn_v && gw_upxchg_has_token(conn_v, conn_len, name.base, name.len))
 			continue; /* named hop-by-hop by the upstream */
-		value = h2o_strdup(pool, f->value, f->value_len);
-		if (t)
-			h2o_add_header(pool, out, t, h2o_strdup(pool, f->name, f->name_len).base,
-				       value.base, value.len);
-		else
-			h2o_add_header_by_str(pool, out, name.base, name.len, 0,
-					      h2o_strdup(pool, f->name, f->name_len).base,
-					      value.base, value.len);
+		o += f->name_len;
+		h2o_vector_reserve(pool, out, out->size + 1);
+		slot = &out->entries[out->size++];
+		if (t) {
+			slot->name = (h2o_iovec_t *)&t->buf;
+		} else {
+			slot->name = h2o_mem_alloc_pool(pool, sizeof(*slot->name));
+			*slot->name = name;
+		}
+		slot->orig_name = memcpy(o, f->name, f->name_len);
+		o += f->name_len;
+		slot->value = h2o_iovec_init(memcpy(o, f->value, f->value_len), f->value_len);
+		o += f->value_len;
 	}
 	x->keepalive = h->minor >= 1
 			       ? !(conn_v && gw_upxchg_has_token(conn_v, conn_len, "close", 5))
