@@ -60,6 +60,28 @@ static void name_bytes(void **state)
 	}
 }
 
+/* Every byte at every place of a field value (in and out of an eight-byte word): refused
+ * exactly when it is a control byte other than HTAB (CR and LF end the line: skipped). */
+static void value_bytes(void **state)
+{
+	gw_upstream_head_t h;
+
+	for (int c = 0; c < 256; c++) {
+		if (c == '\r' || c == '\n')
+			continue;
+		for (int at = 0; at < 19; at++) {
+			char head[80];
+			int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nX: a%.*sz\r\n\r\n",
+					 19, "bcdefghijklmnopqrst");
+			/* the value starts at 20 ("a"), then 19 letters, "z" */
+			bool bad = c < 0x20 && c != '\t';
+
+			head[21 + at] = (char)c;
+			assert_int_equal(gw_upstream_parse_head(head, (size_t)n, &h), bad ? -1 : n);
+		}
+	}
+}
+
 static void bad_heads(void **state)
 {
 	gw_upstream_head_t h;
@@ -164,11 +186,9 @@ static void chunked_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(heads),
-		cmocka_unit_test(name_bytes),
-		cmocka_unit_test(bad_heads),
-		cmocka_unit_test(chunked_whole),
-		cmocka_unit_test(chunked_bytewise),
+		cmocka_unit_test(heads),	 cmocka_unit_test(name_bytes),
+		cmocka_unit_test(value_bytes),	 cmocka_unit_test(bad_heads),
+		cmocka_unit_test(chunked_whole), cmocka_unit_test(chunked_bytewise),
 		cmocka_unit_test(chunked_bad),
 	};
 	return FG_RUN_TESTS(tests);
