@@ -302,9 +302,13 @@ case " $PARTS " in *" goodput "*)
 		t0=$(date +%s%N) d0=$(sched_ns "$GW_PID") u0=$(sched_ns "$UP_PID") w0=$(sched_ns "$2") r0=$(sched_ns $napis)
 		sleep "$1"
 		t1=$(date +%s%N) d1=$(sched_ns "$GW_PID") u1=$(sched_ns "$UP_PID") w1=$(sched_ns "$2") r1=$(sched_ns $napis)
+		# wrk's share only if it ran through the window (its threads' times go with it)
+		kill -0 "$2" 2>/dev/null || w1=
 		echo "$((t1 - t0)) ${d0% *} ${d1% *} ${d0#* } ${d1#* } ${u0% *} ${u1% *} ${w0% *} ${w1% *} ${r0% *} ${r1% *}" |
-			awk '{ w = $1; printf "{\"daemon\": %.4f, \"daemon_runs_per_s\": %.0f, \"upstream\": %.4f, \"wrk\": %.4f, \"receive\": %.4f}\n",
-				($3 - $2) / w, ($5 - $4) * 1e9 / w, ($7 - $6) / w, ($9 - $8) / w, ($11 - $10) / w }'
+			awk 'NF == 11 { w = $1; printf "{\"daemon\": %.4f, \"daemon_runs_per_s\": %.0f, \"upstream\": %.4f, \"wrk\": %.4f, \"receive\": %.4f}\n",
+				($3 - $2) / w, ($5 - $4) * 1e9 / w, ($7 - $6) / w, ($9 - $8) / w, ($11 - $10) / w }
+			NF == 10 { w = $1; printf "{\"daemon\": %.4f, \"daemon_runs_per_s\": %.0f, \"upstream\": %.4f, \"wrk\": null, \"receive\": %.4f}\n",
+				($3 - $2) / w, ($5 - $4) * 1e9 / w, ($7 - $6) / w, ($10 - $9) / w }'
 	}
 	goodput() { # goodput PLACEMENT CASE
 		local p=$1 c=$2 fpid= rps wcpu=0 p0 p1 fj='{}' cs
@@ -338,7 +342,7 @@ case " $PARTS " in *" goodput "*)
 		printf '  %-8s %-12s %9.0f req/s%s\n' "$p" "$c" "${rps:-0}" \
 			"$([ -n "$fpid" ] && jq -r --argjson x "$((${p1:-0} - ${p0:-0}))" \
 				'"  (flood: \(.engine) \(.flood_pps) pps accepted, \(.ring_drops) lost at the full ring; \($x) passed by XDP)"' <<<"$fj")"
-		jq -r --argjson r "${rps:-0}" '"    CPU shares mid-run: daemon \(.daemon * 100 | round)% (\(if $r > 0 then .daemon * 1e6 / $r * 10 | round / 10 else 0 end) us and \(if $r > 0 then .daemon_runs_per_s / $r * 100 | round / 100 else 0 end) runs per request), upstream \(.upstream * 100 | round)%, wrk \(.wrk * 100 | round)%, receive (NAPI threads) \(.receive * 100 | round)%"' <<<"$cs"
+		jq -r --argjson r "${rps:-0}" '"    CPU shares mid-run: daemon \(.daemon * 100 | round)% (\(if $r > 0 then .daemon * 1e6 / $r * 10 | round / 10 else 0 end) us and \(if $r > 0 then .daemon_runs_per_s / $r * 100 | round / 100 else 0 end) runs per request), upstream \(.upstream * 100 | round)%, wrk \(if .wrk == null then "n/a (it ended first)" else "\(.wrk * 100 | round)%" end), receive (NAPI threads) \(.receive * 100 | round)%"' <<<"$cs"
 		jq -nc --arg p "$p" --arg c "$c" --argjson r "${rps:-0}" --argjson f "$fj" \
 			--argjson x "$((${p1:-0} - ${p0:-0}))" --argjson cs "$cs" \
 			'{placement: $p, case: $c, rps: $r, cpu: $cs} + $f + (if $c == "flood-xdp" then {xdp_passed: $x} else {} end)' \
@@ -361,7 +365,7 @@ case " $PARTS " in *" goodput "*)
 				| map({key: .[0].case, value: med(.ring_drops)}) | from_entries),
 			   xdp_passed: (map(select(.case == "flood-xdp")) | med(.xdp_passed)),
 			   cpu_shares: (group_by(.case) | map({key: .[0].case, value: (. as $g
-				| $g[0].cpu | keys | map({key: ., value: (. as $k | $g | med(.cpu[$k]))}) | from_entries)})
+				| $g[0].cpu | keys | map({key: ., value: (. as $k | $g | map(select(.cpu[$k] != null)) | if length == 0 then null else med(.cpu[$k]) end)}) | from_entries)})
 				| from_entries)})})
 		| from_entries | . + {flood_pps: $pps, rounds: $rounds, max_sources: $maxsrc}' "$TMP/goodput.jsonl")
 	for p in $PLACEMENTS; do
