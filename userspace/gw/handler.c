@@ -675,6 +675,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	return ret;
 }
 
+void gw_handler_thread_done(void)
+{
+	/* The thread's shared header values: each request linked its own reference, so
+	 * these are the thread's last ones. */
+	if (retry_memo.v)
+		h2o_mem_release_shared(retry_memo.v);
+	if (rl_memo.v)
+		h2o_mem_release_shared(rl_memo.v);
+	retry_memo.v = NULL;
+	rl_memo.v = NULL;
+}
+
 bool gw_handler_hold(h2o_req_t *req, void (*fn)(void *), void *arg)
 {
 	gw_reqctx_t *rc = gw_handler_reqctx(req);

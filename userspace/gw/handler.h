@@ -68,4 +68,8 @@ uint64_t gw_handler_now(gw_reqctx_t *rc);
  * headers, hash-ip). Returns rc->have_ip. */
 bool gw_handler_client(h2o_req_t *req, gw_reqctx_t *rc);
 
+/* A worker thread is done with requests (after its drain): frees what the request path
+ * kept per thread. */
+void gw_handler_thread_done(void);
+
 #endif /* GW_HANDLER_H */

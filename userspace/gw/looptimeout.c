@@ -65,6 +65,15 @@ void gw_looptimeout_put(h2o_loop_t *loop, h2o_timeout_t *t)
 	}
 }
 
+void gw_looptimeout_thread_done(void)
+{
+	/* The lists stay linked into their loops (h2o may still walk them while the loop
+	 * goes); only this thread's index of them goes. */
+	free(reg);
+	reg = NULL;
+	nreg = capreg = 0;
+}
+
 size_t gw_looptimeout_count(h2o_loop_t *loop)
 {
 	size_t n = 0;

@@ -25,6 +25,10 @@ h2o_timeout_t *gw_looptimeout_get(h2o_loop_t *loop, uint64_t ms);
  * (which must hold no entry by then, as h2o requires). NULL is ignored. */
 void gw_looptimeout_put(h2o_loop_t *loop, h2o_timeout_t *t);
 
+/* The thread is done with its loops: forget its index of lists (which stay with their
+ * loops). No call of the functions above may follow on this thread. */
+void gw_looptimeout_thread_done(void);
+
 /* Lists this thread holds for `loop` (tests). */
 size_t gw_looptimeout_count(h2o_loop_t *loop);
 

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "gw/cache.h"
 #include "gw/cluster_req.h"
+#include "gw/handler.h"
+#include "gw/looptimeout.h"
 #include "gw/server.h"
 #include "gw/worker.h"
 
@@ -207,6 +209,8 @@ static void *run(void *arg)
 		h2o_evloop_run(w->loop, INT32_MAX);
 	}
 	drain(w);
+	gw_handler_thread_done();
+	gw_looptimeout_thread_done();
 	return NULL;
 }
 
