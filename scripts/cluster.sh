@@ -10,7 +10,8 @@
 # upstream, node a on base+2 (admin base+3), node b on base+4 (admin base+5). Knobs:
 #   FG_CLUSTER_POLICY=fail-open|fail-closed   what a node does while Redis is away
 #   FG_CLUSTER_SECONDS=N                      stop after N seconds (scripted runs)
-# The admin token is "cluster-demo-token". Redis keeps its data (AOF) in $BUILD/cluster.
+#   FG_CLUSTER_DIR=DIR                        its files (default $BUILD/cluster)
+# The admin token is "cluster-demo-token". Redis keeps its data (AOF) in that directory.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -19,7 +20,7 @@ BASE=${FG_CLUSTER_PORT:-18400}
 POLICY=${FG_CLUSTER_POLICY:-fail-open}
 REDIS_PORT=$BASE UP_PORT=$((BASE + 1))
 TOKEN=cluster-demo-token
-DIR=$BUILD/cluster
+DIR=${FG_CLUSTER_DIR:-$BUILD/cluster}
 PIDS=()
 
 die() {
@@ -40,15 +41,10 @@ done
 mkdir -p "$DIR/redis" || die "Couldn't create $DIR"
 DIR=$(cd "$DIR" && pwd)
 
+. scripts/procs.sh
 cleanup() {
-	local pid
 	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	procs_stop_all
 	echo "cluster: stopped"
 }
 trap cleanup EXIT
@@ -74,12 +70,15 @@ SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 for n in a b; do
 	off=2
 	[ $n = b ] && off=4
+	# demo.json's upstream group points at the one mock upstream here; its edge filter
+	# is left out (two nodes cannot both own lo's XDP program and pins)
 	jq --arg url "redis://127.0.0.1:$REDIS_PORT/0" --arg policy "$POLICY" \
 		--arg listen "127.0.0.1:$((BASE + off))" --arg admin "127.0.0.1:$((BASE + off + 1))" \
 		--arg up "http://127.0.0.1:$UP_PORT" --arg sha "$SHA" --arg log "$DIR/access-$n.log" '
 		.listen = [$listen] | .admin = {"listen": $admin, "token_sha256": $sha} |
 		.store = {"type": "redis", "url": $url, "policy": $policy, "timeout_ms": 100} |
-		.access_log = $log | .upstreams[].url = $up' config/demo.json >"$DIR/node-$n.json" ||
+		.access_log = $log | del(.edge) |
+		.upstreams[] |= (if has("servers") then .servers = [$up] else .url = $up end)' config/demo.json >"$DIR/node-$n.json" ||
 		die "Couldn't write $DIR/node-$n.json"
 	"$BUILD/floodgate" -c "$DIR/node-$n.json" >"$DIR/node-$n.log" 2>&1 &
 	PIDS+=($!)
@@ -106,8 +105,16 @@ Stop Redis (redis-cli -p $REDIS_PORT shutdown) to see the policy; Redis counters
   curl -s http://127.0.0.1:$((BASE + 3))/metrics | grep floodgate_redis
 Ctrl-C stops everything.
 EOT
+# Sleeping in the background and waiting for it: a TERM (or Ctrl-C) is acted on at once,
+# not when a foreground sleep ends.
 if [ -n "${FG_CLUSTER_SECONDS:-}" ]; then
-	sleep "$FG_CLUSTER_SECONDS"
+	sleep "$FG_CLUSTER_SECONDS" &
+	PIDS+=($!)
+	wait $!
 else
-	while :; do sleep 3600; done
+	while :; do
+		sleep 3600 &
+		PIDS+=($!)
+		wait $!
+	done
 fi

@@ -12,6 +12,8 @@
 #                              on the PATH (saying what installs it)
 # bench_workdir                creates $OUT and an empty $W/run; W becomes absolute
 
+. "$(dirname "${BASH_SOURCE[0]}")/../procs.sh"
+
 bench_lib_init() {
 	BENCH_NAME=$1
 	PIDS=()
@@ -26,14 +28,8 @@ say() {
 	echo "$BENCH_NAME: $*" >&2
 }
 bench_cleanup() {
-	local pid
 	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	procs_stop_all
 }
 ports_free() {
 	local p
