@@ -47,6 +47,8 @@
 #                               skip; scripts/bench-gw/failover.sh, ports FG_BENCH_GW_PORT+30..+34)
 #   FG_BENCH_GW_GROUPS="cache"  only these scenarios (of proxy 401 429 cache tls-full
 #                               tls-resumed), for a quick look
+#   FG_BENCH_GW_PERF=1          also count each server's system calls and context switches
+#                               in step 1 (perf stat on its processes): per request in runs
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -64,6 +66,7 @@ SUT_CPU=${FG_BENCH_GW_SUT_CPU:-1}
 LOAD_CPU=${FG_BENCH_GW_LOAD_CPU:-0}
 SERVERS=${FG_BENCH_GW_SERVERS:-floodgate nginx haproxy floor}
 GROUPS_ONLY=${FG_BENCH_GW_GROUPS:-}
+PERF=${FG_BENCH_GW_PERF:-0}
 RELOAD_RATE=${FG_BENCH_GW_RELOAD_RATE:-2000}
 LAT_CONNS=64 # fg-fixedrate connections (enough that a request seldom waits for one)
 
@@ -96,6 +99,8 @@ done
 for tool in wrk h2load openssl nginx haproxy jq curl taskset sha256sum awk; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
+[ "$PERF" != 1 ] || command -v perf >/dev/null ||
+	die "FG_BENCH_GW_PERF=1 needs perf (apt-get install linux-perf)"
 [ "$(nproc)" -gt "$SUT_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] ||
 	die "CPUs $SUT_CPU and $LOAD_CPU are needed (FG_BENCH_GW_SUT_CPU/LOAD_CPU)"
 for p in $(seq "$PORT" $((PORT + 9))); do
@@ -363,6 +368,13 @@ run_load() {
 	want=$(status_of "$scen")
 	[ "$srv" = floor ] && want=200
 	pids=$(pids_of "$srv")
+	local perf_pid="" perf_out=$W/run/perf-$srv-$scen-$proto-$round.csv
+	if [ "$PERF" = 1 ]; then
+		perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$(tr ' ' ',' <<<"$pids" |
+			sed 's/,*$//')" -o "$perf_out" 2>/dev/null &
+		perf_pid=$!
+		sleep 0.2
+	fi
 	w0=$(date +%s.%N)
 	t0=$(ticks $pids)
 	if [ "$proto" = h1 ]; then
@@ -400,6 +412,13 @@ run_load() {
 			[ "${s2:-1}" -le $((req / 100)) ] && [ "${s5:-1}" = 0 ] && bad=0 || bad=1
 		fi
 	fi
+	local sc=null cs=null
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null
+		wait "$perf_pid" 2>/dev/null
+		sc=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ {print $1}' "$perf_out")
+		cs=$(awk -F, '$3 == "context-switches" && $1 ~ /^[0-9]+$/ {print $1}' "$perf_out")
+	fi
 	if [ -z "$req" ] || [ -z "$secs" ] || [ "$req" = 0 ]; then
 		say "$srv $scen $proto: no result: $(tail -3 <<<"$out" | tr '\n' ' ')"
 		return
@@ -408,11 +427,14 @@ run_load() {
 	jq -cn --arg srv "$srv" --arg scen "$scen" --arg proto "$proto" --argjson round "$round" \
 		--argjson req "$req" --argjson secs "$secs" --argjson ticks $((t1 - t0)) \
 		--argjson hz "$HZ" --argjson wall "$(awk -v a="$w0" -v b="$w1" 'BEGIN {print b - a}')" \
+		--argjson sc "${sc:-null}" --argjson cs "${cs:-null}" \
 		--argjson errs "${errs:-0}" --argjson valid "$([ "$bad" = 0 ] && echo true || echo false)" '{
 		server: $srv, scenario: $scen, proto: $proto, round: $round, requests: $req,
 		seconds: $secs, rps: ($req / $secs), cpu_s: ($ticks / $hz), wall_s: $wall,
 		req_per_cpu_s: (if $ticks > 0 then $req / ($ticks / $hz) else null end),
-		cpu_util: ($ticks / $hz / $wall), errors: $errs, valid: $valid}' >>"$RUNS"
+		cpu_util: ($ticks / $hz / $wall), errors: $errs, valid: $valid}
+		+ (if $sc != null then {syscalls_per_req: ($sc / $req),
+			switches_per_req: (($cs // 0) / $req)} else {} end)' >>"$RUNS"
 }
 
 # TLS handshakes: openssl s_time, one connection at a time, each a handshake and one
