@@ -5,7 +5,8 @@
 # an empty one), pipelined requests through it, over TLS and plain HTTP; problem responses
 # pulled the same way (every error, HEAD, pipelined); the per-connection key digest cache
 # (a key revoked, blocked or replaced between two requests of one connection, HTTP/1.1 and
-# HTTP/2); paths that skip normalisation next to those that need it.
+# HTTP/2); paths that skip normalisation next to those that need it; the status lines h2o
+# formats through floodgate's fast sprintf (gw/fastfmt.h).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -161,6 +162,23 @@ is "a path with a dot segment start, not normal: still matched right" \
 sleep 1.2 # the access log is flushed at least once a second
 ok "access log: the malformed-key 401 logged its stripped uri" \
 	grep -q '"uri":"/v1/items","proto":"HTTP/1.1","status":401' "$GW_DIR/access.log"
+
+# ---- h2o's per-response formats written by floodgate's fast path (gw/fastfmt.h) ----
+ok "floodgate exports its __sprintf_chk to the libraries" \
+	bash -c "nm -D '$FG_BUILD/floodgate' | grep -q ' T __sprintf_chk$'"
+ok "... and the daemon found it bound" bash -c "! grep -q 'not bound' '$GW_DIR/floodgate.log'"
+FK=$(gw_key tier-free) # 5 a minute: empty for 12 s after these
+for i in 1 2 3 4 5; do req --http1.1 -o /dev/null -H "X-API-Key: $FK" "$URL/s/s1"; done
+for c in "200 OK|$K2|s/s1" "401 Unauthorized|fg_nope|s/s1" "429 Too Many Requests|$FK|s/s1" \
+	"404 Not Found|$K2|nowhere"; do
+	IFS='|' read -r st k p <<<"$c"
+	req --http1.1 -D "$GW_DIR/head" -o /dev/null -H "X-API-Key: $k" "$URL/$p"
+	is "HTTP/1.1 $st: the status line" "$(head -1 "$GW_DIR/head" | tr -d '\r')" "HTTP/1.1 $st"
+	like "... a Date line" "$(sed -n 2p "$GW_DIR/head")" "Date: "
+	like "... a Connection line" "$(sed -n 3p "$GW_DIR/head")" "Connection: keep-alive"
+	is "HTTP/2 ${st%% *}: the :status" \
+		"$(req --http2 -o /dev/null -w '%{http_code}' -H "X-API-Key: $k" "$URL/$p")" "${st%% *}"
+done
 
 ok "still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "no error logged" bash -c "! grep -q ': error:' '$GW_DIR/floodgate.log'"

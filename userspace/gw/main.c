@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "gw/config.h"
+#include "gw/fastfmt.h"
 #include "gw/server.h"
 
 #define EXIT_USAGE 2
@@ -83,5 +84,9 @@ int main(int argc, char **argv)
 		gw_config_unref(cfg);
 		return 0;
 	}
+	/* Not fatal: libh2o then formats with glibc's sprintf, correct and slower. */
+	if (!gw_fastfmt_bound())
+		pr_warn("h2o's per-response formats are not bound to floodgate's fast path "
+			"(fastfmt.h): responses cost more CPU");
 	return gw_server_run(file, cfg);
 }
