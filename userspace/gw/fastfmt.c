@@ -14,9 +14,8 @@
 extern int __vsprintf_chk(char *s, int flag, size_t slen, const char *fmt, va_list ap);
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* The formats, as libh2o 2.2.5 spells them: an HTTP/2 status (lib/http2/hpack.c), the
- * length of a proxied request's body (lib/core/proxy.c), an HTTP/1.1 head (lib/http1.c). */
-static const char fmt_int[] = "%d";
+/* The formats, as libh2o 2.2.5 spells them: "%d", an HTTP/2 status (lib/http2/hpack.c); the
+ * length of a proxied request's body (lib/core/proxy.c); an HTTP/1.1 head (lib/http1.c). */
 static const char fmt_cl[] = "content-length: %zu\r\n";
 #define H1_HEAD "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n"
 static const char fmt_h1[] = H1_HEAD;
@@ -94,8 +93,18 @@ int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...)
 	int ret;
 
 	va_start(ap, fmt);
-	if (fmt[0] == '%' && !strcmp(fmt, fmt_int)) {
-		n = gw_fastfmt_int(num, va_arg(ap, int));
+	if (fmt[0] == '%' && fmt[1] == 'd' && !fmt[2]) {
+		int v = va_arg(ap, int);
+
+		if (v >= 100 && v <= 999 && slen > 3) { /* an HTTP status: three digits */
+			s[0] = (char)('0' + v / 100);
+			s[1] = (char)('0' + v / 10 % 10);
+			s[2] = (char)('0' + v % 10);
+			s[3] = '\0';
+			va_end(ap);
+			return 3;
+		}
+		n = gw_fastfmt_int(num, v);
 		check(n, slen);
 		memcpy(s, num, n);
 		s[n] = '\0';
@@ -131,8 +140,8 @@ int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...)
 		rlen = strlen(reason);
 		dlen = strlen(date);
 		clen = strlen(conn);
-		n = sizeof("HTTP/1.1  \r\nDate: \r\nConnection: \r\n") - 1 + sn + rlen + dlen + clen +
-		    (cl ? sizeof("Content-Length: \r\n") - 1 + cn : 0);
+		n = sizeof("HTTP/1.1  \r\nDate: \r\nConnection: \r\n") - 1 + sn + rlen + dlen +
+		    clen + (cl ? sizeof("Content-Length: \r\n") - 1 + cn : 0);
 		check(n, slen);
 		ret = (int)h1_head(s, st, sn, reason, rlen, date, dlen, conn, clen, cl ? num : NULL,
 				   cn);

@@ -33,23 +33,23 @@ static int want(char *out, size_t len, const char *fmt, ...)
 	return n;
 }
 
-#define SAME(fmt, ...)                                                                    \
-	do {                                                                              \
-		char got_[512], exp_[512];                                                \
-		int n_ = chk(got_, 1, sizeof(got_), fmt, __VA_ARGS__);          \
-		int w_ = want(exp_, sizeof(exp_), fmt, __VA_ARGS__);                      \
-		assert_string_equal(got_, exp_);                                          \
-		assert_int_equal(n_, w_);                                                 \
+#define SAME(fmt, ...)                                                                             \
+	do {                                                                                       \
+		char got_[512], exp_[512];                                                         \
+		int n_ = chk(got_, 1, sizeof(got_), fmt, __VA_ARGS__);                             \
+		int w_ = want(exp_, sizeof(exp_), fmt, __VA_ARGS__);                               \
+		assert_string_equal(got_, exp_);                                                   \
+		assert_int_equal(n_, w_);                                                          \
 	} while (0)
 
-#define H1 "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n"
+#define H1    "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n"
 #define H1_CL H1 "Content-Length: %zu\r\n"
-#define DATE "Mon, 23 Nov 2026 06:40:42 GMT"
+#define DATE  "Mon, 23 Nov 2026 06:40:42 GMT"
 
 static void status_int(void **state)
 {
-	static const int v[] = { 0, 1, -1, 9, 10, 99, 100, 200, 401, 429, 999, 1000, -429,
-				 123456789, INT_MAX, INT_MIN, INT_MIN + 1 };
+	static const int v[] = { 0,   1,   -1,	 9,    10,	  99,	   100,	    200,	401,
+				 429, 999, 1000, -429, 123456789, INT_MAX, INT_MIN, INT_MIN + 1 };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		SAME("%d", v[i]);
@@ -85,7 +85,7 @@ static void others_go_to_glibc(void **state)
 {
 	SAME("%u", 42u);
 	SAME("%s:%u", "127.0.0.1", 8443u);
-	SAME("%d ", 5);		 /* near a fast format, not one */
+	SAME("%d ", 5); /* near a fast format, not one */
 	SAME("content-length: %zu", (size_t)7);
 	SAME("HTTP/1.1 %d %s\r\n", 200, "OK");
 	SAME("%%d%d", 3);
@@ -119,6 +119,15 @@ static void int_too_long(void)
 {
 	chk(small, 1, 4, "%d", 1000); /* 4 digits and the NUL in 4 bytes */
 }
+static void status_too_long(void)
+{
+	chk(small, 1, 3, "%d", 429); /* 3 digits and the NUL in 3 bytes */
+}
+static void status_fits(void)
+{
+	if (chk(small, 1, 4, "%d", 429) != 3 || strcmp(small, "429"))
+		_exit(4);
+}
 static void cl_too_long(void)
 {
 	chk(small, 1, sizeof(small), "content-length: %zu\r\n", (size_t)1);
@@ -148,6 +157,8 @@ static void overflow_aborts(void **state)
 
 	assert_int_equal(want(buf, sizeof(buf), H1_63), 63);
 	assert_int_equal(aborts(int_too_long), 1);
+	assert_int_equal(aborts(status_too_long), 1);
+	assert_int_equal(aborts(status_fits), 0);
 	assert_int_equal(aborts(cl_too_long), 1);
 	assert_int_equal(aborts(h1_too_long), 1);
 	assert_int_equal(aborts(h1_fits), 0);
@@ -164,9 +175,9 @@ static void bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(status_int),	      cmocka_unit_test(content_length),
-		cmocka_unit_test(h1_heads),	      cmocka_unit_test(others_go_to_glibc),
-		cmocka_unit_test(overflow_aborts),   cmocka_unit_test(bound),
+		cmocka_unit_test(status_int),	   cmocka_unit_test(content_length),
+		cmocka_unit_test(h1_heads),	   cmocka_unit_test(others_go_to_glibc),
+		cmocka_unit_test(overflow_aborts), cmocka_unit_test(bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
