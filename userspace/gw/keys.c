@@ -28,7 +28,7 @@ struct slab {
 };
 
 struct stripe {
-	pthread_mutex_t mutex;
+	gw_lock_t lock;
 	gw_key_entry_t **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
@@ -129,7 +129,7 @@ gw_keys_t *gw_keys_new(size_t expected)
 	for (unsigned i = 0; i < STRIPES; i++) {
 		struct stripe *s = &t->stripes[i];
 
-		pthread_mutex_init(&s->mutex, NULL);
+		s->lock = (gw_lock_t)GW_LOCK_INIT;
 		s->nbuckets = per;
 		s->buckets = calloc(per, sizeof(*s->buckets));
 		if (!s->buckets) {
@@ -160,7 +160,6 @@ void gw_keys_free(gw_keys_t *t)
 		if (t->stripes[i].buckets)
 			free_chains(t->stripes[i].buckets, t->stripes[i].nbuckets);
 		free(t->stripes[i].buckets);
-		pthread_mutex_destroy(&t->stripes[i].mutex);
 	}
 	free(t);
 }
@@ -220,12 +219,12 @@ int gw_keys_upsert(gw_keys_t *t, const uint8_t digest[32], uint16_t plan, uint8_
 	fresh->plan = plan;
 	fresh->status = status;
 	fresh->expires = expires;
-	pthread_mutex_lock(&s->mutex);
+	gw_lock(&s->lock);
 	if ((e = find(s, h, digest))) {
 		e->plan = plan;
 		e->status = status;
 		e->expires = expires;
-		pthread_mutex_unlock(&s->mutex);
+		gw_unlock(&s->lock);
 		free(fresh);
 		return 0;
 	}
@@ -234,7 +233,7 @@ int gw_keys_upsert(gw_keys_t *t, const uint8_t digest[32], uint16_t plan, uint8_
 	fresh->next = s->buckets[bucket_of(s, h)];
 	s->buckets[bucket_of(s, h)] = fresh;
 	s->count++;
-	pthread_mutex_unlock(&s->mutex);
+	gw_unlock(&s->lock);
 	__atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -245,11 +244,11 @@ int gw_keys_reset_bucket(gw_keys_t *t, const uint8_t digest[32])
 	struct stripe *s = stripe_of(t, h);
 	gw_key_entry_t *e;
 
-	pthread_mutex_lock(&s->mutex);
+	gw_lock(&s->lock);
 	e = find(s, h, digest);
 	if (e)
 		memset(&e->bucket, 0, sizeof(e->bucket));
-	pthread_mutex_unlock(&s->mutex);
+	gw_unlock(&s->lock);
 	return e ? 0 : -ENOENT;
 }
 
@@ -259,7 +258,7 @@ int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
 	struct stripe *s = stripe_of(t, h);
 	gw_key_entry_t **pp, *e = NULL;
 
-	pthread_mutex_lock(&s->mutex);
+	gw_lock(&s->lock);
 	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->next) {
 		if (gw_apikey_digest_equal((*pp)->digest, digest)) {
 			e = *pp;
@@ -268,7 +267,7 @@ int gw_keys_remove(gw_keys_t *t, const uint8_t digest[32])
 			break;
 		}
 	}
-	pthread_mutex_unlock(&s->mutex);
+	gw_unlock(&s->lock);
 	if (!e)
 		return -ENOENT;
 	entry_free(e);
@@ -281,14 +280,14 @@ gw_key_entry_t *gw_keys_lock(gw_keys_t *t, const uint8_t digest[32], gw_keys_loc
 	uint64_t h = hash_of(digest);
 	struct stripe *s = stripe_of(t, h);
 
-	pthread_mutex_lock(&s->mutex);
-	lk->mutex = &s->mutex;
+	gw_lock(&s->lock);
+	lk->lock = &s->lock;
 	return find(s, h, digest);
 }
 
 void gw_keys_unlock(gw_keys_lock_t *lk)
 {
-	pthread_mutex_unlock(lk->mutex);
+	gw_unlock(lk->lock);
 }
 
 gw_keys_batch_t *gw_keys_batch_new(void)
@@ -360,7 +359,7 @@ void gw_keys_replace(gw_keys_t *t, gw_keys_batch_t *b)
 		}
 		b->head[i] = NULL;
 		/* ...then, locked, carry the buckets over and swap. */
-		pthread_mutex_lock(&s->mutex);
+		gw_lock(&s->lock);
 		old = (struct stripe){ .buckets = s->buckets, .nbuckets = s->nbuckets };
 		for (size_t j = 0; j < n; j++) {
 			for (e = nb[j]; e; e = e->next) {
@@ -376,7 +375,7 @@ void gw_keys_replace(gw_keys_t *t, gw_keys_batch_t *b)
 		s->buckets = nb;
 		s->nbuckets = n;
 		s->count = b->count[i];
-		pthread_mutex_unlock(&s->mutex);
+		gw_unlock(&s->lock);
 		free_chains(ob, on);
 		free(ob);
 		__atomic_add_fetch(&t->count, b->count[i], __ATOMIC_RELAXED);

@@ -19,12 +19,12 @@
 #ifndef GW_KEYS_H
 #define GW_KEYS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "edge.h"
+#include "gw/lock.h"
 
 enum gw_key_status {
 	GW_KEY_ACTIVE = 0,
@@ -55,7 +55,7 @@ typedef struct st_gw_keys_t gw_keys_t;
 
 /* A locked stripe, from gw_keys_lock(). */
 typedef struct st_gw_keys_lock_t {
-	pthread_mutex_t *mutex;
+	gw_lock_t *lock;
 } gw_keys_lock_t;
 
 /* A new table sized for about `expected` keys. NULL on allocation failure. */

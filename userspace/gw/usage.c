@@ -8,12 +8,12 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw/lock.h"
 #include "gw/usage.h"
 
 /* Lock stripes (a power of two). */
@@ -36,7 +36,7 @@ typedef struct st_entry_t {
 } entry_t;
 
 typedef struct st_stripe_t {
-	pthread_mutex_t lock;
+	gw_lock_t lock;
 	entry_t **buckets;
 	size_t nbuckets;
 	size_t count;
@@ -87,7 +87,7 @@ gw_usage_t *gw_usage_new(void)
 	for (int i = 0; i < STRIPES; i++) {
 		stripe_t *s = &u->stripes[i];
 
-		pthread_mutex_init(&s->lock, NULL);
+		s->lock = (gw_lock_t)GW_LOCK_INIT;
 		s->nbuckets = STRIPE_BUCKETS;
 		if (!(s->buckets = calloc(s->nbuckets, sizeof(*s->buckets)))) {
 			while (i-- > 0)
@@ -115,7 +115,6 @@ void gw_usage_free(gw_usage_t *u)
 			}
 		}
 		free(s->buckets);
-		pthread_mutex_destroy(&s->lock);
 	}
 	free(u);
 }
@@ -199,7 +198,7 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 	entry_t *e;
 	int ret = 0;
 
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	e = find(s, key);
 	/* Check every hard limit before touching anything: all or nothing. */
 	for (size_t i = 0; i < n; i++) {
@@ -242,7 +241,7 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 			over[i] = o;
 	}
 out:
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 	return ret;
 }
 
@@ -252,7 +251,7 @@ int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_
 	entry_t *e;
 	int ret = 0;
 
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	if (!(e = find_or_add(s, key))) {
 		ret = -ENOMEM;
 		goto out;
@@ -273,7 +272,7 @@ int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_
 		}
 	}
 out:
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 	return ret;
 }
 
@@ -283,7 +282,7 @@ void gw_usage_refund(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, s
 	stripe_t *s = stripe_of(u, key);
 	entry_t *e;
 
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	if ((e = find(s, key))) {
 		for (size_t i = 0; i < n; i++) {
 			slot_t *sl = &e->slots[c[i].kind];
@@ -297,7 +296,7 @@ void gw_usage_refund(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, s
 			sl->dirty = true;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 }
 
 void gw_usage_read(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n,
@@ -306,7 +305,7 @@ void gw_usage_read(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 	stripe_t *s = stripe_of(u, key);
 	entry_t *e;
 
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	e = find(s, key);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t o = 0;
@@ -315,7 +314,7 @@ void gw_usage_read(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 		if (overage)
 			overage[i] = o;
 	}
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 }
 
 /* Whether nothing in e needs keeping: every slot clean and its period over. */
@@ -335,7 +334,7 @@ int gw_usage_collect(gw_usage_t *u, int64_t now, gw_usage_row_t **rows, size_t *
 	for (int i = 0; i < STRIPES; i++) {
 		stripe_t *s = &u->stripes[i];
 
-		pthread_mutex_lock(&s->lock);
+		gw_lock(&s->lock);
 		for (size_t b = 0; b < s->nbuckets; b++) {
 			entry_t **pp = &s->buckets[b], *e;
 
@@ -356,7 +355,7 @@ int gw_usage_collect(gw_usage_t *u, int64_t now, gw_usage_row_t **rows, size_t *
 						gw_usage_row_t *r = realloc(out, nc * sizeof(*r));
 
 						if (!r) {
-							pthread_mutex_unlock(&s->lock);
+							gw_unlock(&s->lock);
 							gw_usage_redirty(u, out, len);
 							free(out);
 							return -ENOMEM;
@@ -378,7 +377,7 @@ int gw_usage_collect(gw_usage_t *u, int64_t now, gw_usage_row_t **rows, size_t *
 				pp = &e->next;
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 	}
 	*rows = out;
 	*n = len;
@@ -393,11 +392,11 @@ void gw_usage_redirty(gw_usage_t *u, const gw_usage_row_t *rows, size_t n)
 
 		if (rows[i].kind >= GW_QUOTA_KINDS)
 			continue;
-		pthread_mutex_lock(&s->lock);
+		gw_lock(&s->lock);
 		if ((e = find(s, rows[i].key)) &&
 		    gw_quota_same_period(e->slots[rows[i].kind].period, rows[i].period))
 			e->slots[rows[i].kind].dirty = true;
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 	}
 }
 
@@ -409,9 +408,9 @@ int gw_usage_restore(gw_usage_t *u, const gw_usage_row_t *r, int64_t now)
 
 	if (r->kind >= GW_QUOTA_KINDS || r->reset_at <= now || !r->period[0])
 		return 0;
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	if (!(e = find_or_add(s, r->key))) {
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 		return -ENOMEM;
 	}
 	sl = &e->slots[r->kind];
@@ -420,7 +419,7 @@ int gw_usage_restore(gw_usage_t *u, const gw_usage_row_t *r, int64_t now)
 	sl->overage = r->overage;
 	sl->reset_at = r->reset_at;
 	sl->dirty = false;
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 	return 0;
 }
 
@@ -429,9 +428,9 @@ size_t gw_usage_count(gw_usage_t *u)
 	size_t n = 0;
 
 	for (int i = 0; i < STRIPES; i++) {
-		pthread_mutex_lock(&u->stripes[i].lock);
+		gw_lock(&u->stripes[i].lock);
 		n += u->stripes[i].count;
-		pthread_mutex_unlock(&u->stripes[i].lock);
+		gw_unlock(&u->stripes[i].lock);
 	}
 	return n;
 }
