@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,8 +18,10 @@
 #include "gw/server.h"
 #include "gw/upgroup.h"
 
-/* How often the thread looks for a due check (the finest interval it honours). */
-#define TICK_MS 25
+/* The longest sleep with no check due: how soon a reload's new checks start. The thread
+ * otherwise sleeps until the next check is due, so a daemon without health checks wakes
+ * once a second, not 40 times (each wake-up preempts a worker on its CPU). */
+#define IDLE_MS 1000
 
 static struct {
 	pthread_t tid;
@@ -96,8 +99,12 @@ out:
 	return ok;
 }
 
-static void check_due(gw_config_t *cfg)
+/* Runs the checks that are due; returns when the next one is (CLOCK_MONOTONIC ns), or
+ * UINT64_MAX when the config has none. */
+static uint64_t check_due(gw_config_t *cfg)
 {
+	uint64_t next = UINT64_MAX;
+
 	for (size_t i = 0; i < cfg->nupstreams; i++) {
 		const gw_upstream_t *u = &cfg->upstreams[i];
 
@@ -105,36 +112,45 @@ static void check_due(gw_config_t *cfg)
 			continue;
 		for (size_t j = 0; j < u->nservers; j++) {
 			gw_upstate_t *st = u->servers[j].st;
-			uint64_t now = mono_ns();
+			uint64_t now = mono_ns(),
+				 due = __atomic_load_n(&st->next_check_ns, __ATOMIC_RELAXED);
 			bool ok;
 
-			if (now < __atomic_load_n(&st->next_check_ns, __ATOMIC_RELAXED))
+			if (now < due) {
+				next = due < next ? due : next;
 				continue;
+			}
 			ok = probe(u, &u->servers[j]);
 			if (!ok)
 				pr_debug("health: upstream %s: server %s failed its check", u->name,
 					 u->servers[j].url);
 			gw_upgroup_checked(u, j, ok, mono_ns());
-			__atomic_store_n(&st->next_check_ns,
-					 now + u->health.interval_ms * 1000000ULL,
-					 __ATOMIC_RELAXED);
+			due = now + u->health.interval_ms * 1000000ULL;
+			__atomic_store_n(&st->next_check_ns, due, __ATOMIC_RELAXED);
+			next = due < next ? due : next;
 		}
 	}
+	return next;
 }
 
 static void *run(void *arg)
 {
 	for (;;) {
 		gw_config_t *cfg = gw_server_config(NULL);
+		uint64_t next = UINT64_MAX, now, wait_ns = IDLE_MS * 1000000ULL;
 		struct timespec ts;
 
 		if (cfg) {
-			check_due(cfg);
+			next = check_due(cfg);
 			gw_config_unref(cfg);
 		}
+		now = mono_ns();
+		if (next != UINT64_MAX)
+			wait_ns = next > now ? (next - now < wait_ns ? next - now : wait_ns) : 0;
 		pthread_mutex_lock(&hc.lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += TICK_MS * 1000000L;
+		ts.tv_sec += (time_t)(wait_ns / 1000000000ULL);
+		ts.tv_nsec += (long)(wait_ns % 1000000000ULL);
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
@@ -157,8 +173,18 @@ int gw_health_start(void)
 		pr_err("Couldn't start the health checker: %s", strerror(rc));
 		return -rc;
 	}
+	pthread_setname_np(hc.tid, "fg-health");
 	hc.started = true;
 	return 0;
+}
+
+void gw_health_kick(void)
+{
+	if (!hc.started)
+		return;
+	pthread_mutex_lock(&hc.lock);
+	pthread_cond_signal(&hc.cond);
+	pthread_mutex_unlock(&hc.lock);
 }
 
 void gw_health_stop(void)

@@ -7,7 +7,7 @@
  * line within timeout_ms passes. Results go to the server's shared record
  * (gw_upgroup_checked(): `fall` failures in a row take it out, `rise` passes bring it
  * back and close its breaker). The thread follows reloads (it reads the current config
- * every turn); probes of one turn run one after the other, so a turn with many dead
+ * every turn, and a reload wakes it); probes of one turn run one after the other, so a turn with many dead
  * servers takes up to their timeouts added up (the intervals stretch, nothing else).
  */
 #ifndef GW_HEALTH_H
@@ -15,6 +15,9 @@
 
 /* Start the checker thread (a no-op turn when no upstream has checks). 0 or -errno. */
 int gw_health_start(void);
+/* Have the thread read the config again now (after a reload): it otherwise sleeps until
+ * the next check of the config it read is due, or a second when none is. */
+void gw_health_kick(void);
 /* Stop it and wait for it (a probe in progress ends within its timeout). */
 void gw_health_stop(void);
 

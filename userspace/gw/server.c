@@ -197,6 +197,7 @@ int gw_server_reload(char *err, size_t errlen)
 	gw_config_unref(prev);
 	gw_config_unref(old);
 	notify_workers();
+	gw_health_kick(); /* the new config's checks start now */
 	__atomic_add_fetch(&gw_server.reloads_ok, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&reload_lock);
 	pr_info("reloaded %s: config generation %llu, %zu keys", gw_server.config_path,
