@@ -1106,6 +1106,7 @@ int gw_admin_start(gw_admin_t *a)
 		pr_err("Couldn't start the admin thread: %s", strerror(rc));
 		return -rc;
 	}
+	pthread_setname_np(a->tid, "fg-admin");
 	a->started = 1;
 	return 0;
 }

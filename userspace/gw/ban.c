@@ -928,6 +928,7 @@ int gw_ban_start(const gw_config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "Couldn't start the ban thread: %s", strerror(ret));
 		return -ret;
 	}
+	pthread_setname_np(B.tid, "fg-ban");
 	if (restored)
 		pr_info("ban: %zu active bans restored from the store", restored);
 	return 0;

@@ -563,6 +563,7 @@ int gw_banpub_start(const gw_config_t *cfg, char *err, size_t errlen)
 		gw_banpub_stop();
 		return -rc;
 	}
+	pthread_setname_np(P.tid, "fg-banpub");
 	P.started = true;
 	pr_info("ban cluster: node %s, bans in %s", P.node, P.hash);
 	return 0;

@@ -744,6 +744,7 @@ int gw_store_redis_watch(gw_store_t *base, gw_store_changed_fn changed, void (*r
 		pr_err("Couldn't start the key announcement thread: %s", strerror(rc));
 		return -rc;
 	}
+	pthread_setname_np(s->watch.tid, "fg-keywatch");
 	s->watch.started = true;
 	return 0;
 }

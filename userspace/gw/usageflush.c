@@ -108,6 +108,7 @@ int gw_usageflush_start(void)
 		pr_err("Couldn't start the quota flusher: %s", strerror(rc));
 		return -rc;
 	}
+	pthread_setname_np(flusher, "fg-quotaflush");
 	started = true;
 	return 0;
 }

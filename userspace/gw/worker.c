@@ -253,6 +253,12 @@ int gw_worker_start(gw_worker_t *w)
 		pr_err("Couldn't start worker %u: %s", w->index, strerror(rc));
 		return -rc;
 	}
+	{
+		char name[16]; /* what top -H and /proc/PID/task/TID/comm show */
+
+		snprintf(name, sizeof(name), "fg-worker-%u", w->index % 10000);
+		pthread_setname_np(w->tid, name);
+	}
 	return 0;
 }
 
