@@ -63,10 +63,13 @@ enum gw_problem gw_credits_admit(h2o_req_t *req, gw_reqctx_t *rc, const gw_confi
 		 * counted, by the thread's counters as they are, without a record (rc->quota
 		 * stays NULL: gw_credits_finish() would not refund, gw_credits_reject() is
 		 * not reached without limits). */
-		if (!gw_usage_add(gw_server.usage, gw_usage_key_of_digest(digest),
-				  gw_quota_template((int64_t)req->processed_at.at.tv_sec,
-						    &cfg->usage.clock, route->credits),
-				  GW_QUOTA_KINDS) &&
+		uint64_t gen;
+		const gw_quota_counter_t *t =
+			gw_quota_template((int64_t)req->processed_at.at.tv_sec, &cfg->usage.clock,
+					  route->credits, &gen);
+
+		if (!gw_usage_add(gw_server.usage, gw_usage_key_of_digest(digest), t,
+				  GW_QUOTA_KINDS, gen) &&
 		    route->credits)
 			__atomic_add_fetch(&total_credits, route->credits, __ATOMIC_RELAXED);
 		return GW_PROBLEM_NONE;

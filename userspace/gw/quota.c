@@ -76,7 +76,11 @@ struct periods {
 	int64_t starts[GW_QUOTA_PERIODS], ends[GW_QUOTA_PERIODS];
 	/* The day's counters but for their limits and credit costs: copied whole per request */
 	gw_quota_counter_t tmpl[GW_QUOTA_KINDS];
+	uint64_t gen; /* of these periods (gw_quota_template()) */
 };
+
+/* Generations of templates, unique in the process: no two threads' templates share one. */
+static uint64_t generations;
 
 static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *clk)
 {
@@ -128,7 +132,7 @@ static void compute(struct periods *ps, int64_t today, const gw_quota_clock_t *c
 }
 
 const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t *clk,
-					    uint64_t credits)
+					    uint64_t credits, uint64_t *gen)
 {
 	/* Formatting the ids costs more than the rest of an admission; they change once a
 	 * day, so each thread keeps the last day's. */
@@ -136,11 +140,15 @@ const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t 
 	int64_t today = floor_div(now + clk->utc_offset_s, DAY_S);
 
 	if (!cache.valid || cache.today != today || cache.offset != clk->utc_offset_s ||
-	    cache.week_start != clk->week_start)
+	    cache.week_start != clk->week_start) {
 		compute(&cache, today, clk);
+		cache.gen = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
+	}
 	if (cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, 0)].cost != credits)
 		for (int p = 0; p < GW_QUOTA_PERIODS; p++)
 			cache.tmpl[gw_quota_kind(GW_QUOTA_CREDITS, p)].cost = credits;
+	if (gen)
+		*gen = cache.gen;
 	return cache.tmpl;
 }
 
@@ -149,7 +157,7 @@ size_t gw_quota_counters(const gw_quota_limit_t limits[GW_QUOTA_KINDS], uint64_t
 			 gw_quota_counter_t out[GW_QUOTA_KINDS])
 {
 	/* The day's template in one copy, then the plan's limits. */
-	memcpy(out, gw_quota_template(now, clk, credits), GW_QUOTA_KINDS * sizeof(*out));
+	memcpy(out, gw_quota_template(now, clk, credits, NULL), GW_QUOTA_KINDS * sizeof(*out));
 	for (int k = 0; k < GW_QUOTA_KINDS; k++) {
 		out[k].limit = limits[k].limit;
 		out[k].soft = limits[k].soft;

@@ -88,10 +88,11 @@ typedef struct st_gw_quota_counter_t {
 /*
  * What gw_quota_counters() gives for a plan without limits (GW_QUOTA_KINDS counters, in
  * kind order), without a copy: the calling thread's, valid until its next call of either
- * function.
+ * function. *gen (when gen is not NULL): nonzero, the same for as long as the periods stay
+ * those of this thread's previous call, unique in the process otherwise (gw_usage_add()).
  */
 const gw_quota_counter_t *gw_quota_template(int64_t now, const gw_quota_clock_t *clk,
-					    uint64_t credits);
+					    uint64_t credits, uint64_t *gen);
 
 /*
  * The GW_QUOTA_KINDS counters of a request at unix time now: limits[kind] from the plan,

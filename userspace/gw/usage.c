@@ -32,6 +32,9 @@ typedef struct st_slot_t {
 typedef struct st_entry_t {
 	struct st_entry_t *next;
 	uint64_t key;
+	/* The periods of every slot are those of gw_usage_add()'s counters of this generation
+	 * (gw_quota_template()); 0: unknown. Any other change of a period clears it. */
+	uint64_t gen;
 	slot_t slots[GW_QUOTA_KINDS];
 } entry_t;
 
@@ -227,6 +230,7 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
 			sl->used = sl->overage = 0;
 			sl->reset_at = c[i].reset_at;
 			sl->dirty = true;
+			e->gen = 0;
 		}
 		used = sl->used;
 		next = used + c[i].cost;
@@ -245,7 +249,7 @@ out:
 	return ret;
 }
 
-int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n)
+int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n, uint64_t gen)
 {
 	stripe_t *s = stripe_of(u, key);
 	entry_t *e;
@@ -254,6 +258,16 @@ int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_
 	gw_lock(&s->lock);
 	if (!(e = find_or_add(s, key))) {
 		ret = -ENOMEM;
+		goto out;
+	}
+	if (gen && e->gen == gen) {
+		/* The slots hold these periods already: only the costs to add. */
+		for (size_t i = 0; i < n; i++) {
+			if (c[i].cost) {
+				e->slots[c[i].kind].used += c[i].cost;
+				e->slots[c[i].kind].dirty = true;
+			}
+		}
 		goto out;
 	}
 	/* gw_usage_debit()'s second loop where no counter has a limit (no overage) */
@@ -271,6 +285,8 @@ int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_
 			sl->dirty = true;
 		}
 	}
+	/* every kind was given: the slots hold gen's periods now */
+	e->gen = n == GW_QUOTA_KINDS ? gen : 0;
 out:
 	gw_unlock(&s->lock);
 	return ret;
@@ -414,6 +430,7 @@ int gw_usage_restore(gw_usage_t *u, const gw_usage_row_t *r, int64_t now)
 		return -ENOMEM;
 	}
 	sl = &e->slots[r->kind];
+	e->gen = 0;
 	gw_quota_set_period(sl->period, r->period);
 	sl->used = r->used;
 	sl->overage = r->overage;

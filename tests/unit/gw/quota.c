@@ -194,7 +194,7 @@ static void template_is_counters_without_limits(void **state)
 			uint64_t credits = (uint64_t)(now / 3600) % 3; /* 0 too */
 
 			gw_quota_counters(none, credits, now, &clks[k], want);
-			t = gw_quota_template(now, &clks[k], credits);
+			t = gw_quota_template(now, &clks[k], credits, NULL);
 			for (int i = 0; i < GW_QUOTA_KINDS; i++) {
 				assert_memory_equal(t[i].period, want[i].period,
 						    GW_QUOTA_PERIOD_LEN);
@@ -206,6 +206,27 @@ static void template_is_counters_without_limits(void **state)
 				assert_int_equal(t[i].kind, want[i].kind);
 			}
 		}
+}
+
+/* The template's generation: the same while the day (its periods) stays, whatever the
+ * credits; another for another day, or another clock; never 0. */
+static void template_generations(void **state)
+{
+	const gw_quota_clock_t other = { .utc_offset_s = 3600 };
+	int64_t t0 = utc(2026, 5, 10, 12, 0, 0);
+	uint64_t g1, g2, g3, g4, g5;
+
+	gw_quota_template(t0, &UTC, 1, &g1);
+	gw_quota_template(t0 + 3600, &UTC, 5, &g2);    /* same day, other credits */
+	gw_quota_template(t0 + 86400, &UTC, 5, &g3);   /* next day */
+	gw_quota_template(t0 + 86400, &other, 5, &g4); /* another clock */
+	gw_quota_template(t0 + 86400, &other, 0, &g5);
+	assert_true(g1 != 0);
+	assert_int_equal(g1, g2);
+	assert_true(g3 != g2);
+	assert_true(g4 != g3);
+	assert_int_equal(g4, g5);
+	gw_quota_template(t0, &UTC, 1, NULL); /* gen is optional */
 }
 
 static void parse_offsets_and_weekdays(void **state)
@@ -246,6 +267,7 @@ int main(void)
 		cmocka_unit_test(utc_offsets),
 		cmocka_unit_test(counters_carry_limits_and_costs),
 		cmocka_unit_test(template_is_counters_without_limits),
+		cmocka_unit_test(template_generations),
 		cmocka_unit_test(parse_offsets_and_weekdays),
 	};
 

@@ -216,7 +216,7 @@ static void add_is_debit_without_limits(void **state)
 
 		counters(c, 0, false, 0, (uint64_t)i % 3, t0 + i / 2); /* credits 0 too */
 		assert_int_equal(gw_usage_debit(u, KEY, c, GW_QUOTA_KINDS, NULL, NULL), 0);
-		assert_int_equal(gw_usage_add(v, KEY, c, GW_QUOTA_KINDS), 0);
+		assert_int_equal(gw_usage_add(v, KEY, c, GW_QUOTA_KINDS, 0), 0);
 		gw_usage_read(u, KEY, c, GW_QUOTA_KINDS, used_u, over_u);
 		gw_usage_read(v, KEY, c, GW_QUOTA_KINDS, used_v, over_v);
 		assert_memory_equal(used_u, used_v, sizeof(used_u));
@@ -289,6 +289,69 @@ static void exact_under_concurrency(void **state)
 	gw_usage_free(u);
 }
 
+/* Counters of earlier days, made on a thread of their own: this thread's template (and its
+ * generation) stays as it is. */
+static gw_quota_counter_t old3[GW_QUOTA_KINDS], old1[GW_QUOTA_KINDS];
+static void *make_old(void *arg)
+{
+	int64_t t0 = *(int64_t *)arg;
+
+	counters(old3, 0, false, 0, 1, t0 - 3 * 86400);
+	counters(old1, 0, false, 0, 1, t0 - 86400);
+	return NULL;
+}
+
+/* gw_usage_add() with the template's generation (its shortcut: the periods are not
+ * compared) counts as gw_usage_debit() does: across day and month boundaries, and after a
+ * debit or a restore put other periods into the entry's slots while the generation stayed. */
+static void add_with_generation_is_debit(void **state)
+{
+	gw_usage_t *u = gw_usage_new(), *v = gw_usage_new();
+	int64_t t0 = utc(2026, 11, 30, 23, 59, 0);
+	uint64_t last_gen = 0, same = 0;
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, make_old, &t0), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	for (int i = 0; i < 300; i++) {
+		int64_t now = t0 + i; /* a day and a month end at i = 60 */
+		gw_quota_counter_t c[GW_QUOTA_KINDS];
+		uint64_t used_u[GW_QUOTA_KINDS], used_v[GW_QUOTA_KINDS];
+		uint64_t over_u[GW_QUOTA_KINDS], over_v[GW_QUOTA_KINDS], gen;
+		uint64_t credits = (uint64_t)i % 4;
+		const gw_quota_counter_t *t = gw_quota_template(now, &UTC, credits, &gen);
+
+		assert_true(gen != 0);
+		same += gen == last_gen;
+		last_gen = gen;
+		counters(c, 0, false, 0, credits, now);
+		assert_int_equal(gw_usage_debit(u, KEY, c, GW_QUOTA_KINDS, NULL, NULL), 0);
+		assert_int_equal(gw_usage_add(v, KEY, t, GW_QUOTA_KINDS, gen), 0);
+		if (i % 50 == 25) { /* other periods in the slots, by a debit */
+			assert_int_equal(gw_usage_debit(u, KEY, old3, GW_QUOTA_KINDS, NULL, NULL),
+					 0);
+			assert_int_equal(gw_usage_debit(v, KEY, old3, GW_QUOTA_KINDS, NULL, NULL),
+					 0);
+		}
+		if (i % 50 == 40) { /* by a restored row */
+			gw_usage_row_t r = {
+				.key = KEY, .kind = 0, .used = 7, .reset_at = now + 10
+			};
+
+			memcpy(r.period, old1[0].period, sizeof(r.period));
+			assert_int_equal(gw_usage_restore(u, &r, now), 0);
+			assert_int_equal(gw_usage_restore(v, &r, now), 0);
+		}
+		gw_usage_read(u, KEY, c, GW_QUOTA_KINDS, used_u, over_u);
+		gw_usage_read(v, KEY, c, GW_QUOTA_KINDS, used_v, over_v);
+		assert_memory_equal(used_u, used_v, sizeof(used_u));
+		assert_memory_equal(over_u, over_v, sizeof(over_u));
+	}
+	assert_int_equal(same, 298); /* one generation a day: the shortcut was taken */
+	gw_usage_free(u);
+	gw_usage_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +362,7 @@ int main(void)
 		cmocka_unit_test(refunds),
 		cmocka_unit_test(collect_and_restore),
 		cmocka_unit_test(add_is_debit_without_limits),
+		cmocka_unit_test(add_with_generation_is_debit),
 		cmocka_unit_test(exact_under_concurrency),
 	};
 
