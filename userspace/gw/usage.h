@@ -59,8 +59,7 @@ int gw_usage_debit(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, siz
  * holds their periods already, and skips comparing them (about 120 instructions of an
  * admitted request). Returns 0 or -ENOMEM (nothing added).
  */
-int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n,
-		 uint64_t gen);
+int gw_usage_add(gw_usage_t *u, uint64_t key, const gw_quota_counter_t *c, size_t n, uint64_t gen);
 
 /*
  * Give back a debit (a request refunded after an upstream failure): used and overage of
