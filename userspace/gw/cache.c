@@ -34,6 +34,7 @@
 #include "gw/cacheshared.h"
 #include "gw/cluster.h"
 #include "gw/handler.h"
+#include "gw/lock.h"
 #include "gw/ratelimit.h"
 #include "gw/server.h"
 
@@ -73,7 +74,7 @@ struct entry {
 };
 
 struct stripe {
-	pthread_mutex_t lock;
+	gw_lock_t lock;
 	struct entry **table;
 	size_t nbuckets, nentries, bytes; /* nentries, bytes: also read atomically */
 	h2o_linklist_t lru;
@@ -166,7 +167,7 @@ static void store_init(void)
 	for (size_t i = 0; i < STRIPES; i++) {
 		struct stripe *s = &store.s[i];
 
-		pthread_mutex_init(&s->lock, NULL);
+		s->lock = (gw_lock_t)GW_LOCK_INIT;
 		h2o_linklist_init_anchor(&s->lru);
 		s->nbuckets = TABLE_MIN;
 		if (!(s->table = calloc(TABLE_MIN, sizeof(*s->table))))
@@ -325,7 +326,7 @@ static int64_t purge_local(const char *route, const char *pattern)
 	for (size_t i = 0; i < STRIPES; i++) {
 		struct stripe *s = &store.s[i];
 
-		pthread_mutex_lock(&s->lock);
+		gw_lock(&s->lock);
 		for (size_t b = 0; b < s->nbuckets; b++) {
 			for (struct entry *e = s->table[b], *next; e; e = next) {
 				next = e->next;
@@ -335,7 +336,7 @@ static int64_t purge_local(const char *route, const char *pattern)
 				}
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 	}
 	__atomic_add_fetch(&store.purged, n, __ATOMIC_RELAXED);
 	return (int64_t)seq;
@@ -590,14 +591,14 @@ static void on_lock_timeout(h2o_timeout_entry_t *t)
 	bool mine = false;
 
 	w->cache->nwaiting--; /* h2o unlinked the timer before calling */
-	pthread_mutex_lock(&w->stripe->lock);
+	gw_lock(&w->stripe->lock);
 	if (w->fill) {
 		h2o_linklist_unlink(&w->link);
 		w->fill->nwaiters--;
 		w->fill = NULL;
 		mine = true;
 	}
-	pthread_mutex_unlock(&w->stripe->lock);
+	gw_unlock(&w->stripe->lock);
 	if (!mine)
 		return; /* a wake-up is on its way */
 	/* the leader is slow: this one asks the upstream itself */
@@ -618,14 +619,14 @@ static void on_waiter_dispose(void *arg)
 	/* The request went away (HTTP/2 reset, shutdown, or answered and done). */
 	w->disposed = true;
 	unlink_timer(w);
-	pthread_mutex_lock(&w->stripe->lock);
+	gw_lock(&w->stripe->lock);
 	if (w->fill) {
 		h2o_linklist_unlink(&w->link);
 		w->fill->nwaiters--;
 		w->fill = NULL;
 		mine = true;
 	}
-	pthread_mutex_unlock(&w->stripe->lock);
+	gw_unlock(&w->stripe->lock);
 	if (mine)
 		waiter_unref(w); /* the fill's */
 	waiter_unref(w);	 /* the request's */
@@ -978,7 +979,7 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 	struct entry *put = NULL;
 
 	h2o_linklist_init_anchor(&woken);
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	if ((pp = pending_slot(s, f->hash, f->key, f->key_len)) && *pp == f)
 		*pp = f->next;
 	/* What an upstream gave goes to the shared layer too (shared_put(), after the lock). */
@@ -996,7 +997,7 @@ static void fill_over(gw_cache_fill_t *f, struct entry *e, bool retry, bool fail
 		take_waiters(f, &woken, W_PROBLEM, p, NULL);
 	else
 		take_waiters(f, &woken, retry || e ? W_RETRY : W_ALONE, p, NULL);
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 	if (put) {
 		shared_put(f->cache, cfg, put);
 		entry_unref(put);
@@ -1059,10 +1060,10 @@ static void drop_stale(gw_cache_fill_t *f)
 {
 	struct stripe *s = f->stripe;
 
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	if (f->stale->linked && table_find(s, f->hash, f->key, f->key_len) == f->stale)
 		table_unlink(s, f->stale);
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 }
 
 /* The refresh is over (its fetch gone): store, keep the stale entry, or drop it. Waiters
@@ -1272,7 +1273,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	}
 	hash = gw_cachekey_hash(key, (size_t)klen, store.seed);
 	s = stripe_of(hash);
-	pthread_mutex_lock(&s->lock);
+	gw_lock(&s->lock);
 	e = table_find(s, hash, key, (size_t)klen);
 	if (e && !vary_matches(req, e))
 		e = NULL; /* another variant: a miss (the fill replaces it) */
@@ -1281,7 +1282,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		h2o_linklist_unlink(&e->lru);
 		h2o_linklist_insert(&s->lru, &e->lru);
 		entry_ref(e);
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 		count(&c->st.hit, 1);
 		serve(req, e, LABEL("HIT"), req->res.headers.size, now);
 		entry_unref(e); /* serve() holds its own */
@@ -1295,7 +1296,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	if ((f = *slot)) {
 		if (e && now < e->swr_until) {
 			entry_ref(e);
-			pthread_mutex_unlock(&s->lock);
+			gw_unlock(&s->lock);
 			count(&c->st.stale, 1);
 			serve(req, e, LABEL("STALE"), req->res.headers.size, now);
 			entry_unref(e);
@@ -1303,7 +1304,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 		}
 		w = f->nwaiters < cfg->cache.max_waiters ? wait_on(c, s, f, req, rc, rt, drop)
 							 : NULL;
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 		if (w) {
 			set_lock_timeout(c, cfg->cache.lock_timeout_ms);
 			h2o_timeout_link(c->ctx->loop, &c->lock_timeout, &w->timer);
@@ -1320,7 +1321,7 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	 * the upstream (shared_lookup()), and what it has is stored here by fill_over() and
 	 * served to the leader and its waiters alike. */
 	if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc((size_t)klen))) {
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 		free(f);
 		if (e && now < e->swr_until) {
 			entry_ref(e);
@@ -1352,14 +1353,14 @@ static void start(gw_cache_t *c, h2o_req_t *req, gw_reqctx_t *rc, gw_upstream_rt
 	if (e && now < e->swr_until) {
 		/* RFC 5861: the stale entry answers now, the refresh runs without the client */
 		entry_ref(e);
-		pthread_mutex_unlock(&s->lock);
+		gw_unlock(&s->lock);
 		refresh_start(c, f, req, rc, rt, drop);
 		count(&c->st.stale, 1);
 		serve(req, e, LABEL("STALE"), req->res.headers.size, now);
 		entry_unref(e);
 		return;
 	}
-	pthread_mutex_unlock(&s->lock);
+	gw_unlock(&s->lock);
 	if (!(mode & MODE_LOCAL) && shared_lookup(c, f, req, rc, rt, drop))
 		return; /* the shared layer answers first (cacheshared.h) */
 	count(&c->st.miss, 1);
