@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * lock.h - a futex mutex for the request path's short critical sections (a key's bucket, a
- * plan's usage counters).
+ * key's usage counters, a stripe of the response cache).
  *
  * Why not pthread_mutex_t: an uncontended lock and unlock pair costs about 55 instructions
- * in glibc (type dispatch behind two calls), and an authenticated request takes two pairs
- * (keys.c, usage.c) - a visible share of an HTTP/2 rejection (`make bench-gw-ir`). Here the
- * uncontended pair is one compare-and-swap and one exchange, inline. Under contention a
- * waiter sleeps in the kernel (FUTEX_WAIT) after a short spin, like a pthread mutex: a
- * holder preempted on this two-CPU machine never makes another thread spin for its time
- * slice.
+ * in glibc (type dispatch behind two calls), and an authenticated request takes one to
+ * three pairs (keys.c, usage.c, cache.c) - a visible share of an HTTP/2 rejection or cache
+ * hit (`make bench-gw-ir`). Here the uncontended pair is one compare-and-swap and one
+ * exchange, inline. Under contention a waiter sleeps in the kernel (FUTEX_WAIT) after a
+ * short spin, like a pthread mutex: a holder preempted on this two-CPU machine never makes
+ * another thread spin for its time slice.
  *
  * The state (U. Drepper, "Futexes Are Tricky", mutex 2): 0 free, 1 held, 2 held and
  * maybe waited for. Not recursive, no owner check, no robustness; zero-initialised is
