@@ -99,6 +99,7 @@ done
 for tool in wrk h2load openssl nginx haproxy jq curl taskset sha256sum awk; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
+case $PERF in 0 | 1) ;; *) die "FG_BENCH_GW_PERF must be 0 or 1, not '$PERF'" ;; esac
 [ "$PERF" != 1 ] || command -v perf >/dev/null ||
 	die "FG_BENCH_GW_PERF=1 needs perf (apt-get install linux-perf)"
 [ "$(nproc)" -gt "$SUT_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] ||
