@@ -83,7 +83,7 @@ static void on_connected(gw_upconn_t *conn, const char *err, void *data)
 {
 	gw_bgfetch_t *b = data;
 
-	gw_upxchg_unlink_timer(&b->x.connect_timer);
+	gw_ptimer_unlink(&b->x.connect_timer);
 	if (err) {
 		b->x.conn = NULL; /* already closed by the pool */
 		fail(b, GW_UPSTREAM_REFUSED);
@@ -127,7 +127,7 @@ static void on_timeout(gw_bgfetch_t *b)
 		fail_body(b, GW_UPSTREAM_TIMEOUT);
 }
 
-static void on_connect_timeout(h2o_timeout_entry_t *t)
+static void on_connect_timeout(gw_ptimer_t *t)
 {
 	gw_bgfetch_t *b = H2O_STRUCT_FROM_MEMBER(gw_bgfetch_t, x.connect_timer, t);
 
@@ -294,8 +294,7 @@ gw_bgfetch_t *gw_bgfetch_start(gw_tconf_t *tc, gw_upstream_rt_t *rt, const char 
 		send_request(b);
 	} else if (gw_upxchg_connect(&b->x, on_connected, b)) {
 		/* refused at once: report it from the loop, not from inside start */
-		h2o_timeout_link(tc->worker->loop, &tc->worker->ctx.zero_timeout,
-				 &b->x.connect_timer);
+		gw_ptimer_link(&tc->worker->ptimers, &b->x.connect_timer, gw_now_ns(), 0);
 	}
 	return b;
 }

@@ -163,7 +163,7 @@ static void on_connected(gw_upconn_t *conn, const char *err, void *data)
 {
 	struct proxy *p = data;
 
-	gw_upxchg_unlink_timer(&p->x.connect_timer);
+	gw_ptimer_unlink(&p->x.connect_timer);
 	if (err) {
 		p->x.conn = NULL; /* already closed by the pool */
 		fail(p, GW_UPSTREAM_REFUSED);
@@ -178,7 +178,7 @@ static void connect_fresh(struct proxy *p)
 		fail(p, GW_UPSTREAM_REFUSED);
 }
 
-static void on_connect_timeout(h2o_timeout_entry_t *entry)
+static void on_connect_timeout(gw_ptimer_t *entry)
 {
 	struct proxy *p = H2O_STRUCT_FROM_MEMBER(struct proxy, x.connect_timer, entry);
 

@@ -46,9 +46,8 @@ int gw_upstream_pool_init(gw_upstream_rt_t *rt, h2o_loop_t *loop)
 		h2o_linklist_init_anchor(&rt->srv[i].idle);
 	rt->keepalive = gw_looptimeout_get(loop, u->keepalive_idle_ms);
 	rt->first_byte = gw_looptimeout_get(loop, u->first_byte_timeout_ms);
-	rt->connect = gw_looptimeout_get(loop, u->connect_timeout_ms);
 	rt->total = gw_looptimeout_get(loop, u->total_timeout_ms);
-	if (!rt->keepalive || !rt->first_byte || !rt->connect || !rt->total) {
+	if (!rt->keepalive || !rt->first_byte || !rt->total) {
 		gw_upstream_pool_dispose(rt);
 		return -ENOMEM;
 	}
@@ -65,9 +64,8 @@ void gw_upstream_pool_dispose(gw_upstream_rt_t *rt)
 	rt->srv = NULL;
 	gw_looptimeout_put(rt->loop, rt->keepalive);
 	gw_looptimeout_put(rt->loop, rt->first_byte);
-	gw_looptimeout_put(rt->loop, rt->connect);
 	gw_looptimeout_put(rt->loop, rt->total);
-	rt->keepalive = rt->first_byte = rt->connect = rt->total = NULL;
+	rt->keepalive = rt->first_byte = rt->total = NULL;
 }
 
 gw_upconn_t *gw_upstream_take(gw_upstream_rt_t *rt, size_t si)

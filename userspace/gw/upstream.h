@@ -43,7 +43,7 @@ typedef struct st_gw_upstream_rt_t {
 	/* The loop's lists of these durations, shared with other groups (looptimeout.h). */
 	h2o_timeout_t *keepalive;  /* idle connections */
 	h2o_timeout_t *first_byte; /* response head, and silence between body reads */
-	h2o_timeout_t *connect;
+	/* (the connect timeout is a ptimer.h timer of the worker: it must fire on time) */
 	h2o_timeout_t *total;
 } gw_upstream_rt_t;
 

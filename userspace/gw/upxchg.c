@@ -56,7 +56,8 @@ int gw_upxchg_connect(gw_upxchg_t *x, gw_upconn_cb on_connected, void *owner)
 {
 	if (!(x->conn = gw_upstream_connect(x->rt, x->si, on_connected, owner)))
 		return -1;
-	h2o_timeout_link(x->tc->worker->loop, x->rt->connect, &x->connect_timer);
+	gw_ptimer_link(&x->tc->worker->ptimers, &x->connect_timer, gw_now_ns(),
+		       x->rt->conf->connect_timeout_ms * 1000000ULL);
 	return 0;
 }
 
@@ -75,7 +76,7 @@ void gw_upxchg_redial(gw_upxchg_t *x)
 void gw_upxchg_failed(gw_upxchg_t *x, enum gw_upstream_error kind)
 {
 	gw_upxchg_release(x, false);
-	gw_upxchg_unlink_timer(&x->connect_timer);
+	gw_ptimer_unlink(&x->connect_timer);
 	gw_upxchg_unlink_timer(&x->io_timer);
 	gw_metrics_upstream_error(x->tc->worker->metrics, x->rt->conf->id, kind);
 	gw_upxchg_judge(x, false, 0);

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "gw/evloop.h"
+#include "gw/ptimer.h"
 #include "gw/upgroup.h"
 #include "gw/upstream.h"
 #include "gw/worker.h"
@@ -45,9 +46,9 @@ enum gw_upxchg_body {
 /* One exchange's state on the upstream's side; embedded in its owner, zeroed to start. */
 typedef struct st_gw_upxchg_t {
 	gw_upstream_rt_t *rt;
-	gw_tconf_t *tc;	   /* the worker's config view it runs in */
-	gw_upconn_t *conn; /* while the upstream's side is in progress */
-	h2o_timeout_entry_t connect_timer;
+	gw_tconf_t *tc;		      /* the worker's config view it runs in */
+	gw_upconn_t *conn;	      /* while the upstream's side is in progress */
+	gw_ptimer_t connect_timer;    /* the worker's ptimers: fires on time */
 	h2o_timeout_entry_t io_timer; /* first byte, then silence between body reads */
 	h2o_timeout_entry_t total_timer;
 	gw_chunked_t chunked;
@@ -75,7 +76,7 @@ static inline void gw_upxchg_unlink_timer(h2o_timeout_entry_t *t)
 
 static inline void gw_upxchg_unlink_timers(gw_upxchg_t *x)
 {
-	gw_upxchg_unlink_timer(&x->connect_timer);
+	gw_ptimer_unlink(&x->connect_timer);
 	gw_upxchg_unlink_timer(&x->io_timer);
 	gw_upxchg_unlink_timer(&x->total_timer);
 }

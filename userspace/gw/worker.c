@@ -209,6 +209,7 @@ static void *run(void *arg)
 		h2o_evloop_run(w->loop, INT32_MAX);
 	}
 	drain(w);
+	gw_ptimers_dispose(&w->ptimers);
 	gw_handler_thread_done();
 	gw_looptimeout_thread_done();
 	return NULL;
@@ -229,6 +230,14 @@ gw_worker_t *gw_worker_new(unsigned index, h2o_globalconf_t *gconf, const int *f
 	w->metrics = gw_metrics_new();
 	w->cache = gw_cache_new(&w->ctx);
 	w->flush_entry.cb = on_flush_timer;
+	{
+		char err[160];
+
+		if (gw_ptimers_init(&w->ptimers, w->loop, err, sizeof(err))) {
+			pr_err("worker %u: %s", index, err);
+			return NULL;
+		}
+	}
 	if (!w->scratch || !w->keycache || !w->metrics || !w->cache ||
 	    gw_accesslog_init(&w->log, LOG_BUFFER)) {
 		pr_err("worker %u: out of memory", index);

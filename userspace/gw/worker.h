@@ -23,6 +23,7 @@
 #include "gw/config.h"
 #include "gw/keycache.h"
 #include "gw/metrics.h"
+#include "gw/ptimer.h"
 #include "gw/route.h"
 #include "gw/upstream.h"
 
@@ -56,6 +57,7 @@ struct st_gw_worker_t {
 	struct st_gw_cache_t *cache; /* the response cache (cache.h) */
 	gw_accesslog_t log;
 	h2o_timeout_entry_t flush_entry;
+	gw_ptimers_t ptimers; /* timers that fire on time (upstream connects) */
 	size_t in_flight;
 	size_t connections;
 	bool stopping;
