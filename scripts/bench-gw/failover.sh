@@ -11,15 +11,20 @@
 # connection and never accepting: further SYNs go unanswered, as for a dead host.
 # Per round: curl fetches N URLs of each route over one keep-alive connection (HTTP/1.1),
 # time_total of each transfer; the first transfer of each (its TLS handshake) is left out of
-# both. A request of /v1/fo that took >= $CT ms failed over; its added latency is its time
-# minus the median of /v1/direct in the same round. Met when the added latency's p99 is at
-# most the connect timeout plus the direct route's own spread (p99 - p50) plus 2 ms: h2o
-# 2.2.5 keeps time in whole milliseconds (its clock, its timeout lists, epoll_wait's wait),
-# so a timeout fires up to about 2 ms after it is due. The peer of the same run: a bare
+# both. A request of /v1/fo that took >= $CT ms failed over; what the failover added is its
+# time minus that of the same route's requests without a failover around it (the one
+# before and the one after, averaged: round-robin makes them the live server's), so both
+# sides of the difference meet the machine in the same state. The machine has stretches of
+# seconds in which every wake-up of an idle virtual CPU from another one comes
+# milliseconds late (both CPUs idle: a plain request then takes 6-10 ms, 3-7 ms of it in
+# the upstream's answer, against 0.2-0.5 ms outside them); a baseline taken at another
+# time, the direct route's median (also reported), charged those stretches to the
+# failover. Met when the added latency's p99 is at most the connect timeout plus the
+# allowance: 2 ms, or the p99 lateness of the peer of the same run if larger - a bare
 # timer on the SUT's CPU (epoll_wait for the connect timeout, in a loop, for as long as
-# /v1/fo runs) measures how late this machine delivers such a wake-up at that moment (an
-# idle virtual CPU may wait for its host); the allowance is the larger of 2 ms and that
-# timer's own p99 lateness.
+# /v1/fo runs), how late this machine delivers such a wake-up at that moment. (floodgate's
+# connect timeout is a timerfd, gw/ptimer.c: it fires on time to the microsecond, where
+# h2o 2.2.5's own timeouts keep whole milliseconds.)
 # Prints a markdown section; writes $BUILD/bench/gw-failover.json.
 #
 # Knobs: FG_BENCH_GW_FAILOVER_ROUNDS=3, FG_BENCH_GW_FAILOVER_N=80 (requests per route and
@@ -139,7 +144,13 @@ jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>
 	--argjson ct "$CT" --argjson n "$N" --argjson uerr "${UPSTREAM_ERRORS:-0}" "$Q"'
 	. as $runs
 	| [$runs[] | (.direct | map(.ms) | q(0.5)) as $base
-		| .fo[] | select(.ms >= $ct) | .ms - $base] as $added
+		| .fo[] | select(.ms >= $ct) | .ms - $base] as $vs_direct
+	| [$runs[] | .fo as $rows | range(0; $rows | length) as $i | select($rows[$i].ms >= $ct)
+		| [($rows[:$i] | map(select(.ms < $ct)) | last),
+		   ($rows[$i + 1:] | map(select(.ms < $ct)) | first)]
+		| map(select(. != null) | .ms) as $nb
+		| select($nb | length > 0)
+		| $rows[$i].ms - ($nb | add / length)] as $added
 	| [$runs[] | .direct[] | .ms] as $direct
 	| [$runs[] | .timer_late_ms[]] as $late
 	| ([2, ($late | q(0.99) // 0)] | max) as $allow
@@ -152,11 +163,13 @@ jq -s --arg date "$(date -u +%FT%TZ)" --arg rev "$(git rev-parse --short HEAD 2>
 	   fo_requests: ([$runs[] | .fo[]] | length),
 	   added_ms: {p50: ($added | q(0.5) | r2), p99: ($added | q(0.99) | r2),
 		      max: ($added | max | r2)},
+	   added_vs_direct_ms: {p50: ($vs_direct | q(0.5) | r2), p99: ($vs_direct | q(0.99) | r2),
+				max: ($vs_direct | max | r2)},
 	   extra_over_one_timeout_ms: (if ($added | length) > 0 then (($added | max) - $ct | r2) else null end),
 	   bare_timer_late_ms: {wakeups: ($late | length), p50: ($late | q(0.5) | r2),
 				p99: ($late | q(0.99) | r2), max: ($late | max | r2)},
 	   allowance_ms: ($allow | r2),
-	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + $allow + (($direct | q(0.99)) - ($direct | q(0.5)))
+	   met: (($added | length) > 0 and ($added | q(0.99)) <= $ct + $allow
 		 and ([$runs[] | (.direct + .fo)[] | select(.code != 200)] | length) == 0),
 	   upstream_errors_metric: $uerr,
 	   runs: $runs}' "$RUNS" >"$OUT/gw-failover.json" || die "Couldn't write $OUT/gw-failover.json"
@@ -166,11 +179,12 @@ jq -r '"### Upstream failover: added latency (same run)\n",
 	"| | ms |", "|---|---:|",
 	"| direct route: p50 / p99 / max | \(.direct_ms.p50) / \(.direct_ms.p99) / \(.direct_ms.max) |",
 	"| failed-over requests (took >= the connect timeout) | \(.failed_over) of \(.fo_requests) |",
-	"| added by a failover (its time - the direct median of its round): p50 / p99 / max | \(.added_ms.p50) / \(.added_ms.p99) / \(.added_ms.max) |",
+	"| added by a failover (its time - that of the same route'"'"'s requests without one just before and after it): p50 / p99 / max | \(.added_ms.p50) / \(.added_ms.p99) / \(.added_ms.max) |",
+	"| for comparison, its time - the direct route'"'"'s median of its round: p50 / p99 / max | \(.added_vs_direct_ms.p50) / \(.added_vs_direct_ms.p99) / \(.added_vs_direct_ms.max) |",
 	"| the connect timeout | \(.connect_timeout_ms) |",
 	"| worst failover beyond one connect timeout | \(.extra_over_one_timeout_ms) |",
 	"| peer: a bare \(.connect_timeout_ms) ms epoll_wait on the same CPU meanwhile, lateness p50 / p99 / max (\(.bare_timer_late_ms.wakeups) wake-ups) | \(.bare_timer_late_ms.p50) / \(.bare_timer_late_ms.p99) / \(.bare_timer_late_ms.max) |",
 	"",
-	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency; beyond the direct route'"'"'s own p99 - p50 spread, and \(.allowance_ms) ms: the larger of 2 ms, as h2o 2.2.5 keeps time and waits in whole milliseconds, and the bare timer'"'"'s p99 lateness): **\(if .met then "met" else "missed" end)**."' \
+	"The first request of each connection (its TLS handshake) is left out of both routes. Answers other than 200: \(.non_200). Target (issue 5), a failover adds at most one connect timeout (p99 of the added latency, with an allowance of \(.allowance_ms) ms: the larger of 2 ms and the bare timer'"'"'s p99 lateness, what this machine adds to any wake-up): **\(if .met then "met" else "missed" end)**."' \
 	"$OUT/gw-failover.json"
 say "wrote $OUT/gw-failover.json"
