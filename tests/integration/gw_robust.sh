@@ -105,6 +105,36 @@ out=$(printf 'GET /public/x HTTP/1.0\r\n\r\n' | raw "$HTTP")
 like "HTTP/1.0 without Host" "$out" "HTTP/1.1 200"
 out=$(printf 'GET /v1/items HTTP/1.1\r\nHost: x\r\nX-API-Key: %s\r\nX-API-Key: other\r\nConnection: close\r\n\r\n' "$KEY" | raw "$HTTP")
 like "a repeated key header: the first one counts" "$out" "HTTP/1.1 200"
+
+# ---- request framing (gw/framing.h): 400, and the connection closes after the answer ----
+P="POST /v1/items HTTP/1.1\r\nX-API-Key: $KEY\r\n"
+out=$(printf 'GET /public/fold HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\nConnection: close\r\n\r\n' | raw "$HTTP")
+like "an obs-fold continuation line: 400" "$out" "HTTP/1.1 400"
+unlike "... which never reaches the upstream" "$out" '"target"'
+out=$(printf "${P}Host: x\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabcGET /public/smuggled HTTP/1.1\r\nHost: x\r\n\r\n" | raw "$HTTP")
+like "two Content-Length fields: 400" "$out" "HTTP/1.1 400"
+is "... and what follows is not taken as a request (one answer, then the close)" "$(echo "$out" | grep -c '^HTTP/1.1')" 1
+out=$(printf "${P}Host: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" | raw "$HTTP")
+like "two equal Content-Length fields: 400" "$out" "HTTP/1.1 400"
+out=$(printf "${P}Host: x\r\nContent-Length: 8\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /public/smuggled HTTP/1.1\r\nHost: x\r\n\r\n" | raw "$HTTP")
+like "Content-Length and Transfer-Encoding together: 400" "$out" "HTTP/1.1 400"
+is "... one answer, then the close" "$(echo "$out" | grep -c '^HTTP/1.1')" 1
+out=$(printf "${P}Host: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" | raw "$HTTP")
+like "two Transfer-Encoding fields: 400" "$out" "HTTP/1.1 400"
+out=$(printf "POST /v1/items HTTP/1.0\r\nX-API-Key: $KEY\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" | raw "$HTTP")
+like "Transfer-Encoding in HTTP/1.0: 400" "$out" "HTTP/1.1 400"
+out=$(printf "${P}Content-Length: 3\r\nConnection: close\r\n\r\nabc" | raw "$HTTP")
+like "an HTTP/1.1 request with a body and no Host: 400" "$out" "HTTP/1.1 400"
+out=$(printf "${P}Host: x\r\nHost: y\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc" | raw "$HTTP")
+like "... with two Host fields: 400" "$out" "HTTP/1.1 400"
+like "... problem+json" "$out" "urn:floodgate:problem:bad-request"
+out=$(printf "${P}HOST: x\r\ncontent-length: 3\r\nConnection: close\r\n\r\nabc" | raw "$HTTP")
+like "a well-framed body (field names in any case) still goes through" "$out" "HTTP/1.1 200"
+out=$(printf "${P}Host: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n" | raw "$HTTP")
+like "... and a chunked one" "$out" "HTTP/1.1 200"
+h2raw() { bounded 10 python3 "$(dirname "$0")/gw_h2raw.py" "$GW_PORT" "$@"; }
+is "HTTP/2: a field with an empty name: 400" "$(h2raw /public/x =v)" 400
+is "HTTP/2: the same request without it: 200" "$(h2raw /public/x x-a=v)" 200
 ok "still healthy at the end" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "still running" kill -0 "$GW_PID"
 finish

@@ -24,6 +24,7 @@
 #include "gw/cache.h"
 #include "gw/ban.h"
 #include "gw/cluster_req.h"
+#include "gw/framing.h"
 #include "gw/handler.h"
 #include "gw/keycache.h"
 #include "gw/keys.h"
@@ -561,6 +562,25 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 	gw_cache_start(req, rc, &rc->tc->ups[rc->route->upstream->index], drop);
 }
 
+/* Whether an HTTP/1.x request is framed as framing.h requires. h2o keeps Host,
+ * Content-Length and Transfer-Encoding out of req->headers: a missing Host shows as no
+ * authority; the body's fields are counted from the raw head, which is still at the start of
+ * the connection's input (h2o consumes it after the response), only for a request with a
+ * body, so a GET pays nothing. */
+static bool http1_framing_ok(h2o_req_t *req, gw_framing_t *fr)
+{
+	fr->host = req->input.authority.base != NULL;
+	if (req->entity.base && req->conn->callbacks->get_socket) {
+		h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+
+		if (sock && sock->input) {
+			fr->host = 0;
+			gw_framing_scan(sock->input->bytes, sock->input->size, fr);
+		}
+	}
+	return gw_framing_ok(req->version, fr);
+}
+
 static int handle(h2o_req_t *req)
 {
 	gw_worker_t *w = gw_worker_self();
@@ -623,22 +643,32 @@ static int handle(h2o_req_t *req)
 
 	{
 		size_t head = req->method.len + req->path.len + req->authority.len;
+		gw_framing_t fr = { 0 };
 
 		/* The same pass finds the key's headers (the first of each, as
-		 * gw_handler_extract_key() does) for authorize(). */
+		 * gw_handler_extract_key() does) for authorize(), and fields without a
+		 * name (framing.h). */
 		for (size_t i = 0; i < req->headers.size; i++) {
 			const h2o_header_t *h = &req->headers.entries[i];
 
 			head += h->name->len + h->value.len + 4;
-			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION) &&
-			    kh.authorization == -1)
-				kh.authorization = (ssize_t)i;
+			if (h->name == TOKEN_NAME(H2O_TOKEN_AUTHORIZATION)) {
+				if (kh.authorization == -1)
+					kh.authorization = (ssize_t)i;
+			} else if (!h->name->len) {
+				fr.nameless++;
+			}
 			if (kh.header == -1 && h2o_memis(h->name->base, h->name->len,
 							 cfg->keys.header, cfg->keys.header_len))
 				kh.header = (ssize_t)i;
 		}
 		if (head > cfg->limits.max_header_bytes) {
 			gw_handler_problem(req, rc, GW_PROBLEM_HEADERS_TOO_LARGE);
+			return 0;
+		}
+		if (fr.nameless || (req->version < 0x200 && !http1_framing_ok(req, &fr))) {
+			req->http1_is_persistent = 0; /* nothing after it can be trusted */
+			gw_handler_problem(req, rc, GW_PROBLEM_BAD_REQUEST);
 			return 0;
 		}
 	}
