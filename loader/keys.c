@@ -132,24 +132,43 @@ static int parse_url(const char *s, struct url *u, char *err, size_t len)
 			return -EINVAL;
 		}
 		hlen = (size_t)(close - h - 1);
-		memcpy(u->host, h + 1, hlen < sizeof(u->host) ? hlen : sizeof(u->host) - 1);
-		colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+		if (close + 1 < end && close[1] != ':') {
+			snprintf(err, len, "--admin %s: expected :PORT after [IPv6]", s);
+			return -EINVAL;
+		}
+		colon = close + 1 < end ? close + 1 : NULL;
+		h++;
 	} else {
 		colon = memchr(h, ':', (size_t)(end - h));
 		hlen = (size_t)((colon ? colon : end) - h);
-		if (hlen >= sizeof(u->host))
-			hlen = sizeof(u->host) - 1;
-		memcpy(u->host, h, hlen);
 	}
+	if (hlen >= sizeof(u->host)) {
+		snprintf(err, len, "--admin %s: host name too long (%zu bytes, at most %zu)", s,
+			 hlen, sizeof(u->host) - 1);
+		return -EINVAL;
+	}
+	memcpy(u->host, h, hlen);
 	if (colon) {
-		size_t plen = (size_t)(end - colon - 1);
+		/* Digits only, 1..65535: getaddrinfo() would take 85238 as 19702, another
+		 * service, and send it the admin token. */
+		const char *p = colon + 1;
+		unsigned long port = 0;
 
-		if (!plen || plen >= sizeof(u->port)) {
-			snprintf(err, len, "--admin %s: bad port", s);
+		if (p == end) {
+			snprintf(err, len, "--admin %s: missing port after ':'", s);
 			return -EINVAL;
 		}
-		memcpy(u->port, colon + 1, plen);
-		u->port[plen] = '\0';
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9' ||
+			    (port = port * 10 + (unsigned long)(*p - '0')) > 65535)
+				break;
+		}
+		if (p < end || !port) {
+			snprintf(err, len, "--admin %s: the port must be a number from 1 to 65535",
+				 s);
+			return -EINVAL;
+		}
+		snprintf(u->port, sizeof(u->port), "%lu", port);
 	}
 	if (!u->host[0]) {
 		snprintf(err, len, "--admin %s: missing host", s);

@@ -70,7 +70,7 @@ int gw_admin_parse_time(const char *s, int64_t *out)
 
 		errno = 0;
 		v = strtoll(s, &e, 10);
-		if (errno || *e || v < 0)
+		if (errno || *e || v < 0 || v > GW_ADMIN_TIME_MAX)
 			return -EINVAL;
 		*out = v;
 		return 0;
@@ -80,8 +80,20 @@ int gw_admin_parse_time(const char *s, int64_t *out)
 		end = strptime(end, "T%H:%M:%SZ", &tm);
 	if (!end || *end)
 		return -EINVAL;
-	*out = (int64_t)timegm(&tm);
-	return *out < 0 ? -EINVAL : 0;
+	{
+		/* timegm() moves a day or second that does not exist (02-30, a leap second
+		 * :60) to the next one: such a date is refused, not stored as another. */
+		struct tm want = tm, got;
+		time_t t = timegm(&tm);
+
+		if (t < 0 || !gmtime_r(&t, &got) || got.tm_year != want.tm_year ||
+		    got.tm_mon != want.tm_mon || got.tm_mday != want.tm_mday ||
+		    got.tm_hour != want.tm_hour || got.tm_min != want.tm_min ||
+		    got.tm_sec != want.tm_sec)
+			return -EINVAL;
+		*out = (int64_t)t;
+	}
+	return *out > GW_ADMIN_TIME_MAX ? -EINVAL : 0;
 }
 
 const char *gw_admin_format_time(int64_t t, char *buf, size_t len)

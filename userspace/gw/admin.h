@@ -37,9 +37,13 @@ int gw_admin_start(gw_admin_t *a);
 /* Stop and join the admin thread; a is freed. NULL is fine. */
 void gw_admin_stop(gw_admin_t *a);
 
+/* The latest expiry: 9999-12-31T23:59:59Z, the last time the API can write back as it reads. */
+#define GW_ADMIN_TIME_MAX 253402300799LL
+
 /*
  * Parse an expiry: "YYYY-MM-DD" (midnight UTC), "YYYY-MM-DDTHH:MM:SSZ" or a decimal
- * Unix time. Returns 0 with *out set, or -EINVAL.
+ * Unix time, at most GW_ADMIN_TIME_MAX. A date or time that does not exist (02-30, 24:00,
+ * a leap second) is refused. Returns 0 with *out set, or -EINVAL.
  */
 int gw_admin_parse_time(const char *s, int64_t *out);
 
