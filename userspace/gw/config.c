@@ -8,7 +8,9 @@
  * key's position. The first error wins and everything built so far is freed.
  */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -435,6 +437,30 @@ const char *gw_method_name(enum gw_method m)
 
 /* ---- addresses ---- */
 
+/* Whether two listening addresses would take the same port: same port, and the same
+ * address or a wildcard on either side (IPv6's wildcard also takes IPv4 on Linux). */
+static bool addr_overlaps(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	bool aany = a->ss_family == AF_INET ? a4->sin_addr.s_addr == htonl(INADDR_ANY)
+					    : IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+	bool bany = b->ss_family == AF_INET ? b4->sin_addr.s_addr == htonl(INADDR_ANY)
+					    : IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr);
+	in_port_t ap = a->ss_family == AF_INET ? a4->sin_port : a6->sin6_port;
+	in_port_t bp = b->ss_family == AF_INET ? b4->sin_port : b6->sin6_port;
+
+	if (ap != bp)
+		return false;
+	if ((aany && (a->ss_family == AF_INET6 || b->ss_family == AF_INET)) ||
+	    (bany && (b->ss_family == AF_INET6 || a->ss_family == AF_INET)))
+		return true;
+	if (a->ss_family != b->ss_family)
+		return false;
+	return a->ss_family == AF_INET ? a4->sin_addr.s_addr == b4->sin_addr.s_addr
+				       : IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr);
+}
+
 /* "IPv4:PORT" or "[IPv6]:PORT", numeric only. */
 static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_storage *ss,
 			  socklen_t *len, char **host_out, unsigned *port_out, const char **why)
@@ -465,12 +491,28 @@ static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_stor
 		}
 		hlen = (size_t)(colon - s);
 	}
-	if (!hlen || hlen >= sizeof(host)) {
+	if (!hlen) {
 		*why = "missing host";
+		return -EINVAL;
+	}
+	if (hlen >= sizeof(host)) {
+		*why = "host longer than 255 bytes";
 		return -EINVAL;
 	}
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
+	if (numeric_host) {
+		/* getaddrinfo() takes "*" for no host (loopback), and an IPv4 address in
+		 * brackets: neither is what the operator meant. */
+		unsigned char buf[sizeof(struct in6_addr)];
+
+		if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, buf) != 1) {
+			*why = s[0] == '['
+				       ? "expected an IPv6 address in \"[ADDR]:PORT\""
+				       : "host must be an IPv4 address (IPv6 as \"[ADDR]:PORT\")";
+			return -EINVAL;
+		}
+	}
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (!colon[1] || *end || errno || !port || port > 65535 ||
@@ -742,6 +784,18 @@ static int parse_admin(struct pctx *c, const struct node *root, gw_config_t *cfg
 		     "%s is not a loopback address: the admin API needs \"tls\" "
 		     "there",
 		     cfg->admin.listen.address);
+		path_pop(c, s2);
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (!addr_overlaps(&cfg->admin.listen.addr, &cfg->listeners[i].addr))
+			continue;
+		if (!member(&o, "listen", &n))
+			n = o;
+		path_push(c, &s2, ".listen");
+		fail(c, &n, false,
+		     "%s overlaps listen[%zu] (%s): the admin API needs a port of its own",
+		     cfg->admin.listen.address, i, cfg->listeners[i].address);
 		path_pop(c, s2);
 		goto out;
 	}
@@ -1272,6 +1326,36 @@ fail:
 }
 
 /* The top-level "notify": who hears that every server of an upstream is down. */
+/* Why a webhook URL is refused, or NULL: "http://HOST[:PORT][/PATH]", a host, a port of
+ * 1..65535 in digits (getaddrinfo() would take 99999 as 34463, another service). */
+static const char *webhook_bad(const char *u)
+{
+	const char *h = u + 7, *end, *colon;
+
+	if (strncmp(u, "http://", 7))
+		return "only http:// webhooks are supported";
+	end = h + strcspn(h, "/?#");
+	colon = h < end && *h == '[' ? memchr(h, ']', (size_t)(end - h)) : h;
+	if (!colon)
+		return "unterminated [IPv6] host";
+	colon = memchr(colon, ':', (size_t)(end - colon));
+	if ((colon ? colon : end) == h)
+		return "the webhook URL has no host";
+	if (colon) {
+		unsigned long port = 0;
+		const char *p = colon + 1;
+
+		for (; p < end && *p >= '0' && *p <= '9' && port <= 65535; p++)
+			port = port * 10 + (unsigned long)(*p - '0');
+		if (p == colon + 1 || p < end || !port || port > 65535)
+			return "the webhook's port must be a number from 1 to 65535";
+	}
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return "the webhook URL has a space or control character";
+	return NULL;
+}
+
 static int parse_notify(struct pctx *c, const struct node *root, gw_config_t *cfg)
 {
 	static const char *const keys[] = { "webhook", "command", "min_interval_s", NULL };
@@ -1290,9 +1374,9 @@ static int parse_notify(struct pctx *c, const struct node *root, gw_config_t *cf
 	    !get_string(c, &n, "webhook", false, &cfg->notify.webhook) &&
 	    !get_string(c, &n, "command", false, &cfg->notify.command) &&
 	    !get_uint(c, &n, "min_interval_s", 1, 86400 * 7, &cfg->notify.min_interval_s) &&
-	    cfg->notify.webhook && strncmp(cfg->notify.webhook, "http://", 7)) {
+	    cfg->notify.webhook && webhook_bad(cfg->notify.webhook)) {
 		(void)WITH_MEMBER(c, &n, "webhook", &w, s2);
-		fail(c, &w, false, "only http:// webhooks are supported");
+		fail(c, &w, false, "%s", webhook_bad(cfg->notify.webhook));
 		path_pop(c, s2);
 	}
 	path_pop(c, saved);
@@ -1541,7 +1625,7 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	}
 	member(o, "path", &n);
 	path_push(c, &saved, ".path");
-	if (r->pattern[0] != '^' && r->pattern[0] != '/') {
+	if (r->pattern[0] != '/' && (r->pattern[0] != '^' || r->pattern[1] != '/')) {
 		fail(c, &n, false,
 		     "a route regex matches the whole path, so it starts with '/' "
 		     "(or '^/')");
@@ -2204,13 +2288,18 @@ fail:
 
 gw_config_t *gw_config_load(const char *file, char *err, size_t errlen)
 {
-	FILE *f = fopen(file, "r");
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer for ever; the
+	 * regular-file check below then refuses it. */
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	gw_config_t *cfg = NULL;
 	struct stat st;
 	char *text;
 	size_t n;
 
 	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "%s: Couldn't open config: %s", file, strerror(errno));
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "gw/tls.h"
 
@@ -96,13 +97,29 @@ SSL_CTX *gw_tls_ctx_new(const gw_tls_opts_t *o, char *err, size_t errlen)
 		goto fail;
 	}
 	for (size_t i = 0; i < o->ncerts; i++) {
+		X509 *leaf;
+		EVP_PKEY *key;
+
 		/* Each pair becomes the context's certificate for its key type (EC, RSA). */
 		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert[i]) != 1) {
 			ssl_error(err, errlen, "load certificate", o->cert[i]);
 			goto fail;
 		}
+		leaf = SSL_CTX_get0_certificate(ctx); /* the one just loaded */
 		if (SSL_CTX_use_PrivateKey_file(ctx, o->key[i], SSL_FILETYPE_PEM) != 1) {
 			ssl_error(err, errlen, "load private key", o->key[i]);
+			goto fail;
+		}
+		/* The key went to the slot of its own type: check it against this pair's
+		 * certificate, not against what the context holds for that type (an EC key
+		 * given with an RSA certificate would pass against an EC pair loaded before,
+		 * and the RSA certificate would never be served). */
+		key = SSL_CTX_get0_privatekey(ctx);
+		if (!leaf || !key || X509_check_private_key(leaf, key) != 1) {
+			ERR_clear_error();
+			snprintf(err, errlen,
+				 "%s does not match %s: each certificate needs its own key",
+				 o->key[i], o->cert[i]);
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {

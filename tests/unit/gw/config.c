@@ -271,7 +271,61 @@ static void bad_values(void **state)
 	expect_replaced_error("\"127.0.0.1:18080\"", "\"127.0.0.1:0\"", "\"127.0.0.1:0\"",
 			      "port must be 1 to 65535");
 	expect_replaced_error("\"127.0.0.1:18080\"", "\"localhost:8080\"", "\"localhost",
-			      "host must be an IPv4 or IPv6 address");
+			      "host must be an IPv4 address");
+	/* getaddrinfo() would take these: "*" as loopback, an IPv4 address in brackets */
+	expect_replaced_error("\"127.0.0.1:18080\"", "\"*:8080\"", "\"*:8080",
+			      "listen[0]: *:8080: host must be an IPv4 address");
+	expect_replaced_error("\"127.0.0.1:18080\"", "\"[127.0.0.1]:8080\"", "\"[127",
+			      "expected an IPv6 address in");
+	expect_replaced_error("\"path\": \"/health\"", "\"path\": \"^health\"",
+			      "\"^health\", \"upstream", "starts with '/'");
+	/* the admin API on a gateway listener's port */
+	expect_replaced_error(
+		"{\"token_sha256\"", "{\"listen\": \"127.0.0.1:18080\", \"token_sha256\"",
+		"\"127.0.0.1:18080\", \"token", "admin.listen: 127.0.0.1:18080 overlaps listen[0]");
+	{
+		char *t1 = replace(base, "\"127.0.0.1:18080\"", "\"0.0.0.0:18090\"");
+		char *t2 = replace(t1, "{\"token_sha256\"",
+				   "{\"listen\": \"127.0.0.1:18090\", \"token_sha256\"");
+
+		expect_error(t2, "\"127.0.0.1:18090\", \"token",
+			     "overlaps listen[0] (0.0.0.0:18090)");
+		free(t1);
+		free(t2);
+	}
+	/* webhooks: a host, a port of 1..65535 */
+	{
+		static const char *const bad[][2] = {
+			{ "http://", "has no host" },
+			{ "http://:80/x", "has no host" },
+			{ "http://127.0.0.1:99999/x", "port must be a number from 1 to 65535" },
+			{ "http://127.0.0.1:0", "port must be a number from 1 to 65535" },
+			{ "http://127.0.0.1:80x", "port must be a number from 1 to 65535" },
+			{ "http://127.0.0.1:/x", "port must be a number from 1 to 65535" },
+			{ "http://[::1/x", "unterminated" },
+			{ "http://h/a b", "space or control character" },
+			{ "https://h/", "only http:// webhooks" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char to[160], *text;
+
+			snprintf(to, sizeof(to), "\"notify\": {\"webhook\": \"%s\"},\n\"store\"",
+				 bad[i][0]);
+			text = replace(base, "\"store\"", to);
+			expect_error(text, NULL, bad[i][1]);
+			free(text);
+		}
+		{
+			char *text = replace(base, "\"store\"",
+					     "\"notify\": {\"webhook\": "
+					     "\"http://[::1]:8080/hook\"},\n\"store\"");
+			gw_config_t *c = load_ok("t.json", text);
+
+			gw_config_unref(c);
+			free(text);
+		}
+	}
 	expect_replaced_error("\"http://127.0.0.1:18081\"", "\"https://127.0.0.1:18081\"",
 			      "\"https", "upstreams.api.url: only http:// upstreams");
 	expect_replaced_error("\"http://127.0.0.1:18081\"", "\"http://127.0.0.1:18081/api\"",
@@ -493,7 +547,17 @@ static void tls_listeners(void **state)
 		 "\"%s\", \"key\": \"%s\"}]}}]",
 		 ec, rsak);
 	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
-	expect_error(text, "[{\"cert\"", "listen[0].tls.certificates: Couldn't");
+	expect_error(text, "[{\"cert\"", "listen[0].tls.certificates: ");
+	expect_error(text, "[{\"cert\"", "does not match");
+	free(text);
+	/* the same, after a good pair of the key's type: the EC key would pass against the EC
+	 * pair the context already holds, and the RSA certificate would have no key */
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}, {\"cert\": \"%s\", \"key\": \"%s\"}]}}]",
+		 ec, eck, rsa, eck);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	expect_error(text, "[{\"cert\"", "does not match");
 	free(text);
 
 	snprintf(listen, sizeof(listen),
