@@ -41,7 +41,7 @@ check "unknown plan route" '.plans.free.routes = ["nope"]' "no route named \"nop
 check "missing certificate" ".listen[0].tls.certificates[0].cert = \"$GW_DIR/missing.crt\"" \
 	"Couldn't read certificate $GW_DIR/missing.crt: No such file or directory"
 check "key of another certificate" ".listen[0].tls.certificates[0].key = \"$GW_DIR/rsa.key\"" \
-	"listen[0].tls.certificates: Couldn't"
+	"listen[0].tls.certificates: $GW_DIR/rsa.key does not match"
 check "rate unit" '.plans.free.rate = "5/fortnight"' "plans.free.rate: the unit after '/'"
 check "admin off loopback without TLS" '.admin.listen = "198.18.0.1:9090"' "needs \"tls\""
 check "bad server_header" '.server_header = "a\r\nset-cookie: x"' "server_header: expected the Server header's value"
