@@ -563,13 +563,14 @@ void gw_handler_decided(h2o_req_t *req, gw_reqctx_t *rc, const gw_plan_t *plan,
 }
 
 /* Whether an HTTP/1.x request is framed as framing.h requires. h2o keeps Host,
- * Content-Length and Transfer-Encoding out of req->headers: a missing Host shows as no
- * authority; the body's fields are counted from the raw head, which is still at the start of
- * the connection's input (h2o consumes it after the response), only for a request with a
- * body, so a GET pays nothing. */
+ * Content-Length and Transfer-Encoding out of req->headers (and fills the authority in when
+ * Host is missing). For a request with a body they are counted from the raw head, which is
+ * still at the start of the connection's input (h2o consumes it after the response); a
+ * request without one has no boundary to disagree on, its Host fields go unchecked, and a
+ * GET pays nothing. */
 static bool http1_framing_ok(h2o_req_t *req, gw_framing_t *fr)
 {
-	fr->host = req->input.authority.base != NULL;
+	fr->host = 1; /* unseen: see above */
 	if (req->entity.base && req->conn->callbacks->get_socket) {
 		h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
 
