@@ -136,6 +136,8 @@ int fgctl_parse_ttl(const char *s, uint64_t *out, const char **why);
 
 /* "all", or PORT[-PORT] items separated by commas, each port 1..65535. -EINVAL with the
  * reason (naming the bad item) in why. */
+/* The `n` bytes at `s` as a port: decimal digits, 1..65535; 0, or -EINVAL with why. */
+int fgctl_parse_port(const char *s, size_t n, unsigned *port, char *why, size_t len);
 int fgctl_parse_ports(const char *s, struct fgctl_ports *p, char *why, size_t len);
 
 /* Ports as text: "all", or "22,80,443,8000-8010". Returns buf (truncated with "..."). */

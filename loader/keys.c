@@ -151,24 +151,19 @@ static int parse_url(const char *s, struct url *u, char *err, size_t len)
 	if (colon) {
 		/* Digits only, 1..65535: getaddrinfo() would take 85238 as 19702, another
 		 * service, and send it the admin token. */
-		const char *p = colon + 1;
-		unsigned long port = 0;
+		unsigned port;
+		char why[96];
 
-		if (p == end) {
+		if (colon + 1 == end) {
 			snprintf(err, len, "--admin %s: missing port after ':'", s);
 			return -EINVAL;
 		}
-		for (; p < end; p++) {
-			if (*p < '0' || *p > '9' ||
-			    (port = port * 10 + (unsigned long)(*p - '0')) > 65535)
-				break;
-		}
-		if (p < end || !port) {
-			snprintf(err, len, "--admin %s: the port must be a number from 1 to 65535",
-				 s);
+		if (fgctl_parse_port(colon + 1, (size_t)(end - colon - 1), &port, why,
+				     sizeof(why))) {
+			snprintf(err, len, "--admin %s: %s", s, why);
 			return -EINVAL;
 		}
-		snprintf(u->port, sizeof(u->port), "%lu", port);
+		snprintf(u->port, sizeof(u->port), "%u", port);
 	}
 	if (!u->host[0]) {
 		snprintf(err, len, "--admin %s: missing host", s);

@@ -70,7 +70,7 @@ int fgctl_parse_ttl(const char *s, uint64_t *out, const char **why)
 	return 0;
 }
 
-static int port_of(const char *s, size_t n, unsigned *port, char *why, size_t len)
+int fgctl_parse_port(const char *s, size_t n, unsigned *port, char *why, size_t len)
 {
 	char buf[16];
 	uint64_t v;
@@ -115,10 +115,10 @@ int fgctl_parse_ports(const char *s, struct fgctl_ports *p, char *why, size_t le
 		if (!end)
 			end = item + strlen(item);
 		dash = memchr(item, '-', (size_t)(end - item));
-		if (port_of(item, (size_t)((dash ? dash : end) - item), &lo, why, len))
+		if (fgctl_parse_port(item, (size_t)((dash ? dash : end) - item), &lo, why, len))
 			return -EINVAL;
 		hi = lo;
-		if (dash && port_of(dash + 1, (size_t)(end - dash - 1), &hi, why, len))
+		if (dash && fgctl_parse_port(dash + 1, (size_t)(end - dash - 1), &hi, why, len))
 			return -EINVAL;
 		if (hi < lo) {
 			snprintf(why, len, "port range %u-%u is reversed", lo, hi);

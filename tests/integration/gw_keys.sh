@@ -58,7 +58,7 @@ is "nothing listening: exit 1" "$?" 1
 like "... says so" "$out" "Couldn't connect to the admin API"
 out=$(fgctl keys list --admin "http://127.0.0.1:$((ADMIN_PORT + 65536))" --token-file "$GW_DIR/token" 2>&1)
 is "a port over 65535 (the admin port + 65536): exit 2, the token sent nowhere" "$?" 2
-like "... says so" "$out" "the port must be a number from 1 to 65535"
+like "... says so" "$out" "is out of range 1..65535"
 out=$(fgctl keys list --admin "http://[::1]x" --token-file "$GW_DIR/token" 2>&1)
 is "text after [IPv6] that is not :PORT: exit 2" "$?" 2
 is "token from the environment" "$(FLOODGATE_ADMIN_TOKEN=$GW_TOKEN FLOODGATE_ADMIN=http://127.0.0.1:$ADMIN_PORT fgctl keys list --json | jq length)" 1

@@ -25,6 +25,7 @@
 #include <pcre2.h>
 
 #include "tb.h"
+#include "gw/port.h"
 #include "gw/config.h"
 #include "gw/edgecfg.h"
 #include "gw/jsonpos.h"
@@ -469,8 +470,7 @@ static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_stor
 	const char *colon, *h = s;
 	size_t hlen;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	unsigned long port;
-	char *end;
+	uint16_t port;
 	int rc;
 
 	if (s[0] == '[') {
@@ -513,10 +513,7 @@ static int parse_hostport(const char *s, bool numeric_host, struct sockaddr_stor
 			return -EINVAL;
 		}
 	}
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || !port || port > 65535 ||
-	    !isdigit((unsigned char)colon[1])) {
+	if (gw_port_parse(colon + 1, strlen(colon + 1), &port)) {
 		*why = "port must be 1 to 65535";
 		return -EINVAL;
 	}
@@ -1342,12 +1339,9 @@ static const char *webhook_bad(const char *u)
 	if ((colon ? colon : end) == h)
 		return "the webhook URL has no host";
 	if (colon) {
-		unsigned long port = 0;
-		const char *p = colon + 1;
+		uint16_t port;
 
-		for (; p < end && *p >= '0' && *p <= '9' && port <= 65535; p++)
-			port = port * 10 + (unsigned long)(*p - '0');
-		if (p == colon + 1 || p < end || !port || port > 65535)
+		if (gw_port_parse(colon + 1, (size_t)(end - colon - 1), &port))
 			return "the webhook's port must be a number from 1 to 65535";
 	}
 	for (const char *p = u; *p; p++)

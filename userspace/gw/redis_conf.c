@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw/port.h"
 #include "gw/redis_conf.h"
 
 /* First reconnection delay and the cap of the doubling. */
@@ -111,26 +112,9 @@ int gw_redis_parse_url(const char *url, gw_redis_conf_t *c, const char **why)
 			return -EINVAL;
 		}
 	}
-	if (port) {
-		size_t n = (size_t)(end - port);
-
-		v = 0;
-		if (!n || n > 5) {
-			*why = "the Redis port must be 1 to 65535";
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (!isdigit((unsigned char)port[i])) {
-				*why = "the Redis port must be 1 to 65535";
-				return -EINVAL;
-			}
-			v = v * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (!v || v > 65535) {
-			*why = "the Redis port must be 1 to 65535";
-			return -EINVAL;
-		}
-		portnum = (uint16_t)v;
+	if (port && gw_port_parse(port, (size_t)(end - port), &portnum)) {
+		*why = "the Redis port must be 1 to 65535";
+		return -EINVAL;
 	}
 	if (*end == '/' && end[1]) {
 		const char *d = end + 1;
