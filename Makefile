@@ -143,7 +143,10 @@ $(BUILD)/tests/unit/loader/%.o: CPPFLAGS += -Iloader
 # Tests link every library; the static archives contribute only what a test uses.
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(TEST_OBJS) $(LIBS) -lcmocka $(SYSLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(TEST_OBJS) $(LIBS) -lcmocka $(TEST_LIBS) $(SYSLIBS)
+
+# The HPACK encoder's test decodes with nghttp2's decoder, an implementation of its own.
+$(BUILD)/tests/unit/gw/hpack: TEST_LIBS = -lnghttp2
 
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/unit -Itests
 

@@ -6,7 +6,8 @@
 # pulled the same way (every error, HEAD, pipelined); the per-connection key digest cache
 # (a key revoked, blocked or replaced between two requests of one connection, HTTP/1.1 and
 # HTTP/2); paths that skip normalisation next to those that need it; the status lines h2o
-# formats through floodgate's fast sprintf (gw/fastfmt.h).
+# formats through floodgate's fast sprintf (gw/fastfmt.h); HTTP/2 heads through floodgate's
+# HPACK encoder (gw/hpack.h), several on one connection.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -179,6 +180,30 @@ for c in "200 OK|$K2|s/s1" "401 Unauthorized|fg_nope|s/s1" "429 Too Many Request
 	is "HTTP/2 ${st%% *}: the :status" \
 		"$(req --http2 -o /dev/null -w '%{http_code}' -H "X-API-Key: $k" "$URL/$p")" "${st%% *}"
 done
+
+# ---- HTTP/2 heads encoded by floodgate's HPACK encoder (gw/hpack.h) ----
+ok "floodgate exports its h2o_hpack_flatten_response to libh2o" \
+	bash -c "nm -D '$FG_BUILD/floodgate' | grep -q ' T h2o_hpack_flatten_response$'"
+# Three requests on one connection, twice: the later heads use the dynamic table the first
+# one filled (the varying fields are literals); curl decodes each with nghttp2.
+h2_heads() { # h2_heads KEY: three heads of /s/s1 on one HTTP/2 connection
+	req --http2 -D - -H "X-API-Key: $1" -o /dev/null "$URL/s/s1" -o /dev/null "$URL/s/s1" \
+		-o /dev/null "$URL/s/s1" | tr -d '\r'
+}
+for c in "200|$K2|text/plain" "429|$FK|application/problem+json"; do
+	IFS='|' read -r st k ct <<<"$c"
+	heads=$(h2_heads "$k")
+	is "HTTP/2 $st x3 on one connection: three heads" "$(grep -c "^HTTP/2 $st" <<<"$heads")" 3
+	is "... each with its ratelimit-policy, all the same" \
+		"$(grep '^ratelimit-policy: ' <<<"$heads" | sort | uniq -c | awk '{print $1}')" 3
+	is "... its ratelimit" "$(grep -c '^ratelimit: ' <<<"$heads")" 3
+	is "... its date" "$(grep -c '^date: .* GMT$' <<<"$heads")" 3
+	is "... its content-type" "$(grep -c "^content-type: $ct" <<<"$heads")" 3
+done
+is "... the 429s their retry-after" "$(grep -c '^retry-after: [0-9]' <<<"$heads")" 3
+out=$(bounded 60 h2load -n 600 -c 2 -m 10 -H "x-api-key: $FK" "$URL/s/s1" 2>&1)
+like "h2load: 600 heads of 429 on 2 connections, none errored" "$out" "600 done, 0 succeeded, 600 failed, 0 errored"
+like "... every one a 4xx" "$out" "600 4xx"
 
 ok "still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "no error logged" bash -c "! grep -q ': error:' '$GW_DIR/floodgate.log'"

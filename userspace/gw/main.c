@@ -16,6 +16,7 @@
 #include "log.h"
 #include "gw/config.h"
 #include "gw/fastfmt.h"
+#include "gw/hpack.h"
 #include "gw/server.h"
 
 #define EXIT_USAGE 2
@@ -88,5 +89,8 @@ int main(int argc, char **argv)
 	if (!gw_fastfmt_bound())
 		pr_warn("h2o's per-response formats are not bound to floodgate's fast path "
 			"(fastfmt.h): responses cost more CPU");
+	if (!gw_hpack_bound())
+		pr_warn("h2o's HTTP/2 response encoder is not bound to floodgate's (hpack.h): "
+			"responses cost more CPU");
 	return gw_server_run(file, cfg);
 }
