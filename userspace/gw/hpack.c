@@ -168,6 +168,7 @@ static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *
 
 		if (++slot == t->entry_capacity)
 			slot = 0;
+		/* a token by address alone; another name by its length first */
 		if (e->name != name && (tok || !name_is(e->name, name->base, name->len)))
 			continue;
 		if (!*name_idx)
@@ -305,8 +306,9 @@ static size_t field_capacity(size_t name_len, size_t value_len)
 	return 1 + 2 * INT_MAX_BYTES + name_len + value_len;
 }
 
-size_t gw_hpack_block_capacity(const h2o_header_t *headers, size_t n, const h2o_iovec_t *server,
-			       const h2o_iovec_t *date, size_t content_length)
+static inline size_t block_capacity(const h2o_header_t *headers, size_t n,
+				    const h2o_iovec_t *server, const h2o_iovec_t *date,
+				    size_t content_length)
 {
 	size_t cap = 2 + INT_MAX_BYTES + 20, i; /* :status, any int in decimal */
 
@@ -321,9 +323,15 @@ size_t gw_hpack_block_capacity(const h2o_header_t *headers, size_t n, const h2o_
 	return cap;
 }
 
+size_t gw_hpack_block_capacity(const h2o_header_t *headers, size_t n, const h2o_iovec_t *server,
+			       const h2o_iovec_t *date, size_t content_length)
+{
+	return block_capacity(headers, n, server, date, content_length);
+}
+
 /* Decimal digits of v at dst; returns their count. Short numbers without a loop: a
  * body length or a status is mostly one to four digits. */
-static size_t put_dec(uint8_t *dst, unsigned long long v)
+static inline size_t put_dec(uint8_t *dst, unsigned long long v)
 {
 	char tmp[20];
 	size_t n = 0, i;
@@ -377,6 +385,21 @@ static uint8_t *put_status(uint8_t *dst, int status)
 	case 500:
 		*dst++ = 0x80 | 14;
 		return dst;
+	case 401:
+		memcpy(dst, "\x08\x03"
+			    "401",
+		       5);
+		return dst + 5;
+	case 403:
+		memcpy(dst, "\x08\x03"
+			    "403",
+		       5);
+		return dst + 5;
+	case 429:
+		memcpy(dst, "\x08\x03"
+			    "429",
+		       5);
+		return dst + 5;
 	default:
 		*dst++ = 0x08;
 		if (status >= 100 && status <= 999) {
@@ -481,14 +504,19 @@ void h2o_hpack_flatten_response(h2o_buffer_t **buf, h2o_hpack_header_table_t *he
 	const h2o_iovec_t *server = server_name->len ? server_name : NULL;
 	size_t start_at = (*buf)->size;
 	size_t cap = GW_H2_FRAME_HEADER_SIZE +
-		     gw_hpack_block_capacity(res->headers.entries, res->headers.size, server, &date,
-					     content_length);
+		     block_capacity(res->headers.entries, res->headers.size, server, &date,
+				    content_length);
 	uint8_t *dst = (uint8_t *)h2o_buffer_reserve(buf, cap).base + GW_H2_FRAME_HEADER_SIZE;
 
 	dst = gw_hpack_encode_response(header_table, dst, res->status, server, &date,
 				       res->headers.entries, res->headers.size, content_length);
 	(*buf)->size = (size_t)((char *)dst - (*buf)->bytes);
-	gw_hpack_frame(buf, start_at, stream_id, max_frame_size);
+	if ((*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE <= max_frame_size)
+		put_frame_header((uint8_t *)(*buf)->bytes + start_at,
+				 (*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE, GW_H2_FRAME_HEADERS,
+				 GW_H2_FLAG_END_HEADERS, stream_id);
+	else
+		gw_hpack_frame(buf, start_at, stream_id, max_frame_size);
 }
 
 int gw_hpack_bound(void)
