@@ -15,7 +15,7 @@
 #define STATIC_ENTRIES 61
 /* Bytes of one HPACK integer at most: a prefix byte and 7 bits per further byte of a
  * 64-bit value. */
-#define INT_MAX_BYTES 11
+#define INT_MAX_BYTES  11
 
 typedef struct st_h2o_hpack_header_table_entry_t entry_t;
 
@@ -30,7 +30,7 @@ static inline const h2o_token_t *token_of(const h2o_iovec_t *name)
 		       : NULL;
 }
 
-#define TOKEN_BIT(tok) ((uint64_t)1 << ((tok) - h2o__tokens))
+#define TOKEN_BIT(tok) ((uint64_t)1 << ((tok)-h2o__tokens))
 /* Header names and values are mostly under 32 bytes: these inline moves and compares of
  * two overlapping words cost a few instructions where a call to memcpy or memcmp costs
  * 20 to 40 (most of the encoder's time, measured with `make bench-gw-ir`). */
@@ -106,7 +106,8 @@ static int is_volatile(const h2o_iovec_t *name, const h2o_token_t *tok)
 {
 	if (tok) {
 		const uint64_t mask = TOKEN_BIT(H2O_TOKEN_DATE) | TOKEN_BIT(H2O_TOKEN_AGE) |
-				      TOKEN_BIT(H2O_TOKEN_RETRY_AFTER) | TOKEN_BIT(H2O_TOKEN_EXPIRES) |
+				      TOKEN_BIT(H2O_TOKEN_RETRY_AFTER) |
+				      TOKEN_BIT(H2O_TOKEN_EXPIRES) |
 				      TOKEN_BIT(H2O_TOKEN_CONTENT_LENGTH);
 
 		return (mask >> (tok - h2o__tokens)) & 1;
@@ -157,8 +158,7 @@ static uint8_t *put_huff(uint8_t *dst, const char *s, size_t len)
 /* HPACK index of the newest entry holding name: value, 0 if none; *name_idx: the index
  * of the newest entry with that name (0: none), for a literal that names it. */
 static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *name,
-			  const h2o_token_t *tok,
-		   const h2o_iovec_t *value, size_t *name_idx)
+			  const h2o_token_t *tok, const h2o_iovec_t *value, size_t *name_idx)
 {
 	size_t i, slot = t->entry_start_index;
 
@@ -173,7 +173,8 @@ static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *
 			continue;
 		if (!*name_idx)
 			*name_idx = STATIC_ENTRIES + 1 + i;
-		if (e->value->len == value->len && same_bytes(e->value->base, value->base, value->len))
+		if (e->value->len == value->len &&
+		    same_bytes(e->value->base, value->base, value->len))
 			return STATIC_ENTRIES + 1 + i;
 	}
 	return 0;
@@ -241,9 +242,10 @@ static void insert(h2o_hpack_header_table_t *t, const h2o_iovec_t *name, const h
 
 /* A field that must carry its value: never indexed (set-cookie, cookie), or not in the
  * table yet. Off the hot path, which finds repeated fields in the table. */
-static __attribute__((noinline)) uint8_t *
-put_literal(h2o_hpack_header_table_t *t, uint8_t *dst, const h2o_iovec_t *name,
-	    const h2o_token_t *tok, size_t nidx, const h2o_iovec_t *value)
+static __attribute__((noinline)) uint8_t *put_literal(h2o_hpack_header_table_t *t, uint8_t *dst,
+						      const h2o_iovec_t *name,
+						      const h2o_token_t *tok, size_t nidx,
+						      const h2o_iovec_t *value)
 {
 	uint8_t rep;
 	unsigned prefix;
@@ -273,9 +275,10 @@ put_literal(h2o_hpack_header_table_t *t, uint8_t *dst, const h2o_iovec_t *name,
 }
 
 /* One field. Representations of RFC 7541 6.1-6.2. */
-static inline __attribute__((always_inline)) uint8_t *
-put_field(h2o_hpack_header_table_t *t, uint8_t *dst, const h2o_iovec_t *name,
-	  const h2o_iovec_t *value)
+static inline __attribute__((always_inline)) uint8_t *put_field(h2o_hpack_header_table_t *t,
+								uint8_t *dst,
+								const h2o_iovec_t *name,
+								const h2o_iovec_t *value)
 {
 	const h2o_token_t *tok = token_of(name);
 	size_t nidx = tok ? (unsigned char)tok->http2_static_table_name_index : 0;
@@ -386,18 +389,21 @@ static uint8_t *put_status(uint8_t *dst, int status)
 		*dst++ = 0x80 | 14;
 		return dst;
 	case 401:
-		memcpy(dst, "\x08\x03"
-			    "401",
+		memcpy(dst,
+		       "\x08\x03"
+		       "401",
 		       5);
 		return dst + 5;
 	case 403:
-		memcpy(dst, "\x08\x03"
-			    "403",
+		memcpy(dst,
+		       "\x08\x03"
+		       "403",
 		       5);
 		return dst + 5;
 	case 429:
-		memcpy(dst, "\x08\x03"
-			    "429",
+		memcpy(dst,
+		       "\x08\x03"
+		       "429",
 		       5);
 		return dst + 5;
 	default:
@@ -417,8 +423,8 @@ static uint8_t *put_status(uint8_t *dst, int status)
 				*dst = '-';
 				n = 1;
 			}
-			n += put_dec(dst + n,
-				     status < 0 ? -(unsigned long long)status : (unsigned long long)status);
+			n += put_dec(dst + n, status < 0 ? -(unsigned long long)status
+							 : (unsigned long long)status);
 			*len = (uint8_t)n;
 			return dst + n;
 		}
@@ -466,8 +472,7 @@ static inline void put_frame_header(uint8_t *p, size_t len, uint8_t type, uint8_
 	p[8] = (uint8_t)stream_id;
 }
 
-void gw_hpack_frame(h2o_buffer_t **buf, size_t start_at, uint32_t stream_id,
-		    size_t max_frame_size)
+void gw_hpack_frame(h2o_buffer_t **buf, size_t start_at, uint32_t stream_id, size_t max_frame_size)
 {
 	size_t payload = (*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE, off;
 
@@ -478,11 +483,12 @@ void gw_hpack_frame(h2o_buffer_t **buf, size_t start_at, uint32_t stream_id,
 	}
 	/* RFC 9113 6.10: the rest goes in CONTINUATION frames, the last one ending the head;
 	 * each needs 9 bytes of frame header inserted before its payload */
-	put_frame_header((uint8_t *)(*buf)->bytes + start_at, max_frame_size, GW_H2_FRAME_HEADERS, 0,
-			 stream_id);
+	put_frame_header((uint8_t *)(*buf)->bytes + start_at, max_frame_size, GW_H2_FRAME_HEADERS,
+			 0, stream_id);
 	off = start_at + GW_H2_FRAME_HEADER_SIZE + max_frame_size;
 	for (;;) {
-		size_t left = (*buf)->size - off, len = left <= max_frame_size ? left : max_frame_size;
+		size_t left = (*buf)->size - off,
+		       len = left <= max_frame_size ? left : max_frame_size;
 
 		h2o_buffer_reserve(buf, GW_H2_FRAME_HEADER_SIZE);
 		memmove((*buf)->bytes + off + GW_H2_FRAME_HEADER_SIZE, (*buf)->bytes + off, left);
@@ -503,9 +509,9 @@ void h2o_hpack_flatten_response(h2o_buffer_t **buf, h2o_hpack_header_table_t *he
 	h2o_iovec_t date = h2o_iovec_init(ts->str->rfc1123, H2O_TIMESTR_RFC1123_LEN);
 	const h2o_iovec_t *server = server_name->len ? server_name : NULL;
 	size_t start_at = (*buf)->size;
-	size_t cap = GW_H2_FRAME_HEADER_SIZE +
-		     block_capacity(res->headers.entries, res->headers.size, server, &date,
-				    content_length);
+	size_t cap =
+		GW_H2_FRAME_HEADER_SIZE + block_capacity(res->headers.entries, res->headers.size,
+							 server, &date, content_length);
 	uint8_t *dst = (uint8_t *)h2o_buffer_reserve(buf, cap).base + GW_H2_FRAME_HEADER_SIZE;
 
 	dst = gw_hpack_encode_response(header_table, dst, res->status, server, &date,
@@ -513,13 +519,14 @@ void h2o_hpack_flatten_response(h2o_buffer_t **buf, h2o_hpack_header_table_t *he
 	(*buf)->size = (size_t)((char *)dst - (*buf)->bytes);
 	if ((*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE <= max_frame_size)
 		put_frame_header((uint8_t *)(*buf)->bytes + start_at,
-				 (*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE, GW_H2_FRAME_HEADERS,
-				 GW_H2_FLAG_END_HEADERS, stream_id);
+				 (*buf)->size - start_at - GW_H2_FRAME_HEADER_SIZE,
+				 GW_H2_FRAME_HEADERS, GW_H2_FLAG_END_HEADERS, stream_id);
 	else
 		gw_hpack_frame(buf, start_at, stream_id, max_frame_size);
 }
 
 int gw_hpack_bound(void)
 {
-	return dlsym(RTLD_DEFAULT, "h2o_hpack_flatten_response") == (void *)h2o_hpack_flatten_response;
+	return dlsym(RTLD_DEFAULT, "h2o_hpack_flatten_response") ==
+	       (void *)h2o_hpack_flatten_response;
 }

@@ -58,10 +58,10 @@ void h2o_hpack_dispose_header_table(h2o_hpack_header_table_t *header_table);
 size_t h2o_hpack_encode_string(uint8_t *dst, const char *s, size_t len);
 
 /* RFC 9113 4.1 and 6: frame header size, the two frame types of a head, END_HEADERS. */
-#define GW_H2_FRAME_HEADER_SIZE 9
-#define GW_H2_FRAME_HEADERS 0x1
+#define GW_H2_FRAME_HEADER_SIZE	 9
+#define GW_H2_FRAME_HEADERS	 0x1
 #define GW_H2_FRAME_CONTINUATION 0x9
-#define GW_H2_FLAG_END_HEADERS 0x4
+#define GW_H2_FLAG_END_HEADERS	 0x4
 
 /* At most this many entries in the encoder's dynamic table (h2o's own limit): a lookup
  * never scans more. */
@@ -83,8 +83,7 @@ uint8_t *gw_hpack_encode_response(h2o_hpack_header_table_t *t, uint8_t *dst, int
 /* Frame the header block that starts at (*buf)->bytes + start_at + 9 (9 bytes reserved
  * for the frame header) and ends at (*buf)->size: one HEADERS frame with END_HEADERS, or
  * HEADERS then CONTINUATION frames of at most max_frame_size bytes. */
-void gw_hpack_frame(h2o_buffer_t **buf, size_t start_at, uint32_t stream_id,
-		    size_t max_frame_size);
+void gw_hpack_frame(h2o_buffer_t **buf, size_t start_at, uint32_t stream_id, size_t max_frame_size);
 
 /* libh2o's entry point, defined here (see above). */
 void h2o_hpack_flatten_response(h2o_buffer_t **buf, h2o_hpack_header_table_t *header_table,

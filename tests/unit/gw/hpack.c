@@ -78,7 +78,8 @@ static size_t unframe(const h2o_buffer_t *buf, size_t at, uint32_t sid, size_t m
 		len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
 		assert_int_equal(p[3], first ? GW_H2_FRAME_HEADERS : GW_H2_FRAME_CONTINUATION);
 		assert_int_equal(p[4] & ~GW_H2_FLAG_END_HEADERS, 0);
-		assert_int_equal((uint32_t)p[5] << 24 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 | p[8],
+		assert_int_equal((uint32_t)p[5] << 24 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 |
+					 p[8],
 				 sid);
 		assert_true(len <= max_frame);
 		assert_true(at + GW_H2_FRAME_HEADER_SIZE + len <= buf->size);
@@ -119,8 +120,8 @@ static void decode(nghttp2_hd_inflater *inf, const uint8_t *in, size_t len, stru
 }
 
 /* The fields a response should decode to (never_indexed as hpack.c sends them). */
-static void expected(struct head *h, int status, const h2o_iovec_t *server,
-		     const h2o_iovec_t *date, const h2o_header_t *hs, size_t n, size_t cl)
+static void expected(struct head *h, int status, const h2o_iovec_t *server, const h2o_iovec_t *date,
+		     const h2o_header_t *hs, size_t n, size_t cl)
 {
 	char num[32];
 	size_t i;
@@ -135,8 +136,8 @@ static void expected(struct head *h, int status, const h2o_iovec_t *server,
 			 hs[i].name == &H2O_TOKEN_SET_COOKIE->buf ||
 				 hs[i].name == &H2O_TOKEN_COOKIE->buf);
 	if (cl != SIZE_MAX)
-		head_add(h, "content-length", 14, num, (size_t)snprintf(num, sizeof(num), "%zu", cl),
-			 0);
+		head_add(h, "content-length", 14, num,
+			 (size_t)snprintf(num, sizeof(num), "%zu", cl), 0);
 }
 
 static void same_heads(const struct head *a, const struct head *b, int check_never)
@@ -255,8 +256,8 @@ static h2o_iovec_t n_custom[4] = { { H2O_STRLIT("x-a") },
 /* A random value: short and repeating, or of random bytes, or long. */
 static h2o_iovec_t rnd_value(char *buf, size_t cap)
 {
-	static const char *common[] = { "application/json", "max-age=600", "HIT", "MISS",
-					"\"bench\";q=10;w=1", "text/plain", "", "1" };
+	static const char *common[] = { "application/json",   "max-age=600", "HIT", "MISS",
+					"\"bench\";q=10;w=1", "text/plain",  "",    "1" };
 	uint64_t k = rnd() % 10;
 	size_t len, i;
 
@@ -330,8 +331,8 @@ static void random_heads(void **state)
 				 "Sun, 06 Nov 1994 08:%02u:%02u GMT", (unsigned)(r / 60 % 60),
 				 (unsigned)(r % 60));
 			date = h2o_iovec_init(ts_str.rfc1123, H2O_TIMESTR_RFC1123_LEN);
-			len = roundtrip(&c, (uint32_t)(2 * r + 1), max_frame, status, srv, hs, n, cl,
-					&got);
+			len = roundtrip(&c, (uint32_t)(2 * r + 1), max_frame, status, srv, hs, n,
+					cl, &got);
 			assert_true(len <= gw_hpack_block_capacity(hs, n, srv, &date, cl));
 			expected(&want, status, srv, &date, hs, n, cl);
 			same_heads(&got, &want, 1);
@@ -417,19 +418,22 @@ static void what_is_indexed(void **state)
 	h2o_hpack_flatten_response(&c.buf, &c.t, 5, 16384, &res, &ts, &none, 160);
 	assert_int_equal(c.buf->size, GW_H2_FRAME_HEADER_SIZE + second);
 	p = (uint8_t *)c.buf->bytes + GW_H2_FRAME_HEADER_SIZE;
-	assert_memory_equal(p, "\x08\x03"
-			       "429",
+	assert_memory_equal(p,
+			    "\x08\x03"
+			    "429",
 			    5);
 	assert_memory_equal(p + 5, date_lit, 3);
 	assert_memory_equal(p + 8, ts_str.rfc1123, 29);
 	assert_int_equal(p[37], 0x80 | 63); /* policy: the 2nd newest dynamic entry */
 	assert_memory_equal(p + 38, "\x00\x09ratelimit\x0e", 12);
-	assert_memory_equal(p + 64, "\x0f\x26\x01"
-				    "1",
+	assert_memory_equal(p + 64,
+			    "\x0f\x26\x01"
+			    "1",
 			    4);		    /* retry-after: static 53, without indexing */
 	assert_int_equal(p[68], 0x80 | 62); /* content-type: the newest */
-	assert_memory_equal(p + 69, "\x0f\x0d\x03"
-				    "160",
+	assert_memory_equal(p + 69,
+			    "\x0f\x0d\x03"
+			    "160",
 			    6);
 	decode(c.inf, p, second, &got);
 	head_free(&got);
@@ -551,8 +555,9 @@ static void same_as_h2o(void **state)
 			hs[i].orig_name = NULL;
 			hs[i].value = rnd_value(vals[i], sizeof(vals[i]));
 		}
-		snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123), "Mon, 07 Nov 1994 09:%02u:%02u GMT",
-			 (unsigned)(r / 60 % 60), (unsigned)(r % 60));
+		snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123),
+			 "Mon, 07 Nov 1994 09:%02u:%02u GMT", (unsigned)(r / 60 % 60),
+			 (unsigned)(r % 60));
 		roundtrip(&ours, 1 + 2 * (uint32_t)r, 16384, status, &server, hs, n, cl, &a);
 		roundtrip(&h2o, 1 + 2 * (uint32_t)r, 16384, status, &server, hs, n, cl, &b);
 		same_heads(&a, &b, 0);
@@ -573,9 +578,9 @@ static void bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_heads), cmocka_unit_test(what_is_indexed),
+		cmocka_unit_test(random_heads),	 cmocka_unit_test(what_is_indexed),
 		cmocka_unit_test(never_and_big), cmocka_unit_test(entry_limit),
-		cmocka_unit_test(odd_status),	cmocka_unit_test(same_as_h2o),
+		cmocka_unit_test(odd_status),	 cmocka_unit_test(same_as_h2o),
 		cmocka_unit_test(bound),
 	};
 
