@@ -296,6 +296,20 @@ static h2o_iovec_t *rnd_name(void)
 	}
 }
 
+/* n random fields into hs (values in vals), and a Date that changes every head r. */
+static void rnd_head(h2o_header_t *hs, size_t n, char (*vals)[5200], size_t r)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hs[i].name = rnd_name();
+		hs[i].orig_name = NULL;
+		hs[i].value = rnd_value(vals[i], sizeof(vals[i]));
+	}
+	snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123), "Sun, 06 Nov 1994 %02u:%02u:%02u GMT",
+		 (unsigned)(r / 3600 % 24), (unsigned)(r / 60 % 60), (unsigned)(r % 60));
+}
+
 /* Random heads over connections with tables of 4096 (h2o's), 256 and 0 bytes: each
  * decodes to what was encoded, the block fits the capacity hpack.c reserves, and the
  * table's bookkeeping holds after every head. */
@@ -320,16 +334,9 @@ static void random_heads(void **state)
 			const h2o_iovec_t *srv = rnd() % 2 ? &server : NULL;
 			h2o_iovec_t date;
 			struct head got = { .n = 0 }, want = { .n = 0 };
-			size_t len, i;
+			size_t len;
 
-			for (i = 0; i < n; i++) {
-				hs[i].name = rnd_name();
-				hs[i].orig_name = NULL;
-				hs[i].value = rnd_value(vals[i], sizeof(vals[i]));
-			}
-			snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123),
-				 "Sun, 06 Nov 1994 08:%02u:%02u GMT", (unsigned)(r / 60 % 60),
-				 (unsigned)(r % 60));
+			rnd_head(hs, n, vals, r);
 			date = h2o_iovec_init(ts_str.rfc1123, H2O_TIMESTR_RFC1123_LEN);
 			len = roundtrip(&c, (uint32_t)(2 * r + 1), max_frame, status, srv, hs, n,
 					cl, &got);
@@ -546,18 +553,11 @@ static void same_as_h2o(void **state)
 	conn_init(&h2o, 4096, theirs);
 	for (r = 0; r < 2000; r++) {
 		h2o_header_t hs[16];
-		size_t n = rnd() % 16, i, cl = rnd() % 2 ? rnd() % 5000 : SIZE_MAX;
+		size_t n = rnd() % 16, cl = rnd() % 2 ? rnd() % 5000 : SIZE_MAX;
 		int status = 100 + (int)(rnd() % 900);
 		struct head a = { .n = 0 }, b = { .n = 0 };
 
-		for (i = 0; i < n; i++) {
-			hs[i].name = rnd_name();
-			hs[i].orig_name = NULL;
-			hs[i].value = rnd_value(vals[i], sizeof(vals[i]));
-		}
-		snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123),
-			 "Mon, 07 Nov 1994 09:%02u:%02u GMT", (unsigned)(r / 60 % 60),
-			 (unsigned)(r % 60));
+		rnd_head(hs, n, vals, r);
 		roundtrip(&ours, 1 + 2 * (uint32_t)r, 16384, status, &server, hs, n, cl, &a);
 		roundtrip(&h2o, 1 + 2 * (uint32_t)r, 16384, status, &server, hs, n, cl, &b);
 		same_heads(&a, &b, 0);
