@@ -26,6 +26,22 @@ size_t gw_fastfmt_size(char *dst, size_t v)
 	char tmp[20], *p = tmp + sizeof(tmp);
 	size_t n;
 
+	/* Short numbers without the loop: most bodies and every status are under 1000. */
+	if (v < 10) {
+		dst[0] = (char)('0' + v);
+		return 1;
+	}
+	if (v < 100) {
+		dst[0] = (char)('0' + v / 10);
+		dst[1] = (char)('0' + v % 10);
+		return 2;
+	}
+	if (v < 1000) {
+		dst[0] = (char)('0' + v / 100);
+		dst[1] = (char)('0' + v / 10 % 10);
+		dst[2] = (char)('0' + v % 10);
+		return 3;
+	}
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);

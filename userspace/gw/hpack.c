@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw/fastfmt.h"
 #include "gw/hpack.h"
 
 /* RFC 7541 4.1: an entry's size is its name's and value's lengths plus 32. */
@@ -332,36 +333,6 @@ size_t gw_hpack_block_capacity(const h2o_header_t *headers, size_t n, const h2o_
 	return block_capacity(headers, n, server, date, content_length);
 }
 
-/* Decimal digits of v at dst; returns their count. Short numbers without a loop: a
- * body length or a status is mostly one to four digits. */
-static inline size_t put_dec(uint8_t *dst, unsigned long long v)
-{
-	char tmp[20];
-	size_t n = 0, i;
-
-	if (v < 10) {
-		dst[0] = (uint8_t)('0' + v);
-		return 1;
-	}
-	if (v < 100) {
-		dst[0] = (uint8_t)('0' + v / 10);
-		dst[1] = (uint8_t)('0' + v % 10);
-		return 2;
-	}
-	if (v < 1000) {
-		dst[0] = (uint8_t)('0' + v / 100);
-		dst[1] = (uint8_t)('0' + v / 10 % 10);
-		dst[2] = (uint8_t)('0' + v % 10);
-		return 3;
-	}
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-	} while ((v /= 10) != 0);
-	for (i = 0; i < n; i++)
-		dst[i] = (uint8_t)tmp[n - 1 - i];
-	return n;
-}
-
 /* :status: one byte for the seven codes of the static table; otherwise a literal without
  * indexing that names static entry 8, as h2o writes it. */
 static uint8_t *put_status(uint8_t *dst, int status)
@@ -408,26 +379,9 @@ static uint8_t *put_status(uint8_t *dst, int status)
 		return dst + 5;
 	default:
 		*dst++ = 0x08;
-		if (status >= 100 && status <= 999) {
-			*dst++ = 3;
-			dst[0] = (uint8_t)('0' + status / 100);
-			dst[1] = (uint8_t)('0' + status / 10 % 10);
-			dst[2] = (uint8_t)('0' + status % 10);
-			return dst + 3;
-		}
-		{
-			uint8_t *len = dst++;
-			size_t n = 0;
-
-			if (status < 0) {
-				*dst = '-';
-				n = 1;
-			}
-			n += put_dec(dst + n, status < 0 ? -(unsigned long long)status
-							 : (unsigned long long)status);
-			*len = (uint8_t)n;
-			return dst + n;
-		}
+		/* 3 digits for 100..999; anything else in decimal all the same */
+		*dst = (uint8_t)gw_fastfmt_int((char *)dst + 1, status);
+		return dst + 1 + *dst;
 	}
 }
 
@@ -451,7 +405,7 @@ uint8_t *gw_hpack_encode_response(h2o_hpack_header_table_t *t, uint8_t *dst, int
 		*dst++ = 0x0f;
 		*dst++ = 28 - 15;
 		len = dst++;
-		*len = (uint8_t)put_dec(dst, content_length);
+		*len = (uint8_t)gw_fastfmt_size((char *)dst, content_length);
 		dst += *len;
 	}
 	return dst;
