@@ -145,8 +145,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(TEST_OBJS) $(LIBS) -lcmocka $(TEST_LIBS) $(SYSLIBS)
 
-# The HPACK encoder's test decodes with nghttp2's decoder, an implementation of its own.
-$(BUILD)/tests/unit/gw/hpack: TEST_LIBS = -lnghttp2
+# The HPACK tests run nghttp2's decoder and encoder, an implementation of their own.
+$(BUILD)/tests/unit/gw/hpack $(BUILD)/tests/unit/gw/hpackdec: TEST_LIBS = -lnghttp2
 
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/unit -Itests
 

@@ -7,7 +7,8 @@
 # (a key revoked, blocked or replaced between two requests of one connection, HTTP/1.1 and
 # HTTP/2); paths that skip normalisation next to those that need it; the status lines h2o
 # formats through floodgate's fast sprintf (gw/fastfmt.h); HTTP/2 heads through floodgate's
-# HPACK encoder (gw/hpack.h), several on one connection.
+# HPACK encoder (gw/hpack.h), several on one connection; HTTP/2 request heads decoded by
+# floodgate (gw/hpackdec.h): the upstream sees each request of a connection as sent.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/gw_lib.bash"
 need_root
@@ -204,6 +205,38 @@ is "... the 429s their retry-after" "$(grep -c '^retry-after: [0-9]' <<<"$heads"
 out=$(bounded 60 h2load -n 600 -c 2 -m 10 -H "x-api-key: $FK" "$URL/s/s1" 2>&1)
 like "h2load: 600 heads of 429 on 2 connections, none errored" "$out" "600 done, 0 succeeded, 600 failed, 0 errored"
 like "... every one a 4xx" "$out" "600 4xx"
+
+# ---- HTTP/2 request heads decoded by floodgate (gw/hpackdec.h) ----
+ok "floodgate exports its h2o_hpack_parse_headers to libh2o" \
+	bash -c "nm -D '$FG_BUILD/floodgate' | grep -q ' T h2o_hpack_parse_headers$'"
+# Three requests on one connection: curl's first head fills the table, the next two are
+# indexed fields and a Huffman-coded :path, which floodgate decodes itself.
+h2_echo() { # h2_echo NAME CURL-ARGS...: three requests, bodies in $GW_DIR/NAME.1..3
+	local n=$1
+	shift
+	req --http2 "$@" -o "$GW_DIR/$n.1" "$URL/v1/items?x=1&api_key=$KEY" \
+		-o "$GW_DIR/$n.2" "$URL/v1/items/42?x=2&api_key=$KEY" \
+		-o "$GW_DIR/$n.3" "$URL/v1/items?x=3&api_key=$KEY" -w '%{http_code} '
+}
+is "HTTP/2 x3 on one connection, key in the query: three 200s" \
+	"$(h2_echo g -H "X-Custom: yes" -H "Accept: application/json")" "200 200 200 "
+for t in 1:/v1/items?x=1 2:/v1/items/42?x=2 3:/v1/items?x=3; do
+	i=${t%%:*}
+	is "... request $i: its own target, the key stripped" "$(jq -r .target "$GW_DIR/g.$i")" "${t#*:}"
+	is "... request $i: its custom header" \
+		"$(jq -r '[.headers[] | select(.[0] == "x-custom") | .[1]] | join("|")' "$GW_DIR/g.$i")" yes
+	is "... request $i: its accept" \
+		"$(jq -r '[.headers[] | select(.[0] == "accept") | .[1]] | join("|")' "$GW_DIR/g.$i")" \
+		application/json
+done
+is "HTTP/2 x3 POST with a Bearer key (never indexed) and a length: three 200s" \
+	"$(h2_echo p -H "Authorization: Bearer $KEY" --data-binary 'hello world')" "200 200 200 "
+for i in 1 2 3; do
+	is "... request $i: the method and the body's length" \
+		"$(jq -r '"\(.method) \(.body_bytes)"' "$GW_DIR/p.$i")" "POST 11"
+done
+out=$(bounded 60 h2load -n 600 -c 2 -m 10 -H "x-api-key: $KEY" "$URL/s/s1" 2>&1)
+like "h2load: 600 proxied requests on 2 connections, all 200" "$out" "600 done, 600 succeeded, 0 failed, 0 errored"
 
 ok "still healthy" curl -sf -m 2 "http://127.0.0.1:$ADMIN_PORT/healthz"
 ok "no error logged" bash -c "! grep -q ': error:' '$GW_DIR/floodgate.log'"

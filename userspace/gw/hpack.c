@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw/bytes.h"
 #include "gw/fastfmt.h"
 #include "gw/hpack.h"
 
@@ -20,84 +21,10 @@
 
 typedef struct st_h2o_hpack_header_table_entry_t entry_t;
 
-/* h2o's token of name, or NULL. Only the speed depends on it (a token is compared by
- * address and has a static name index); eviction asks h2o itself. */
-static inline const h2o_token_t *token_of(const h2o_iovec_t *name)
-{
-	uintptr_t p = (uintptr_t)name;
-
-	return p >= (uintptr_t)h2o__tokens && p <= (uintptr_t)H2O_TOKEN_X_TRAFFIC
-		       ? (const h2o_token_t *)name
-		       : NULL;
-}
-
 #define TOKEN_BIT(tok) ((uint64_t)1 << ((tok)-h2o__tokens))
-/* Header names and values are mostly under 32 bytes: these inline moves and compares of
- * two overlapping words cost a few instructions where a call to memcpy or memcmp costs
- * 20 to 40 (most of the encoder's time, measured with `make bench-gw-ir`). */
-static inline uint64_t load64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline void copy_bytes(uint8_t *dst, const char *src, size_t len)
-{
-	if (len > 32) {
-		memcpy(dst, src, len);
-	} else if (len > 16) {
-		uint64_t a = load64(src), b = load64(src + 8), c = load64(src + len - 16),
-			 d = load64(src + len - 8);
-
-		memcpy(dst, &a, 8);
-		memcpy(dst + 8, &b, 8);
-		memcpy(dst + len - 16, &c, 8);
-		memcpy(dst + len - 8, &d, 8);
-	} else if (len >= 8) {
-		uint64_t a = load64(src), b = load64(src + len - 8);
-
-		memcpy(dst, &a, 8);
-		memcpy(dst + len - 8, &b, 8);
-	} else if (len >= 4) {
-		uint32_t a = load32(src), b = load32(src + len - 4);
-
-		memcpy(dst, &a, 4);
-		memcpy(dst + len - 4, &b, 4);
-	} else if (len) {
-		dst[0] = (uint8_t)src[0];
-		dst[len / 2] = (uint8_t)src[len / 2];
-		dst[len - 1] = (uint8_t)src[len - 1];
-	}
-}
-
-static inline int same_bytes(const char *a, const char *b, size_t len)
-{
-	if (len > 32)
-		return !memcmp(a, b, len);
-	if (len > 16)
-		return ((load64(a) ^ load64(b)) | (load64(a + 8) ^ load64(b + 8)) |
-			(load64(a + len - 16) ^ load64(b + len - 16)) |
-			(load64(a + len - 8) ^ load64(b + len - 8))) == 0;
-	if (len >= 8)
-		return ((load64(a) ^ load64(b)) | (load64(a + len - 8) ^ load64(b + len - 8))) == 0;
-	if (len >= 4)
-		return ((load32(a) ^ load32(b)) | (load32(a + len - 4) ^ load32(b + len - 4))) == 0;
-	return !len || (a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1]);
-}
-
 static inline int name_is(const h2o_iovec_t *name, const char *s, size_t len)
 {
-	return name->len == len && same_bytes(name->base, s, len);
+	return name->len == len && gw_same_bytes(name->base, s, len);
 }
 
 /* Fields whose value changes from one response to the next: indexing them would only
@@ -146,7 +73,7 @@ static inline uint8_t *put_int(uint8_t *dst, uint8_t first, size_t v, unsigned p
 static inline uint8_t *put_raw(uint8_t *dst, const char *s, size_t len)
 {
 	dst = put_int(dst, 0x00, len, 7);
-	copy_bytes(dst, s, len);
+	gw_copy_bytes(dst, s, len);
 	return dst + len;
 }
 
@@ -175,7 +102,7 @@ static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *
 		if (!*name_idx)
 			*name_idx = STATIC_ENTRIES + 1 + i;
 		if (e->value->len == value->len &&
-		    same_bytes(e->value->base, value->base, value->len))
+		    gw_same_bytes(e->value->base, value->base, value->len))
 			return STATIC_ENTRIES + 1 + i;
 	}
 	return 0;
@@ -281,7 +208,7 @@ static inline __attribute__((always_inline)) uint8_t *put_field(h2o_hpack_header
 								const h2o_iovec_t *name,
 								const h2o_iovec_t *value)
 {
-	const h2o_token_t *tok = token_of(name);
+	const h2o_token_t *tok = gw_token_of(name);
 	size_t nidx = tok ? (unsigned char)tok->http2_static_table_name_index : 0;
 	size_t idx, didx;
 

@@ -17,6 +17,7 @@
 #include "gw/config.h"
 #include "gw/fastfmt.h"
 #include "gw/hpack.h"
+#include "gw/hpackdec.h"
 #include "gw/server.h"
 
 #define EXIT_USAGE 2
@@ -92,5 +93,8 @@ int main(int argc, char **argv)
 	if (!gw_hpack_bound())
 		pr_warn("h2o's HTTP/2 response encoder is not bound to floodgate's (hpack.h): "
 			"responses cost more CPU");
+	if (!gw_hpackdec_bound())
+		pr_warn("h2o's HTTP/2 request decoder is not bound to floodgate's (hpackdec.h): "
+			"requests cost more CPU");
 	return gw_server_run(file, cfg);
 }
