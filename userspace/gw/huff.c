@@ -12,8 +12,10 @@
 #define EOS	  256
 #define MIN_BITS  5
 #define MAX_BITS  30
-/* Codes of up to FAST_BITS bits are found with one lookup of the next FAST_BITS bits. */
-#define FAST_BITS 10
+/* Codes of up to FAST_BITS bits are found with one lookup of the next FAST_BITS bits,
+ * two at a time when both lie in them (most of a path: letters, digits, '/' are 5 to 7
+ * bits). 2^11 entries of 4 bytes: 8 KiB. */
+#define FAST_BITS 11
 
 /* RFC 7541 appendix B: the length in bits of each symbol's code, by symbol. The code
  * itself is canonical (codes of one length are consecutive, in symbol order, and follow
@@ -38,11 +40,17 @@ static const uint8_t code_len[SYMBOLS] = {
 	30,								/* EOS */
 };
 
-/* fast[next FAST_BITS bits]: symbol | length << 8 of the code they start with; length
- * NO_FAST when that code is longer. (EOS is 30 bits long, so every entry's symbol fits
- * in 8 bits.) */
-#define NO_FAST 0xff
-static uint16_t fast[1 << FAST_BITS];
+/* fast[next FAST_BITS bits]: the first symbol (bits 0-7), the second (8-15), the first
+ * code's length (16-23) and both codes' length (24-31; the first's alone when no second
+ * code fits in the bits left). The lengths are NO_FAST when the first code is longer
+ * than FAST_BITS. Every symbol of FAST_BITS bits or fewer is an octet (EOS is 30 bits). */
+#define NO_FAST	   0xff
+#define F_SYM1(e)  ((e)&0xff)
+#define F_SYM2(e)  ((e) >> 8 & 0xff)
+#define F_LEN1(e)  ((e) >> 16 & 0xff)
+#define F_LEN(e)   ((e) >> 24)
+#define F_COUNT(e) (1 + (F_LEN(e) != F_LEN1(e)))
+static uint32_t fast[1 << FAST_BITS];
 /* For each length: the first code, how many codes, and where they start in by_code. */
 static uint32_t first_code[MAX_BITS + 1];
 static uint16_t n_codes[MAX_BITS + 1], first_index[MAX_BITS + 1];
@@ -51,10 +59,27 @@ static uint16_t by_code[SYMBOLS];
 static uint32_t sym_code[SYMBOLS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* The symbol whose code starts the top `bits` bits of v (a FAST_BITS-bit window) and is
+ * at most that long, with its length; -1 when none is. */
+static int code_at(uint32_t v, unsigned bits, unsigned *len)
+{
+	unsigned l;
+
+	for (l = MIN_BITS; l <= bits; l++) {
+		uint32_t c = v >> (FAST_BITS - l);
+
+		if (c - first_code[l] < n_codes[l]) {
+			*len = l;
+			return by_code[first_index[l] + c - first_code[l]];
+		}
+	}
+	return -1;
+}
+
 static void build(void)
 {
 	uint32_t code = 0;
-	unsigned len, sym, n = 0;
+	unsigned len, sym, v, n = 0;
 
 	for (len = MIN_BITS; len <= MAX_BITS; len++) {
 		first_code[len] = code;
@@ -68,18 +93,21 @@ static void build(void)
 		n_codes[len] = (uint16_t)(n - first_index[len]);
 		code <<= 1;
 	}
-	for (sym = 0; sym < (1u << FAST_BITS); sym++)
-		fast[sym] = NO_FAST << 8;
-	for (sym = 0; sym < SYMBOLS; sym++) {
-		uint32_t lo, hi;
+	for (v = 0; v < (1u << FAST_BITS); v++) {
+		unsigned l1, l2 = 0, s2 = 0;
+		int s1 = code_at(v, FAST_BITS, &l1), b;
 
-		len = code_len[sym];
-		if (len > FAST_BITS)
+		if (s1 < 0) {
+			fast[v] = (uint32_t)NO_FAST << 16 | (uint32_t)NO_FAST << 24;
 			continue;
-		lo = sym_code[sym] << (FAST_BITS - len);
-		hi = lo + (1u << (FAST_BITS - len));
-		for (; lo < hi; lo++)
-			fast[lo] = (uint16_t)(sym | len << 8);
+		}
+		/* a second code in the bits left */
+		b = code_at(v << l1 & ((1u << FAST_BITS) - 1), FAST_BITS - l1, &l2);
+		if (b >= 0)
+			s2 = (unsigned)b;
+		else
+			l2 = 0;
+		fast[v] = (uint32_t)s1 | s2 << 8 | l1 << 16 | (l1 + l2) << 24;
 	}
 }
 
@@ -141,6 +169,7 @@ ssize_t gw_huff_decode(char *dst, const uint8_t *src, size_t len, int *rare)
 	*rare = 0;
 	for (;;) {
 		unsigned l;
+		uint32_t e;
 		int sym;
 
 		/* Refill when a code might not fit: 8 bytes at once while the input has them
@@ -158,9 +187,20 @@ ssize_t gw_huff_decode(char *dst, const uint8_t *src, size_t len, int *rare)
 					break;
 			}
 		}
-		l = fast[acc >> (64 - FAST_BITS)] >> 8;
+		e = fast[acc >> (64 - FAST_BITS)];
+		l = F_LEN(e);
 		if (__builtin_expect(l <= avail, 1)) {
-			*o++ = (char)fast[acc >> (64 - FAST_BITS)];
+			/* dst has a byte to spare for the second (huff.h) */
+			o[0] = (char)F_SYM1(e);
+			o[1] = (char)F_SYM2(e);
+			o += F_COUNT(e);
+			acc <<= l;
+			avail -= l;
+			continue;
+		}
+		l = F_LEN1(e);
+		if (l <= avail) { /* the last code but one, and a second cut short */
+			*o++ = (char)F_SYM1(e);
 			acc <<= l;
 			avail -= l;
 			continue;

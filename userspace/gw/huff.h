@@ -6,9 +6,9 @@
  * nghttp2 (curl, h2load) that is :path on every request, since nghttp2 never puts :path
  * in the dynamic table. libh2o 2.2.5 decodes four bits at a time through a state table:
  * about 600 instructions for a 20-character path (`make bench-gw-ir`). This decoder keeps
- * up to 64 bits of input in a register and takes each code of up to 10 bits (every letter,
- * digit and URL punctuation but '?' and a few rarer ones) with one table lookup; longer
- * codes are found from the code lengths, which define the canonical code.
+ * up to 64 bits of input in a register and takes the codes of up to 11 bits (every letter,
+ * digit and URL punctuation) one or two at a time with one table lookup; longer codes are
+ * found from the code lengths, which define the canonical code.
  */
 #ifndef GW_HUFF_H
 #define GW_HUFF_H
@@ -17,17 +17,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Bytes of output a Huffman string of len bytes decodes to at most: the shortest code
- * is 5 bits. */
+/* Bytes of output a Huffman string of len bytes decodes to at most (the shortest code is
+ * 5 bits), and one more: the decoder writes two symbols at a time. */
 static inline size_t gw_huff_decoded_max(size_t len)
 {
-	return len * 8 / 5;
+	return len * 8 / 5 + 1;
 }
 
 /* Decode the Huffman string src[0..len) into dst (gw_huff_decoded_max(len) bytes).
  * Returns the decoded length, or -1 for what RFC 7541 5.2 makes a decoding error: the
  * EOS symbol in the string, or padding that is longer than 7 bits or not all ones.
- * *rare: set when a code longer than 10 bits was decoded. Every octet a field value may
+ * *rare: set when a code longer than 11 bits was decoded. Every octet a field value may
  * not hold (CTLs but HTAB, DEL) has such a code, so a value without one needs no check. */
 ssize_t gw_huff_decode(char *dst, const uint8_t *src, size_t len, int *rare);
 

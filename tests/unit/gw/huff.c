@@ -49,7 +49,7 @@ static void decodes_to(const uint8_t *in, size_t len, const char *want, size_t w
 	n = gw_huff_decode(out, in, len, &rare);
 	assert_int_equal(n, (ssize_t)want_len);
 	assert_memory_equal(out, want, want_len);
-	/* rare: a code over 10 bits, which every octet invalid in a field value has */
+	/* rare: a code over 11 bits, which every octet invalid in a field value has */
 	for (i = 0; i < want_len; i++)
 		ctl |= ((unsigned char)want[i] < 0x20 && want[i] != '\t') || want[i] == 0x7f;
 	if (ctl)
@@ -165,7 +165,7 @@ static void errors(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(gw_huff_decode(out, in, 1, &rare), -1);
 	decodes_to(in, 2, "\0", 1);
-	/* the codes of up to 10 bits are not rare, '?' the longest of them */
+	/* the codes of up to 11 bits are not rare ('?' is 10 bits long) */
 	syms[0] = 'a';
 	syms[1] = '?';
 	syms[2] = 'Z';
