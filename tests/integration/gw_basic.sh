@@ -36,6 +36,8 @@ body() { cat "$GW_DIR/$1.b"; }
 is "X-API-Key: 200" "$(fetch h -H "X-API-Key: $PREM" "$URL/v1/items/7?a=1")" 200
 is "upstream got the path and query" "$(body h | jq -r .target)" "/v1/items/7?a=1"
 is "Authorization: Bearer: 200" "$(fetch b -H "Authorization: Bearer $PREM" "$URL/v1/items")" 200
+# curl sends "X-API-Key;" as an empty field: no key, so the Bearer token behind it is used
+is "empty X-API-Key + Bearer: 200" "$(fetch eb -H "X-API-Key;" -H "Authorization: Bearer $PREM" "$URL/v1/items")" 200
 is "api_key query parameter: 200" "$(fetch q "$URL/v1/items?x=1&api_key=$PREM&y=2")" 200
 is "api_key is stripped before forwarding" "$(body q | jq -r .target)" "/v1/items?x=1&y=2"
 unlike "the key never reaches the upstream (query)" "$(body q)" "$PREM"
@@ -199,6 +201,11 @@ is "unknown field: 400" "$(admin POST /v1/keys '{"plan": "free", "colour": 1}' |
 is "not JSON: 400" "$(admin POST /v1/keys 'plan=free' | jq -r .status)" 400
 is "set-plan" "$(admin POST "/v1/keys/$(printf %s "$FREE" | sha256sum | cut -c1-16)/plan" '{"plan": "premium"}' | jq -r .plan)" premium
 is "... applies at once (the free key reaches reports now)" "$(fetch sp -H "X-API-Key: $FREE" "$URL/v1/reports")" 200
+# h2o refuses a body over the admin API's 64 KiB itself: still problem+json
+head -c 70000 /dev/zero | tr '\0' a >"$GW_DIR/abig"
+bounded 10 curl -s -m 5 -D "$GW_DIR/ab.h" -o "$GW_DIR/ab.b" -X POST -H "Authorization: Bearer $GW_TOKEN" \
+	-H 'Content-Type: application/json' --data-binary @"$GW_DIR/abig" "http://127.0.0.1:$ADMIN_PORT/v1/keys"
+problem "admin: body over 64 KiB" ab 413 admin-payload-too-large
 is "a revoked key stays revoked" "$(admin POST "/v1/keys/$(printf %s "$REV" | sha256sum | cut -c1-16)/unblock" | jq -r .status)" 409
 EXP=$(gw_key premium "\"expires\": $(($(date +%s) + 2))")
 is "a key before its expiry: 200" "$(fetch x1 -H "X-API-Key: $EXP" "$URL/v1/items")" 200

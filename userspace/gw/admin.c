@@ -23,7 +23,9 @@
 #include "gw/cluster_req.h"
 #include "gw/evloop.h"
 #include "gw/keys.h"
+#include "gw/handler.h"
 #include "gw/metrics.h"
+#include "gw/problem.h"
 #include "gw/server.h"
 #include "gw/status.h"
 #include "gw/store.h"
@@ -121,6 +123,23 @@ static void send_body(h2o_req_t *req, int status, const char *reason, const char
 	h2o_send_inline(req, body, len);
 }
 
+/* The problem+json document of an admin error, malloc()ed; NULL when out of memory. */
+static char *problem_json(int status, const char *reason, const char *slug, const char *detail)
+{
+	gw_config_t *cfg = gw_server_config(NULL);
+	char type[256];
+	json_t *o;
+	char *s;
+
+	snprintf(type, sizeof(type), "%sadmin-%s", cfg ? cfg->problem_type_base : "", slug);
+	gw_config_unref(cfg);
+	o = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", reason, "status", status,
+		      "detail", detail);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return s;
+}
+
 static void send_json(h2o_req_t *req, int status, const char *reason, json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -137,17 +156,8 @@ static void send_json(h2o_req_t *req, int status, const char *reason, json_t *o)
 static void send_problem(h2o_req_t *req, int status, const char *reason, const char *slug,
 			 const char *detail)
 {
-	gw_config_t *cfg = gw_server_config(NULL);
-	char type[256];
-	json_t *o;
-	char *s;
+	char *s = problem_json(status, reason, slug, detail);
 
-	snprintf(type, sizeof(type), "%sadmin-%s", cfg ? cfg->problem_type_base : "", slug);
-	gw_config_unref(cfg);
-	o = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", reason, "status", status,
-		      "detail", detail);
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
 	if (!s) {
 		send_body(req, 500, "Internal Server Error", "text/plain", "out of memory", 13);
 		return;
@@ -1077,10 +1087,35 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* h2o's own errors (a body over BODY_MAX: 413, a malformed request: 400) are plain text;
+ * the admin API answers every error as problem+json, so they are rewritten here. */
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	ssize_t i;
+
+	if (req->res.status >= 400 &&
+	    (i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1)) != -1 &&
+	    req->res.headers.entries[i].value.len >= 10 &&
+	    !memcmp(req->res.headers.entries[i].value.base, "text/plain", 10)) {
+		const gw_problem_info_t *p = gw_problem_info(gw_problem_of_status(req->res.status));
+		char *s =
+			problem_json(req->res.status, req->res.reason ? req->res.reason : p->title,
+				     p->slug, p->detail);
+
+		if (s) {
+			slot = gw_handler_problem_body(req, slot, i,
+						       h2o_strdup(&req->pool, s, strlen(s)));
+			free(s);
+		}
+	}
+	h2o_setup_next_ostream(req, slot);
+}
+
 gw_admin_t *gw_admin_new(int fd, SSL_CTX *ssl)
 {
 	gw_admin_t *a = calloc(1, sizeof(*a));
 	h2o_hostconf_t *host;
+	h2o_pathconf_t *path;
 	admin_handler_t *h;
 
 	if (!a) {
@@ -1091,10 +1126,14 @@ gw_admin_t *gw_admin_new(int fd, SSL_CTX *ssl)
 	a->gconf.server_name = h2o_iovec_init(H2O_STRLIT("floodgate-admin"));
 	a->gconf.max_request_entity_size = BODY_MAX;
 	host = h2o_config_register_host(&a->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	h = (admin_handler_t *)h2o_create_handler(h2o_config_register_path(host, "/", 0),
-						  sizeof(*h));
+	path = h2o_config_register_path(host, "/", 0);
+	h = (admin_handler_t *)h2o_create_handler(path, sizeof(*h));
 	h->super.on_req = on_req;
 	h->admin = a;
+	/* h2o answers a request it refuses before routing it through the fallback path */
+	h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream =
+		on_setup_ostream;
+	h2o_create_filter(path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
 	a->loop = h2o_evloop_create();
 	h2o_context_init(&a->ctx, a->loop, &a->gconf);
 	h2o_multithread_register_receiver(a->ctx.queue, &a->notify, on_notify);

@@ -177,6 +177,10 @@ int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *
 		default:
 			continue;
 		}
+		/* An empty value ("X-API-Key:", "Bearer ", "api_key=") carries no key: it
+		 * must not hide a key given in a later source. */
+		if (!len)
+			continue;
 		out->key = k;
 		out->len = len;
 		out->src = cfg->keys.order[i];

@@ -415,7 +415,7 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 	gw_key_entry_t *e;
 	gw_apikey_t key;
 	gw_apikey_input_t in;
-	int found;
+	int found = 0;
 	bool in_redis = false;
 
 	/* The key this connection presented last is known to be well-formed and its digest
@@ -427,7 +427,9 @@ static bool authorize(h2o_req_t *req, gw_reqctx_t *rc, const gw_config_t *cfg,
 				     GW_KEY_SRC_HEADER };
 		gw_apikey_trim(&key.key, &key.len);
 		found = 1;
-	} else {
+	}
+	/* an empty key header is no key (gw_apikey_locate() then looks further) */
+	if (found <= 0 || !key.len) {
 		key_input(req, kh, &in);
 		found = gw_apikey_locate(cfg, &in, kbuf, &key);
 	}
@@ -861,7 +863,6 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 {
 	gw_reqctx_t *rc;
 	gw_worker_t *w = NULL;
-	struct rewrite *r;
 	ssize_t i;
 
 	/* Ours (problem, proxied or from the cache) pass as they are; only h2o's plain-text
@@ -881,17 +882,25 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 		enum gw_problem p = gw_problem_of_status(req->res.status);
 		const gw_config_t *cfg = w->cur->config;
 
-		r = (struct rewrite *)h2o_add_ostream(req, sizeof(*r), slot);
-		r->super.do_send = rewrite_send;
-		r->body = h2o_strdup(&req->pool, cfg->problems[p].body, cfg->problems[p].len);
-		if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
-			r->body.len = 0;
-		req->res.headers.entries[i].value =
-			h2o_iovec_init(H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
-		req->res.content_length = cfg->problems[p].len;
-		slot = &r->super.next;
+		slot = gw_handler_problem_body(
+			req, slot, i,
+			h2o_strdup(&req->pool, cfg->problems[p].body, cfg->problems[p].len));
 	}
 	h2o_setup_next_ostream(req, slot);
+}
+
+h2o_ostream_t **gw_handler_problem_body(h2o_req_t *req, h2o_ostream_t **slot, ssize_t ctype,
+					h2o_iovec_t body)
+{
+	struct rewrite *r = (struct rewrite *)h2o_add_ostream(req, sizeof(*r), slot);
+
+	r->super.do_send = rewrite_send;
+	r->body = body;
+	req->res.headers.entries[ctype].value = h2o_iovec_init(H2O_STRLIT(GW_PROBLEM_CONTENT_TYPE));
+	req->res.content_length = body.len;
+	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+		r->body.len = 0;
+	return &r->super.next;
 }
 
 void gw_handler_register(h2o_pathconf_t *pathconf)

@@ -29,6 +29,15 @@ void gw_handler_register(h2o_pathconf_t *pathconf);
 void gw_handler_problem(h2o_req_t *req, gw_reqctx_t *rc, enum gw_problem p);
 
 /*
+ * From an output filter's on_setup_ostream(): replace the body of the response h2o is
+ * sending (one of its own plain-text errors) with body, a problem+json document in req's
+ * pool; ctype is the index of the response's Content-Type header, rewritten. Returns the
+ * slot for the next ostream. A HEAD response keeps the length and loses the body.
+ */
+h2o_ostream_t **gw_handler_problem_body(h2o_req_t *req, h2o_ostream_t **slot, ssize_t ctype,
+					h2o_iovec_t body);
+
+/*
  * Start the response (status and headers already set) with a body that stays in memory
  * until the request is disposed. pull: an HTTP/1 client pulls it, so head and body leave in
  * one write (one TLS record); otherwise, and for HTTP/2 or HEAD, it is sent at once.

@@ -77,6 +77,9 @@ static void order_is_configured(void **state)
 	/* default order: header, bearer, query */
 	expect_key(c, IN("h", "Bearer b", "api_key=q"), "h", GW_KEY_SRC_HEADER);
 	expect_key(c, IN(NULL, "Bearer b", "api_key=q"), "b", GW_KEY_SRC_BEARER);
+	/* an empty value is no key: it does not hide the next source's */
+	expect_key(c, IN("", "Bearer b", "api_key=q"), "b", GW_KEY_SRC_BEARER);
+	expect_key(c, IN(" ", "Bearer ", "api_key=q"), "q", GW_KEY_SRC_QUERY);
 	gw_config_unref(c);
 
 	c = cfg_with("{\"sources\": [\"query\", \"bearer\"], \"query_param\": \"key\"}");
@@ -101,12 +104,16 @@ static void malformed(void **state)
 	gw_apikey_input_t in;
 
 	in = IN("", NULL, NULL);
-	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), -EINVAL);
+	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), 0); /* empty: no key */
+	in = IN(" \t", NULL, NULL);
+	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), 0);
 	in = IN("fg abc", NULL, NULL);
 	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), -EINVAL);
 	in = IN(NULL, "Bearer ", NULL);
 	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), 0); /* "Bearer" alone: no key */
 	in = IN(NULL, NULL, "api_key=");
+	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), 0);
+	in = IN(NULL, NULL, "api_key=%20");
 	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), -EINVAL);
 	in = IN(NULL, NULL, "api_key=%zz");
 	assert_int_equal(gw_apikey_extract(c, &in, buf, &k), -EINVAL);
