@@ -27,10 +27,23 @@ static inline int name_is(const h2o_iovec_t *name, const char *s, size_t len)
 	return name->len == len && gw_same_bytes(name->base, s, len);
 }
 
-/* Fields whose value changes from one response to the next: indexing them would only
+/* Fields whose value changes from one response to the next: indexing every value would
  * fill the table with entries never used again. Tokens by a bit of their index in h2o's
- * table (H2O_TOKEN_X_TRAFFIC, the last, is 61: they fit in 64 bits). */
-static int is_volatile(const h2o_iovec_t *name, const h2o_token_t *tok)
+ * table (H2O_TOKEN_X_TRAFFIC, the last, is 61: they fit in 64 bits). Returns the field's
+ * kind, 1..VOLATILE_KINDS, or 0 for a field whose value repeats. */
+enum {
+	V_NONE,
+	V_DATE,
+	V_AGE,
+	V_RETRY_AFTER,
+	V_EXPIRES,
+	V_CONTENT_LENGTH,
+	V_RATELIMIT,
+	V_XRL_RESET,
+	V_XRL_REMAINING,
+	VOLATILE_KINDS = V_XRL_REMAINING
+};
+static unsigned volatile_kind(const h2o_iovec_t *name, const h2o_token_t *tok)
 {
 	if (tok) {
 		const uint64_t mask = TOKEN_BIT(H2O_TOKEN_DATE) | TOKEN_BIT(H2O_TOKEN_AGE) |
@@ -38,18 +51,64 @@ static int is_volatile(const h2o_iovec_t *name, const h2o_token_t *tok)
 				      TOKEN_BIT(H2O_TOKEN_EXPIRES) |
 				      TOKEN_BIT(H2O_TOKEN_CONTENT_LENGTH);
 
-		return (mask >> (tok - h2o__tokens)) & 1;
+		if (!((mask >> (tok - h2o__tokens)) & 1))
+			return V_NONE;
+		return tok == H2O_TOKEN_DATE	      ? V_DATE
+		       : tok == H2O_TOKEN_AGE	      ? V_AGE
+		       : tok == H2O_TOKEN_RETRY_AFTER ? V_RETRY_AFTER
+		       : tok == H2O_TOKEN_EXPIRES     ? V_EXPIRES
+						      : V_CONTENT_LENGTH;
 	}
 	switch (name->len) {
 	case 9:
-		return name_is(name, "ratelimit", 9);
+		return name_is(name, "ratelimit", 9) ? V_RATELIMIT : V_NONE;
 	case 17:
-		return name_is(name, "x-ratelimit-reset", 17);
+		return name_is(name, "x-ratelimit-reset", 17) ? V_XRL_RESET : V_NONE;
 	case 21:
-		return name_is(name, "x-ratelimit-remaining", 21);
+		return name_is(name, "x-ratelimit-remaining", 21) ? V_XRL_REMAINING : V_NONE;
 	default:
-		return 0;
+		return V_NONE;
 	}
+}
+
+/* A varying field's value in this thread's last response. A value that comes twice in a
+ * row will likely come again (Date within its second, the Age of a cached answer, the
+ * RateLimit and Retry-After of an empty bucket's 429s): it is indexed, and the responses
+ * after send one byte for it instead of its 5-32 (and encrypt that much less). A value that
+ * changes every time is never inserted. A value is kept as the words a compare of up to
+ * 32 bytes loads (gw_same_bytes()); longer values are never indexed. */
+#define LAST_MAX 32
+static __thread struct last {
+	uint64_t w[4];
+	size_t len;
+} last[VOLATILE_KINDS + 1];
+
+static inline __attribute__((always_inline)) int repeated(unsigned kind, const h2o_iovec_t *value)
+{
+	const char *p = value->base;
+	size_t len = value->len;
+	uint64_t w[4] = { 0, 0, 0, 0 };
+	struct last *l = &last[kind];
+	int same;
+
+	if (len > LAST_MAX)
+		return 0;
+	if (len > 16) {
+		w[0] = gw_load64(p), w[1] = gw_load64(p + 8);
+		w[2] = gw_load64(p + len - 16), w[3] = gw_load64(p + len - 8);
+	} else if (len >= 8) {
+		w[0] = gw_load64(p), w[1] = gw_load64(p + len - 8);
+	} else if (len >= 4) {
+		w[0] = gw_load32(p), w[1] = gw_load32(p + len - 4);
+	} else if (len) {
+		w[0] = (uint8_t)p[0] | (uint32_t)(uint8_t)p[len / 2] << 8 |
+		       (uint32_t)(uint8_t)p[len - 1] << 16;
+	}
+	same = l->len == len &&
+	       !((l->w[0] ^ w[0]) | (l->w[1] ^ w[1]) | (l->w[2] ^ w[2]) | (l->w[3] ^ w[3]));
+	if (!same)
+		*l = (struct last){ { w[0], w[1], w[2], w[3] }, len };
+	return same;
 }
 
 /* An HPACK integer (RFC 7541 5.1) with `first`'s high bits above a prefix of `prefix`
@@ -83,13 +142,31 @@ static uint8_t *put_huff(uint8_t *dst, const char *s, size_t len)
 	return dst + h2o_hpack_encode_string(dst, s, len);
 }
 
-/* HPACK index of the newest entry holding name: value, 0 if none; *name_idx: the index
- * of the newest entry with that name (0: none), for a literal that names it. */
-static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *name,
-			  const h2o_token_t *tok, const h2o_iovec_t *value, size_t *name_idx)
+/* Heads repeat: the n-th field of a response is usually where the n-th field of the last
+ * response, on any connection of this thread, was found (every connection's table fills
+ * in the same order). hint[n] is that entry's position from the newest; find() checks it
+ * first, by name and value as the scan would, so a wrong hint costs one comparison. */
+#define HINTS 32
+static __thread uint8_t hint[HINTS];
+
+/* HPACK index of an entry holding name: value (at most one does: insert() only adds what
+ * find() did not find), 0 if none; *name_idx: the index of the newest entry with that name
+ * (0: none), for a literal that names it. at: the field's position in the head. */
+static inline __attribute__((always_inline)) size_t
+find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *name, const h2o_token_t *tok,
+     const h2o_iovec_t *value, size_t *name_idx, size_t at)
 {
 	size_t i, slot = t->entry_start_index;
 
+	if (at < HINTS && (i = hint[at]) < t->num_entries) {
+		size_t h = slot + i < t->entry_capacity ? slot + i : slot + i - t->entry_capacity;
+		const entry_t *e = t->entries + h;
+
+		if ((e->name == name || (!tok && name_is(e->name, name->base, name->len))) &&
+		    e->value->len == value->len &&
+		    gw_same_bytes(e->value->base, value->base, value->len))
+			return STATIC_ENTRIES + 1 + i;
+	}
 	*name_idx = 0;
 	for (i = 0; i < t->num_entries; i++) {
 		const entry_t *e = t->entries + slot;
@@ -102,8 +179,11 @@ static inline size_t find(const h2o_hpack_header_table_t *t, const h2o_iovec_t *
 		if (!*name_idx)
 			*name_idx = STATIC_ENTRIES + 1 + i;
 		if (e->value->len == value->len &&
-		    gw_same_bytes(e->value->base, value->base, value->len))
+		    gw_same_bytes(e->value->base, value->base, value->len)) {
+			if (at < HINTS)
+				hint[at] = (uint8_t)i;
 			return STATIC_ENTRIES + 1 + i;
+		}
 	}
 	return 0;
 }
@@ -206,13 +286,14 @@ static __attribute__((noinline)) uint8_t *put_literal(h2o_hpack_header_table_t *
 static inline __attribute__((always_inline)) uint8_t *put_field(h2o_hpack_header_table_t *t,
 								uint8_t *dst,
 								const h2o_iovec_t *name,
-								const h2o_iovec_t *value)
+								const h2o_iovec_t *value, size_t at)
 {
 	const h2o_token_t *tok = gw_token_of(name);
 	size_t nidx = tok ? (unsigned char)tok->http2_static_table_name_index : 0;
+	unsigned kind = volatile_kind(name, tok);
 	size_t idx, didx;
 
-	if (is_volatile(name, tok)) {
+	if (kind && !repeated(kind, value)) {
 		/* literal without indexing, 0000xxxx, strings as they are */
 		if (nidx) {
 			dst = put_int(dst, 0x00, nidx, 4);
@@ -224,7 +305,7 @@ static inline __attribute__((always_inline)) uint8_t *put_field(h2o_hpack_header
 	}
 	if (tok && tok->dont_compress)
 		return put_literal(t, dst, name, tok, nidx, value);
-	idx = find(t, name, tok, value, &didx);
+	idx = find(t, name, tok, value, &didx, at);
 	if (idx)
 		return put_int(dst, 0x80, idx, 7); /* indexed, 1xxxxxxx */
 	return put_literal(t, dst, name, tok, nidx ? nidx : didx, value);
@@ -320,11 +401,11 @@ uint8_t *gw_hpack_encode_response(h2o_hpack_header_table_t *t, uint8_t *dst, int
 
 	dst = put_status(dst, status);
 	if (server)
-		dst = put_field(t, dst, &H2O_TOKEN_SERVER->buf, server);
+		dst = put_field(t, dst, &H2O_TOKEN_SERVER->buf, server, 0);
 	if (date)
-		dst = put_field(t, dst, &H2O_TOKEN_DATE->buf, date);
+		dst = put_field(t, dst, &H2O_TOKEN_DATE->buf, date, 1);
 	for (i = 0; i < n; i++)
-		dst = put_field(t, dst, headers[i].name, &headers[i].value);
+		dst = put_field(t, dst, headers[i].name, &headers[i].value, i + 2);
 	if (content_length != SIZE_MAX) {
 		/* literal without indexing naming static entry 28, raw digits (as h2o) */
 		uint8_t *len;

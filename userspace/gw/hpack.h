@@ -14,10 +14,12 @@
  * hpack.c defines h2o_hpack_flatten_response in the floodgate executable. libh2o calls it
  * through its PLT (lib/http2/stream.c), so the dynamic linker binds that call to this
  * one, as with fastfmt's __sprintf_chk. It differs from h2o's only in what it indexes:
- *   - fields whose value varies per response are literals without indexing, sent as they
- *     are (for these short values Huffman coding costs more than the bytes it saves):
- *     date, age, retry-after, expires, content-length, and floodgate's RateLimit,
- *     X-RateLimit-Remaining and X-RateLimit-Reset;
+ *   - fields whose value may vary per response (date, age, retry-after, expires,
+ *     content-length, and floodgate's RateLimit, X-RateLimit-Remaining and
+ *     X-RateLimit-Reset) are literals without indexing, sent as they are (for these short
+ *     values Huffman coding costs more than the bytes it saves), unless the value is the
+ *     one this field had in the thread's last response: a value that came twice in a row
+ *     (Date within its second, a 429's RateLimit) is indexed like any other field;
  *   - set-cookie and cookie are "never indexed" (RFC 7541 7.1.3), Huffman-coded;
  *   - every other field is looked up and, when not found, inserted Huffman-coded, as
  *     h2o does. The dynamic table then holds only fields that repeat: a few entries.

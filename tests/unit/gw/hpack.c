@@ -156,8 +156,8 @@ static void same_heads(const struct head *a, const struct head *b, int check_nev
 	}
 }
 
-/* The table's bookkeeping holds: size is the sum of its entries', at most 32 entries,
- * none of a varying field. */
+/* The table's bookkeeping holds: size is the sum of its entries', at most 32 entries, no
+ * never-indexed field, and no varying field except one whose value came twice in a row. */
 static void table_sane(const h2o_hpack_header_table_t *t)
 {
 	size_t i, size = 0;
@@ -171,11 +171,11 @@ static void table_sane(const h2o_hpack_header_table_t *t)
 		assert_non_null(e->name);
 		assert_non_null(e->value);
 		size += e->name->len + e->value->len + 32;
-		assert_ptr_not_equal(e->name, &H2O_TOKEN_DATE->buf);
-		assert_ptr_not_equal(e->name, &H2O_TOKEN_RETRY_AFTER->buf);
-		assert_ptr_not_equal(e->name, &H2O_TOKEN_AGE->buf);
 		assert_ptr_not_equal(e->name, &H2O_TOKEN_SET_COOKIE->buf);
-		assert_false(e->name->len == 9 && !memcmp(e->name->base, "ratelimit", 9));
+		assert_ptr_not_equal(e->name, &H2O_TOKEN_COOKIE->buf);
+		if (e->name == &H2O_TOKEN_AGE->buf ||
+		    (e->name->len == 9 && !memcmp(e->name->base, "ratelimit", 9)))
+			assert_true(e->value->len <= 32);
 	}
 	assert_int_equal(size, t->hpack_size);
 	assert_true(t->hpack_size <= t->hpack_capacity);
@@ -377,6 +377,32 @@ static int in_table(const h2o_hpack_header_table_t *t, const char *name, const c
 /* floodgate's 429 and cache hit, as the handler builds them: the first head inserts the
  * fields that repeat; the second sends each of them as one byte, and the varying ones
  * (date, ratelimit, retry-after, age) as literals that never enter the table. */
+/* The encoder remembers each varying field's last value per thread: a head whose varying
+ * values no earlier one had starts every test from the same state. */
+static void forget_varying(void)
+{
+	static unsigned calls;
+	char v[16];
+	h2o_header_t hs[3];
+	struct conn c;
+	struct head got = { .n = 0 };
+	char saved[sizeof(ts_str.rfc1123)];
+
+	snprintf(v, sizeof(v), "forget-%u", calls++);
+	hs[0] = hdr(&n_ratelimit, v);
+	hs[1] = hdr(&H2O_TOKEN_RETRY_AFTER->buf, v);
+	hs[2] = hdr(&H2O_TOKEN_AGE->buf, v);
+	memcpy(saved, ts_str.rfc1123, sizeof(saved));
+	snprintf(ts_str.rfc1123, sizeof(ts_str.rfc1123), "Thu, 01 Jan 1970 00:00:%02u GMT",
+		 calls % 60);
+	conn_init(&c, 4096, h2o_hpack_flatten_response);
+	roundtrip(&c, 1, 16384, 200, NULL, hs, 3, SIZE_MAX, &got);
+	head_free(&got);
+	assert_int_equal(c.t.num_entries, 0);
+	conn_close(&c);
+	memcpy(ts_str.rfc1123, saved, sizeof(saved));
+}
+
 static void what_is_indexed(void **state)
 {
 	static const uint8_t date_lit[] = { 0x0f, 0x12, 29 }; /* static 33, without indexing */
@@ -403,60 +429,147 @@ static void what_is_indexed(void **state)
 
 	(void)state;
 	strcpy(ts_str.rfc1123, "Sun, 06 Nov 1994 08:49:37 GMT");
+	forget_varying();
 	conn_init(&c, 4096, h2o_hpack_flatten_response);
 	first = roundtrip(&c, 1, 16384, 429, NULL, h429, 4, 160, &got);
 	head_free(&got);
+	/* the varying fields are new: literals without indexing */
 	assert_int_equal(c.t.num_entries, 2);
 	assert_true(in_table(&c.t, "ratelimit-policy", "\"free\";q=1;w=1"));
 	assert_true(in_table(&c.t, "content-type", "application/problem+json"));
-	second = roundtrip(&c, 3, 16384, 429, NULL, h429, 4, 160, &got);
-	head_free(&got);
-	/* :status 429 (5), date (3 + 29), policy (1), ratelimit (2 + 9 + 1 + 14),
-	 * retry-after (2 + 1 + 1), content-type (1), content-length (3 + 3) */
-	assert_int_equal(second, 5 + 32 + 1 + 26 + 4 + 1 + 6);
-	assert_true(first > second);
-	assert_int_equal(c.t.num_entries, 2);
 
-	/* the bytes of the same head once more, field by field */
+	/* the bytes of the same head once more, field by field: the policy and the content
+	 * type indexed; date, ratelimit and retry-after come a second time, so they are
+	 * inserted, Huffman-coded */
 	memset(&res, 0, sizeof(res));
 	res.status = 429;
 	res.headers.entries = h429;
 	res.headers.size = 4;
-	h2o_hpack_flatten_response(&c.buf, &c.t, 5, 16384, &res, &ts, &none, 160);
-	assert_int_equal(c.buf->size, GW_H2_FRAME_HEADER_SIZE + second);
+	h2o_hpack_flatten_response(&c.buf, &c.t, 3, 16384, &res, &ts, &none, 160);
 	p = (uint8_t *)c.buf->bytes + GW_H2_FRAME_HEADER_SIZE;
+	second = c.buf->size - GW_H2_FRAME_HEADER_SIZE;
 	assert_memory_equal(p,
 			    "\x08\x03"
 			    "429",
 			    5);
-	assert_memory_equal(p + 5, date_lit, 3);
-	assert_memory_equal(p + 8, ts_str.rfc1123, 29);
-	assert_int_equal(p[37], 0x80 | 63); /* policy: the 2nd newest dynamic entry */
-	assert_memory_equal(p + 38, "\x00\x09ratelimit\x0e", 12);
-	assert_memory_equal(p + 64,
-			    "\x0f\x26\x01"
-			    "1",
-			    4);		    /* retry-after: static 53, without indexing */
-	assert_int_equal(p[68], 0x80 | 62); /* content-type: the newest */
-	assert_memory_equal(p + 69,
-			    "\x0f\x0d\x03"
-			    "160",
-			    6);
+	assert_int_equal(p[5], 0x40 | 33); /* date: static 33 named, incremental indexing */
+	assert_true(p[6] & 0x80);	   /* Huffman */
 	decode(c.inf, p, second, &got);
 	head_free(&got);
 	h2o_buffer_consume(&c.buf, c.buf->size);
-
-	/* the cache hit on the same connection: policy found, three new entries */
-	third = roundtrip(&c, 7, 16384, 200, NULL, hit, 6, 5, &got);
-	head_free(&got);
 	assert_int_equal(c.t.num_entries, 5);
-	assert_false(in_table(&c.t, "age", "7"));
-	third = roundtrip(&c, 9, 16384, 200, NULL, hit, 6, 5, &got);
+	assert_true(in_table(&c.t, "date", ts_str.rfc1123));
+	assert_true(in_table(&c.t, "ratelimit", "\"free\";r=0;t=1"));
+	assert_true(in_table(&c.t, "retry-after", "1"));
+
+	/* third: one byte a field, as h2o's own encoder gets it */
+	third = roundtrip(&c, 5, 16384, 429, NULL, h429, 4, 160, &got);
 	head_free(&got);
-	/* :status 200 (1), date (32), policy, cache-control, content-type, x-cache (1 each),
-	 * ratelimit (26), age (2 + 1 + 1), content-length (3 + 1) */
-	assert_int_equal(third, 1 + 32 + 4 + 26 + 4 + 4);
+	/* :status 429 (5), date, policy, ratelimit, retry-after, content-type (1 each),
+	 * content-length (3 + 3) */
+	assert_int_equal(third, 5 + 5 + 6);
+	assert_true(first > second && second > third);
+	assert_int_equal(c.t.num_entries, 5);
+
+	/* a new second: the new date is a literal first, indexed from the next head on */
+	strcpy(ts_str.rfc1123, "Sun, 06 Nov 1994 08:49:38 GMT");
+	h2o_hpack_flatten_response(&c.buf, &c.t, 7, 16384, &res, &ts, &none, 160);
+	p = (uint8_t *)c.buf->bytes + GW_H2_FRAME_HEADER_SIZE;
+	assert_memory_equal(p + 5, date_lit, 3);
+	assert_memory_equal(p + 8, ts_str.rfc1123, 29);
+	decode(c.inf, p, c.buf->size - GW_H2_FRAME_HEADER_SIZE, &got);
+	head_free(&got);
+	h2o_buffer_consume(&c.buf, c.buf->size);
+	assert_int_equal(c.t.num_entries, 5);
+	roundtrip(&c, 9, 16384, 429, NULL, h429, 4, 160, &got);
+	head_free(&got);
+	assert_int_equal(c.t.num_entries, 6);
+	assert_int_equal(roundtrip(&c, 11, 16384, 429, NULL, h429, 4, 160, &got), 16);
+	head_free(&got);
+
+	/* the cache hit on the same connection: policy and ratelimit found; cache-control,
+	 * content-type and x-cache new; age new to the thread, so a literal */
+	roundtrip(&c, 13, 16384, 200, NULL, hit, 6, 5, &got);
+	head_free(&got);
+	assert_int_equal(c.t.num_entries, 9);
+	assert_false(in_table(&c.t, "age", "7"));
+	roundtrip(&c, 15, 16384, 200, NULL, hit, 6, 5, &got);
+	head_free(&got);
+	assert_true(in_table(&c.t, "age", "7"));
+	third = roundtrip(&c, 17, 16384, 200, NULL, hit, 6, 5, &got);
+	head_free(&got);
+	/* :status 200, date, policy, ratelimit, cache-control, content-type, x-cache, age
+	 * (1 each), content-length (3 + 1) */
+	assert_int_equal(third, 8 + 4);
 	table_sane(&c.t);
+	conn_close(&c);
+}
+
+/* A varying value is inserted only when it comes twice in a row; one that changes every
+ * time never is, nor one longer than 32 bytes, and the table stays in step with the
+ * decoder throughout. */
+static void varying_values(void **state)
+{
+	static const char long_value[] = "\"bench-plan\";r=123456;t=12;extra=1";
+	char v[8][16];
+	h2o_header_t hs[1];
+	struct conn c;
+	struct head got = { .n = 0 };
+	size_t i;
+
+	(void)state;
+	strcpy(ts_str.rfc1123, "Sun, 06 Nov 1994 08:49:37 GMT");
+	forget_varying();
+	conn_init(&c, 4096, h2o_hpack_flatten_response);
+	/* the date repeats: inserted by the second head */
+	for (i = 0; i < 8; i++) {
+		snprintf(v[i], sizeof(v[i]), "r=%zu", 90 - i);
+		hs[0] = hdr(&n_ratelimit, v[i]);
+		roundtrip(&c, 1 + 2 * (uint32_t)i, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+		assert_int_equal(got.n, 3);
+		assert_int_equal(got.f[2].value_len, strlen(v[i]));
+		assert_memory_equal(got.f[2].value, v[i], strlen(v[i]));
+		head_free(&got);
+		assert_int_equal(c.t.num_entries, i ? 1 : 0); /* the date alone */
+	}
+	/* the same value twice: inserted, then indexed */
+	roundtrip(&c, 17, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+	head_free(&got);
+	assert_int_equal(c.t.num_entries, 2);
+	assert_int_equal(roundtrip(&c, 19, 16384, 200, NULL, hs, 1, SIZE_MAX, &got), 3);
+	head_free(&got);
+	/* too long to be remembered: never inserted */
+	hs[0] = hdr(&n_ratelimit, long_value);
+	for (i = 0; i < 3; i++) {
+		roundtrip(&c, 21 + 2 * (uint32_t)i, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+		assert_int_equal(got.f[2].value_len, strlen(long_value));
+		head_free(&got);
+	}
+	assert_int_equal(c.t.num_entries, 2);
+	/* values of every length up to the limit, each once then twice: the lengths' word
+	 * loads tell any two of them apart */
+	for (i = 0; i <= 32; i++) {
+		char a[33], b[33];
+
+		memset(a, 'a', i);
+		a[i] = '\0';
+		memcpy(b, a, i + 1);
+		if (i)
+			b[i / 2] = 'b'; /* a middle byte differs */
+		hs[0] = hdr(&H2O_TOKEN_AGE->buf, a);
+		roundtrip(&c, 27 + 6 * (uint32_t)i, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+		head_free(&got);
+		hs[0] = hdr(&H2O_TOKEN_AGE->buf, b);
+		roundtrip(&c, 29 + 6 * (uint32_t)i, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+		assert_int_equal(got.f[2].value_len, i);
+		assert_memory_equal(got.f[2].value, b, i);
+		head_free(&got);
+		assert_false(in_table(&c.t, "age", b) && i);
+		roundtrip(&c, 31 + 6 * (uint32_t)i, 16384, 200, NULL, hs, 1, SIZE_MAX, &got);
+		head_free(&got);
+		assert_true(in_table(&c.t, "age", b));
+		table_sane(&c.t);
+	}
 	conn_close(&c);
 }
 
@@ -472,6 +585,7 @@ static void never_and_big(void **state)
 
 	(void)state;
 	memset(big, 'b', sizeof(big) - 1);
+	forget_varying();
 	hs[0] = hdr(&n_policy, "\"p\";q=1;w=1");
 	hs[1] = hdr(&H2O_TOKEN_SET_COOKIE->buf, "id=1");
 	hs[2] = hdr(&H2O_TOKEN_COOKIE->buf, "a-rather-long-cookie-value-of-more-than-20");
@@ -484,7 +598,10 @@ static void never_and_big(void **state)
 		assert_int_equal(got.f[4].never_indexed, 1); /* cookie */
 		assert_int_equal(got.f[5].value_len, sizeof(big) - 1);
 		head_free(&got);
-		assert_int_equal(c.t.num_entries, 1); /* the policy alone */
+		/* the policy, and the date from the second head on */
+		assert_int_equal(c.t.num_entries, i ? 2 : 1);
+		assert_true(in_table(&c.t, "ratelimit-policy", "\"p\";q=1;w=1"));
+		table_sane(&c.t);
 	}
 	conn_close(&c);
 }
@@ -578,10 +695,10 @@ static void bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_heads),	 cmocka_unit_test(what_is_indexed),
-		cmocka_unit_test(never_and_big), cmocka_unit_test(entry_limit),
-		cmocka_unit_test(odd_status),	 cmocka_unit_test(same_as_h2o),
-		cmocka_unit_test(bound),
+		cmocka_unit_test(random_heads),	  cmocka_unit_test(what_is_indexed),
+		cmocka_unit_test(varying_values), cmocka_unit_test(never_and_big),
+		cmocka_unit_test(entry_limit),	  cmocka_unit_test(odd_status),
+		cmocka_unit_test(same_as_h2o),	  cmocka_unit_test(bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
