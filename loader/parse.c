@@ -4,7 +4,8 @@
  * text generated from the same tables, so the two cannot disagree.
  *
  * Grammar: fgctl [GLOBAL...] COMMAND-WORDS [ARG | --opt VALUE | --opt=VALUE | GLOBAL]...
- * Global options (--pin-dir, -v, --help) are accepted anywhere. "--" ends options.
+ * Global options (--pin-dir, -v, --help) are accepted anywhere. "--" ends options, before
+ * the command words or after them: every word after it is a word, as with getopt.
  * --help anywhere after a known command (or group) wins over every other error, so
  * "fgctl block --ttl x --help" shows block's help.
  */
@@ -302,13 +303,12 @@ void fgctl_parsed_free(struct fgctl_parsed *p)
 	p->opts = NULL;
 }
 
-/* Everything after the command words. */
-static int parse_args(struct fgctl_parsed *p, int argc, char *const argv[], int i, char *err,
-		      size_t len)
+/* Everything after the command words; options_done when a "--" came before them. */
+static int parse_args(struct fgctl_parsed *p, int argc, char *const argv[], int i,
+		      bool options_done, char *err, size_t len)
 {
 	const struct fgctl_cmd *cmd = p->cmd;
 	const struct fgctl_arg *a;
-	bool options_done = false;
 	int npos = 0, k = 0, e;
 
 	for (a = cmd->args; a && a->name; a++)
@@ -398,6 +398,7 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 {
 	const struct fgctl_cmd *best = NULL, *c;
 	struct cmd_iter it = { 0 };
+	bool options_done = false;
 	int i = 1, words = 0, e;
 	char buf[256];
 
@@ -406,6 +407,12 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 	err[0] = '\0';
 
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		/* As getopt: what follows "--" is words, even "--help" or "-v". */
+		if (!strcmp(argv[i], "--")) {
+			options_done = true;
+			i++;
+			break;
+		}
 		e = global_option(p, argc, argv, &i, err, len);
 		if (e < 0)
 			return e;
@@ -431,7 +438,7 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 	}
 	if (!best) {
 		if (is_group(argv[i])) {
-			if (p->help || wants_help(argc, argv, i + 1)) {
+			if (p->help || (!options_done && wants_help(argc, argv, i + 1))) {
 				p->help = true;
 				p->group = argv[i];
 				return 0;
@@ -447,7 +454,7 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 	}
 	p->cmd = best;
 	i += words;
-	if (p->help || wants_help(argc, argv, i)) {
+	if (p->help || (!options_done && wants_help(argc, argv, i))) {
 		p->help = true;
 		return 0;
 	}
@@ -456,7 +463,7 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 		return errf(err, len, "out of memory");
 	if (best->defaults)
 		memcpy(p->opts, best->defaults, best->opts_size);
-	return parse_args(p, argc, argv, i, err, len);
+	return parse_args(p, argc, argv, i, options_done, err, len);
 }
 
 /* ---- help ---- */

@@ -253,6 +253,8 @@ bad "detach from an unknown interface" a detach fgt-ctl-nosuch
 bad "detach where nothing is attached" b detach "$IB"
 bad "unknown command" a frobnicate
 bad "unknown option" a status --frobnicate
+bad "after --, --help is an argument (getopt)" a -- status --help
+like "... says so" "$(cat "$TMP/err")" "unexpected argument '--help' for 'status'"
 bad "no command" a
 bad "--pin-dir that is not absolute" "$FGCTL" --pin-dir relative status
 bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
@@ -262,6 +264,8 @@ is "no bad argument changed the config (generation)" "$(generation)" "$gen0"
 is "no bad argument changed the blocklist" "$(a list blocks --json | jq -c .)" "$blocks0"
 ok "unblock 198.18.$IDX.99" a unblock 198.18.$IDX.99
 ok "fgctl --help exits 0" "$FGCTL" --help
+ok "fgctl -- status: \"--\" before the command ends the options" a -- status
+like "... and runs it" "$(a -- status)" "attached"
 like "fgctl block --help shows the usage" "$("$FGCTL" block --help)" "Usage: fgctl"
 nohelp=""
 for cmd in attach detach status block unblock allow disallow "list blocks" "list allows" \

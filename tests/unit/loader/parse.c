@@ -47,6 +47,7 @@ static const void *value_of(const struct fgctl_parsed *p, const char *name)
 
 static void globals(void **state)
 {
+	char err[FGCTL_ERR_LEN];
 	struct fgctl_parsed p;
 
 	OK(&p, "status");
@@ -71,6 +72,28 @@ static void globals(void **state)
 	/* "--" ends options. */
 	OK(&p, "block", "--", "198.18.0.1");
 	assert_int_equal(VAL(&p, struct fg_cidr, "CIDR").family, AF_INET);
+	fgctl_parsed_free(&p);
+
+	/* ... before the command too, as getopt would. */
+	OK(&p, "--", "status");
+	assert_string_equal(p.cmd->name, "status");
+	fgctl_parsed_free(&p);
+
+	OK(&p, "-v", "--pin-dir", "/sys/fs/bpf/z", "--", "block", "198.18.0.1");
+	assert_string_equal(p.cmd->name, "block");
+	assert_string_equal(p.pin_dir, "/sys/fs/bpf/z");
+	assert_int_equal(p.verbose, 1);
+	fgctl_parsed_free(&p);
+
+	/* After "--", "-v" is the CIDR (a bad one), not one more -v. */
+	assert_int_equal(PARSE(&p, err, "--", "block", "-v"), -EINVAL);
+	assert_non_null(strstr(err, "Couldn't parse CIDR '-v'"));
+	fgctl_parsed_free(&p);
+
+	/* "help" is a word, so it still works after "--". */
+	assert_int_equal(PARSE(&p, err, "--", "help"), 0);
+	assert_true(p.help);
+	assert_null(p.cmd);
 	fgctl_parsed_free(&p);
 }
 
@@ -415,6 +438,12 @@ static const struct {
 	{ { "frobnicate" }, "unknown command 'frobnicate'" },
 	{ { "-x", "status" }, "unknown option '-x'" },
 	{ { "--pin-dir" }, "--pin-dir needs a value" },
+	/* after "--" every word is one, options and help included (getopt) */
+	{ { "--" }, "missing command" },
+	{ { "--", "--pin-dir", "/sys/fs/bpf/x", "status" }, "unknown command '--pin-dir'" },
+	{ { "--", "status", "--help" }, "unexpected argument '--help' for 'status'" },
+	{ { "--", "block", "198.18.0.1", "--ttl", "1h" }, "unexpected argument '--ttl'" },
+	{ { "--", "edge", "--help" }, "'edge' needs one of" },
 	{ { "--pin-dir", "relative", "status" }, "not an absolute path" },
 	{ { "status", "--pin-dir", "" }, "not an absolute path" },
 	{ { "status", "--frobnicate" }, "unknown option '--frobnicate' for 'status'" },
