@@ -194,6 +194,24 @@ struct fgctl_admin_opts {
 	bool insecure;
 };
 
+#define FGCTL_TOKEN_MAX 4096 /* bytes of an admin token file, and of the token in it */
+
+/*
+ * The admin token in the file at path: its bytes but trailing whitespace (the final
+ * newline, CR LF too). Never blocks: anything but a regular file (a FIFO, a directory, a
+ * device) is refused before it is read, as is a file over FGCTL_TOKEN_MAX bytes. 0 with
+ * the token in tok (len bytes, NUL included), or -errno with the one-line reason in why.
+ */
+int fgctl_token_read(const char *path, char *tok, size_t len, char *why, size_t wlen);
+
+/*
+ * The token in the n bytes at buf, from src ("in file F", "in $FLOODGATE_ADMIN_TOKEN",
+ * for the message): trailing whitespace dropped; empty, too long for tok, a NUL, a second
+ * line or a byte that cannot go in an HTTP header are refused. 0, or -EINVAL with why.
+ */
+int fgctl_token_parse(const char *src, const char *buf, size_t n, char *tok, size_t len, char *why,
+		      size_t wlen);
+
 /*
  * One request to the admin API (method, path, JSON body or NULL). 0 with *status and
  * *answer (the JSON body, NULL when none; the caller decrefs) on a 2xx; else the error is

@@ -18,11 +18,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -281,38 +284,150 @@ struct response {
 	json_t *body; /* NULL when not JSON */
 };
 
-/* Read the token: the first line of the file, or the environment variable. */
+static int whyf(char *why, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int whyf(char *why, size_t len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int fgctl_token_parse(const char *src, const char *buf, size_t n, char *tok, size_t len, char *why,
+		      size_t wlen)
+{
+	/* Editors and echo end files with a newline (CR LF on some): not part of the token. */
+	while (n && strchr(" \t\r\n", buf[n - 1]))
+		n--;
+	if (!n)
+		return whyf(why, wlen, -EINVAL, "Couldn't use the admin token %s: it is empty",
+			    src);
+	if (n >= len)
+		return whyf(why, wlen, -EINVAL,
+			    "Couldn't use the admin token %s: longer than %zu bytes", src, len - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		/* A NUL would end the token early: another token, silently. */
+		if (!c)
+			return whyf(why, wlen, -EINVAL,
+				    "Couldn't use the admin token %s: it has a NUL byte (byte %zu)",
+				    src, i + 1);
+		if (c == '\n' || c == '\r')
+			return whyf(why, wlen, -EINVAL,
+				    "Couldn't use the admin token %s: it has more than one line",
+				    src);
+		if (c < 0x21 || c > 0x7e)
+			return whyf(why, wlen, -EINVAL,
+				    "Couldn't use the admin token %s: byte %zu (0x%02x) cannot go "
+				    "in an HTTP header",
+				    src, i + 1, c);
+	}
+	memcpy(tok, buf, n);
+	tok[n] = '\0';
+	return 0;
+}
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "not a regular file";
+}
+
+/* The message of a failed call on the token file, errno saved before strerror(). */
+static int token_file_errno(const char *path, char *why, size_t wlen)
+{
+	int err = -errno;
+
+	return whyf(why, wlen, err, "Couldn't read admin token file %s: %s", path, strerror(-err));
+}
+
+static int token_file_kind(const char *path, mode_t m, char *why, size_t wlen)
+{
+	return whyf(why, wlen, -EINVAL,
+		    "Couldn't read admin token file %s: not a regular file (%s)", path,
+		    file_kind(m));
+}
+
+int fgctl_token_read(const char *path, char *tok, size_t len, char *why, size_t wlen)
+{
+	char buf[FGCTL_TOKEN_MAX + 1], src[FGCTL_ERR_LEN / 2];
+	struct stat st;
+	size_t n = 0;
+	int fd, err;
+
+	/* Looked at before it is opened: opening a FIFO waits for a writer, a tty can
+	 * become the controlling terminal, a device may act on open. */
+	if (stat(path, &st))
+		return token_file_errno(path, why, wlen);
+	if (!S_ISREG(st.st_mode))
+		return token_file_kind(path, st.st_mode, why, wlen);
+	/* Never blocks even if a FIFO took the file's place since the stat. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return token_file_errno(path, why, wlen);
+	if (fstat(fd, &st)) {
+		err = token_file_errno(path, why, wlen);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = token_file_kind(path, st.st_mode, why, wlen);
+		goto out;
+	}
+	/* st_size is 0 for some files that have content (/proc): read up to one byte over. */
+	while (n < sizeof(buf)) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = token_file_errno(path, why, wlen);
+			goto out;
+		}
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	if (n > FGCTL_TOKEN_MAX) {
+		err = whyf(why, wlen, -EFBIG,
+			   "Couldn't read admin token file %s: too large (over %d bytes)", path,
+			   FGCTL_TOKEN_MAX);
+		goto out;
+	}
+	snprintf(src, sizeof(src), "in file %s", path);
+	err = fgctl_token_parse(src, buf, n, tok, len, why, wlen);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return err;
+}
+
+/* The token: from --token-file, else the environment variable. */
 static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *tok, size_t len)
 {
 	const char *env = getenv("FLOODGATE_ADMIN_TOKEN");
-	size_t n;
+	char why[FGCTL_ERR_LEN];
+	int err;
 
-	if (o->token_file) {
-		FILE *f = fopen(o->token_file, "r");
-
-		if (!f)
-			return fgctl_bad(ctx, -errno, "Couldn't read the admin token from %s: %s",
-					 o->token_file, strerror(errno));
-		if (!fgets(tok, (int)len, f))
-			tok[0] = '\0';
-		fclose(f);
-	} else if (env) {
-		snprintf(tok, len, "%s", env);
-	} else {
+	if (o->token_file)
+		err = fgctl_token_read(o->token_file, tok, len, why, sizeof(why));
+	else if (env)
+		err = fgctl_token_parse("in $FLOODGATE_ADMIN_TOKEN", env, strlen(env), tok, len,
+					why, sizeof(why));
+	else
 		return fgctl_bad(ctx, -EINVAL,
 				 "no admin token: give --token-file FILE or set "
 				 "FLOODGATE_ADMIN_TOKEN");
-	}
-	n = strcspn(tok, "\r\n");
-	tok[n] = '\0';
-	if (!n)
-		return fgctl_bad(ctx, -EINVAL, "the admin token is empty");
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)
-			return fgctl_bad(ctx, -EINVAL,
-					 "the admin token has a character that "
-					 "cannot go in a header");
-	return 0;
+	/* A file or a variable the operator named: theirs to fix. */
+	return err ? fgctl_bad(ctx, err, "%s", why) : 0;
 }
 
 /* One request to the admin API. Returns 0 with *res filled (any status) or -errno. */
@@ -322,7 +437,7 @@ static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char 
 	const char *url = o->admin		      ? o->admin
 			  : getenv("FLOODGATE_ADMIN") ? getenv("FLOODGATE_ADMIN")
 						      : ADMIN_DEFAULT;
-	char err[FGCTL_ERR_LEN], token[1024], *b = NULL, *head = NULL, *buf = NULL;
+	char err[FGCTL_ERR_LEN], token[FGCTL_TOKEN_MAX + 1], *b = NULL, *head = NULL, *buf = NULL;
 	struct conn c = { .fd = -1 };
 	struct url u;
 	size_t blen = 0, len = 0, cap = 65536;

@@ -256,6 +256,25 @@ bad "unknown option" a status --frobnicate
 bad "after --, --help is an argument (getopt)" a -- status --help
 like "... says so" "$(cat "$TMP/err")" "unexpected argument '--help' for 'status'"
 bad "no command" a
+# The token is read before connecting: nothing needs to listen on port 1.
+tok() { bounded 10 "$FGCTL" upstreams --admin http://127.0.0.1:1 --token-file "$@"; }
+mkfifo "$TMP/fifo"
+bad "--token-file a FIFO: refused at once, not waited on" tok "$TMP/fifo"
+like "... says so" "$(cat "$TMP/err")" "Couldn't read admin token file $TMP/fifo: not a regular file (a FIFO)"
+bad "--token-file a directory" tok "$TMP"
+like "... says so, not 'empty'" "$(cat "$TMP/err")" "not a regular file (a directory)"
+head -c 5000 /dev/zero | tr '\0' a >"$TMP/bigtoken"
+bad "--token-file over 4 KiB" tok "$TMP/bigtoken"
+like "... says so" "$(cat "$TMP/err")" "too large (over 4096 bytes)"
+printf 'abc\0def\n' >"$TMP/nultoken"
+bad "--token-file with a NUL byte (was: the token silently cut there)" tok "$TMP/nultoken"
+like "... says so" "$(cat "$TMP/err")" "NUL byte"
+: >"$TMP/emptytoken"
+bad "--token-file empty" tok "$TMP/emptytoken"
+like "... says so" "$(cat "$TMP/err")" "it is empty"
+printf 'abc\r\n' >"$TMP/crlftoken"
+out=$(tok "$TMP/crlftoken" 2>&1)
+like "--token-file ending in CR LF: the token is read (then the connection fails)" "$out" "Couldn't connect to the admin API"
 bad "--pin-dir that is not absolute" "$FGCTL" --pin-dir relative status
 bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
 like "... says so" "$(cat "$TMP/err")" "nothing is attached"
