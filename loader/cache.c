@@ -75,13 +75,13 @@ static int run_purge(struct fgctl_ctx *ctx, const void *opts)
 	  .help = "the admin API (default $FLOODGATE_ADMIN, else http://127.0.0.1:9090)" },        \
 		{ "--token-file",                                                                  \
 		  "FILE",                                                                          \
-		  FGCTL_ARG_STRING,                                                                \
+		  FGCTL_ARG_PATH,                                                                  \
 		  0,                                                                               \
 		  offsetof(T, a.token_file),                                                       \
 		  .help = "file holding the admin token (default $FLOODGATE_ADMIN_TOKEN)" },       \
 		{ "--cacert",                                                                      \
 		  "FILE",                                                                          \
-		  FGCTL_ARG_STRING,                                                                \
+		  FGCTL_ARG_PATH,                                                                  \
 		  0,                                                                               \
 		  offsetof(T, a.cacert),                                                           \
 		  .help = "CA certificate(s) to verify an https admin API with" },                 \

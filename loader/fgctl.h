@@ -36,6 +36,7 @@
 enum fgctl_arg_type {
 	FGCTL_ARG_FLAG,	  /* bool, set when given */
 	FGCTL_ARG_STRING, /* const char * (points into argv) */
+	FGCTL_ARG_PATH,	  /* const char *, a file name: not empty */
 	FGCTL_ARG_IFACE,  /* const char *, a syntactically valid interface name */
 	FGCTL_ARG_U64,	  /* uint64_t, decimal, within [min, max] */
 	FGCTL_ARG_TTL,	  /* uint64_t seconds: N[s|m|h|d], 1..EDGE_TTL_MAX_S */

@@ -63,13 +63,13 @@ struct keys_opts {
 	  .help = "the admin API (default $FLOODGATE_ADMIN, else " ADMIN_DEFAULT ")" },            \
 		{ "--token-file",                                                                  \
 		  "FILE",                                                                          \
-		  FGCTL_ARG_STRING,                                                                \
+		  FGCTL_ARG_PATH,                                                                  \
 		  0,                                                                               \
 		  offsetof(struct keys_opts, token_file),                                          \
 		  .help = "file holding the admin token (default $FLOODGATE_ADMIN_TOKEN)" },       \
 		{ "--cacert",                                                                      \
 		  "FILE",                                                                          \
-		  FGCTL_ARG_STRING,                                                                \
+		  FGCTL_ARG_PATH,                                                                  \
 		  0,                                                                               \
 		  offsetof(struct keys_opts, cacert),                                              \
 		  .help = "CA certificate(s) to verify an https admin API with" },                 \
@@ -430,6 +430,21 @@ static int read_token(struct fgctl_ctx *ctx, const struct keys_opts *o, char *to
 	return err ? fgctl_bad(ctx, err, "%s", why) : 0;
 }
 
+/* Before connecting: OpenSSL would wait on a FIFO, and its error for a missing file comes
+ * after the connection, as a TLS failure (exit 1). */
+static int check_cacert(struct fgctl_ctx *ctx, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return fgctl_bad(ctx, -errno, "Couldn't read CA file %s: %s", path,
+				 strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fgctl_bad(ctx, -EINVAL, "Couldn't read CA file %s: not a regular file (%s)",
+				 path, file_kind(st.st_mode));
+	return 0;
+}
+
 /* One request to the admin API. Returns 0 with *res filled (any status) or -errno. */
 static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char *method,
 		   const char *path, json_t *body, struct response *res)
@@ -447,6 +462,8 @@ static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char 
 	memset(res, 0, sizeof(*res));
 	if (parse_url(url, &u, err, sizeof(err)))
 		return fgctl_bad(ctx, -EINVAL, "%s", err);
+	if (u.tls && !o->insecure && o->cacert && (ret = check_cacert(ctx, o->cacert)))
+		return ret;
 	if ((ret = read_token(ctx, o, token, sizeof(token))))
 		return ret;
 	if (body) {

@@ -170,6 +170,11 @@ static int set_value(const struct fgctl_cmd *cmd, const struct fgctl_arg *a, voi
 	case FGCTL_ARG_STRING:
 		*(const char **)dst = v;
 		return 0;
+	case FGCTL_ARG_PATH:
+		if (!*v)
+			return errf(err, len, "Couldn't use %s '': an empty file name", a->name);
+		*(const char **)dst = v;
+		return 0;
 	case FGCTL_ARG_IFACE:
 		if (!*v || strlen(v) >= IF_NAMESIZE || strchr(v, '/') || strpbrk(v, " \t\n:"))
 			return errf(err, len, "Couldn't use '%s' as an interface name: %s", v,

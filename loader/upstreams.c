@@ -72,10 +72,9 @@ static int run_upstreams(struct fgctl_ctx *ctx, const void *opts)
 static const struct fgctl_arg upstreams_args[] = {
 	{ "--admin", "URL", FGCTL_ARG_STRING, 0, offsetof(struct upstreams_opts, a.admin),
 	  .help = "the admin API (default $FLOODGATE_ADMIN, else http://127.0.0.1:9090)" },
-	{ "--token-file", "FILE", FGCTL_ARG_STRING, 0,
-	  offsetof(struct upstreams_opts, a.token_file),
+	{ "--token-file", "FILE", FGCTL_ARG_PATH, 0, offsetof(struct upstreams_opts, a.token_file),
 	  .help = "file holding the admin token (default $FLOODGATE_ADMIN_TOKEN)" },
-	{ "--cacert", "FILE", FGCTL_ARG_STRING, 0, offsetof(struct upstreams_opts, a.cacert),
+	{ "--cacert", "FILE", FGCTL_ARG_PATH, 0, offsetof(struct upstreams_opts, a.cacert),
 	  .help = "CA certificate(s) to verify an https admin API with" },
 	{ "--insecure", NULL, FGCTL_ARG_FLAG, 0, offsetof(struct upstreams_opts, a.insecure),
 	  .help = "https: do not verify the admin API's certificate" },

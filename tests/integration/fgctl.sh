@@ -263,6 +263,7 @@ bad "--token-file a FIFO: refused at once, not waited on" tok "$TMP/fifo"
 like "... says so" "$(cat "$TMP/err")" "Couldn't read admin token file $TMP/fifo: not a regular file (a FIFO)"
 bad "--token-file a directory" tok "$TMP"
 like "... says so, not 'empty'" "$(cat "$TMP/err")" "not a regular file (a directory)"
+bad "--token-file ''" tok ""
 head -c 5000 /dev/zero | tr '\0' a >"$TMP/bigtoken"
 bad "--token-file over 4 KiB" tok "$TMP/bigtoken"
 like "... says so" "$(cat "$TMP/err")" "too large (over 4096 bytes)"
@@ -272,6 +273,14 @@ like "... says so" "$(cat "$TMP/err")" "NUL byte"
 : >"$TMP/emptytoken"
 bad "--token-file empty" tok "$TMP/emptytoken"
 like "... says so" "$(cat "$TMP/err")" "it is empty"
+# --cacert is looked at before connecting (A's listener on $PORT accepts, so before, a FIFO
+# hung in OpenSSL and a missing file was a TLS failure, exit 1).
+printf 'abc\n' >"$TMP/token"
+ca() { bounded 10 nsenter --net="/run/netns/$A" "$FGCTL" upstreams --admin "https://$SRV4:$PORT" --token-file "$TMP/token" --cacert "$@"; }
+bad "--cacert a FIFO: refused at once" ca "$TMP/fifo"
+like "... says so" "$(cat "$TMP/err")" "Couldn't read CA file $TMP/fifo: not a regular file (a FIFO)"
+bad "--cacert a missing file: exit 2" ca "$TMP/nosuch"
+bad "--cacert ''" ca ""
 printf 'abc\r\n' >"$TMP/crlftoken"
 out=$(tok "$TMP/crlftoken" 2>&1)
 like "--token-file ending in CR LF: the token is read (then the connection fails)" "$out" "Couldn't connect to the admin API"

@@ -444,6 +444,10 @@ static const struct {
 	{ { "--", "status", "--help" }, "unexpected argument '--help' for 'status'" },
 	{ { "--", "block", "198.18.0.1", "--ttl", "1h" }, "unexpected argument '--ttl'" },
 	{ { "--", "edge", "--help" }, "'edge' needs one of" },
+	/* a file name is never empty */
+	{ { "keys", "list", "--token-file", "" }, "Couldn't use --token-file '': an empty file" },
+	{ { "cache", "purge", "--all", "--cacert=" }, "Couldn't use --cacert ''" },
+	{ { "upstreams", "--token-file=" }, "Couldn't use --token-file ''" },
 	{ { "--pin-dir", "relative", "status" }, "not an absolute path" },
 	{ { "status", "--pin-dir", "" }, "not an absolute path" },
 	{ { "status", "--frobnicate" }, "unknown option '--frobnicate' for 'status'" },
