@@ -245,14 +245,15 @@ const struct fgctl_cmd fgctl_cmds_attach[] = {
 	  "malformed packets dropped, DSCP 8,\nIPv6 sources bucketed per /64. A program "
 	  "another tool attached directly is never\nreplaced; attaching again where "
 	  "xdp_edge runs replaces it in place.",
-	  attach_args, sizeof(struct attach_opts), &attach_defaults, NULL, run_attach, 0 },
+	  attach_args, sizeof(struct attach_opts), &attach_defaults, NULL, run_attach,
+	  FGCTL_F_PIN_MKDIR },
 	{ "detach", "Detach the edge filter from an interface",
 	  "When no program uses the maps any more (on any interface, in any network "
 	  "namespace),\nthey are unpinned and the pin dir removed, unless --keep-maps.",
-	  detach_args, sizeof(struct attach_opts), NULL, NULL, run_detach, 0 },
+	  detach_args, sizeof(struct attach_opts), NULL, NULL, run_detach, FGCTL_F_PIN_DIR },
 	{ "unpin", "Remove the pinned maps when no program uses them",
 	  "For maps kept with detach --keep-maps, or left by another version of floodgate "
 	  "(whose\nlayout this fgctl refuses to reuse). Rules, buckets and counters are lost.",
-	  NULL, 0, NULL, NULL, run_unpin, 0 },
+	  NULL, 0, NULL, NULL, run_unpin, FGCTL_F_PIN_DIR },
 	{ NULL },
 };

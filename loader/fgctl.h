@@ -10,7 +10,8 @@
  * the system, so every argument error is unit-testable; main() only dispatches.
  *
  * Exit codes (main() picks them): 0 success; 2 a bad argument or a precondition that is
- * the operator's to fix (unknown interface, nothing attached, entry not there), always
+ * the operator's to fix (unknown interface, nothing attached, entry not there, a pin dir
+ * that is not a directory on bpffs), always
  * with nothing changed; 1 a runtime failure (a bpf() call failing). Either way exactly
  * one line "fgctl: error: ..." on stderr.
  */
@@ -82,7 +83,9 @@ struct fgctl_cmd {
 };
 
 /* fgctl_cmd.flags */
-#define FGCTL_F_MAPS (1u << 0) /* open the pinned maps before run (ctx->em) */
+#define FGCTL_F_MAPS	  (1u << 0) /* open the pinned maps before run (ctx->em) */
+#define FGCTL_F_PIN_DIR	  (1u << 1) /* uses the pin dir, not through ctx->em (checked first) */
+#define FGCTL_F_PIN_MKDIR (1u << 2) /* creates the pin dir, mounting bpffs if need be */
 
 /* Protected ports as the user gave them. */
 struct fgctl_ports {

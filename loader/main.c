@@ -6,9 +6,41 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fgctl.h"
 #include "log.h"
+#include "pin.h"
+
+/*
+ * The pin dir the operator named, when it exists, must be a directory, on bpffs unless the
+ * command may mount bpffs there (attach): a wrong --pin-dir is theirs to fix (exit 2), not
+ * a bpf() call failing (exit 1). A missing one is left to the command: attach creates it,
+ * the others say nothing is attached. Checked before anything runs, so nothing changes
+ * (detach would detach first, then find no pins to remove and leave the real ones).
+ */
+static int check_pin_dir(struct fgctl_ctx *ctx, bool bpffs)
+{
+	struct stat st;
+
+	if (stat(ctx->pin_dir, &st)) {
+		if (errno == ENOTDIR)
+			return fgctl_bad(ctx, -ENOTDIR,
+					 "Couldn't use pin dir %s: a part of its path is not a "
+					 "directory",
+					 ctx->pin_dir);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return fgctl_bad(ctx, -ENOTDIR, "Couldn't use pin dir %s: not a directory",
+				 ctx->pin_dir);
+	if (bpffs && !fg_pin_is_bpffs(ctx->pin_dir))
+		return fgctl_bad(ctx, -ENOTSUP,
+				 "Couldn't use pin dir %s: not on a BPF filesystem (where fgctl "
+				 "attach pins the maps)",
+				 ctx->pin_dir);
+	return 0;
+}
 
 static int open_maps(struct fgctl_ctx *ctx, struct fg_edgemap *em)
 {
@@ -54,7 +86,9 @@ int main(int argc, char **argv)
 	}
 	ctx.pin_dir = p.pin_dir;
 	ret = 0;
-	if (p.cmd->flags & FGCTL_F_MAPS) {
+	if (p.cmd->flags & (FGCTL_F_MAPS | FGCTL_F_PIN_DIR | FGCTL_F_PIN_MKDIR))
+		ret = check_pin_dir(&ctx, p.cmd->flags & (FGCTL_F_MAPS | FGCTL_F_PIN_DIR));
+	if (!ret && p.cmd->flags & FGCTL_F_MAPS) {
 		ret = open_maps(&ctx, &em);
 		if (!ret)
 			ctx.em = &em;

@@ -288,6 +288,17 @@ bad "--pin-dir that is not absolute" "$FGCTL" --pin-dir relative status
 bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
 like "... says so" "$(cat "$TMP/err")" "nothing is attached"
 bad "nothing attached: block" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ block 198.18.0.1
+bad "--pin-dir /dev/null (not a directory): exit 2, not 1" "$FGCTL" --pin-dir /dev/null status
+like "... says so" "$(cat "$TMP/err")" "Couldn't use pin dir /dev/null: not a directory"
+bad "--pin-dir a pinned map (a file on bpffs)" "$FGCTL" --pin-dir "$PIN/fg_config" block 198.18.0.1
+bad "--pin-dir under a file" "$FGCTL" --pin-dir "$PIN/fg_config/x" list blocks
+like "... says so" "$(cat "$TMP/err")" "a part of its path is not a directory"
+bad "--pin-dir not on bpffs" "$FGCTL" --pin-dir "$TMP" status
+like "... says so" "$(cat "$TMP/err")" "Couldn't use pin dir $TMP: not on a BPF filesystem"
+bad "unpin with --pin-dir not on bpffs" "$FGCTL" --pin-dir "$TMP" unpin
+bad "attach with --pin-dir a pinned map: refused before loading" fg_ns_run "$A" "$FGCTL" --pin-dir "$PIN/fg_config" attach "$IA"
+bad "detach with --pin-dir /dev/null: refused before detaching" fg_ns_run "$A" "$FGCTL" --pin-dir /dev/null detach "$IA"
+like "... so xdp_edge still runs on $IA" "$(fg_ns_run "$A" ip link show "$IA")" "prog/xdp"
 is "no bad argument changed the config (generation)" "$(generation)" "$gen0"
 is "no bad argument changed the blocklist" "$(a list blocks --json | jq -c .)" "$blocks0"
 ok "unblock 198.18.$IDX.99" a unblock 198.18.$IDX.99
