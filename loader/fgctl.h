@@ -100,6 +100,7 @@ struct fgctl_parsed {
 	void *opts;		     /* cmd->opts_size bytes, filled */
 	bool given[FGCTL_ARGS_MAX];  /* by index in cmd->args */
 	const char *pin_dir;	     /* --pin-dir, default EDGE_PIN_DIR_DEFAULT */
+	bool pin_dir_given;	     /* --pin-dir was on the line (once at most) */
 	int verbose;		     /* number of -v */
 	bool help;		     /* --help / -h / help: print help, run nothing */
 	const char *group;	     /* help for the commands starting with this word */

@@ -119,24 +119,25 @@ static int parse_url(const char *s, struct url *u, char *err, size_t len)
 		u->tls = true;
 		strcpy(u->port, "443");
 	} else {
-		snprintf(err, len, "--admin %s: expected http://HOST:PORT or https://HOST:PORT", s);
+		snprintf(err, len, "--admin '%s': expected http://HOST:PORT or https://HOST:PORT",
+			 s);
 		return -EINVAL;
 	}
 	end = h + strcspn(h, "/");
 	if (*end && strcmp(end, "/")) {
-		snprintf(err, len, "--admin %s: no path expected after HOST:PORT", s);
+		snprintf(err, len, "--admin '%s': no path expected after HOST:PORT", s);
 		return -EINVAL;
 	}
 	if (*h == '[') {
 		const char *close = memchr(h, ']', (size_t)(end - h));
 
 		if (!close) {
-			snprintf(err, len, "--admin %s: unterminated [IPv6]", s);
+			snprintf(err, len, "--admin '%s': unterminated [IPv6]", s);
 			return -EINVAL;
 		}
 		hlen = (size_t)(close - h - 1);
 		if (close + 1 < end && close[1] != ':') {
-			snprintf(err, len, "--admin %s: expected :PORT after [IPv6]", s);
+			snprintf(err, len, "--admin '%s': expected :PORT after [IPv6]", s);
 			return -EINVAL;
 		}
 		colon = close + 1 < end ? close + 1 : NULL;
@@ -146,7 +147,7 @@ static int parse_url(const char *s, struct url *u, char *err, size_t len)
 		hlen = (size_t)((colon ? colon : end) - h);
 	}
 	if (hlen >= sizeof(u->host)) {
-		snprintf(err, len, "--admin %s: host name too long (%zu bytes, at most %zu)", s,
+		snprintf(err, len, "--admin '%s': host name too long (%zu bytes, at most %zu)", s,
 			 hlen, sizeof(u->host) - 1);
 		return -EINVAL;
 	}
@@ -158,18 +159,18 @@ static int parse_url(const char *s, struct url *u, char *err, size_t len)
 		char why[96];
 
 		if (colon + 1 == end) {
-			snprintf(err, len, "--admin %s: missing port after ':'", s);
+			snprintf(err, len, "--admin '%s': missing port after ':'", s);
 			return -EINVAL;
 		}
 		if (fgctl_parse_port(colon + 1, (size_t)(end - colon - 1), &port, why,
 				     sizeof(why))) {
-			snprintf(err, len, "--admin %s: %s", s, why);
+			snprintf(err, len, "--admin '%s': %s", s, why);
 			return -EINVAL;
 		}
 		snprintf(u->port, sizeof(u->port), "%u", port);
 	}
 	if (!u->host[0]) {
-		snprintf(err, len, "--admin %s: missing host", s);
+		snprintf(err, len, "--admin '%s': missing host", s);
 		return -EINVAL;
 	}
 	return 0;
@@ -947,7 +948,8 @@ static int audit_check(void *opts, const struct fgctl_parsed *p, char *err, size
 {
 	const struct keys_opts *o = opts;
 
-	for (const char *c = o->since; c && *c; c++) {
+	/* An empty one (the loop's "valid") would go as "since=", which is not no --since. */
+	for (const char *c = o->since; c && (!*o->since || *c); c++) {
 		if (!isalnum((unsigned char)*c) && *c != '-' && *c != ':') {
 			snprintf(err, len,
 				 "--since '%s': expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or a "
@@ -970,7 +972,7 @@ static int list_check(void *opts, const struct fgctl_parsed *p, char *err, size_
 		return -EINVAL;
 	}
 	if (o->plan) {
-		for (const char *c = o->plan; *c; c++) {
+		for (const char *c = o->plan; !*o->plan || *c; c++) { /* "" is no name */
 			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
 				snprintf(err, len, "--plan '%s': not a plan name", o->plan);
 				return -EINVAL;

@@ -259,11 +259,15 @@ static int global_option(struct fgctl_parsed *p, int argc, char *const argv[], i
 				return errf(err, len, "option --pin-dir needs a value (DIR)");
 			v = argv[++*i];
 		}
+		/* As for a command's options: which one was meant is not ours to guess. */
+		if (p->pin_dir_given)
+			return errf(err, len, "option --pin-dir given twice");
 		if (!*v || v[0] != '/')
 			return errf(err, len, "Couldn't use pin dir '%s': not an absolute path", v);
 		if (strlen(v) >= sizeof(((struct fg_edgemap *)0)->pin_dir) - 32)
 			return errf(err, len, "Couldn't use pin dir '%.40s...': too long", v);
 		p->pin_dir = v;
+		p->pin_dir_given = true;
 		return 1;
 	}
 	return 0;

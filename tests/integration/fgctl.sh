@@ -285,6 +285,7 @@ printf 'abc\r\n' >"$TMP/crlftoken"
 out=$(tok "$TMP/crlftoken" 2>&1)
 like "--token-file ending in CR LF: the token is read (then the connection fails)" "$out" "Couldn't connect to the admin API"
 bad "--pin-dir that is not absolute" "$FGCTL" --pin-dir relative status
+bad "--pin-dir given twice (was: the last one, silently)" a --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
 bad "nothing attached (an empty pin dir)" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ status
 like "... says so" "$(cat "$TMP/err")" "nothing is attached"
 bad "nothing attached: block" "$FGCTL" --pin-dir /sys/fs/bpf/fgt-ctl-none$$ block 198.18.0.1
