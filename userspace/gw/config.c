@@ -26,6 +26,7 @@
 
 #include "tb.h"
 #include "gw/port.h"
+#include "gw/cfgtext.h"
 #include "gw/config.h"
 #include "gw/edgecfg.h"
 #include "gw/jsonpos.h"
@@ -2232,16 +2233,46 @@ static void config_free(gw_config_t *cfg)
 	free(cfg);
 }
 
-gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, char *err,
-			     size_t errlen)
+/* Line and column (bytes, from 1) of offset off in text. */
+static gw_textpos_t text_pos(const char *text, size_t off)
+{
+	gw_textpos_t p = { 1, 1 };
+
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+static gw_config_t *parse_text(const char *file, const char *text, size_t len, char *err,
+			       size_t errlen)
 {
 	struct pctx c = { .file = file, .err = err, .errlen = errlen };
 	gw_config_t *cfg;
 	json_error_t je;
 	json_t *root;
-	const char *slash;
+	const char *slash, *nul;
 
 	err[0] = '\0';
+	if (len > GW_CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: config is larger than %u bytes", file,
+			 GW_CONFIG_FILE_MAX);
+		return NULL;
+	}
+	/* jansson stops at a NUL byte and calls it "end of file expected", which sends
+	 * the operator looking for a stray brace. */
+	if ((nul = memchr(text, '\0', len))) {
+		gw_textpos_t at = text_pos(text, (size_t)(nul - text));
+
+		snprintf(err, errlen, "%s:%d:%d: NUL byte in config (JSON text has none)", file,
+			 at.line, at.col);
+		return NULL;
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		if (je.line > 0)
@@ -2280,7 +2311,19 @@ fail:
 	return NULL;
 }
 
-gw_config_t *gw_config_load(const char *file, char *err, size_t errlen)
+gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, char *err,
+			     size_t errlen)
+{
+	gw_config_t *cfg = parse_text(file, text, len, err, errlen);
+
+	/* Messages quote keys, values and the text near a syntax error: one message, one
+	 * line, whatever the file holds. */
+	if (!cfg)
+		gw_cfgtext_escape_inplace(err, errlen);
+	return cfg;
+}
+
+static gw_config_t *load_file(const char *file, char *err, size_t errlen)
 {
 	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer for ever; the
 	 * regular-file check below then refuses it. */
@@ -2318,9 +2361,18 @@ gw_config_t *gw_config_load(const char *file, char *err, size_t errlen)
 	if (ferror(f))
 		snprintf(err, errlen, "%s: Couldn't read config: %s", file, strerror(errno));
 	else
-		cfg = gw_config_parse(file, text, n, err, errlen);
+		cfg = parse_text(file, text, n, err, errlen);
 	free(text);
 	fclose(f);
+	return cfg;
+}
+
+gw_config_t *gw_config_load(const char *file, char *err, size_t errlen)
+{
+	gw_config_t *cfg = load_file(file, err, errlen);
+
+	if (!cfg)
+		gw_cfgtext_escape_inplace(err, errlen);
 	return cfg;
 }
 
@@ -2378,6 +2430,7 @@ int gw_config_reloadable(const gw_config_t *old, const gw_config_t *new, char *e
 			 "%s: %s changed; it applies only at start, restart to "
 			 "change it",
 			 new->file, what);
+		gw_cfgtext_escape_inplace(err, errlen);
 		return -EINVAL;
 	}
 	return 0;

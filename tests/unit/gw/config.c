@@ -103,6 +103,20 @@ static void expect_replaced_error(const char *from, const char *to, const char *
 	free(text);
 }
 
+/* Load len bytes of text; expect failure with exactly the message want. */
+static void expect_message(const char *text, size_t len, const char *want)
+{
+	char err[GW_CONFIG_ERRLEN];
+	gw_config_t *c = gw_config_parse("t.json", text, len, err, sizeof(err));
+
+	if (c) {
+		print_message("# unexpectedly valid:\n%s\n", text);
+		gw_config_unref(c);
+		fail();
+	}
+	assert_string_equal(err, want);
+}
+
 static gw_config_t *load_ok(const char *file, const char *text)
 {
 	char err[GW_CONFIG_ERRLEN];
@@ -212,6 +226,32 @@ static void syntax_errors(void **state)
 	expect_error("{\n\"threads\": 1,\n\"threads\": 2\n}", NULL, "t.json:3:");
 	expect_error("", NULL, "t.json:");
 	expect_error("[1, 2]", "[1", "expected an object at the top level");
+}
+
+/* A message is one line whatever the file holds: a value cannot print a forged second
+ * "file:line:col:" line or a terminal escape. */
+static void messages_escape_control_characters(void **state)
+{
+	static const char forged[] = "{\"a\\nt.json:1:1: forged\\u001b[2J\": 1}";
+	static const char raw[] = "{\"threads\": 1}\n\x1b[31m";
+	static const char nul[] = "{\"threads\": 1}\n\0";
+	static const char nul_in_string[] = "{\"threads\": \"1\0\"}";
+
+	expect_message(forged, strlen(forged),
+		       "t.json:1:2: a\\nt.json:1:1: forged\\x1b[2J: unknown key (expected one "
+		       "of: threads, listen, admin, store, access_log, limits, clients, keys, "
+		       "headers, errors, upstreams, routes, plans, usage, cache, notify, edge, "
+		       "abuse, server_header)");
+	/* jansson quotes the text near a syntax error */
+	expect_message(raw, strlen(raw), "t.json:2:1: end of file expected near '\\x1b'");
+	/* a NUL byte is named as such, where it is */
+	expect_message(nul, sizeof(nul) - 1, "t.json:2:1: NUL byte in config (JSON text has none)");
+	expect_message(nul_in_string, sizeof(nul_in_string) - 1,
+		       "t.json:1:15: NUL byte in config (JSON text has none)");
+	/* values are quoted escaped too, with the path they sit at */
+	expect_replaced_error("\"upstream\": \"api\", \"credits\"",
+			      "\"upstream\": \"a\\r\\npi\", \"credits\"", "\"a\\r",
+			      "routes[0].upstream: no upstream named \"a\\r\\npi\"");
 }
 
 static void unknown_keys(void **state)
@@ -687,6 +727,7 @@ int main(void)
 		cmocka_unit_test(relative_paths_follow_the_file),
 		cmocka_unit_test(rates),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(messages_escape_control_characters),
 		cmocka_unit_test(unknown_keys),
 		cmocka_unit_test(missing_and_types),
 		cmocka_unit_test(bad_values),
