@@ -76,6 +76,9 @@ struct pctx {
 	bool failed;
 	char path[512];
 	size_t pathlen;
+	const gw_route_t **routes_by_name; /* sorted, while plans are parsed */
+	size_t nroutes_by_name;
+	size_t regex_bytes; /* of the routes parsed so far (GW_ROUTE_REGEX_TOTAL_MAX) */
 };
 
 static void path_push(struct pctx *c, size_t *saved, const char *fmt, ...)
@@ -1620,6 +1623,20 @@ static int parse_route(struct pctx *c, const struct node *o, gw_config_t *cfg, g
 	}
 	member(o, "path", &n);
 	path_push(c, &saved, ".path");
+	if (strlen(r->pattern) > GW_ROUTE_REGEX_MAX) {
+		fail(c, &n, false, "the regex is %zu bytes, longer than %d", strlen(r->pattern),
+		     GW_ROUTE_REGEX_MAX);
+		path_pop(c, saved);
+		goto out;
+	}
+	c->regex_bytes += strlen(r->pattern);
+	if (c->regex_bytes > GW_ROUTE_REGEX_TOTAL_MAX) {
+		fail(c, &n, false,
+		     "the route regexes add up to more than %u bytes (%zu with this one)",
+		     GW_ROUTE_REGEX_TOTAL_MAX, c->regex_bytes);
+		path_pop(c, saved);
+		goto out;
+	}
 	if (r->pattern[0] != '/' && (r->pattern[0] != '^' || r->pattern[1] != '/')) {
 		fail(c, &n, false,
 		     "a route regex matches the whole path, so it starts with '/' "
@@ -1797,6 +1814,23 @@ static int parse_quotas(struct pctx *c, const struct node *q, gw_plan_t *p)
 	return 0;
 }
 
+static int cmp_route_name(const void *a, const void *b)
+{
+	return strcmp((*(const gw_route_t *const *)a)->name, (*(const gw_route_t *const *)b)->name);
+}
+
+/* The route named name, through c->routes_by_name: plans may list every route each, and a
+ * scan per name would make a big config quadratic to validate. */
+static const gw_route_t *find_route(const struct pctx *c, const char *name)
+{
+	gw_route_t key = { .name = (char *)name };
+	const gw_route_t *kp = &key, *const * r;
+
+	r = bsearch(&kp, c->routes_by_name, c->nroutes_by_name, sizeof(*c->routes_by_name),
+		    cmp_route_name);
+	return r ? *r : NULL;
+}
+
 static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw_plan_t *p)
 {
 	static const char *const keys[] = { "rate",   "burst",		 "routes",
@@ -1841,23 +1875,28 @@ static int parse_plan(struct pctx *c, const struct node *o, gw_config_t *cfg, gw
 		p->all_routes = true;
 	} else if (!json_is_array(n.v)) {
 		fail(c, &n, false, "expected \"*\" or an array of route names");
+	} else if (json_array_size(n.v) > cfg->nroutes) {
+		/* each route at most once: a longer list has a duplicate or a stranger */
+		fail(c, &n, false, "%zu route names, but the config has %zu routes",
+		     json_array_size(n.v), cfg->nroutes);
+	} else if (!(p->routes = calloc((cfg->nroutes + 7) / 8 + 1, 1))) {
+		fail(c, &n, false, "out of memory");
 	} else {
-		p->routes = calloc((cfg->nroutes + 7) / 8 + 1, 1);
 		for (size_t i = 0; i < json_array_size(n.v) && !c->failed; i++) {
 			struct node e = { json_array_get(n.v, i), n.v, i };
 			const char *rn = json_string_value(e.v);
-			size_t s2, r;
+			const gw_route_t *r = rn ? find_route(c, rn) : NULL;
+			size_t s2;
 
 			path_push(c, &s2, "[%zu]", i);
-			for (r = 0; rn && r < cfg->nroutes; r++)
-				if (!strcmp(cfg->routes[r].name, rn))
-					break;
 			if (!rn)
 				fail(c, &e, false, "expected a route name, got %s", type_name(e.v));
-			else if (r == cfg->nroutes)
+			else if (!r)
 				fail(c, &e, false, "no route named \"%s\"", rn);
+			else if (gw_plan_allows(p, r))
+				fail(c, &e, false, "route \"%s\" is listed twice", rn);
 			else
-				p->routes[r >> 3] |= (uint8_t)(1u << (r & 7));
+				p->routes[r->index >> 3] |= (uint8_t)(1u << (r->index & 7));
 			path_pop(c, s2);
 		}
 	}
@@ -1914,10 +1953,16 @@ static int parse_plans(struct pctx *c, const struct node *root, gw_config_t *cfg
 		goto out;
 	}
 	cfg->plans = calloc(json_object_size(o.v) + 1, sizeof(*cfg->plans));
-	if (!cfg->plans) {
+	c->routes_by_name = calloc(cfg->nroutes + 1, sizeof(*c->routes_by_name));
+	if (!cfg->plans || !c->routes_by_name) {
 		fail(c, &o, false, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < cfg->nroutes; i++)
+		c->routes_by_name[i] = &cfg->routes[i];
+	c->nroutes_by_name = cfg->nroutes;
+	qsort(c->routes_by_name, cfg->nroutes, sizeof(*c->routes_by_name), cmp_route_name);
+	i = 0;
 	json_object_foreach(o.v, k, v)
 	{
 		struct node e = { v, o.v, i };
@@ -1948,6 +1993,9 @@ static int parse_plans(struct pctx *c, const struct node *root, gw_config_t *cfg
 			cfg->plan_by_id[cfg->plans[i].id] = &cfg->plans[i];
 	}
 out:
+	free(c->routes_by_name);
+	c->routes_by_name = NULL;
+	c->nroutes_by_name = 0;
 	path_pop(c, saved);
 	return c->failed ? -EINVAL : 0;
 }

@@ -35,15 +35,21 @@
 #define GW_CONFIG_ERRLEN 1024
 
 /* Bounds of what the loader accepts (a config beyond them is an error, not a truncation). */
-#define GW_CONFIG_ROUTES_MAX	1024
-#define GW_CONFIG_PLANS_MAX	1024
-#define GW_CONFIG_UPSTREAMS_MAX 256
-#define GW_CONFIG_LISTENERS_MAX 16
-#define GW_CONFIG_EDGES_MAX	4096
-#define GW_CONFIG_THREADS_MAX	256
+#define GW_CONFIG_ROUTES_MAX	 1024
+#define GW_CONFIG_PLANS_MAX	 1024
+#define GW_CONFIG_UPSTREAMS_MAX	 256
+#define GW_CONFIG_LISTENERS_MAX	 16
+#define GW_CONFIG_EDGES_MAX	 4096
+#define GW_CONFIG_THREADS_MAX	 256
 /* Longest `server_header` value. */
-#define GW_SERVER_HEADER_MAX	128
-#define GW_CONFIG_FILE_MAX	(16u << 20) /* bytes of config text */
+#define GW_SERVER_HEADER_MAX	 128
+/* Bytes of config text: a reload parses it all while the old config serves; a real config
+ * with every table full is well under a megabyte. */
+#define GW_CONFIG_FILE_MAX	 (4u << 20)
+/* Longest route regex, and all of them together: compiling and JIT-ing costs about 6 ms
+ * per KiB, so the budget keeps a validation or reload under two seconds. */
+#define GW_ROUTE_REGEX_MAX	 4096
+#define GW_ROUTE_REGEX_TOTAL_MAX (256u << 10)
 
 /* HTTP methods a route may allow; requests with any other method get 405 or 404. */
 enum gw_method {

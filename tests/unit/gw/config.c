@@ -254,6 +254,60 @@ static void messages_escape_control_characters(void **state)
 			      "routes[0].upstream: no upstream named \"a\\r\\npi\"");
 }
 
+/* What bounds the time a validation or a reload takes: regex sizes, plan route lists,
+ * the file. */
+static void size_limits(void **state)
+{
+	char *long_re = malloc(GW_ROUTE_REGEX_MAX + 8), *routes, *text, *big;
+	size_t off = 0, n = GW_ROUTE_REGEX_TOTAL_MAX / GW_ROUTE_REGEX_MAX;
+	char from[64], err[GW_CONFIG_ERRLEN];
+
+	assert_non_null(long_re);
+	/* one regex a byte too long */
+	long_re[0] = '"';
+	long_re[1] = '/';
+	memset(long_re + 2, 'a', GW_ROUTE_REGEX_MAX);
+	strcpy(long_re + 2 + GW_ROUTE_REGEX_MAX, "\"");
+	expect_replaced_error("\"/health\"", long_re, "\"/aaa",
+			      "routes[1].path: the regex is 4097 bytes, longer than 4096");
+	/* the longest regex is fine; with routes[0]'s, 64 of them go over the budget */
+	long_re[1 + GW_ROUTE_REGEX_MAX] = '"';
+	long_re[2 + GW_ROUTE_REGEX_MAX] = '\0';
+	routes = malloc(n * (GW_ROUTE_REGEX_MAX + 128));
+	assert_non_null(routes);
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)sprintf(routes + off,
+				       "%s{\"name\": \"r%zu\", \"methods\": \"*\", \"path\": %s, "
+				       "\"upstream\": \"api\"}",
+				       i ? ", " : "", i, long_re);
+	snprintf(from, sizeof(from), "{\"name\": \"r%zu\"", n - 1);
+	text = replace(base,
+		       "{\"name\": \"health\", \"methods\": \"*\", \"path\": \"/health\", "
+		       "\"upstream\": \"api\", \"auth\": false}",
+		       routes);
+	expect_error(text, strstr(strstr(text, from), "\"/aaa"),
+		     "routes[64].path: the route regexes add up to more than 262144 bytes "
+		     "(262165 with this one)");
+	free(text);
+	/* plan route lists: each route once */
+	expect_replaced_error("\"routes\": [\"items\"]", "\"routes\": [\"items\", \"items\"]",
+			      "\"items\"]",
+			      "plans.free.routes[1]: route \"items\" is listed twice");
+	expect_replaced_error("\"routes\": [\"items\"]",
+			      "\"routes\": [\"items\", \"health\", \"items\"]",
+			      "[\"items\", \"health\"",
+			      "plans.free.routes: 3 route names, but the config has 2 routes");
+	/* the file: refused before parsing */
+	big = calloc(1, GW_CONFIG_FILE_MAX + 1);
+	assert_non_null(big);
+	memset(big, ' ', GW_CONFIG_FILE_MAX + 1);
+	assert_null(gw_config_parse("t.json", big, GW_CONFIG_FILE_MAX + 1, err, sizeof(err)));
+	assert_string_equal(err, "t.json: config is larger than 4194304 bytes");
+	free(big);
+	free(routes);
+	free(long_re);
+}
+
 static void unknown_keys(void **state)
 {
 	expect_replaced_error("\"listen\"", "\"bogus\": 1,\n\"listen\"", "\"bogus\"",
@@ -727,6 +781,7 @@ int main(void)
 		cmocka_unit_test(relative_paths_follow_the_file),
 		cmocka_unit_test(rates),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(size_limits),
 		cmocka_unit_test(messages_escape_control_characters),
 		cmocka_unit_test(unknown_keys),
 		cmocka_unit_test(missing_and_types),
