@@ -274,6 +274,11 @@ static int get_string(struct pctx *c, const struct node *o, const char *key, boo
 		ret = fail(c, &n, false, "must not be empty");
 	else if (strlen(json_string_value(n.v)) != json_string_length(n.v))
 		ret = fail(c, &n, false, "must not contain NUL");
+	else if (gw_cfgtext_has_control(json_string_value(n.v)))
+		/* every string setting ends up in a request, a path, a header, a command or a
+		 * log line, where a control character is an injection or a mistake */
+		ret = fail(c, &n, false, "must not contain control characters (\"%s\")",
+			   json_string_value(n.v));
 	else {
 		free(*out);
 		if (!(*out = strdup(json_string_value(n.v))))
@@ -1176,6 +1181,19 @@ static int parse_servers(struct pctx *c, const struct node *n, gw_upstream_t *u)
 	return c->failed ? -EINVAL : 0;
 }
 
+/* Whether p may go into a request line as the path: "/...", 1..max bytes of 0x21..0x7e. */
+static bool request_path_ok(const char *p, size_t max)
+{
+	size_t n = strlen(p);
+
+	if (!n || n > max || p[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+			return false;
+	return true;
+}
+
 /* "health_check": {"path", "interval_ms", "timeout_ms", "rise", "fall"} */
 static int parse_health(struct pctx *c, const struct node *o, gw_upstream_t *u)
 {
@@ -1196,9 +1214,16 @@ static int parse_health(struct pctx *c, const struct node *o, gw_upstream_t *u)
 	    !get_uint(c, &n, "rise", 1, 100, &rise) && !get_uint(c, &n, "fall", 1, 100, &fall)) {
 		u->health.rise = (uint32_t)rise;
 		u->health.fall = (uint32_t)fall;
-		if (u->health.path[0] != '/' || strpbrk(u->health.path, " \r\n\t"))
-			fail(c, &n, false, "path: an absolute path without spaces (\"/health\")");
-		else if (u->health.timeout_ms > u->health.interval_ms)
+		if (!request_path_ok(u->health.path, 1024)) {
+			struct node pn;
+			size_t s2;
+
+			(void)WITH_MEMBER(c, &n, "path", &pn, s2);
+			fail(c, &pn, false,
+			     "expected an absolute path of at most 1024 printable ASCII characters "
+			     "without spaces (\"/health\")");
+			path_pop(c, s2);
+		} else if (u->health.timeout_ms > u->health.interval_ms)
 			fail(c, &n, false, "timeout_ms is longer than interval_ms");
 	}
 	path_pop(c, saved);
@@ -2039,7 +2064,8 @@ static int parse_usage(struct pctx *c, const struct node *root, gw_config_t *cfg
 		cfg->usage.endpoint_len = 0;
 		if (json_is_null(n.v) || json_is_false(n.v)) {
 			/* off */
-		} else if (!v || v[0] != '/' || strlen(v) > 256 || strpbrk(v, "?#% ")) {
+		} else if (!v || !request_path_ok(v, 256) || strpbrk(v, "?#%") ||
+			   strlen(v) != json_string_length(n.v)) {
 			fail(c, &n, false,
 			     "expected a path (\"/v1/usage\"), or null / false for none");
 		} else if (!(cfg->usage.endpoint = strdup(v))) {
@@ -2183,8 +2209,14 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 	if (parse_store(c, &r, cfg))
 		return -EINVAL;
 	if (WITH_MEMBER(c, &r, "access_log", &n, saved)) {
-		if (json_is_string(n.v) && json_string_length(n.v)) {
-			cfg->access_log = resolve_path(c, json_string_value(n.v));
+		if (json_is_string(n.v) && json_string_length(n.v) &&
+		    (strlen(json_string_value(n.v)) != json_string_length(n.v) ||
+		     gw_cfgtext_has_control(json_string_value(n.v)))) {
+			fail(c, &n, false,
+			     "a file path must not contain NUL or control characters");
+		} else if (json_is_string(n.v) && json_string_length(n.v)) {
+			if (!(cfg->access_log = resolve_path(c, json_string_value(n.v))))
+				fail(c, &n, false, "out of memory");
 		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
 			fail(c, &n, false,
 			     "expected a file path, or null / false for no access log");

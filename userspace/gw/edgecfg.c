@@ -17,6 +17,7 @@
 #include "edgemap.h"
 #include "tb.h"
 #include "xdpattach.h"
+#include "gw/cfgtext.h"
 #include "gw/edgecfg.h"
 
 /* Defaults (docs/config.md lists the same). */
@@ -264,6 +265,21 @@ static int parse_edges(struct ep *p, const struct val *n, gw_edgecfg_t *e)
 	return 0;
 }
 
+/* The kernel's rules for a device name (dev_valid_name()), and printable ASCII: the name
+ * goes into messages and fgctl's arguments. */
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f || s[i] == '/' ||
+		    s[i] == ':')
+			return false;
+	return true;
+}
+
 static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 {
 	static const char *const keys[] = { "pin_dir",	 "attach",    "attach_mode", "mode",
@@ -286,15 +302,22 @@ static int parse_edge(struct ep *p, const struct val *root, gw_edgecfg_t *e)
 	if (member(&o, "pin_dir", &n)) {
 		const char *s = json_string_value(n.v);
 
-		if (!s || s[0] != '/' || strlen(s) >= sizeof(e->pin_dir) - 32)
-			return fail(p, &n, false, "expected an absolute path on bpffs");
+		if (!s || s[0] != '/' || strlen(s) >= sizeof(e->pin_dir) - 32 ||
+		    strlen(s) != json_string_length(n.v) || gw_cfgtext_has_control(s))
+			return fail(p, &n, false,
+				    "expected an absolute path on bpffs (at most %zu bytes, no "
+				    "control characters)",
+				    sizeof(e->pin_dir) - 33);
 		snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", s);
 	}
 	if (member(&o, "attach", &n) && !json_is_null(n.v)) {
 		const char *s = json_string_value(n.v);
 
-		if (!s || !*s || strlen(s) >= IF_NAMESIZE || strchr(s, '/') || strchr(s, ' '))
-			return fail(p, &n, false, "expected an interface name or null");
+		if (!s || !ifname_ok(s) || strlen(s) != json_string_length(n.v))
+			return fail(p, &n, false,
+				    "expected an interface name (1 to %d bytes, not \".\" or "
+				    "\"..\", no '/', ':', space or control character) or null",
+				    IF_NAMESIZE - 1);
 		snprintf(e->attach, sizeof(e->attach), "%s", s);
 	}
 	if (member(&o, "attach_mode", &n)) {

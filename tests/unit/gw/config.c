@@ -251,7 +251,8 @@ static void messages_escape_control_characters(void **state)
 	/* values are quoted escaped too, with the path they sit at */
 	expect_replaced_error("\"upstream\": \"api\", \"credits\"",
 			      "\"upstream\": \"a\\r\\npi\", \"credits\"", "\"a\\r",
-			      "routes[0].upstream: no upstream named \"a\\r\\npi\"");
+			      "routes[0].upstream: must not contain control characters "
+			      "(\"a\\r\\npi\")");
 }
 
 /* What bounds the time a validation or a reload takes: regex sizes, plan route lists,
@@ -306,6 +307,63 @@ static void size_limits(void **state)
 	free(big);
 	free(routes);
 	free(long_re);
+}
+
+/* Settings that go into requests, file paths, commands or interface names carry no
+ * control characters; interface names follow the kernel's rules. */
+static void control_characters_in_settings(void **state)
+{
+	static const char *const top[][3] = {
+		{ "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\"}}",
+		  "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\", "
+		  "\"health_check\": {\"path\": \"/h\\u0001x\"}}}",
+		  "upstreams.api.health_check.path: must not contain control characters "
+		  "(\"/h\\x01x\")" },
+		{ "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\"}}",
+		  "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\", "
+		  "\"health_check\": {\"path\": \"/h\u00e9\"}}}",
+		  "upstreams.api.health_check.path: expected an absolute path of at most 1024 "
+		  "printable ASCII characters without spaces" },
+		{ "\"store\"", "\"usage\": {\"endpoint\": \"/u\\u007f\"},\n\"store\"",
+		  "usage.endpoint: expected a path (\"/v1/usage\")" },
+		{ "\"store\"", "\"notify\": {\"command\": \"true\\nreboot\"},\n\"store\"",
+		  "notify.command: must not contain control characters (\"true\\nreboot\")" },
+		{ "\"store\"", "\"access_log\": \"/tmp/a\\u001b.log\",\n\"store\"",
+		  "access_log: a file path must not contain NUL or control characters" },
+		{ "\"path\": \"/tmp/fg-unit-keys.db\"", "\"path\": \"/tmp/k\\u2028eys.db\"",
+		  "store.path: must not contain control characters (\"/tmp/k\\u2028eys.db\")" },
+		{ "\"store\"", "\"edge\": {\"attach\": \"e\\u0001th0\"},\n\"store\"",
+		  "edge.attach: expected an interface name (1 to 15 bytes" },
+		{ "\"store\"", "\"edge\": {\"attach\": \"eth0123456789012\"},\n\"store\"",
+		  "edge.attach: expected an interface name" },
+		{ "\"store\"", "\"edge\": {\"attach\": \"..\"},\n\"store\"",
+		  "edge.attach: expected an interface name" },
+		{ "\"store\"", "\"edge\": {\"attach\": \"eth0:1\"},\n\"store\"",
+		  "edge.attach: expected an interface name" },
+		{ "\"store\"", "\"edge\": {\"pin_dir\": \"/sys/fs/bpf/\\tx\"},\n\"store\"",
+		  "edge.pin_dir: expected an absolute path on bpffs" },
+	};
+
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+		char *text = replace(base, top[i][0], top[i][1]);
+		const char *v = NULL;
+
+		/* the position is the offending value's: after the replacement's last "\": " */
+		for (const char *p = top[i][1]; (p = strstr(p, "\": ")); p++)
+			v = p;
+		assert_non_null(v);
+		expect_error(text, strstr(text, v + 3), top[i][2]);
+		free(text);
+	}
+	/* the longest interface name is fine */
+	{
+		char *text = replace(base, "\"store\"",
+				     "\"edge\": {\"attach\": \"eth01234567890\"},\n\"store\"");
+		gw_config_t *c = load_ok("t.json", text);
+
+		gw_config_unref(c);
+		free(text);
+	}
 }
 
 static void unknown_keys(void **state)
@@ -781,6 +839,7 @@ int main(void)
 		cmocka_unit_test(relative_paths_follow_the_file),
 		cmocka_unit_test(rates),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(control_characters_in_settings),
 		cmocka_unit_test(size_limits),
 		cmocka_unit_test(messages_escape_control_characters),
 		cmocka_unit_test(unknown_keys),
