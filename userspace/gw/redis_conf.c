@@ -2,7 +2,9 @@
 /*
  * redis_conf.c - the redis:// URL and the reconnection schedule (see redis_conf.h).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,51 @@ static int decode(const char *src, size_t len, char *dst, size_t cap)
 	}
 	dst[o] = '\0';
 	return 0;
+}
+
+/* Whether the n bytes at h are an IPv6 address (the inside of "[...]"). */
+static bool ipv6_ok(const char *h, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (!n || n >= sizeof(buf))
+		return false;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* Whether the n bytes at h are a host name (RFC 1123 labels, '_' allowed as resolvers do)
+ * or, when they are all digits and dots, an IPv4 address in dotted-quad form. */
+static bool hostname_ok(const char *h, size_t n)
+{
+	char buf[GW_REDIS_HOST_MAX + 1];
+	struct in_addr a;
+	size_t label = 0;
+
+	if (!n || n > GW_REDIS_HOST_MAX)
+		return false;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	if (strspn(buf, "0123456789.") == n)
+		return inet_pton(AF_INET, buf, &a) == 1;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || buf[i] == '.') {
+			/* a trailing dot (the root) is fine; an empty label elsewhere is not */
+			if (!label && !(i == n && i > 0 && buf[i - 1] == '.'))
+				return false;
+			if (label && (buf[i - 1] == '-' || buf[i - label] == '-'))
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)buf[i]) && buf[i] != '-' && buf[i] != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
 }
 
 int gw_redis_parse_url(const char *url, gw_redis_conf_t *c, const char **why)
@@ -106,11 +153,13 @@ int gw_redis_parse_url(const char *url, gw_redis_conf_t *c, const char **why)
 		*why = "the Redis URL needs a host (at most 255 bytes)";
 		return -EINVAL;
 	}
-	for (const char *h = host; h < hend; h++) {
-		if (!isalnum((unsigned char)*h) && !strchr(".-_:", *h)) {
-			*why = "the Redis host must be a name, an IPv4 address or [IPv6]";
-			return -EINVAL;
-		}
+	if (*p == '[' ? !ipv6_ok(host, (size_t)(hend - host))
+		      : !hostname_ok(host, (size_t)(hend - host))) {
+		*why = *p == '['
+			       ? "the Redis host in [brackets] must be an IPv6 address"
+			       : "the Redis host must be a name (labels of A-Z a-z 0-9 - _, "
+				 "1 to 63 bytes, no '-' at either end), an IPv4 address or [IPv6]";
+		return -EINVAL;
 	}
 	if (port && gw_port_parse(port, (size_t)(end - port), &portnum)) {
 		*why = "the Redis port must be 1 to 65535";

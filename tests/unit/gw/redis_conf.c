@@ -62,6 +62,40 @@ static void bad_urls(void **state)
 	}
 }
 
+/* The host: [brackets] hold an IPv6 address, digits and dots an IPv4 address, anything
+ * else a name of RFC 1123 labels. */
+static void hosts(void **state)
+{
+	static const char *const good[] = {
+		"redis://[::1]",	   "redis://[2001:db8::7]:7000",
+		"redis://198.18.0.7",	   "redis://redis-1.internal.",
+		"redis://r_1.example.com", "redis://[::ffff:198.18.0.1]",
+	};
+	static const char *const bad[] = {
+		"redis://[zz::gg]",   "redis://[198.18.0.1]", "redis://[]",
+		"redis://[::1%eth0]", "redis://198.18.0.256", "redis://198.18.0",
+		"redis://1.2.3.4.5",  "redis://-redis",	      "redis://redis-",
+		"redis://a..b",	      "redis://.redis",	      "redis://a:b:c",
+	};
+	gw_redis_conf_t c;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (gw_redis_parse_url(good[i], &c, &why))
+			fail_msg("refused %s: %s", good[i], why);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (gw_redis_parse_url(bad[i], &c, &why) != -EINVAL)
+			fail_msg("accepted %s", bad[i]);
+		assert_non_null(why);
+	}
+	assert_int_equal(gw_redis_parse_url("redis://[zz::gg]:6379", &c, &why), -EINVAL);
+	assert_string_equal(why, "the Redis host in [brackets] must be an IPv6 address");
+	assert_int_equal(gw_redis_parse_url("redis://a..b", &c, &why), -EINVAL);
+	assert_string_equal(why, "the Redis host must be a name (labels of A-Z a-z 0-9 - _, 1 to "
+				 "63 bytes, no '-' at either end), an IPv4 address or [IPv6]");
+}
+
 static void prefixes(void **state)
 {
 	char longp[GW_REDIS_PREFIX_MAX + 2];
@@ -90,10 +124,8 @@ static void backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(good_urls),
-		cmocka_unit_test(bad_urls),
-		cmocka_unit_test(prefixes),
-		cmocka_unit_test(backoff),
+		cmocka_unit_test(good_urls), cmocka_unit_test(bad_urls), cmocka_unit_test(hosts),
+		cmocka_unit_test(prefixes),  cmocka_unit_test(backoff),
 	};
 
 	return FG_RUN_TESTS(tests);
