@@ -1139,6 +1139,33 @@ static int parse_server_url(struct pctx *c, const struct node *n, const char *ur
 	return 0;
 }
 
+/* Whether the Host header h ("host:port", "[v6]:port") names an address, not a host. */
+static bool host_is_literal(const char *h)
+{
+	char buf[64];
+	const char *colon = strrchr(h, ':');
+	struct in_addr a;
+
+	if (h[0] == '[')
+		return true;
+	if (!colon || (size_t)(colon - h) >= sizeof(buf))
+		return false;
+	memcpy(buf, h, (size_t)(colon - h));
+	buf[colon - h] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1;
+}
+
+/* Whether two servers are one written twice ("http://H:08080/", "http://h:8080"): the
+ * same address and port, and the same Host header but for case, or addresses on both
+ * sides ("[::1]" and "[0::1]"). Comparing URLs as text would let either through. */
+static bool same_server(const gw_upserver_t *a, const gw_upserver_t *b)
+{
+	if (a->addrlen != b->addrlen || memcmp(&a->addr, &b->addr, a->addrlen))
+		return false;
+	return !strcasecmp(a->host, b->host) ||
+	       (host_is_literal(a->host) && host_is_literal(b->host));
+}
+
 /* "servers": [URL | {"url": URL, "weight": N}, ...] */
 static int parse_servers(struct pctx *c, const struct node *n, gw_upstream_t *u)
 {
@@ -1174,8 +1201,9 @@ static int parse_servers(struct pctx *c, const struct node *n, gw_upstream_t *u)
 			}
 		}
 		for (size_t j = 0; j < i && !c->failed; j++)
-			if (sv->url && u->servers[j].url && !strcmp(sv->url, u->servers[j].url))
-				fail(c, &e, false, "server %s is listed twice", sv->url);
+			if (sv->host && u->servers[j].host && same_server(sv, &u->servers[j]))
+				fail(c, &e, false, "server %s is listed twice (servers[%zu]: %s)",
+				     sv->url, j, u->servers[j].url);
 		path_pop(c, s2);
 	}
 	return c->failed ? -EINVAL : 0;

@@ -123,6 +123,18 @@ static void groups(void **state)
 		     "t.json:5:", "upstreams.api.servers[1]: only http:// upstreams");
 	expect_error("{\"servers\": [\"http://127.0.0.1:1\", \"http://127.0.0.1:1\"]}", "", "",
 		     "t.json:5:", "is listed twice");
+	/* one server written another way: a leading zero, a trailing '/', the host's case,
+	 * another spelling of the same IPv6 address */
+	expect_error("{\"servers\": [\"http://127.0.0.1:8080\", \"http://127.0.0.1:08080\"]}", "",
+		     "", "t.json:5:60:",
+		     "upstreams.api.servers[1]: server http://127.0.0.1:08080 is listed twice "
+		     "(servers[0]: http://127.0.0.1:8080)");
+	expect_error("{\"servers\": [\"http://127.0.0.1:8080\", \"http://127.0.0.1:8080/\"]}", "",
+		     "", "t.json:5:", "servers[1]: server http://127.0.0.1:8080/ is listed twice");
+	expect_error("{\"servers\": [\"http://LOCALHOST:8080\", \"http://localhost:8080\"]}", "",
+		     "", "t.json:5:", "servers[1]: server http://localhost:8080 is listed twice");
+	expect_error("{\"servers\": [\"http://[::1]:80\", \"http://[0:0::1]\"]}", "", "",
+		     "t.json:5:", "servers[1]: server http://[0:0::1] is listed twice");
 	expect_error("{\"servers\": [{\"url\": \"http://127.0.0.1:1\", \"weight\": 0}]}", "", "",
 		     "t.json:5:", "servers[0].weight: 0 is out of range");
 	expect_error("{\"url\": \"http://127.0.0.1:1\", \"strategy\": \"random\"}", "", "",
