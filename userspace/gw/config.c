@@ -69,7 +69,7 @@ struct node {
 
 struct pctx {
 	const char *file;
-	char dir[4096]; /* directory of the file, for relative paths ("" = cwd) */
+	char dir[PATH_MAX]; /* directory of the file, for relative paths ("" = cwd) */
 	gw_jsonpos_t *pos;
 	char *err;
 	size_t errlen;
@@ -311,6 +311,15 @@ static char *resolve_path(const struct pctx *c, const char *p)
 	if (asprintf(&out, "%s/%s", c->dir, p) < 0)
 		return NULL;
 	return out;
+}
+
+/* Whether path names an existing directory: a file setting that would fail only when the
+ * daemon opens it, after `-t` said the config is valid. Nothing is created here. */
+static bool is_directory(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 /* ---- rates ---- */
@@ -2134,8 +2143,15 @@ static int parse_store(struct pctx *c, const struct node *root, gw_config_t *cfg
 		cfg->store.type = GW_STORE_SQLITE;
 		if (check_keys(c, &n, sqlite_keys) || get_string(c, &n, "path", true, &p))
 			goto out;
-		if (!(cfg->store.path = resolve_path(c, p)))
+		if (!(cfg->store.path = resolve_path(c, p))) {
 			fail(c, &n, false, "out of memory");
+		} else if (is_directory(cfg->store.path)) {
+			member(&n, "path", &v);
+			path_push(c, &s2, ".path");
+			fail(c, &v, false, "%s is a directory (expected the database file)",
+			     cfg->store.path);
+			path_pop(c, s2);
+		}
 		goto out;
 	}
 	if (strcmp(type, "redis")) {
@@ -2245,6 +2261,9 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 		} else if (json_is_string(n.v) && json_string_length(n.v)) {
 			if (!(cfg->access_log = resolve_path(c, json_string_value(n.v))))
 				fail(c, &n, false, "out of memory");
+			else if (is_directory(cfg->access_log))
+				fail(c, &n, false, "%s is a directory (expected the log file)",
+				     cfg->access_log);
 		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
 			fail(c, &n, false,
 			     "expected a file path, or null / false for no access log");
@@ -2341,6 +2360,8 @@ static void config_free(gw_config_t *cfg)
 	free(cfg);
 }
 
+static gw_config_t *open_and_parse(const char *file, char *err, size_t errlen);
+
 /* Line and column (bytes, from 1) of offset off in text. */
 static gw_textpos_t text_pos(const char *text, size_t off)
 {
@@ -2367,6 +2388,12 @@ static gw_config_t *parse_text(const char *file, const char *text, size_t len, c
 	const char *slash, *nul;
 
 	err[0] = '\0';
+	/* the directory must fit c.dir, or relative paths would follow the cwd instead */
+	if (strlen(file) >= sizeof(c.dir)) {
+		snprintf(err, errlen, "%.64s...: config path is longer than %zu bytes", file,
+			 sizeof(c.dir) - 1);
+		return NULL;
+	}
 	if (len > GW_CONFIG_FILE_MAX) {
 		snprintf(err, errlen, "%s: config is larger than %u bytes", file,
 			 GW_CONFIG_FILE_MAX);
@@ -2432,6 +2459,16 @@ gw_config_t *gw_config_parse(const char *file, const char *text, size_t len, cha
 }
 
 static gw_config_t *load_file(const char *file, char *err, size_t errlen)
+{
+	if (strlen(file) >= PATH_MAX) {
+		snprintf(err, errlen, "%.64s...: config path is longer than %d bytes", file,
+			 PATH_MAX - 1);
+		return NULL;
+	}
+	return open_and_parse(file, err, errlen);
+}
+
+static gw_config_t *open_and_parse(const char *file, char *err, size_t errlen)
 {
 	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer for ever; the
 	 * regular-file check below then refuses it. */

@@ -15,6 +15,7 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,8 +32,9 @@
 /* Exit status of `floodgate -t` and of a start that fails on the config. */
 #define GW_CONFIG_EXIT_INVALID 2
 
-/* Room for one error message. */
-#define GW_CONFIG_ERRLEN 1024
+/* Room for one error message: the longest config path (shorter than PATH_MAX, longer is
+ * refused) and the message, so a message is never cut short of what it says. */
+#define GW_CONFIG_ERRLEN (PATH_MAX + 1024)
 
 /* Bounds of what the loader accepts (a config beyond them is an error, not a truncation). */
 #define GW_CONFIG_ROUTES_MAX	 1024

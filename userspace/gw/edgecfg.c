@@ -258,8 +258,11 @@ static int parse_edges(struct ep *p, const struct val *n, gw_edgecfg_t *e)
 			return fail(p, &o, false, "rate %llu with burst %llu is out of range",
 				    (unsigned long long)g->rate, (unsigned long long)g->burst);
 		for (size_t k = 0; k < i; k++)
-			if (!memcmp(&e->edges[k].cidr, &g->cidr, sizeof(g->cidr)))
-				return fail(p, &m, false, "edge listed twice");
+			if (!memcmp(&e->edges[k].cidr, &g->cidr, sizeof(g->cidr))) {
+				member(&o, "cidr", &m);
+				return fail(p, &o, false, "edge %s is listed twice (edges[%zu])",
+					    json_string_value(m.v), k);
+			}
 		e->nedges++;
 	}
 	return 0;

@@ -366,6 +366,46 @@ static void control_characters_in_settings(void **state)
 	}
 }
 
+/* Each error where it is and saying what it is: a duplicate edge at the edge, a directory
+ * where a file goes, a config path too long to handle whole. */
+static void positions_and_paths(void **state)
+{
+	char err[GW_CONFIG_ERRLEN], *longname, *text;
+	size_t n;
+
+	expect_replaced_error(
+		"\"store\"",
+		"\"edge\": {\"edges\": [{\"cidr\": \"198.18.0.0/15\", \"rate\": 1, "
+		"\"burst\": 1}, {\"cidr\": \"198.18.0.0/15\", \"rate\": 2, \"burst\": 2, "
+		"\"mode\": \"drop\"}]},\n\"store\"",
+		"{\"cidr\": \"198.18.0.0/15\", \"rate\": 2",
+		"edge.edges[1]: edge 198.18.0.0/15 is listed twice (edges[0])");
+	expect_replaced_error("\"/tmp/fg-unit-keys.db\"", "\"/tmp\"", "\"/tmp\"",
+			      "store.path: /tmp is a directory (expected the database file)");
+	expect_replaced_error("\"store\"", "\"access_log\": \"/\",\n\"store\"", "\"/\",",
+			      "access_log: / is a directory (expected the log file)");
+	/* a long path is kept whole in messages; relative paths follow it */
+	n = PATH_MAX - 16;
+	longname = malloc(PATH_MAX + 2);
+	assert_non_null(longname);
+	memset(longname, 'd', n);
+	longname[0] = '/';
+	strcpy(longname + n, "/t.json");
+	text = replace(base, "\"listen\"", "\"bogus\": 1,\n\"listen\"");
+	assert_null(gw_config_parse(longname, text, strlen(text), err, sizeof(err)));
+	assert_int_equal(strncmp(err, longname, strlen(longname)), 0);
+	assert_non_null(strstr(err + strlen(longname), ":2:1: bogus: unknown key"));
+	free(text);
+	/* too long: said so, not cut */
+	memset(longname, 'd', PATH_MAX + 1);
+	longname[PATH_MAX + 1] = '\0';
+	assert_null(gw_config_parse(longname, base, strlen(base), err, sizeof(err)));
+	assert_non_null(strstr(err, "...: config path is longer than 4095 bytes"));
+	assert_null(gw_config_load(longname, err, sizeof(err)));
+	assert_non_null(strstr(err, "...: config path is longer than 4095 bytes"));
+	free(longname);
+}
+
 static void unknown_keys(void **state)
 {
 	expect_replaced_error("\"listen\"", "\"bogus\": 1,\n\"listen\"", "\"bogus\"",
@@ -839,6 +879,7 @@ int main(void)
 		cmocka_unit_test(relative_paths_follow_the_file),
 		cmocka_unit_test(rates),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(positions_and_paths),
 		cmocka_unit_test(control_characters_in_settings),
 		cmocka_unit_test(size_limits),
 		cmocka_unit_test(messages_escape_control_characters),
