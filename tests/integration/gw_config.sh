@@ -54,6 +54,21 @@ check "syntax error" 'raw:{
   "listen": []
 }' "$cfg:3:"
 
+# a value cannot forge a second error line: the message is one line, the newline escaped
+gw_config '.upstreams.echo.url = "http://x\nforged.json:1:1: fine"' >"$cfg"
+out=$(floodgate -t -c "$cfg" 2>&1)
+is "control character in a value: exit status 2" "$?" 2
+is "control character in a value: one line" "$(printf '%s\n' "$out" | wc -l)" 1
+like "control character in a value: escaped" "$out" 'upstreams.echo.url: must not contain control characters ("http://x\nforged.json:1:1: fine")'
+check "directory as access log" ".access_log = \"$GW_DIR\"" \
+	"access_log: $GW_DIR is a directory (expected the log file)"
+check "directory as key store" ".store.path = \"$GW_DIR\"" \
+	"store.path: $GW_DIR is a directory (expected the database file)"
+printf '{"threads": 1}\n\0' >"$cfg"
+out=$(floodgate -t -c "$cfg" 2>&1)
+is "NUL byte: exit status 2" "$?" 2
+is "NUL byte: named, with its position" "$out" "$cfg:2:1: NUL byte in config (JSON text has none)"
+
 # positions: the unknown key sits on line 2, column 3
 printf '{\n  "bogus": 1, "threads": 1\n}\n' >"$cfg"
 out=$(floodgate -t -c "$cfg" 2>&1)

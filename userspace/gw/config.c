@@ -1114,6 +1114,8 @@ static int parse_server_url(struct pctx *c, const struct node *n, const char *ur
 
 	if (!(sv->url = strdup(url)))
 		return fail(c, n, false, "out of memory");
+	if (gw_cfgtext_has_control(url))
+		return fail(c, n, false, "must not contain control characters (\"%s\")", url);
 	if (strncmp(url, "http://", 7))
 		return fail(c, n, false, "only http:// upstreams are supported");
 	rest = strchr(url + 7, '/');
