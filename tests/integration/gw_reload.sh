@@ -77,10 +77,37 @@ gw_config ".listen[0].tls.certificates[0].cert = \"$GW_DIR/new.crt\"" >"$CFG"
 hup
 like "a reloaded certificate is served" "$(echo | bounded 10 openssl s_client -connect "127.0.0.1:$GW_PORT" -sigalgs ECDSA+SHA256 2>/dev/null)" "subject=CN = reloaded"
 
+# A reload runs on its own thread (fg-reload) at nice +10, below the workers (nice 0): a
+# config of long regexes (about 200 KiB to compile) keeps it alive long enough to look.
+jq -n '[range(48) | {name: "heavy\(.)", methods: ["GET"], upstream: "fast",
+	path: ("/heavy/\(.)/(" + ([range(700) | "w\(.)"] | join("|")) + ")")}]' >"$GW_DIR/heavy.json"
+gw_config >"$GW_DIR/base.json"
+jq --slurpfile h "$GW_DIR/heavy.json" '.routes += $h[0]' "$GW_DIR/base.json" >"$CFG"
+kill -HUP "$GW_PID"
+nice_seen=""
+for _ in $(seq 400); do
+	for t in /proc/"$GW_PID"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = fg-reload ]; then
+			nice_seen=$(sed 's/^.*) //' "$t/stat" | awk '{print $17}')
+			break 2
+		fi
+	done
+	sleep 0.01
+done
+is "a reload runs on fg-reload at nice 10" "$nice_seen" 10
+worker_nice=$(for t in /proc/"$GW_PID"/task/*; do
+	[ "$(cat "$t/comm")" = fg-worker-0 ] && sed 's/^.*) //' "$t/stat" | awk '{print $17}'; done)
+is "the workers stay at nice 0" "$worker_nice" 0
+for _ in $(seq 100); do
+	[ "$(grep -c 'reloaded' "$GW_DIR/floodgate.log")" -ge 7 ] && break
+	sleep 0.1
+done
+is "the heavy config is in force" "$(status_of -H "X-API-Key: $LOAD" "$URL/heavy/3/w699")" 200
+
 M=$(bounded 5 curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
-like "metrics: good reloads" "$M" 'floodgate_config_reloads_total{result="ok"} 6'
+like "metrics: good reloads" "$M" 'floodgate_config_reloads_total{result="ok"} 7'
 like "metrics: refused reloads" "$M" 'floodgate_config_reloads_total{result="failed"} 3'
-like "metrics: generation" "$M" 'floodgate_config_generation 7'
+like "metrics: generation" "$M" 'floodgate_config_generation 8'
 ok "still running" kill -0 "$GW_PID"
 gw_stop
 is "clean stop" "$GW_RC" 0

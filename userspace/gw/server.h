@@ -55,7 +55,8 @@ int gw_server_run(const char *config_path, gw_config_t *cfg);
 /* The current config with a reference taken, and its generation. */
 gw_config_t *gw_server_config(uint64_t *generation);
 
-/* Reload from the config file (what SIGHUP does). 0, or -EINVAL with err set. */
+/* Reload from the config file (what SIGHUP does), on a thread at a lower priority than
+ * the workers ("fg-reload"), waited for. 0, or -EINVAL with err set. */
 int gw_server_reload(char *err, size_t errlen);
 
 /* Re-read every key from the store into the in-memory table. 0 or -EIO. */
