@@ -29,7 +29,12 @@ die() {
 
 edge_cleanup() {
 	fg_ns_run "$NS_S" "$FGCTL" --pin-dir "$PIN" detach "$IF_S" >/dev/null 2>&1
-	[ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null
+	# SERVE_PID is the background subshell; the service (timeout, which passes the signal
+	# on to fg-upstream) is its child
+	if [ -n "${SERVE_PID:-}" ]; then
+		pkill -TERM -P "$SERVE_PID" 2>/dev/null
+		kill "$SERVE_PID" 2>/dev/null
+	fi
 	fg_ns_del "$NS_C" "$NS_S"
 	rm -rf "$PIN" 2>/dev/null
 }
