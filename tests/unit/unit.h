@@ -14,4 +14,16 @@
 
 #define FG_RUN_TESTS(tests) cmocka_run_group_tests(tests, NULL, NULL)
 
+/* One step of xorshift64 (Marsaglia): the seeded randomness of the randomised cases, so a
+ * failing case comes back on every run. *state must not be 0. */
+static inline uint64_t fg_xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
 #endif

@@ -238,10 +238,7 @@ static uint64_t rng = 88172645463325252ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return fg_xorshift64(&rng);
 }
 
 static h2o_iovec_t n_ratelimit = { H2O_STRLIT("ratelimit") };

@@ -33,10 +33,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return fg_xorshift64(&rng);
 }
 
 /* One decoder: floodgate's path (fast = 1) or libh2o's alone. */
