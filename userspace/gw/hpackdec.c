@@ -193,6 +193,10 @@ static inline int all_chars(const h2o_iovec_t *s, uint8_t cls)
 /* A string literal (RFC 7541 5.2): a raw one is left where it is (copied at the end), a
  * Huffman-coded one is decoded into the request's pool. Checked against cls (NAME_OK or
  * VALUE_OK) but a name starting with ':' (a pseudo-header, libh2o checks its token). */
+/* This thread's memo of decoded Huffman strings (huff.h): nghttp2 clients send :path as a
+ * literal on every request. */
+static __thread struct gw_huff_memo huff_memo;
+
 static inline int get_string(h2o_mem_pool_t *pool, scan_t *sc, const uint8_t **p,
 			     const uint8_t *end, h2o_iovec_t *s, uint8_t *copy, uint8_t cls)
 {
@@ -211,7 +215,7 @@ static inline int get_string(h2o_mem_pool_t *pool, scan_t *sc, const uint8_t **p
 		size_t max = gw_huff_decoded_max((size_t)len);
 		int in_scratch = max <= SCRATCH - sc->used;
 		char *d = in_scratch ? sc->scratch + sc->used : h2o_mem_alloc_pool(pool, max + 1);
-		ssize_t n = gw_huff_decode(d, *p, (size_t)len, &rare);
+		ssize_t n = gw_huff_decode_memo(&huff_memo, d, *p, (size_t)len, &rare);
 
 		if (n < 0)
 			return -1;

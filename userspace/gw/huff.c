@@ -220,3 +220,47 @@ ssize_t gw_huff_decode(char *dst, const uint8_t *src, size_t len, int *rare)
 		return -1;
 	return o - dst;
 }
+
+/* The slot of src[0..len) (1 <= len <= GW_HUFF_MEMO_IN): its first and last 8 bytes
+ * (the bytes of two paths of one API differ mostly at their end) and its length. */
+static inline unsigned memo_slot(const uint8_t *src, size_t len)
+{
+	uint64_t a = 0, b = 0;
+
+	if (len >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + len - 8, 8);
+	} else {
+		memcpy(&a, src, len);
+	}
+	a ^= (b + len) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)((a * 0xff51afd7ed558ccdull) >> 60) & (GW_HUFF_MEMO_SLOTS - 1);
+}
+
+ssize_t gw_huff_decode_memo(struct gw_huff_memo *m, char *dst, const uint8_t *src, size_t len,
+			    int *rare)
+{
+	unsigned i;
+	ssize_t n;
+
+	_Static_assert(GW_HUFF_MEMO_SLOTS <= 16 && !(GW_HUFF_MEMO_SLOTS & (GW_HUFF_MEMO_SLOTS - 1)),
+		       "the slot is 4 bits of the hash");
+	_Static_assert(GW_HUFF_MEMO_IN * 8 / 5 <= UINT8_MAX, "out_len is a byte");
+	if (!len || len > GW_HUFF_MEMO_IN)
+		return gw_huff_decode(dst, src, len, rare);
+	i = memo_slot(src, len);
+	if (m->slot[i].in_len == len && !memcmp(m->slot[i].in, src, len)) {
+		memcpy(dst, m->slot[i].out, m->slot[i].out_len);
+		*rare = m->slot[i].rare;
+		return m->slot[i].out_len;
+	}
+	n = gw_huff_decode(dst, src, len, rare);
+	if (n < 0)
+		return n; /* an error is found again, not remembered */
+	m->slot[i].in_len = (uint8_t)len;
+	m->slot[i].out_len = (uint8_t)n;
+	m->slot[i].rare = (uint8_t) !!*rare;
+	memcpy(m->slot[i].in, src, len);
+	memcpy(m->slot[i].out, dst, (size_t)n);
+	return n;
+}

@@ -215,6 +215,79 @@ static void from_h2o_encoder(void **state)
 	assert_true(huffed > 5000);
 }
 
+/* The memo gives what decoding gives: output, length, rare and errors, for strings that
+ * come back, strings that share a slot, strings too long for it and invalid codes. */
+static void memo_same_as_decode(void **state)
+{
+	static struct gw_huff_memo memo;
+	static uint8_t pool[64][64];
+	static size_t pool_len[64];
+	char want[128], got[128];
+	int i, hits = 0;
+
+	(void)state;
+	for (i = 0; i < 64; i++) {
+		size_t j;
+
+		pool_len[i] = 1 + rnd() % 60; /* some over GW_HUFF_MEMO_IN */
+		for (j = 0; j < pool_len[i]; j++)
+			pool[i][j] = (uint8_t)rnd();
+		if (i < 32) { /* valid codes of short path-like strings */
+			char s[40];
+			uint8_t enc[64];
+			size_t n = 1 + rnd() % 30, at = 1;
+
+			for (j = 0; j < n; j++)
+				s[j] = "abcdefghijklmnopqrstuvwxyz0123456789/-._"[rnd() % 40];
+			if (i % 8 == 0)
+				s[n / 2] = '\x01'; /* a rare code */
+			assert_true(h2o_hpack_encode_string(enc, s, n) <= sizeof(enc));
+			if (!(enc[0] & 0x80))
+				continue;
+			pool_len[i] = enc[0] & 0x7f;
+			memcpy(pool[i], enc + at, pool_len[i]);
+		}
+	}
+	for (i = 0; i < 20000; i++) {
+		size_t k = rnd() % 64, len = pool_len[k];
+		int rare_want = -1, rare_got = -2;
+		ssize_t n_want = gw_huff_decode(want, pool[k], len, &rare_want);
+		ssize_t n_got;
+
+		memset(got, 0x5a, sizeof(got));
+		n_got = gw_huff_decode_memo(&memo, got, pool[k], len, &rare_got);
+		assert_int_equal(n_got, n_want);
+		if (n_want >= 0) {
+			assert_int_equal(!!rare_got, !!rare_want);
+			assert_memory_equal(got, want, (size_t)n_want);
+			hits += len <= GW_HUFF_MEMO_IN;
+		}
+	}
+	assert_true(hits > 1000);
+	/* strings that differ only in their last byte, many of them in one slot */
+	for (i = 0; i < 4 * 256; i++) {
+		uint8_t s1[20];
+		int rare_want, rare_got;
+		ssize_t n_want, n_got;
+
+		memcpy(s1, pool[1], sizeof(s1));
+		s1[sizeof(s1) - 1] = (uint8_t)(i * 7);
+		n_want = gw_huff_decode(want, s1, sizeof(s1), &rare_want);
+		n_got = gw_huff_decode_memo(&memo, got, s1, sizeof(s1), &rare_got);
+		assert_int_equal(n_got, n_want);
+		if (n_want >= 0)
+			assert_memory_equal(got, want, (size_t)n_want);
+	}
+	/* a string that fails to decode is not remembered as anything */
+	{
+		const uint8_t eos[4] = { 0xff, 0xff, 0xff, 0xff };
+		int rare;
+
+		assert_int_equal(gw_huff_decode_memo(&memo, got, eos, sizeof(eos), &rare), -1);
+		assert_int_equal(gw_huff_decode_memo(&memo, got, eos, sizeof(eos), &rare), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +295,7 @@ int main(void)
 		cmocka_unit_test(the_code),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(from_h2o_encoder),
+		cmocka_unit_test(memo_same_as_decode),
 	};
 
 	return FG_RUN_TESTS(tests);
