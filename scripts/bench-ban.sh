@@ -20,7 +20,10 @@
 #      flood with the XDP program detached, and with it attached (the daemon's policy:
 #      per-source SYN limit, new-source limit 1000/s, edge.max_sources FG_BENCH_MAX_SOURCES),
 #      FG_BENCH_ROUNDS rounds interleaved. Target: flood-xdp >= 90% of clean; flood-noxdp
-#      reported next to it. What makes the cases comparable (issue 6):
+#      reported next to it, and the machine's bound: flood-floor, the same flood with
+#      bpf/floor.bpf.c's xdp_floor_keep_one in floodgate's place (native; it passes the
+#      client's one address and drops every other IPv4 packet, the least any filter
+#      does), so a miss shows whether it is the filter's or the receive path's. What makes the cases comparable (issue 6):
 #      - one flood: the live-frames engine (--engine live, no fallback) in every case. GRO on
 #        the server's veth gives it NAPI rings without XDP too; without them the kernel
 #        refuses XDP frames and fgflood fell back to AF_PACKET (0.2-0.5 Mpps, another flood).
@@ -310,12 +313,29 @@ case " $PARTS " in *" goodput "*)
 			NF == 10 { w = $1; printf "{\"daemon\": %.4f, \"daemon_runs_per_s\": %.0f, \"upstream\": %.4f, \"wrk\": null, \"receive\": %.4f}\n",
 				($3 - $2) / w, ($5 - $4) * 1e9 / w, ($7 - $6) / w, ($10 - $9) / w }'
 	}
+	# The floor of the goodput cases: bpf/floor.bpf.c's xdp_floor_keep_one, native, in
+	# floodgate's place - the least any filter does to keep wrk's one source and drop
+	# the rest of IPv4. What it leaves of the clean figure is the machine's bound.
+	floor_attach() {
+		local id map
+		inr ip link set dev "$IF_S" xdpdrv obj "$B/bpf/floor.bpf.o" sec xdp \
+			program xdp_floor_keep_one || return 1
+		id=$(inr ip -j link show dev "$IF_S" | jq -r '.[0].xdp.prog.id // empty')
+		map=$(bpftool -j prog show id "${id:-0}" 2>/dev/null | jq -r '.map_ids[0] // empty')
+		[ -n "$map" ] || return 1
+		# the client's 198.18.IDX.1, in network order
+		bpftool map update id "$map" key hex 00 00 00 00 \
+			value hex c6 12 "$(printf %02x "$IDX")" 01
+	}
 	goodput() { # goodput PLACEMENT CASE
 		local p=$1 c=$2 fpid= rps wcpu=0 p0 p1 fj='{}' cs
 		[ "$p" = separate ] && wcpu=1
 		fresh
-		if [ "$c" = flood-noxdp ]; then
+		if [ "$c" = flood-noxdp ] || [ "$c" = flood-floor ]; then
 			inr "$B/fgctl" --pin-dir "$PIN" detach "$IF_S" --keep-maps >/dev/null 2>&1
+		fi
+		if [ "$c" = flood-floor ]; then
+			floor_attach || die "Couldn't attach xdp_floor_keep_one to $IF_S"
 		fi
 		napi_pin
 		p0=$(passed)
@@ -338,10 +358,11 @@ case " $PARTS " in *" goodput "*)
 				die "no result from fgflood"
 		fi
 		p1=$(passed)
+		[ "$c" != flood-floor ] || inr ip link set dev "$IF_S" xdpdrv off
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
 		printf '  %-8s %-12s %9.0f req/s%s\n' "$p" "$c" "${rps:-0}" \
-			"$([ -n "$fpid" ] && jq -r --argjson x "$((${p1:-0} - ${p0:-0}))" \
-				'"  (flood: \(.engine) \(.flood_pps) pps accepted, \(.ring_drops) lost at the full ring; \($x) passed by XDP)"' <<<"$fj")"
+			"$([ -n "$fpid" ] && jq -r --argjson x "$((${p1:-0} - ${p0:-0}))" --arg c "$c" \
+				'"  (flood: \(.engine) \(.flood_pps) pps accepted, \(.ring_drops) lost at the full ring\(if $c == "flood-xdp" then "; \($x) passed by XDP" else "" end))"' <<<"$fj")"
 		jq -r --argjson r "${rps:-0}" '"    CPU shares mid-run: daemon \(.daemon * 100 | round)% (\(if $r > 0 then .daemon * 1e6 / $r * 10 | round / 10 else 0 end) us and \(if $r > 0 then .daemon_runs_per_s / $r * 100 | round / 100 else 0 end) runs per request), upstream \(.upstream * 100 | round)%, wrk \(if .wrk == null then "n/a (it ended first)" else "\(.wrk * 100 | round)%" end), receive (NAPI threads) \(.receive * 100 | round)%"' <<<"$cs"
 		jq -nc --arg p "$p" --arg c "$c" --argjson r "${rps:-0}" --argjson f "$fj" \
 			--argjson x "$((${p1:-0} - ${p0:-0}))" --argjson cs "$cs" \
@@ -351,14 +372,15 @@ case " $PARTS " in *" goodput "*)
 	for p in $PLACEMENTS; do
 		if [ "$p" = separate ]; then xps 1 2; else xps 0 0; fi
 		for _ in $(seq "$ROUNDS"); do
-			for c in clean flood-noxdp flood-xdp; do goodput "$p" "$c"; done
+			for c in clean flood-noxdp flood-xdp flood-floor; do goodput "$p" "$c"; done
 		done
 	done
 	G=$(jq -s --argjson pps "$FLOOD_PPS" --argjson rounds "$ROUNDS" --argjson maxsrc "${MAX_SOURCES:-null}" '
 		def med(f): map(f) | sort | .[length / 2 | floor];
 		group_by(.placement) | map({key: .[0].placement,
 		value: ((group_by(.case) | map({key: .[0].case, value: med(.rps)}) | from_entries
-			| . + {xdp_ratio: (."flood-xdp" / .clean), noxdp_ratio: (."flood-noxdp" / .clean)})
+			| . + {xdp_ratio: (."flood-xdp" / .clean), noxdp_ratio: (."flood-noxdp" / .clean),
+			       floor_ratio: (."flood-floor" / .clean)})
 			+ {flood_pps_accepted: (map(select(.case != "clean")) | group_by(.case)
 				| map({key: .[0].case, value: med(.flood_pps)}) | from_entries),
 			   flood_lost_at_ring: (map(select(.case != "clean")) | group_by(.case)
@@ -369,7 +391,7 @@ case " $PARTS " in *" goodput "*)
 				| from_entries)})})
 		| from_entries | . + {flood_pps: $pps, rounds: $rounds, max_sources: $maxsrc}' "$TMP/goodput.jsonl")
 	for p in $PLACEMENTS; do
-		echo "  $p, median of $ROUNDS rounds: $(jq -r --arg p "$p" '.[$p] | "clean \(.clean), flood without XDP \(."flood-noxdp") (\(.noxdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-noxdp") pps), flood with XDP \(."flood-xdp") (\(.xdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-xdp") pps, target >= 90%)"' <<<"$G")"
+		echo "  $p, median of $ROUNDS rounds: $(jq -r --arg p "$p" '.[$p] | "clean \(.clean), flood without XDP \(."flood-noxdp") (\(.noxdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-noxdp") pps), flood with XDP \(."flood-xdp") (\(.xdp_ratio * 100 | round)%, \(.flood_pps_accepted."flood-xdp") pps, target >= 90%); the floor filter \(."flood-floor") (\(.floor_ratio * 100 | round)%, \(.flood_pps_accepted."flood-floor") pps)"' <<<"$G")"
 	done
 	RESULT=$(jq -n --argjson r "$RESULT" --argjson g "$G" '$r + {goodput: $g}')
 	;;
