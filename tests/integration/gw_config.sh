@@ -64,6 +64,10 @@ check "directory as access log" ".access_log = \"$GW_DIR\"" \
 	"access_log: $GW_DIR is a directory (expected the log file)"
 check "directory as key store" ".store.path = \"$GW_DIR\"" \
 	"store.path: $GW_DIR is a directory (expected the database file)"
+check "key store in a missing directory" ".store.path = \"$GW_DIR/no-such-dir/keys.db\"" \
+	"store.path: $GW_DIR/no-such-dir/keys.db: its directory does not exist (the daemon creates the file, not its directory)"
+check "access log in a missing directory" ".access_log = \"$GW_DIR/no-such-dir/access.log\"" \
+	"access_log: $GW_DIR/no-such-dir/access.log: its directory does not exist (the daemon creates the file, not its directory)"
 printf '{"threads": 1}\n\0' >"$cfg"
 out=$(floodgate -t -c "$cfg" 2>&1)
 is "NUL byte: exit status 2" "$?" 2
@@ -99,13 +103,15 @@ gw_config >"$cfg"
 out=$(bounded 10 floodgate -c "$cfg" 2>&1)
 is "port in use: exit status 1" "$?" 1
 like "port in use: says which" "$out" "Couldn't listen on 127.0.0.1:$GW_PORT: Address already in use"
-gw_config ".store.path = \"$GW_DIR/no/such/dir/keys.db\"" >"$cfg"
+# what only opening shows (-t passes): a file that is not a database, a log procfs refuses
+printf 'not a database: sqlite says so\n%.0s' $(seq 50) >"$GW_DIR/notdb.db"
+gw_config ".store.path = \"$GW_DIR/notdb.db\"" >"$cfg"
 out=$(bounded 10 floodgate -c "$cfg" 2>&1)
 is "key store cannot be opened: exit status 1" "$?" 1
-like "key store: says why" "$out" "Couldn't open key store $GW_DIR/no/such/dir/keys.db"
-gw_config ".access_log = \"$GW_DIR/no/such/dir/access.log\"" >"$cfg"
+like "key store: says why" "$out" "Couldn't set up key store $GW_DIR/notdb.db: file is not a database"
+gw_config '.access_log = "/proc/fg-access.log"' >"$cfg"
 out=$(bounded 10 floodgate -c "$cfg" 2>&1)
 is "access log cannot be opened: exit status 1" "$?" 1
-like "access log: says why" "$out" "Couldn't open access log $GW_DIR/no/such/dir/access.log: No such file or directory"
+like "access log: says why" "$out" "Couldn't open access log /proc/fg-access.log: No such file or directory"
 
 finish

@@ -322,6 +322,29 @@ static bool is_directory(const char *path)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
+/* Why a file setting's file could not be created where it is: its directory (everything
+ * before the last '/', or "/") is missing or is not a directory; NULL when it is one.
+ * The daemon creates the database and the log, never the directories above them. */
+static const char *parent_problem(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+	size_t n;
+
+	if (!slash)
+		return NULL; /* resolve_path() made it absolute; a bare name is in "." */
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return "its directory's name is too long";
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (stat(dir, &st))
+		return errno == ENOENT || errno == ENOTDIR ? "its directory does not exist"
+							   : "its directory cannot be looked at";
+	return S_ISDIR(st.st_mode) ? NULL : "its directory is not a directory";
+}
+
 /* ---- rates ---- */
 
 int gw_limit_parse_rate(const char *text, double number, bool is_text, uint64_t burst,
@@ -2153,6 +2176,13 @@ static int parse_store(struct pctx *c, const struct node *root, gw_config_t *cfg
 			fail(c, &v, false, "%s is a directory (expected the database file)",
 			     cfg->store.path);
 			path_pop(c, s2);
+		} else if ((why = parent_problem(cfg->store.path))) {
+			member(&n, "path", &v);
+			path_push(c, &s2, ".path");
+			fail(c, &v, false,
+			     "%s: %s (the daemon creates the file, not its directory)",
+			     cfg->store.path, why);
+			path_pop(c, s2);
 		}
 		goto out;
 	}
@@ -2236,6 +2266,7 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 					    "edge",	  "abuse",  "server_header", NULL };
 	struct node r = { root, NULL, 0 }, n;
 	uint64_t threads = 0;
+	const char *why;
 	size_t saved;
 
 	if (want_type(c, &r, JSON_OBJECT, "an object at the top level") || check_keys(c, &r, keys))
@@ -2266,6 +2297,10 @@ static int parse_root(struct pctx *c, json_t *root, gw_config_t *cfg)
 			else if (is_directory(cfg->access_log))
 				fail(c, &n, false, "%s is a directory (expected the log file)",
 				     cfg->access_log);
+			else if ((why = parent_problem(cfg->access_log)))
+				fail(c, &n, false,
+				     "%s: %s (the daemon creates the file, not its directory)",
+				     cfg->access_log, why);
 		} else if (!json_is_null(n.v) && !json_is_false(n.v)) {
 			fail(c, &n, false,
 			     "expected a file path, or null / false for no access log");

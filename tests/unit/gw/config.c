@@ -183,9 +183,9 @@ static void valid_config(void **state)
 static void relative_paths_follow_the_file(void **state)
 {
 	char *text = replace(base, "/tmp/fg-unit-keys.db", "keys.db");
-	gw_config_t *c = load_ok("/etc/floodgate/t.json", text);
+	gw_config_t *c = load_ok("/tmp/t.json", text);
 
-	assert_string_equal(c->store.path, "/etc/floodgate/keys.db");
+	assert_string_equal(c->store.path, "/tmp/keys.db");
 	gw_config_unref(c);
 	free(text);
 }
@@ -384,6 +384,17 @@ static void positions_and_paths(void **state)
 			      "store.path: /tmp is a directory (expected the database file)");
 	expect_replaced_error("\"store\"", "\"access_log\": \"/\",\n\"store\"", "\"/\",",
 			      "access_log: / is a directory (expected the log file)");
+	/* the daemon creates the file, not the directories above it */
+	expect_replaced_error(
+		"\"/tmp/fg-unit-keys.db\"", "\"/nonexistent-fg/keys.db\"",
+		"\"/nonexistent-fg/keys.db\"",
+		"store.path: /nonexistent-fg/keys.db: its directory does not exist (the "
+		"daemon creates the file, not its directory)");
+	expect_replaced_error(
+		"\"store\"", "\"access_log\": \"/dev/null/access.log\",\n\"store\"",
+		"\"/dev/null/access.log\",",
+		"access_log: /dev/null/access.log: its directory is not a directory (the "
+		"daemon creates the file, not its directory)");
 	/* a long path is kept whole in messages; relative paths follow it */
 	n = PATH_MAX - 16;
 	longname = malloc(PATH_MAX + 2);
