@@ -463,6 +463,11 @@ static int request(struct fgctl_ctx *ctx, const struct keys_opts *o, const char 
 	memset(res, 0, sizeof(*res));
 	if (parse_url(url, &u, err, sizeof(err)))
 		return fgctl_bad(ctx, -EINVAL, "%s", err);
+	/* TLS options on a plain-HTTP URL would be silently unused: the operator meant TLS */
+	if (!u.tls && (o->cacert || o->insecure))
+		return fgctl_bad(ctx, -EINVAL,
+				 "%s applies to https:// admin URLs only; %s is plain HTTP",
+				 o->cacert ? "--cacert" : "--insecure", url);
 	if (u.tls && !o->insecure && o->cacert && (ret = check_cacert(ctx, o->cacert)))
 		return ret;
 	if ((ret = read_token(ctx, o, token, sizeof(token))))

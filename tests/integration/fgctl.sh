@@ -281,6 +281,11 @@ bad "--cacert a FIFO: refused at once" ca "$TMP/fifo"
 like "... says so" "$(cat "$TMP/err")" "Couldn't read CA file $TMP/fifo: not a regular file (a FIFO)"
 bad "--cacert a missing file: exit 2" ca "$TMP/nosuch"
 bad "--cacert ''" ca ""
+# TLS options with a plain-HTTP admin URL (were: silently unused)
+plain() { bounded 10 nsenter --net="/run/netns/$A" "$FGCTL" upstreams --admin "http://$SRV4:$PORT" --token-file "$TMP/token" "$@"; }
+bad "--insecure with an http:// admin URL" plain --insecure
+like "... says so" "$(cat "$TMP/err")" "--insecure applies to https:// admin URLs only; http://$SRV4:$PORT is plain HTTP"
+bad "--cacert with an http:// admin URL" plain --cacert /etc/ssl/certs/ca-certificates.crt
 printf 'abc\r\n' >"$TMP/crlftoken"
 out=$(tok "$TMP/crlftoken" 2>&1)
 like "--token-file ending in CR LF: the token is read (then the connection fails)" "$out" "Couldn't connect to the admin API"
