@@ -77,16 +77,26 @@ UNIT_BINS	:= $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
 BPFT_SRCS	:= $(wildcard tests/bpf/*.c)
 BPFT_BINS	:= $(patsubst %.c,$(BUILD)/%,$(BPFT_SRCS))
 
+# libFuzzer targets (tests/fuzz/*.c), built by clang with AddressSanitizer and UBSan over
+# their own instrumented copies of the daemon's sources; tests/run.sh's fuzz tier runs them.
+FUZZ_SRCS	:= $(wildcard tests/fuzz/*.c)
+FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SAN	:= -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_GW_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out userspace/gw/main.c,$(GW_SRCS)))
+FUZZ_COMMON_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(COMMON_SRCS))
+FUZZ_LIBS	:= $(BUILD)/fuzz/libfggw.a $(BUILD)/fuzz/libfgcommon.a
+
 BINS := $(if $(wildcard loader/main.c),$(BUILD)/fgctl) \
 	$(if $(wildcard userspace/gw/main.c),$(BUILD)/floodgate) $(TOOL_BINS)
 LIBS := $(LIBGW) $(LIBFGCTL) $(LIBCOMMON)
 
 ALL_OBJS := $(COMMON_OBJS) $(FGCTL_SRCS:%.c=$(BUILD)/%.o) $(GW_SRCS:%.c=$(BUILD)/%.o) \
 	    $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*/*.c)) \
-	    $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BPFT_SRCS:%.c=$(BUILD)/%.o)
+	    $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BPFT_SRCS:%.c=$(BUILD)/%.o) \
+	    $(FUZZ_GW_OBJS) $(FUZZ_COMMON_OBJS) $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 .PHONY: all deps test run bench-xdp bench-gw bench-ban bench-gw-ir fmt fmt-check install clean
-all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(BPFT_BINS)
+all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 
 # ---- BPF ----
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
@@ -149,6 +159,24 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
 $(BUILD)/tests/unit/gw/hpack $(BUILD)/tests/unit/gw/hpackdec: TEST_LIBS = -lnghttp2
 
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/unit -Itests
+
+# ---- fuzz targets ----
+$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) -Itests/unit -Itests -g -O1 $(FUZZ_SAN) $(WARN) -std=gnu11 \
+		-fno-strict-aliasing -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libfggw.a: $(FUZZ_GW_OBJS)
+$(BUILD)/fuzz/libfgcommon.a: $(FUZZ_COMMON_OBJS)
+$(FUZZ_LIBS):
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIBS) -lcmocka -lnghttp2 \
+		$(SYSLIBS) -ldl
 
 $(BUILD)/bpf $(BUILD)/include:
 	@mkdir -p $@

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="
-build-essential pkg-config clang llvm lld libelf-dev zlib1g-dev linux-libc-dev
+build-essential pkg-config clang llvm lld libelf-dev zlib1g-dev linux-libc-dev libclang-rt-dev
 libbpf-dev libxdp-dev bpftool xdp-tools
 libh2o-evloop-dev libjansson-dev libhiredis-dev libpcre2-dev libsqlite3-dev libssl-dev
 libcmocka-dev

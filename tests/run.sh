@@ -2,8 +2,9 @@
 # tests/run.sh - floodgate's one test runner.
 #
 # Runs the tiers in order - lint (house rules: formatting, test addresses), unit (host, no
-# root), bpf (BPF_PROG_TEST_RUN fixtures, root), integration (root, namespaces, real
-# servers) - and prints one TAP stream:
+# root), fuzz (libFuzzer targets of tests/fuzz/, a bounded, repeatable run each, no root),
+# bpf (BPF_PROG_TEST_RUN fixtures, root), integration (root, namespaces, real servers) -
+# and prints one TAP stream:
 # every test of every program renumbered as "ok N - tier/program: test", then the plan and
 # the closing line "N passed, N failed, N skipped".
 #
@@ -27,11 +28,11 @@ tiers=()
 filters=()
 for a in "$@"; do
 	case $a in
-	lint | unit | bpf | integration) tiers+=("$a") ;;
+	lint | unit | fuzz | bpf | integration) tiers+=("$a") ;;
 	*) filters+=("$a") ;;
 	esac
 done
-[ ${#tiers[@]} -eq 0 ] && tiers=(lint unit bpf integration)
+[ ${#tiers[@]} -eq 0 ] && tiers=(lint unit fuzz bpf integration)
 
 n=0 passed=0 failed=0 skipped=0
 skips=() failures=()
@@ -56,13 +57,14 @@ programs_of() { # the test programs of a tier, in a stable order
 	case $1 in
 	lint) ls tests/lint/*.sh 2>/dev/null | sort ;;
 	unit) [ -d "$BUILD/tests/unit" ] && find "$BUILD/tests/unit" -type f -perm -u+x | sort ;;
+	fuzz) [ -d "$BUILD/fuzz" ] && find "$BUILD/fuzz" -maxdepth 1 -type f -perm -u+x ! -name 'crash-*' | sort ;;
 	bpf) [ -d "$BUILD/tests/bpf" ] && find "$BUILD/tests/bpf" -type f -perm -u+x | sort ;;
 	integration) ls tests/integration/*.sh 2>/dev/null | sort ;;
 	esac
 }
 
 timeout_of() {
-	case $1 in lint | unit) echo 120 ;; bpf) echo 300 ;; *) echo 600 ;; esac
+	case $1 in lint | unit) echo 120 ;; fuzz | bpf) echo 300 ;; *) echo 600 ;; esac
 }
 
 run_program() { # run_program TIER PATH
@@ -71,7 +73,9 @@ run_program() { # run_program TIER PATH
 	[ "$tier" = unit ] && name=$tier/${prog#"$BUILD"/tests/unit/}
 	log=$LOGDIR/$(echo "$name" | tr / _).log
 	local t0=$SECONDS
-	timeout --kill-after=10 "$(timeout_of "$tier")" "$prog" >"$log" 2>&1
+	local cmd=("$prog")
+	[ "$tier" = fuzz ] && cmd=(tests/fuzz/tap.sh "$prog")
+	timeout --kill-after=10 "$(timeout_of "$tier")" "${cmd[@]}" >"$log" 2>&1
 	rc=$?
 	while IFS= read -r line; do
 		case $line in
@@ -109,7 +113,7 @@ run_program() { # run_program TIER PATH
 
 for tier in "${tiers[@]}"; do
 	echo "# tier: $tier"
-	if [ "$tier" != unit ] && [ "$tier" != lint ] && [ "$(id -u)" != 0 ]; then
+	if [ "$tier" != unit ] && [ "$tier" != lint ] && [ "$tier" != fuzz ] && [ "$(id -u)" != 0 ]; then
 		emit skip "$tier: every test" "needs root (BPF, namespaces)"
 		continue
 	fi

@@ -1277,8 +1277,9 @@ static int parse_health(struct pctx *c, const struct node *o, gw_upstream_t *u)
 		u->health.rise = (uint32_t)rise;
 		u->health.fall = (uint32_t)fall;
 		if (!request_path_ok(u->health.path, 1024)) {
-			struct node pn;
-			size_t s2;
+			/* the member was just read; were it not there, the error stays at n */
+			struct node pn = n;
+			size_t s2 = c->pathlen;
 
 			(void)WITH_MEMBER(c, &n, "path", &pn, s2);
 			fail(c, &pn, false,
@@ -1460,6 +1461,8 @@ static int parse_notify(struct pctx *c, const struct node *root, gw_config_t *cf
 	    !get_string(c, &n, "command", false, &cfg->notify.command) &&
 	    !get_uint(c, &n, "min_interval_s", 1, 86400 * 7, &cfg->notify.min_interval_s) &&
 	    cfg->notify.webhook && webhook_bad(cfg->notify.webhook)) {
+		w = n; /* the member was just read; were it not there, the error stays at n */
+		s2 = c->pathlen;
 		(void)WITH_MEMBER(c, &n, "webhook", &w, s2);
 		fail(c, &w, false, "%s", webhook_bad(cfg->notify.webhook));
 		path_pop(c, s2);
@@ -1640,10 +1643,10 @@ static int parse_cache(struct pctx *c, const struct node *root, gw_config_t *cfg
 			     (unsigned long long)(max / GW_CACHE_STRIPES), GW_CACHE_STRIPES);
 		/* the shared layer (cacheshared.h): Redis, the cluster's store */
 		if (!c->failed && !get_string(c, &n, "shared", false, &shared) && shared) {
-			struct node m;
-			size_t saved2;
+			struct node m = n;
+			size_t saved2 = c->pathlen;
 
-			WITH_MEMBER(c, &n, "shared", &m, saved2);
+			(void)WITH_MEMBER(c, &n, "shared", &m, saved2);
 			if (strcmp(shared, "none") && strcmp(shared, "redis"))
 				fail(c, &m, false, "expected \"none\" or \"redis\", got \"%s\"",
 				     shared);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# tests/fuzz/tap.sh BINARY - one libFuzzer target of tests/fuzz/ as a TAP program for
+# tests/run.sh's fuzz tier: the committed seeds (tests/fuzz/corpus/NAME/) in a scratch
+# corpus, then a fixed number of runs from a fixed seed, so a run is repeatable and
+# bounded (FG_FUZZ_RUNS scales the count; -timeout catches a hang in one input). A failure
+# leaves the input that caused it in build/fuzz/ and its report in the log.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+bin=$1
+name=$(basename "$bin")
+case $name in
+hpackdec) runs=300000 max_len=600 ;; # one connection's heads, each up to 255 bytes
+config) runs=20000 max_len=8192 ;;     # a config parse is a few hundred microseconds
+*) runs=100000 max_len=4096 ;;
+esac
+runs=$((runs * ${FG_FUZZ_RUNS:-100} / 100))
+work=$(mktemp -d /tmp/fg-fuzz.XXXXXX) || exit 1
+trap 'rm -rf "$work"' EXIT
+seeds=0
+for f in tests/fuzz/corpus/"$name"/*; do
+	[ -f "$f" ] && cp "$f" "$work/" && seeds=$((seeds + 1))
+done
+echo "1..1"
+out=$("$bin" "$work" -seed=1 -runs="$runs" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+	-artifact_prefix="$(dirname "$bin")/crash-$name-" 2>&1)
+rc=$?
+printf '%s\n' "$out" | tail -n 30 | sed 's/^/# /'
+cov=$(printf '%s\n' "$out" | grep -oE 'cov: [0-9]+' | tail -1)
+if [ $rc -eq 0 ]; then
+	echo "ok 1 - $runs runs from $seeds seeds, no failure (${cov:-cov: ?})"
+else
+	echo "not ok 1 - failed (exit $rc) within $runs runs: input saved as $(dirname "$bin")/crash-$name-*"
+fi
