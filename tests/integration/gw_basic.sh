@@ -77,7 +77,8 @@ is "... upstream target" "$(body n1 | jq -r .target)" "/v1/items/42"
 for p in "/v1/items/../../admin" "/v1/%2e%2e/admin" "//admin" "/v1/items/%2e%2e/%2e%2e/admin" "/admin"; do
 	is "404 for $p" "$(fetch n2 --path-as-is -H "X-API-Key: $PREM" "$URL$p")" 404
 done
-for p in "/v1/items%2F42" "/v1/%zz" "/v1/%00" "/../v1/items" "/v1/%2e%2e/%2e%2e/v1/items"; do
+for p in "/v1/items%2F42" "/v1/%zz" "/v1/%00" "/../v1/items" "/v1/%2e%2e/%2e%2e/v1/items" \
+	'/v1/items/..\admin' '/v1/items\42' '/v1/items/%5C42'; do
 	is "400 for $p" "$(fetch n3 --path-as-is -H "X-API-Key: $PREM" "$URL$p")" 400
 done
 is "400 body type" "$(body n3 | jq -r .type)" "urn:floodgate:problem:bad-request"

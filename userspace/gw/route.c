@@ -55,6 +55,8 @@ const char *gw_path_strerror(int err)
 		return "path goes above the root";
 	case GW_PATH_TOO_LONG:
 		return "path too long";
+	case GW_PATH_BACKSLASH:
+		return "backslash in path";
 	default:
 		return "ok";
 	}
@@ -109,6 +111,12 @@ int gw_route_normalize(const char *in, size_t len, char *out)
 				if (ch == '/' || ch == '\\')
 					return GW_PATH_ENCODED_SLASH;
 				i += 3;
+			} else if (ch == '\\') {
+				/* Some upstreams (IIS, frameworks on Windows) split segments at a
+				 * backslash as at '/': "/public/..<backslash>admin" would match
+				 * "/public/.*" here and reach /admin there. Refused like its encoded
+				 * form, not forwarded (it would go as %5C, which they decode too). */
+				return GW_PATH_BACKSLASH;
 			} else {
 				i++;
 			}
@@ -144,10 +152,7 @@ int gw_route_normalize(const char *in, size_t len, char *out)
 
 /* Bytes gw_route_is_normal() looks twice at: 1 for '/', 2 for those normalising changes. */
 static const uint8_t path_class[256] = {
-	[0x00 ... 0x1f] = 2,
-	[0x7f] = 2,
-	['%'] = 2,
-	['/'] = 1,
+	[0x00 ... 0x1f] = 2, [0x7f] = 2, ['%'] = 2, ['\\'] = 2, ['/'] = 1,
 };
 
 bool gw_route_is_normal(const char *in, size_t len)

@@ -29,6 +29,7 @@ enum gw_path_error {
 	GW_PATH_ENCODED_SLASH = -5, /* %2F or %5C: would change the segment structure */
 	GW_PATH_ESCAPES_ROOT = -6,  /* ".." above "/" */
 	GW_PATH_TOO_LONG = -7,	    /* over GW_PATH_MAX */
+	GW_PATH_BACKSLASH = -8,	    /* a raw backslash: a separator to some upstreams */
 };
 
 /* Longest path accepted (bytes, before decoding). */

@@ -71,6 +71,11 @@ static void encoded_attacks(void **state)
 	norm_bad("/v1%2f..%2fadmin", GW_PATH_ENCODED_SLASH);
 	norm_bad("/v1/items%2F42", GW_PATH_ENCODED_SLASH);
 	norm_bad("/v1/..%5cadmin", GW_PATH_ENCODED_SLASH);
+	/* and so is a raw backslash, which went upstream as %5C (found by tests/fuzz/path.c) */
+	norm_bad("/public/..\\admin", GW_PATH_BACKSLASH);
+	norm_bad("/v/0/item/SSSS\\S", GW_PATH_BACKSLASH);
+	assert_false(gw_route_is_normal("/public/..\\admin", 16));
+	assert_false(gw_route_is_normal("/a\\b", 4));
 	/* decoded once only: %252e stays a literal "%2e" */
 	norm_ok("/v1/%252e%252e/admin", "/v1/%2e%2e/admin");
 	norm_ok("/v1/it%65ms", "/v1/items");
@@ -106,6 +111,7 @@ static void refusals(void **state)
 	big[sizeof(big) - 1] = '\0';
 	norm_bad(big, GW_PATH_TOO_LONG);
 	assert_string_equal(gw_path_strerror(GW_PATH_ENCODED_SLASH), "encoded slash in path");
+	assert_string_equal(gw_path_strerror(GW_PATH_BACKSLASH), "backslash in path");
 }
 
 static void encode_for_upstream(void **state)
