@@ -42,6 +42,9 @@ is "api_key query parameter: 200" "$(fetch q "$URL/v1/items?x=1&api_key=$PREM&y=
 is "api_key is stripped before forwarding" "$(body q | jq -r .target)" "/v1/items?x=1&y=2"
 unlike "the key never reaches the upstream (query)" "$(body q)" "$PREM"
 is "a lone api_key leaves no '?'" "$(fetch q2 "$URL/v1/items?api_key=$PREM")" 200
+# some upstreams split the query at ';' too: an api_key there is removed as well
+is "api_key after ';' (key in the header): 200" "$(fetch q3 -H "X-API-Key: $PREM" "$URL/v1/items?x=1;api_key=$PREM&y=2")" 200
+is "... stripped before forwarding" "$(body q3 | jq -r .target)" "/v1/items?x=1&y=2"
 is "... target" "$(body q2 | jq -r .target)" "/v1/items"
 unlike "the key never reaches the upstream (header)" "$(body h)" "$PREM"
 unlike "the key never reaches the upstream (bearer)" "$(body b)" "$PREM"

@@ -189,15 +189,20 @@ int gw_apikey_locate(const gw_config_t *cfg, const gw_apikey_input_t *in, char *
 	return 0;
 }
 
+/* Pieces are cut at ';' too: some upstreams split the query there as at '&' (Python's
+ * parse_qs before 3.10, Go before 1.17; CVE-2021-23336), and to them "a=1;api_key=K"
+ * carries the key. Keys are read at '&' only; this is the removal, which must leave the
+ * parameter in no reading. A kept piece keeps the separator that preceded it. */
 size_t gw_apikey_strip_query(const char *q, size_t len, const char *param, size_t plen, char *out,
 			     size_t *removed)
 {
 	size_t i = 0, o = 0, n = 0;
+	char sep = '&';
 
 	while (i < len) {
 		size_t end = i, eq;
 
-		while (end < len && q[end] != '&')
+		while (end < len && q[end] != '&' && q[end] != ';')
 			end++;
 		for (eq = i; eq < end && q[eq] != '='; eq++)
 			;
@@ -205,10 +210,11 @@ size_t gw_apikey_strip_query(const char *q, size_t len, const char *param, size_
 			n++;
 		} else if (end > i) { /* empty pieces ("a&&b") go too */
 			if (o)
-				out[o++] = '&';
+				out[o++] = sep;
 			memcpy(out + o, q + i, end - i);
 			o += end - i;
 		}
+		sep = end < len ? q[end] : '&';
 		i = end + 1;
 	}
 	if (removed)
