@@ -14,6 +14,7 @@ config) runs=20000 max_len=8192 ;;     # a config parse is a few hundred microse
 path) runs=500000 max_len=600 ;;
 cacherec) runs=500000 max_len=1024 ;;
 apikey) runs=300000 max_len=600 ;;
+framing) runs=500000 max_len=600 ;;
 *) runs=100000 max_len=4096 ;;
 esac
 runs=$((runs * ${FG_FUZZ_RUNS:-100} / 100))

@@ -16,6 +16,13 @@ void gw_framing_scan(const char *buf, size_t len, gw_framing_t *f)
 {
 	const char *p = buf, *end = buf + len, *nl;
 
+	/* One empty line before the request line is skipped, as picohttpparser (h2o's)
+	 * does (RFC 9112 2.2): else it was taken for the request line, and the request
+	 * line for a field. */
+	if (p < end && *p == '\n')
+		p++;
+	else if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
 	/* the request line */
 	if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 		return;
