@@ -15,6 +15,7 @@ path) runs=500000 max_len=600 ;;
 cacherec) runs=500000 max_len=1024 ;;
 apikey) runs=300000 max_len=600 ;;
 framing) runs=500000 max_len=600 ;;
+upstream) runs=500000 max_len=1000 ;;
 *) runs=100000 max_len=4096 ;;
 esac
 runs=$((runs * ${FG_FUZZ_RUNS:-100} / 100))

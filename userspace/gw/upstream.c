@@ -169,6 +169,15 @@ static bool next_line(const char *buf, size_t len, size_t *pos, const char **lin
 	return true;
 }
 
+/* Whether [p, end) is field text: no control byte but HTAB, no DEL. */
+static bool field_text(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 ssize_t gw_upstream_parse_head(const char *buf, size_t len, gw_upstream_head_t *h)
 {
 	const char *line;
@@ -190,6 +199,11 @@ ssize_t gw_upstream_parse_head(const char *buf, size_t len, gw_upstream_head_t *
 	h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
 	h->reason = llen > 13 ? line + 13 : line + llen;
 	h->reason_len = llen > 13 ? llen - 13 : 0;
+	/* The reason goes into the client's status line (proxy.c): a bare CR, a NUL or
+	 * another control byte there would cut or split it (RFC 9112 4: HTAB, SP, VCHAR and
+	 * obs-text only); picohttpparser, h2o's, refuses them too. */
+	if (!field_text(h->reason, h->reason + h->reason_len))
+		return -1;
 	for (;;) {
 		const char *colon, *v, *end;
 		gw_upstream_header_t *f;
@@ -212,9 +226,8 @@ ssize_t gw_upstream_parse_head(const char *buf, size_t len, gw_upstream_head_t *
 			v++;
 		while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 			end--;
-		for (const char *p = v; p < end; p++)
-			if ((unsigned char)*p < 0x20 && *p != '\t')
-				return -1;
+		if (!field_text(v, end))
+			return -1;
 		f = &h->headers[h->nheaders++];
 		f->name = line;
 		f->name_len = (size_t)(colon - line);

@@ -74,7 +74,7 @@ static void value_bytes(void **state)
 			int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nX: a%.*sz\r\n\r\n",
 					 19, "bcdefghijklmnopqrst");
 			/* the value starts at 20 ("a"), then 19 letters, "z" */
-			bool bad = c < 0x20 && c != '\t';
+			bool bad = (c < 0x20 && c != '\t') || c == 0x7f;
 
 			head[21 + at] = (char)c;
 			assert_int_equal(gw_upstream_parse_head(head, (size_t)n, &h), bad ? -1 : n);
@@ -97,6 +97,12 @@ static void bad_heads(void **state)
 		"HTTP/1.1 200 OK\r\nA: 1\r\n folded\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nA: \x01\r\n\r\n",
 		"GARBAGE",
+		/* control bytes in the reason, which goes into the client's status line (a
+		 * bare CR would split it), and DEL in a value (found by tests/fuzz/upstream.c) */
+		"HTTP/1.1 200 OK\rX-Injected: 1\r\n\r\n",
+		"HTTP/1.1 404 Not\x01Found\r\n\r\n",
+		"HTTP/1.1 200 OK\x7f\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nA: b\x7f\r\n\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
