@@ -16,13 +16,7 @@
 
 #include "gw/apikey.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MUST(x)                                                                                    \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz/fuzz.h"
 
 static const char cfg_text[] =
 	"{\"listen\": [\"127.0.0.1:18080\"],"

@@ -12,13 +12,7 @@
 
 #include "gw/cacherec.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define MUST(x)                                                                                    \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz/fuzz.h"
 
 static int tchar(unsigned char c)
 {

@@ -2,7 +2,7 @@
 /*
  * framing.c - libFuzzer target: raw HTTP/1.x request heads through the framing check
  * (gw/framing.h) and through picohttpparser, the parser h2o 2.2.5 reads them with (its
- * phr_parse_request, exported by libh2o-evloop; declared here, Debian ships no header).
+ * phr_parse_request; fuzz.h).
  * For every head pico accepts whole, the Content-Length, Transfer-Encoding and Host
  * fields floodgate counts must be the fields pico found by those names: a field one of
  * them sees and the other does not is a request boundary the check would not judge
@@ -15,23 +15,7 @@
 
 #include "gw/framing.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct phr_header {
-	const char *name;
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len,
-		      const char **path, size_t *path_len, int *minor_version,
-		      struct phr_header *headers, size_t *num_headers, size_t last_len);
-
-#define MUST(x)                                                                                    \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz/fuzz.h"
 
 static unsigned named(const struct phr_header *h, size_t n, const char *name)
 {

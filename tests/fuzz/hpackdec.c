@@ -12,8 +12,7 @@
  */
 #define FG_FUZZ 1
 #include "../unit/gw/hpackdec.c"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

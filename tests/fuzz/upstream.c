@@ -2,7 +2,7 @@
 /*
  * upstream.c - libFuzzer target: what an upstream sends back, through floodgate's
  * response-head parser and chunked decoder (gw/upstream.h), against picohttpparser's
- * (h2o 2.2.5's own, exported by libh2o-evloop; declared here).
+ * (h2o 2.2.5's own; fuzz.h).
  *   - Head: a head floodgate accepts is one pico accepts too, of the same length, status,
  *     version and fields (values without trailing whitespace, which this pico keeps); no
  *     accepted name or value holds CR, LF or NUL (it would split the response it is
@@ -18,30 +18,7 @@
 
 #include "gw/upstream.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct phr_header {
-	const char *name;
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-};
-int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status,
-		       const char **msg, size_t *msg_len, struct phr_header *headers,
-		       size_t *num_headers, size_t last_len);
-struct phr_chunked_decoder {
-	size_t bytes_left_in_chunk;
-	char consume_trailer;
-	char _hex_count;
-	char _state;
-};
-ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
-
-#define MUST(x)                                                                                    \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz/fuzz.h"
 
 static void clean(const char *s, size_t len)
 {
