@@ -2,7 +2,8 @@
 # tests/fuzz/tap.sh BINARY - one libFuzzer target of tests/fuzz/ as a TAP program for
 # tests/run.sh's fuzz tier: the committed seeds (tests/fuzz/corpus/NAME/) in a scratch
 # corpus, then a fixed number of runs from a fixed seed, so a run is repeatable and
-# bounded (FG_FUZZ_RUNS scales the count; -timeout catches a hang in one input). A failure
+# bounded (FG_FUZZ_RUNS=P runs P % of each target's count, 100 by default; -timeout
+# catches a hang in one input). A failure
 # leaves the input that caused it in build/fuzz/ and its report in the log.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -18,7 +19,15 @@ framing) runs=500000 max_len=600 ;;
 upstream) runs=500000 max_len=1000 ;;
 *) runs=100000 max_len=4096 ;;
 esac
+case ${FG_FUZZ_RUNS:-100} in
+'' | *[!0-9]*)
+	printf '1..1\nnot ok 1 - FG_FUZZ_RUNS must be a percentage (a whole number), not %s\n' \
+		"'$FG_FUZZ_RUNS'"
+	exit 2
+	;;
+esac
 runs=$((runs * ${FG_FUZZ_RUNS:-100} / 100))
+[ "$runs" -gt 0 ] || runs=1
 work=$(mktemp -d /tmp/fg-fuzz.XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 seeds=0
