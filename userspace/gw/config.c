@@ -1276,15 +1276,22 @@ static int parse_health(struct pctx *c, const struct node *o, gw_upstream_t *u)
 	    !get_uint(c, &n, "rise", 1, 100, &rise) && !get_uint(c, &n, "fall", 1, 100, &fall)) {
 		u->health.rise = (uint32_t)rise;
 		u->health.fall = (uint32_t)fall;
-		if (!request_path_ok(u->health.path, 1024)) {
+		/* A '#' would start a fragment, which no request target carries (RFC 9112
+		 * 3.2): upstreams answer 400 and the checks would eject a healthy server. */
+		bool bad = !request_path_ok(u->health.path, 1024),
+		     frag = !bad && strchr(u->health.path, '#');
+
+		if (bad || frag) {
 			/* the member was just read; were it not there, the error stays at n */
 			struct node pn = n;
 			size_t s2 = c->pathlen;
 
 			(void)WITH_MEMBER(c, &n, "path", &pn, s2);
-			fail(c, &pn, false,
-			     "expected an absolute path of at most 1024 printable ASCII characters "
-			     "without spaces (\"/health\")");
+			fail(c, &pn, false, "%s",
+			     bad ? "expected an absolute path of at most 1024 printable ASCII "
+				   "characters without spaces (\"/health\")"
+				 : "a '#' (a fragment) cannot be sent in a request; a query ('?') "
+				   "can");
 			path_pop(c, s2);
 		} else if (u->health.timeout_ms > u->health.interval_ms)
 			fail(c, &n, false, "timeout_ms is longer than interval_ms");

@@ -324,6 +324,12 @@ static void control_characters_in_settings(void **state)
 		  "\"health_check\": {\"path\": \"/h\u00e9\"}}}",
 		  "upstreams.api.health_check.path: expected an absolute path of at most 1024 "
 		  "printable ASCII characters without spaces" },
+		{ "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\"}}",
+		  "\"upstreams\": {\"api\": {\"url\": \"http://127.0.0.1:18081\", "
+		  "\"health_check\": {\"path\": \"/health#x\"}}}",
+		  "upstreams.api.health_check.path: a '#' (a fragment) cannot be sent in a "
+		  "request; "
+		  "a query ('?') can" },
 		{ "\"store\"", "\"usage\": {\"endpoint\": \"/u\\u007f\"},\n\"store\"",
 		  "usage.endpoint: expected a path (\"/v1/usage\")" },
 		{ "\"store\"", "\"notify\": {\"command\": \"true\\nreboot\"},\n\"store\"",
