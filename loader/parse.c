@@ -452,6 +452,12 @@ int fgctl_parse(int argc, char *const argv[], struct fgctl_parsed *p, char *err,
 				p->group = argv[i];
 				return 0;
 			}
+			if (i + 1 < argc && !strcmp(argv[i + 1], "--"))
+				return errf(err, len,
+					    "'--' cannot split the words of a command: write it "
+					    "before them (fgctl -- %s ...) or after them (fgctl "
+					    "%s WORD -- ...)",
+					    argv[i], argv[i]);
 			if (i + 1 >= argc || argv[i + 1][0] == '-')
 				return errf(err, len, "'%s' needs one of: %s (see fgctl %s --help)",
 					    argv[i], group_list(argv[i], buf, sizeof(buf)),

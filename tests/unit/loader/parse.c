@@ -95,6 +95,12 @@ static void globals(void **state)
 	assert_true(p.help);
 	assert_null(p.cmd);
 	fgctl_parsed_free(&p);
+
+	/* "--" between a command's words says where it may go (it said "'edge' needs one
+	 * of: add or del", with add right there) */
+	assert_int_equal(PARSE(&p, err, "edge", "--", "add", "198.18.0.0/24"), -EINVAL);
+	assert_non_null(strstr(err, "'--' cannot split the words of a command"));
+	fgctl_parsed_free(&p);
 }
 
 static void help(void **state)
