@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tls13.c - TLS 1.3 AES-GCM record protection (see tls13.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include "gw/tls13.h"
+
+/* Counter blocks encrypted per EVP call: 1 KiB of keystream on the stack. */
+#define CTR_CHUNK 64
+
+static EVP_CIPHER *aes128_ecb, *aes256_ecb;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+/* Fetched once: an implicit fetch by name on every connection would take a lock. */
+static void fetch_ciphers(void)
+{
+	aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	aes256_ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+}
+
+int gw_tls13_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
+			  const char *label, uint8_t *out, size_t outlen)
+{
+	/* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, context<0> */
+	uint8_t info[2 + 1 + 255 + 1 + 1], t[EVP_MAX_MD_SIZE];
+	size_t llen = strlen(label), ilen, hlen = (size_t)EVP_MD_get_size(md), done = 0;
+	unsigned int tlen = 0;
+
+	if (outlen > 255 * hlen || outlen > 0xffff || 6 + llen > 255)
+		return -EINVAL;
+	info[0] = (uint8_t)(outlen >> 8);
+	info[1] = (uint8_t)outlen;
+	info[2] = (uint8_t)(6 + llen);
+	memcpy(info + 3, "tls13 ", 6);
+	memcpy(info + 9, label, llen);
+	info[9 + llen] = 0; /* empty context */
+	ilen = 10 + llen;
+	/* HKDF-Expand (RFC 5869): T(i) = HMAC(secret, T(i-1) | info | i) */
+	for (uint8_t i = 1; done < outlen; i++) {
+		uint8_t msg[EVP_MAX_MD_SIZE + sizeof(info) + 1];
+		size_t mlen = 0, n;
+
+		memcpy(msg, t, tlen);
+		mlen = tlen;
+		memcpy(msg + mlen, info, ilen);
+		mlen += ilen;
+		msg[mlen++] = i;
+		if (!HMAC(md, secret, (int)secret_len, msg, mlen, t, &tlen))
+			return -EINVAL;
+		n = outlen - done < tlen ? outlen - done : tlen;
+		memcpy(out + done, t, n);
+		done += n;
+		OPENSSL_cleanse(msg, sizeof(msg));
+	}
+	OPENSSL_cleanse(t, sizeof(t));
+	return 0;
+}
+
+/* GCM's block function: one AES block under the key. */
+static void aes_block(const unsigned char in[16], unsigned char out[16], const void *key)
+{
+	int outl;
+
+	EVP_EncryptUpdate((EVP_CIPHER_CTX *)key, out, &outl, in, 16);
+}
+
+/* GCM's counter function: `blocks` blocks of AES-CTR from ivec, the counter being its last
+ * 32 bits (big-endian), as CRYPTO_gcm128_*_ctr32 expect. Word-wide, since this loop and
+ * the EVP call are the whole per-byte cost of a record. */
+static void aes_ctr32(const unsigned char *in, unsigned char *out, size_t blocks, const void *key,
+		      const unsigned char ivec[16])
+{
+	uint64_t ctr[CTR_CHUNK * 2], ks[CTR_CHUNK * 2], prefix, tail;
+	uint32_t c = (uint32_t)ivec[12] << 24 | (uint32_t)ivec[13] << 16 | (uint32_t)ivec[14] << 8 |
+		     ivec[15];
+
+	memcpy(&prefix, ivec, 8);
+	memcpy(&tail, ivec + 8, 8);
+	while (blocks) {
+		size_t n = blocks < CTR_CHUNK ? blocks : CTR_CHUNK;
+		int outl;
+
+		for (size_t i = 0; i < n; i++, c++) {
+			uint32_t be = __builtin_bswap32(c);
+
+			ctr[2 * i] = prefix;
+			ctr[2 * i + 1] = tail;
+			memcpy((uint8_t *)&ctr[2 * i + 1] + 4, &be, 4);
+		}
+		EVP_EncryptUpdate((EVP_CIPHER_CTX *)key, (uint8_t *)ks, &outl, (uint8_t *)ctr,
+				  (int)(16 * n));
+		for (size_t i = 0; i < 2 * n; i++) {
+			uint64_t w;
+
+			memcpy(&w, in + 8 * i, 8);
+			w ^= ks[i];
+			memcpy(out + 8 * i, &w, 8);
+		}
+		in += 16 * n;
+		out += 16 * n;
+		blocks -= n;
+	}
+}
+
+/* Key and IV of the current secret; the previous contexts, if any, are replaced. */
+static int derive(gw_tls13_dir_t *d)
+{
+	uint8_t key[32];
+	EVP_CIPHER *cipher = d->key_len == 16 ? aes128_ecb : aes256_ecb;
+	EVP_CIPHER_CTX *aes = EVP_CIPHER_CTX_new();
+	GCM128_CONTEXT *gcm = NULL;
+	int err = -ENOMEM;
+
+	if (!aes || !cipher)
+		goto out;
+	if (gw_tls13_expand_label(d->md, d->secret, d->secret_len, "key", key, d->key_len) ||
+	    gw_tls13_expand_label(d->md, d->secret, d->secret_len, "iv", d->iv, GW_TLS13_IV)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (EVP_EncryptInit_ex2(aes, cipher, key, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(aes, 0) != 1)
+		goto out;
+	/* computes the hash key H = AES(0) through aes_block */
+	if (!(gcm = CRYPTO_gcm128_new(aes, aes_block)))
+		goto out;
+	if (d->gcm)
+		CRYPTO_gcm128_release(d->gcm);
+	EVP_CIPHER_CTX_free(d->aes);
+	d->gcm = gcm;
+	d->aes = aes;
+	d->seq = 0;
+	aes = NULL;
+	err = 0;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	EVP_CIPHER_CTX_free(aes);
+	return err;
+}
+
+int gw_tls13_dir_init(gw_tls13_dir_t *d, uint16_t suite, const uint8_t *secret, size_t secret_len)
+{
+	int err;
+
+	pthread_once(&fetch_once, fetch_ciphers);
+	memset(d, 0, sizeof(*d));
+	switch (suite) {
+	case GW_TLS13_AES_128_GCM_SHA256:
+		d->md = EVP_sha256();
+		d->key_len = 16;
+		break;
+	case GW_TLS13_AES_256_GCM_SHA384:
+		d->md = EVP_sha384();
+		d->key_len = 32;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (secret_len != (size_t)EVP_MD_get_size(d->md))
+		return -EINVAL;
+	memcpy(d->secret, secret, secret_len);
+	d->secret_len = secret_len;
+	err = derive(d);
+	if (err)
+		gw_tls13_dir_free(d);
+	return err;
+}
+
+int gw_tls13_dir_update(gw_tls13_dir_t *d)
+{
+	uint8_t next[GW_TLS13_SECRET_MAX];
+	int err = gw_tls13_expand_label(d->md, d->secret, d->secret_len, "traffic upd", next,
+					d->secret_len);
+
+	if (!err) {
+		memcpy(d->secret, next, d->secret_len);
+		err = derive(d);
+	}
+	OPENSSL_cleanse(next, sizeof(next));
+	if (err)
+		gw_tls13_dir_free(d);
+	return err;
+}
+
+void gw_tls13_dir_free(gw_tls13_dir_t *d)
+{
+	if (d->gcm)
+		CRYPTO_gcm128_release(d->gcm);
+	EVP_CIPHER_CTX_free(d->aes);
+	OPENSSL_cleanse(d, sizeof(*d));
+}
+
+/* The per-record nonce: the IV xor the 64-bit sequence number, right-aligned. */
+static void nonce(const gw_tls13_dir_t *d, uint8_t n[GW_TLS13_IV])
+{
+	memcpy(n, d->iv, GW_TLS13_IV);
+	for (int i = 0; i < 8; i++)
+		n[GW_TLS13_IV - 1 - i] ^= (uint8_t)(d->seq >> (8 * i));
+}
+
+static void put_header(uint8_t *h, size_t body)
+{
+	h[0] = GW_TLS13_APP_DATA; /* every protected record's outer type */
+	h[1] = 3;
+	h[2] = 3;
+	h[3] = (uint8_t)(body >> 8);
+	h[4] = (uint8_t)body;
+}
+
+size_t gw_tls13_seal(gw_tls13_dir_t *d, uint8_t type, const void *data, size_t len, uint8_t *out)
+{
+	uint8_t n[GW_TLS13_IV], *body = out + GW_TLS13_HEADER;
+	size_t body_len = len + 1 + GW_TLS13_TAG;
+
+	put_header(out, body_len);
+	memcpy(body, data, len);
+	body[len] = type;
+	nonce(d, n);
+	CRYPTO_gcm128_setiv(d->gcm, n, sizeof(n));
+	CRYPTO_gcm128_aad(d->gcm, out, GW_TLS13_HEADER);
+	CRYPTO_gcm128_encrypt_ctr32(d->gcm, body, body, len + 1, aes_ctr32);
+	CRYPTO_gcm128_tag(d->gcm, body + len + 1, GW_TLS13_TAG);
+	d->seq++;
+	return GW_TLS13_HEADER + body_len;
+}
+
+int gw_tls13_body_len(const uint8_t *hdr)
+{
+	size_t len = (size_t)hdr[3] << 8 | hdr[4];
+
+	if (hdr[0] != GW_TLS13_APP_DATA || hdr[1] != 3 || hdr[2] != 3 || len < GW_TLS13_TAG + 1 ||
+	    len > GW_TLS13_CIPHER_MAX)
+		return -EBADMSG;
+	return (int)len;
+}
+
+int gw_tls13_open(gw_tls13_dir_t *d, const uint8_t *rec, size_t reclen, uint8_t *out, size_t *len,
+		  uint8_t *type)
+{
+	uint8_t n[GW_TLS13_IV];
+	size_t clen, i;
+
+	if (reclen < GW_TLS13_HEADER || gw_tls13_body_len(rec) < 0 ||
+	    (size_t)gw_tls13_body_len(rec) != reclen - GW_TLS13_HEADER)
+		return -EBADMSG;
+	clen = reclen - GW_TLS13_HEADER - GW_TLS13_TAG;
+	nonce(d, n);
+	CRYPTO_gcm128_setiv(d->gcm, n, sizeof(n));
+	CRYPTO_gcm128_aad(d->gcm, rec, GW_TLS13_HEADER);
+	CRYPTO_gcm128_decrypt_ctr32(d->gcm, rec + GW_TLS13_HEADER, out, clen, aes_ctr32);
+	if (CRYPTO_gcm128_finish(d->gcm, rec + reclen - GW_TLS13_TAG, GW_TLS13_TAG))
+		goto bad;
+	/* the content type is the last non-zero byte; zeros after it are padding */
+	for (i = clen; i > 0 && !out[i - 1]; i--)
+		;
+	if (!i || i - 1 > GW_TLS13_PLAIN_MAX)
+		goto bad;
+	*type = out[i - 1];
+	*len = i - 1;
+	d->seq++;
+	return 0;
+bad:
+	OPENSSL_cleanse(out, clen);
+	return -EBADMSG;
+}
