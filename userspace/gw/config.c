@@ -590,12 +590,14 @@ static bool is_loopback(const struct sockaddr_storage *ss)
 
 static int parse_tls(struct pctx *c, const struct node *o, bool h2, SSL_CTX **out)
 {
-	static const char *const keys[] = { "certificates", "min_version", "session_tickets",
-					    "session_cache", NULL };
+	static const char *const keys[] = { "certificates",  "min_version",  "session_tickets",
+					    "session_cache", "fast_records", NULL };
 	static const char *const ckeys[] = { "cert", "key", NULL };
-	gw_tls_opts_t opts = {
-		.min_version = TLS1_2_VERSION, .tickets = true, .session_cache = true, .h2 = h2
-	};
+	gw_tls_opts_t opts = { .min_version = TLS1_2_VERSION,
+			       .tickets = true,
+			       .session_cache = true,
+			       .h2 = h2,
+			       .fast_records = true };
 	char *paths[2 * GW_TLS_CERTS_MAX] = { 0 };
 	char *minv = NULL, err[GW_CONFIG_ERRLEN];
 	struct node certs;
@@ -605,6 +607,7 @@ static int parse_tls(struct pctx *c, const struct node *o, bool h2, SSL_CTX **ou
 	if (want_type(c, o, JSON_OBJECT, "an object") || check_keys(c, o, keys) ||
 	    get_bool(c, o, "session_tickets", &opts.tickets) ||
 	    get_bool(c, o, "session_cache", &opts.session_cache) ||
+	    get_bool(c, o, "fast_records", &opts.fast_records) ||
 	    get_string(c, o, "min_version", false, &minv))
 		goto out;
 	if (minv) {

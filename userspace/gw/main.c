@@ -18,6 +18,7 @@
 #include "gw/fastfmt.h"
 #include "gw/hpack.h"
 #include "gw/hpackdec.h"
+#include "gw/tlsfast.h"
 #include "gw/server.h"
 
 #define EXIT_USAGE 2
@@ -93,6 +94,9 @@ int main(int argc, char **argv)
 	if (!gw_hpack_bound())
 		pr_warn("h2o's HTTP/2 response encoder is not bound to floodgate's (hpack.h): "
 			"responses cost more CPU");
+	if (!gw_tlsfast_bound())
+		pr_warn("h2o's TLS reads and writes are not bound to floodgate's record layer "
+			"(tlsfast.h): TLS 1.3 records cost more CPU");
 	if (!gw_hpackdec_bound())
 		pr_warn("h2o's HTTP/2 request decoder is not bound to floodgate's (hpackdec.h): "
 			"requests cost more CPU");

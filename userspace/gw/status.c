@@ -18,6 +18,7 @@
 #include "gw/metrics.h"
 #include "gw/server.h"
 #include "gw/status.h"
+#include "gw/tlsfast.h"
 #include "gw/topkeys.h"
 #include "gw/worker.h"
 
@@ -155,12 +156,14 @@ char *gw_status_json(size_t *len)
 int gw_status_metrics_append(char **buf, size_t *len)
 {
 	gw_ban_stats_t b;
+	gw_tlsfast_stats_t t;
 	char *more = NULL, *p;
 	int n, ret = gw_edge_metrics_append(buf, len);
 
 	if (ret)
 		return ret;
 	gw_ban_stats(&b);
+	gw_tlsfast_stats(&t);
 	n = asprintf(&more,
 		     "# HELP floodgate_bans_total Ban events, by what happened.\n"
 		     "# TYPE floodgate_bans_total counter\n"
@@ -176,12 +179,22 @@ int gw_status_metrics_append(char **buf, size_t *len)
 		     "layer: banned clients, suspects over their bucket.\n"
 		     "# TYPE floodgate_abuse_refused_total counter\n"
 		     "floodgate_abuse_refused_total{why=\"banned\"} %llu\n"
-		     "floodgate_abuse_refused_total{why=\"suspect\"} %llu\n",
+		     "floodgate_abuse_refused_total{why=\"suspect\"} %llu\n"
+		     "# HELP floodgate_tls_fast_records_total TLS 1.3 connections whose records "
+		     "floodgate protects itself (tlsfast.h), by event.\n"
+		     "# TYPE floodgate_tls_fast_records_total counter\n"
+		     "floodgate_tls_fast_records_total{event=\"reading_taken\"} %llu\n"
+		     "floodgate_tls_fast_records_total{event=\"writing_taken\"} %llu\n"
+		     "floodgate_tls_fast_records_total{event=\"left_to_openssl\"} %llu\n"
+		     "floodgate_tls_fast_records_total{event=\"closed_on_error\"} %llu\n"
+		     "floodgate_tls_fast_records_total{event=\"client_key_update\"} %llu\n",
 		     (unsigned long long)b.decided, (unsigned long long)b.installed,
 		     (unsigned long long)b.lifted, (unsigned long long)b.expired,
 		     (unsigned long long)b.refused_allow, (unsigned long long)b.tightened,
 		     (unsigned long long)b.active, (unsigned long long)b.l7_refused,
-		     (unsigned long long)b.suspect_refused);
+		     (unsigned long long)b.suspect_refused, (unsigned long long)t.rx_taken,
+		     (unsigned long long)t.tx_taken, (unsigned long long)t.declined,
+		     (unsigned long long)t.failed, (unsigned long long)t.key_updates);
 	if (n < 0)
 		return -ENOMEM;
 	p = realloc(*buf, *len + (size_t)n + 1);

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "gw/tls.h"
+#include "gw/tlsfast.h"
 
 /* Session-ID context: resumption is only offered to sessions made by floodgate. */
 #define SID_CTX		   "floodgate"
@@ -145,6 +146,9 @@ SSL_CTX *gw_tls_ctx_new(const gw_tls_opts_t *o, char *err, size_t errlen)
 		SSL_CTX_set_num_tickets(ctx, o->session_cache ? 1 : 0);
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, o->h2 ? (void *)1 : NULL);
+	/* -ENOSYS (not bound) leaves the context OpenSSL's; main() warns about it once */
+	if (o->fast_records)
+		gw_tlsfast_enable(ctx);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

@@ -25,6 +25,7 @@ typedef struct st_gw_tls_opts_t {
 	bool tickets;	    /* stateless session tickets */
 	bool session_cache; /* server-side session cache */
 	bool h2;	    /* offer h2 in ALPN (else http/1.1 only) */
+	bool fast_records;  /* TLS 1.3 AES-GCM records by tlsfast.h, not OpenSSL */
 } gw_tls_opts_t;
 
 /* A new server context, or NULL with a message in err ("Couldn't load ...: why"). */

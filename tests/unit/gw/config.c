@@ -747,7 +747,26 @@ static void tls_listeners(void **state)
 	assert_non_null(c->listeners[0].ssl_ctx);
 	assert_null(c->listeners[1].ssl_ctx);
 	assert_int_equal(SSL_CTX_get_min_proto_version(c->listeners[0].ssl_ctx), TLS1_3_VERSION);
+	/* fast_records is on by default: the key log feeds tlsfast.c */
+	assert_non_null(SSL_CTX_get_keylog_callback(c->listeners[0].ssl_ctx));
 	gw_config_unref(c);
+	free(text);
+
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}], \"fast_records\": false}}]",
+		 ec, eck);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	c = load_ok("t.json", text);
+	assert_null(SSL_CTX_get_keylog_callback(c->listeners[0].ssl_ctx));
+	gw_config_unref(c);
+	free(text);
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}], \"fast_records\": \"yes\"}}]",
+		 ec, eck);
+	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	expect_error(text, "\"yes\"", "listen[0].tls.fast_records: expected a boolean");
 	free(text);
 
 	/* the key of another certificate */
