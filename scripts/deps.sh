@@ -10,7 +10,7 @@ libbpf-dev libxdp-dev bpftool xdp-tools
 libh2o-evloop-dev libjansson-dev libhiredis-dev libpcre2-dev libsqlite3-dev libssl-dev
 libcmocka-dev
 iproute2 iputils-ping ethtool nftables iptables netsniff-ng tcpdump
-curl openssl redis-server wrk nghttp2-client libnghttp2-dev nginx haproxy sqlite3
+curl openssl gnutls-bin redis-server wrk nghttp2-client libnghttp2-dev nginx haproxy sqlite3
 clang-format gnuplot-nox jq procps psmisc util-linux python3
 chromium
 "

@@ -302,6 +302,30 @@ static int take_left(struct fast *f, void *buf, int num)
 	return (int)n;
 }
 
+/* A record that is not application data, or an empty one: 0 to go on reading, 1 for the
+ * client's close_notify, -EBADMSG for anything the client may not send. */
+static int handle_other(struct fast *f, uint8_t type, const uint8_t *plain, size_t plen)
+{
+	if (type == GW_TLS13_APP_DATA)
+		return 0; /* an empty record: allowed, and nothing to return */
+	if (type == GW_TLS13_ALERT && plen == 2 && plain[1] == 0) { /* close_notify */
+		f->eof = true;
+		return 1;
+	}
+	if (type == GW_TLS13_ALERT && plen == 2 && plain[1] == 90)
+		return 0; /* user_canceled: close_notify follows */
+	/* KeyUpdate, alone in its record: the only handshake message a client may send once
+	 * the handshake is done without being asked (section 4.6) */
+	if (type == GW_TLS13_HANDSHAKE && plen == 5 && plain[0] == 24 && !plain[1] && !plain[2] &&
+	    plain[3] == 1 && plain[4] <= 1) {
+		count(&stats.key_updates);
+		if (plain[4])
+			f->update_due = true;
+		return gw_tls13_dir_update(&f->rx) ? -ENOMEM : 0;
+	}
+	return -EBADMSG;
+}
+
 static int fast_read(SSL *ssl, struct fast *f, void *buf, int num)
 {
 	if (f->dead || num < 0)
@@ -339,7 +363,11 @@ static int fast_read(SSL *ssl, struct fast *f, void *buf, int num)
 		if (type == GW_TLS13_APP_DATA && plen) {
 			int n = (int)plen;
 
-			if (plain != buf) {
+			/* the inner plaintext (with its type byte and padding) did not fit, the
+			 * data itself may */
+			if (plain != buf && plen <= (size_t)num) {
+				memcpy(buf, plain, plen);
+			} else if (plain != buf) {
 				n = num;
 				memcpy(buf, plain, (size_t)num);
 				if (!(f->left = OPENSSL_malloc(plen - (size_t)num))) {
@@ -354,28 +382,14 @@ static int fast_read(SSL *ssl, struct fast *f, void *buf, int num)
 			f->last_err = SSL_ERROR_NONE;
 			return n;
 		}
+		err = handle_other(f, type, plain, plen);
 		drop_part(f);
-		if (type == GW_TLS13_APP_DATA)
-			continue; /* an empty record: allowed, and nothing to return */
-		if (type == GW_TLS13_ALERT && plen == 2 && plain[1] == 0) { /* close_notify */
-			f->eof = true;
+		if (err < 0)
+			return fail(f);
+		if (err > 0) {
 			f->last_err = SSL_ERROR_ZERO_RETURN;
 			return 0;
 		}
-		if (type == GW_TLS13_ALERT && plen == 2 && plain[1] == 90)
-			continue; /* user_canceled: close_notify follows */
-		/* KeyUpdate, alone in its record: the only handshake message a client may send
-		 * once the handshake is done without being asked (section 4.6) */
-		if (type == GW_TLS13_HANDSHAKE && plen == 5 && plain[0] == 24 && !plain[1] &&
-		    !plain[2] && plain[3] == 1 && plain[4] <= 1) {
-			count(&stats.key_updates);
-			if (plain[4])
-				f->update_due = true;
-			if (gw_tls13_dir_update(&f->rx))
-				return fail(f);
-			continue;
-		}
-		return fail(f);
 	}
 }
 

@@ -310,6 +310,37 @@ static void pieces(void **state)
 	assert_int_equal(read_all(p.s, got + 7, 16384 - 7, 7), 16384 - 7);
 	assert_int_equal(SSL_pending(p.s), 0);
 	assert_memory_equal(got, data, 16384);
+	/* a read of exactly the record's data: its type byte does not fit, the data does */
+	fill(data, 100);
+	assert_int_equal(SSL_write(p.c, data, 100), 100);
+	shuttle(&p);
+	assert_int_equal(SSL_read(p.s, got, 100), 100);
+	assert_int_equal(SSL_pending(p.s), 0);
+	assert_memory_equal(got, data, 100);
+	assert_int_equal(SSL_write(p.c, data, 100), 100);
+	shuttle(&p);
+	assert_int_equal(SSL_read(p.s, got, 99), 99);
+	assert_int_equal(SSL_pending(p.s), 1);
+	assert_int_equal(SSL_read(p.s, got + 99, 100), 1);
+	assert_memory_equal(got, data, 100);
+	/* 60 kB (four records) arriving in pieces of 1000 bytes, read 4 kB at a time */
+	{
+		static uint8_t big[60000], in[60000];
+		size_t got_n = 0;
+
+		fill(big, sizeof(big));
+		assert_int_equal(SSL_write(p.c, big, sizeof(big)), (int)sizeof(big));
+		wl = 0;
+		while ((n = BIO_read(p.c_out, wire + 0, 1000)) > 0) {
+			BIO_write(p.s_in, wire, n);
+			wl += n;
+			while ((n = SSL_read(p.s, in + got_n, 4096)) > 0)
+				got_n += (size_t)n;
+			assert_int_equal(SSL_get_error(p.s, n), SSL_ERROR_WANT_READ);
+		}
+		assert_int_equal(got_n, sizeof(big));
+		assert_memory_equal(in, big, sizeof(big));
+	}
 	/* 200 records in one flight */
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(SSL_write(p.c, data + i, 50), 50);
