@@ -8,8 +8,8 @@
  * every record through the provider interface (parameter lookups, IV length queries), about
  * 6,000 instructions for a 300-byte record, 20 times the cipher's own work. Here the AES key
  * schedule is done once per key (AES-ECB, used as GCM's block and counter functions) and
- * the GHASH is OpenSSL's CRYPTO_gcm128, which picks the CPU's carry-less multiply; a record
- * costs a few hundred instructions. The TLS handshake stays OpenSSL's (see tlsfast.h).
+ * the GHASH is OpenSSL's CRYPTO_gcm128, which picks the CPU's carry-less multiply; AES is
+ * AES-NI (EVP AES-ECB on a CPU without it). A record costs a few hundred instructions. The TLS handshake stays OpenSSL's (see tlsfast.h).
  */
 #ifndef GW_TLS13_H
 #define GW_TLS13_H
@@ -37,16 +37,23 @@
 #define GW_TLS13_HANDSHAKE 22
 #define GW_TLS13_APP_DATA  23
 
+struct gw_tls13_aes;
+
 typedef struct st_gw_tls13_dir_t {
 	GCM128_CONTEXT *gcm;
-	EVP_CIPHER_CTX *aes; /* AES-ECB under the traffic key */
-	const EVP_MD *md;    /* the suite's hash, for KeyUpdate */
+	struct gw_tls13_aes *aes; /* AES under the traffic key (AES-NI, else EVP AES-ECB) */
+	ctr128_f ctr;		  /* its counter mode, for GCM */
+	const EVP_MD *md;	  /* the suite's hash, for KeyUpdate */
 	uint8_t secret[GW_TLS13_SECRET_MAX];
 	size_t secret_len;
 	size_t key_len;
 	uint8_t iv[GW_TLS13_IV];
 	uint64_t seq; /* the next record's sequence number */
 } gw_tls13_dir_t;
+
+/* AES by AES-NI (on: the default when the CPU has it) or by EVP AES-ECB (off), for keys
+ * set up from now on; for the tests of both. 0, or -ENOTSUP when the CPU lacks AES-NI. */
+int gw_tls13_set_aesni(int on);
 
 /* HKDF-Expand-Label(secret, label, "", outlen) of section 7.1 with md. 0 or -EINVAL. */
 int gw_tls13_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,

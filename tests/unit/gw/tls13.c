@@ -8,7 +8,8 @@
  *   - open: its own records back, in place and not, padded records made with EVP, every
  *     single-bit change of a record refused (and the sequence number not advanced), bad
  *     headers, an all-zero inner plaintext;
- *   - KeyUpdate: the next secret is HKDF-Expand-Label(secret, "traffic upd").
+ *   - KeyUpdate: the next secret is HKDF-Expand-Label(secret, "traffic upd");
+ *   - seal, open and KeyUpdate with AES by AES-NI and by EVP (a CPU without AES-NI).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -320,13 +321,34 @@ static void bad_init(void **state)
 	gw_tls13_dir_free(&d);
 }
 
+/* AES-NI is what this machine uses; EVP AES-ECB is what a CPU without it would. */
+static int aesni(void **state)
+{
+	(void)state;
+	return gw_tls13_set_aesni(1);
+}
+
+static int evp(void **state)
+{
+	(void)state;
+	return gw_tls13_set_aesni(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rfc8448_key_iv),    cmocka_unit_test(expand_label_as_openssl),
-		cmocka_unit_test(seal_as_evp),	     cmocka_unit_test(open_records),
-		cmocka_unit_test(tampering_refused), cmocka_unit_test(headers),
-		cmocka_unit_test(key_update),	     cmocka_unit_test(bad_init),
+		cmocka_unit_test(rfc8448_key_iv),
+		cmocka_unit_test(expand_label_as_openssl),
+		cmocka_unit_test_setup(seal_as_evp, aesni),
+		cmocka_unit_test_setup(open_records, aesni),
+		cmocka_unit_test_setup(tampering_refused, aesni),
+		cmocka_unit_test_setup(key_update, aesni),
+		{ "seal_as_evp (EVP AES)", seal_as_evp, evp, NULL, NULL },
+		{ "open_records (EVP AES)", open_records, evp, NULL, NULL },
+		{ "tampering_refused (EVP AES)", tampering_refused, evp, NULL, NULL },
+		{ "key_update (EVP AES)", key_update, evp, NULL, NULL },
+		cmocka_unit_test(headers),
+		cmocka_unit_test(bad_init),
 	};
 
 	return FG_RUN_TESTS(tests);
