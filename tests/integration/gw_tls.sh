@@ -77,6 +77,7 @@ is "TLS 1.2: 200" "$(status_of --tls-max 1.2 -H "X-API-Key: $KEY" "$URL/v1/items
 is "... not taken over" "$(fast reading_taken)" "$r0"
 
 # ---- fast_records false: every record OpenSSL's ----
+KU=$(fast writing_taken_by_key_update)
 gw_stop
 gw_config '.listen[0].tls.fast_records = false' >"$GW_DIR/off.json"
 gw_start "$GW_DIR/off.json" "daemon starts with fast_records false" || finish
@@ -85,5 +86,6 @@ is "fast_records false: TLS 1.3 200" "$(status_of --tlsv1.3 -H "X-API-Key: $KEY"
 got=$(req --http1.1 --tlsv1.3 -H "X-API-Key: $KEY" "$URL/v1/fast" | sha256sum)
 is "... 1 MB answer byte for byte" "$got" "$want"
 is "... nothing taken over" "$(fast reading_taken)/$(fast writing_taken)/$(fast left_to_openssl)" "0/0/0"
+is "the sending side was taken over by counting, never by a KeyUpdate" "$KU" 0
 
 finish

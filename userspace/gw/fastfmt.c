@@ -125,6 +125,22 @@ int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...)
 		memcpy(s, num, n);
 		s[n] = '\0';
 		ret = (int)n;
+	} else if (fmt[0] == '%' && fmt[1] == '0' && fmt[2] == '2' && fmt[3] == 'x' && !fmt[4]) {
+		static const char hex[] = "0123456789abcdef";
+		unsigned v = va_arg(ap, unsigned);
+
+		if (v > 0xff) { /* more than two digits: glibc's */
+			va_end(ap);
+			va_start(ap, fmt);
+			ret = __vsprintf_chk(s, flag, slen, fmt, ap);
+			va_end(ap);
+			return ret;
+		}
+		check(2, slen);
+		s[0] = hex[v >> 4];
+		s[1] = hex[v & 15];
+		s[2] = '\0';
+		ret = 2;
 	} else if (fmt[0] == 'c' && !strcmp(fmt, fmt_cl)) {
 		n = gw_fastfmt_size(num, va_arg(ap, size_t));
 		check(sizeof("content-length: \r\n") - 1 + n, slen);

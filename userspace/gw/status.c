@@ -185,6 +185,8 @@ int gw_status_metrics_append(char **buf, size_t *len)
 		     "# TYPE floodgate_tls_fast_records_total counter\n"
 		     "floodgate_tls_fast_records_total{event=\"reading_taken\"} %llu\n"
 		     "floodgate_tls_fast_records_total{event=\"writing_taken\"} %llu\n"
+		     "floodgate_tls_fast_records_total{event=\"writing_taken_by_key_update\"} "
+		     "%llu\n"
 		     "floodgate_tls_fast_records_total{event=\"left_to_openssl\"} %llu\n"
 		     "floodgate_tls_fast_records_total{event=\"closed_on_error\"} %llu\n"
 		     "floodgate_tls_fast_records_total{event=\"client_key_update\"} %llu\n",
@@ -193,8 +195,9 @@ int gw_status_metrics_append(char **buf, size_t *len)
 		     (unsigned long long)b.refused_allow, (unsigned long long)b.tightened,
 		     (unsigned long long)b.active, (unsigned long long)b.l7_refused,
 		     (unsigned long long)b.suspect_refused, (unsigned long long)t.rx_taken,
-		     (unsigned long long)t.tx_taken, (unsigned long long)t.declined,
-		     (unsigned long long)t.failed, (unsigned long long)t.key_updates);
+		     (unsigned long long)t.tx_taken, (unsigned long long)t.tx_key_update,
+		     (unsigned long long)t.declined, (unsigned long long)t.failed,
+		     (unsigned long long)t.key_updates);
 	if (n < 0)
 		return -ENOMEM;
 	p = realloc(*buf, *len + (size_t)n + 1);

@@ -9,7 +9,6 @@
 
 #include <immintrin.h>
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
 
 #include "gw/tls13.h"
 
@@ -17,13 +16,47 @@
 #define CTR_CHUNK 64
 
 static EVP_CIPHER *aes128_ecb, *aes256_ecb;
+static EVP_MD *sha256, *sha384;
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 
-/* Fetched once: an implicit fetch by name on every connection would take a lock. */
-static void fetch_ciphers(void)
+/* Fetched once: an implicit fetch by name on every connection takes a lock and a property
+ * query (OpenSSL's one-shot HMAC() costs about 30,000 instructions for it). */
+static void fetch_algorithms(void)
 {
 	aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
 	aes256_ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
+/* HMAC (RFC 2104) over a fetched digest, for keys no longer than its block. */
+static int hmac(const EVP_MD *md, const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
+		uint8_t *out, unsigned *outlen)
+{
+	uint8_t pad[128], ih[EVP_MAX_MD_SIZE];
+	size_t bs = (size_t)EVP_MD_get_block_size(md);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned ilen = 0;
+	int ok;
+
+	if (!ctx || klen > bs || bs > sizeof(pad)) {
+		EVP_MD_CTX_free(ctx);
+		return -EINVAL;
+	}
+	memset(pad, 0x36, bs);
+	for (size_t i = 0; i < klen; i++)
+		pad[i] ^= key[i];
+	ok = EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, bs) &&
+	     EVP_DigestUpdate(ctx, msg, mlen) && EVP_DigestFinal_ex(ctx, ih, &ilen);
+	memset(pad, 0x5c, bs);
+	for (size_t i = 0; i < klen; i++)
+		pad[i] ^= key[i];
+	ok = ok && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, bs) &&
+	     EVP_DigestUpdate(ctx, ih, ilen) && EVP_DigestFinal_ex(ctx, out, outlen);
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(ih, sizeof(ih));
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EINVAL;
 }
 
 int gw_tls13_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
@@ -33,6 +66,12 @@ int gw_tls13_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret
 	uint8_t info[2 + 1 + 255 + 1 + 1], t[EVP_MAX_MD_SIZE];
 	size_t llen = strlen(label), ilen, hlen = (size_t)EVP_MD_get_size(md), done = 0;
 	unsigned int tlen = 0;
+
+	pthread_once(&fetch_once, fetch_algorithms);
+	if (hlen == 32 && sha256)
+		md = sha256;
+	else if (hlen == 48 && sha384)
+		md = sha384;
 
 	if (outlen > 255 * hlen || outlen > 0xffff || 6 + llen > 255)
 		return -EINVAL;
@@ -53,7 +92,7 @@ int gw_tls13_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret
 		memcpy(msg + mlen, info, ilen);
 		mlen += ilen;
 		msg[mlen++] = i;
-		if (!HMAC(md, secret, (int)secret_len, msg, mlen, t, &tlen))
+		if (hmac(md, secret, secret_len, msg, mlen, t, &tlen))
 			return -EINVAL;
 		n = outlen - done < tlen ? outlen - done : tlen;
 		memcpy(out + done, t, n);
@@ -329,7 +368,7 @@ int gw_tls13_dir_init(gw_tls13_dir_t *d, uint16_t suite, const uint8_t *secret, 
 {
 	int err;
 
-	pthread_once(&fetch_once, fetch_ciphers);
+	pthread_once(&fetch_once, fetch_algorithms);
 	memset(d, 0, sizeof(*d));
 	switch (suite) {
 	case GW_TLS13_AES_128_GCM_SHA256:

@@ -26,12 +26,15 @@ struct fast {
 	size_t part_have, part_need;
 	uint8_t *left; /* plaintext not yet returned */
 	size_t left_off, left_len;
-	int last_err;	 /* SSL_get_error's answer for our last call */
-	bool ours;	 /* the last SSL_read/write/shutdown was handled here */
-	bool eof;	 /* close_notify received */
-	bool dead;	 /* a fatal error: every call fails */
-	bool shut;	 /* close_notify sent: nothing may be written after it */
-	bool update_due; /* the client asked for our KeyUpdate */
+	int last_err;	     /* SSL_get_error's answer for our last call */
+	bool ours;	     /* the last SSL_read/write/shutdown was handled here */
+	bool eof;	     /* close_notify received */
+	bool dead;	     /* a fatal error: every call fails */
+	bool shut;	     /* close_notify sent: nothing may be written after it */
+	bool update_due;     /* the client asked for our KeyUpdate */
+	bool tx_counting;    /* the server's application secret is in use: count its records */
+	uint32_t tx_records; /* records OpenSSL wrote under it */
+	uint32_t tx_tickets; /* NewSessionTicket messages among them */
 };
 
 static int (*real_read)(SSL *, void *, int);
@@ -141,10 +144,29 @@ static void keylog(const SSL *ssl, const char *line)
 	}
 	if (unhex(hex, n, is_client ? f->csecret : f->ssecret))
 		return;
-	if (is_client)
+	if (is_client) {
 		f->csecret_len = n;
-	else
+	} else {
 		f->ssecret_len = n;
+		f->tx_counting = true;
+	}
+}
+
+/* OpenSSL's message callback: the records and messages it writes once the server's
+ * application key is in use, which before the takeover are its session tickets. */
+static void on_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+		   SSL *ssl, void *arg)
+{
+	struct fast *f;
+
+	(void)version, (void)arg;
+	if (!write_p || !(f = state(ssl)) || !f->tx_counting)
+		return;
+	if (content_type == SSL3_RT_HEADER)
+		f->tx_records++;
+	else if (content_type == SSL3_RT_HANDSHAKE && len &&
+		 *(const uint8_t *)buf == SSL3_MT_NEWSESSION_TICKET)
+		f->tx_tickets++;
 }
 
 int gw_tlsfast_enable(SSL_CTX *ctx)
@@ -155,6 +177,7 @@ int gw_tlsfast_enable(SSL_CTX *ctx)
 	if (ex_idx < 0)
 		return -ENOMEM;
 	SSL_CTX_set_keylog_callback(ctx, keylog);
+	SSL_CTX_set_msg_callback(ctx, on_msg);
 	return 0;
 }
 
@@ -172,6 +195,7 @@ void gw_tlsfast_stats(gw_tlsfast_stats_t *out)
 	out->declined = __atomic_load_n(&stats.declined, __ATOMIC_RELAXED);
 	out->failed = __atomic_load_n(&stats.failed, __ATOMIC_RELAXED);
 	out->key_updates = __atomic_load_n(&stats.key_updates, __ATOMIC_RELAXED);
+	out->tx_key_update = __atomic_load_n(&stats.tx_key_update, __ATOMIC_RELAXED);
 }
 
 /* The suite, when this connection can be ours: TLS 1.3, AES-GCM, handshake done. */
@@ -208,9 +232,17 @@ static void decide_tx(SSL *ssl, struct fast *f)
 	gw_tls13_dir_t d;
 
 	f->tx_mode = OPENSSL;
+	f->tx_counting = false;
 	if (!suite || !f->ssecret_len || gw_tls13_dir_init(&d, suite, f->ssecret, f->ssecret_len)) {
 		count(&stats.declined);
 		goto out;
+	}
+	/* Every record OpenSSL wrote under this key was a session ticket, one per record:
+	 * the count is the next sequence number. (Were the key log's moment and the records
+	 * ever to disagree, the counts would too, and the KeyUpdate below is used.) */
+	if (f->tx_records == f->tx_tickets) {
+		d.seq = f->tx_records;
+		goto taken;
 	}
 	/* OpenSSL sends a KeyUpdate under its own sequence number; the next secret starts at
 	 * sequence number 0. If OpenSSL cannot, it keeps the connection: nothing was sent. */
@@ -221,9 +253,11 @@ static void decide_tx(SSL *ssl, struct fast *f)
 		count(&stats.declined);
 		goto out;
 	}
+	f->update_due = false; /* that KeyUpdate also answers one the client asked for */
+	count(&stats.tx_key_update);
+taken:
 	f->tx = d;
 	f->tx_mode = FAST;
-	f->update_due = false; /* that KeyUpdate also answers one the client asked for */
 	count(&stats.tx_taken);
 out:
 	OPENSSL_cleanse(f->ssecret, sizeof(f->ssecret));

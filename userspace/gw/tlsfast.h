@@ -17,9 +17,13 @@
  *     record (SSL_has_pending). No application record of the client has been read yet, so
  *     the sequence number is 0. OpenSSL reads the handshake record by record (no read-ahead),
  *     so the client's first request, arriving with its Finished, is still in libh2o's buffer;
- *   - writing: at the first SSL_write, OpenSSL sends a KeyUpdate (SSL_key_update, RFC 8446
- *     section 4.6.3) and moves to the next server secret with sequence number 0, which is
- *     then ours; how many session tickets OpenSSL sent before does not matter.
+ *   - writing: at the first SSL_write. OpenSSL's message callback counts the records it
+ *     wrote under the server's application key (the key log says when that key came into
+ *     use), which are the session tickets: the count is the next sequence number. The
+ *     callback also counts the tickets themselves, and when the two counts differ (the key
+ *     log's moment and the records disagree, which OpenSSL 3.0 does not do) OpenSSL sends
+ *     a KeyUpdate instead (SSL_key_update, RFC 8446 section 4.6.3) and the next server
+ *     secret starts at sequence number 0;
  * After that OpenSSL never sees the connection's records again: a client's KeyUpdate is
  * handled here (and answered when it asks), close_notify is sent here, and the server's
  * own key is updated every 2^24 records (the AES-GCM limit of section 5.5).
@@ -35,11 +39,12 @@
 #define GW_TLSFAST_KEY_RECORDS (1ull << 24)
 
 typedef struct st_gw_tlsfast_stats_t {
-	uint64_t rx_taken;    /* connections whose reading became floodgate's */
-	uint64_t tx_taken;    /* ... whose writing */
-	uint64_t declined;    /* TLS 1.3 connections left to OpenSSL (suite, state) */
-	uint64_t failed;      /* connections closed on a bad record or an unexpected message */
-	uint64_t key_updates; /* KeyUpdates received from clients */
+	uint64_t rx_taken;	/* connections whose reading became floodgate's */
+	uint64_t tx_taken;	/* ... whose writing */
+	uint64_t declined;	/* TLS 1.3 connections left to OpenSSL (suite, state) */
+	uint64_t failed;	/* connections closed on a bad record or an unexpected message */
+	uint64_t key_updates;	/* KeyUpdates received from clients */
+	uint64_t tx_key_update; /* writing taken over with a KeyUpdate (the records not counted) */
 } gw_tlsfast_stats_t;
 
 /* Let connections of ctx (a server context) use the fast path: installs the key log

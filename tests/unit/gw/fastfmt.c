@@ -57,6 +57,17 @@ static void status_int(void **state)
 		SAME("%d", s);
 }
 
+/* OpenSSL's key log, a byte at a time; wider values go to glibc */
+static void hex_byte(void **state)
+{
+	(void)state;
+	for (unsigned v = 0; v < 0x300; v++)
+		SAME("%02x", v);
+	SAME("%02x", 0xdeadbeefu);
+	SAME("%02X", 0xabu);
+	SAME("%02xz", 0xabu);
+}
+
 static void content_length(void **state)
 {
 	static const size_t v[] = { 0, 1, 9, 10, 256, 65536, 4294967296ULL, SIZE_MAX };
@@ -151,12 +162,24 @@ static void int_fits(void)
 		_exit(4);
 }
 
+static void hex_too_long(void)
+{
+	chk(small, 1, 2, "%02x", 0xabu); /* 2 digits and the NUL in 2 bytes */
+}
+static void hex_fits(void)
+{
+	if (chk(small, 1, 3, "%02x", 0xabu) != 2 || strcmp(small, "ab"))
+		_exit(4);
+}
+
 static void overflow_aborts(void **state)
 {
 	char buf[128];
 
 	assert_int_equal(want(buf, sizeof(buf), H1_63), 63);
 	assert_int_equal(aborts(int_too_long), 1);
+	assert_int_equal(aborts(hex_too_long), 1);
+	assert_int_equal(aborts(hex_fits), 0);
 	assert_int_equal(aborts(status_too_long), 1);
 	assert_int_equal(aborts(status_fits), 0);
 	assert_int_equal(aborts(cl_too_long), 1);
@@ -175,9 +198,13 @@ static void bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(status_int),	   cmocka_unit_test(content_length),
-		cmocka_unit_test(h1_heads),	   cmocka_unit_test(others_go_to_glibc),
-		cmocka_unit_test(overflow_aborts), cmocka_unit_test(bound),
+		cmocka_unit_test(status_int),
+		cmocka_unit_test(hex_byte),
+		cmocka_unit_test(content_length),
+		cmocka_unit_test(h1_heads),
+		cmocka_unit_test(others_go_to_glibc),
+		cmocka_unit_test(overflow_aborts),
+		cmocka_unit_test(bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,8 @@
  *   - a record arriving a byte at a time; reads smaller than a record (SSL_pending);
  *     200 records in one flight;
  *   - the client's KeyUpdate, asked-for and not: the server follows it and answers;
+ *   - the sending side taken over at the count of OpenSSL's records (its session tickets),
+ *     and through a KeyUpdate when OpenSSL wrote something else first;
  *   - close_notify both ways; nothing written after the server's;
  *   - bad input: a changed byte, a plaintext record, an alert other than close_notify, a
  *     session ticket from the client, a KeyUpdate cut over two records: each closes the
@@ -258,6 +260,7 @@ static void suites(void **state)
 		gw_tlsfast_stats(&b);
 		assert_int_equal(b.rx_taken - a.rx_taken, 1);
 		assert_int_equal(b.tx_taken - a.tx_taken, 1);
+		assert_int_equal(b.tx_key_update, a.tx_key_update); /* the tickets counted */
 		assert_int_equal(b.failed, a.failed);
 		sess = SSL_get1_session(p.c);
 		assert_int_equal(SSL_SESSION_is_resumable(sess), 1);
@@ -270,6 +273,7 @@ static void suites(void **state)
 		gw_tlsfast_stats(&a);
 		assert_int_equal(a.rx_taken - b.rx_taken, 1);
 		assert_int_equal(a.tx_taken - b.tx_taken, 1);
+		assert_int_equal(a.tx_key_update, b.tx_key_update);
 		SSL_SESSION_free(sess);
 		free_pair(&p);
 		SSL_CTX_free(cctx);
@@ -372,6 +376,33 @@ static void key_updates(void **state)
 	}
 	gw_tlsfast_stats(&b);
 	assert_int_equal(b.key_updates - a.key_updates, 4);
+	assert_int_equal(b.failed, a.failed);
+	free_pair(&p);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
+/* A record OpenSSL wrote that is not a ticket (SSL_write_ex is not floodgate's): the counts
+ * differ, and the takeover goes through a KeyUpdate. */
+static void key_update_takeover(void **state)
+{
+	(void)state;
+	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
+	gw_tlsfast_stats_t a, b;
+	struct pair p;
+	size_t w;
+	char buf[16];
+
+	connect_pair(&p, sctx, cctx, NULL);
+	gw_tlsfast_stats(&a);
+	assert_int_equal(SSL_write_ex(p.s, "early", 5, &w), 1);
+	shuttle(&p);
+	assert_int_equal(SSL_read(p.c, buf, sizeof(buf)), 5);
+	send_both_ways(&p, 3000, 65536);
+	send_both_ways(&p, 20, 65536);
+	gw_tlsfast_stats(&b);
+	assert_int_equal(b.tx_key_update - a.tx_key_update, 1);
+	assert_int_equal(b.tx_taken - a.tx_taken, 1);
 	assert_int_equal(b.failed, a.failed);
 	free_pair(&p);
 	SSL_CTX_free(cctx);
@@ -541,9 +572,13 @@ static void left_to_openssl(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bound),	   cmocka_unit_test(suites),
-		cmocka_unit_test(pieces),	   cmocka_unit_test(key_updates),
-		cmocka_unit_test(close_notify),	   cmocka_unit_test(bad_records),
+		cmocka_unit_test(bound),
+		cmocka_unit_test(suites),
+		cmocka_unit_test(pieces),
+		cmocka_unit_test(key_updates),
+		cmocka_unit_test(key_update_takeover),
+		cmocka_unit_test(close_notify),
+		cmocka_unit_test(bad_records),
 		cmocka_unit_test(left_to_openssl),
 	};
 
