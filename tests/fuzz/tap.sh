@@ -18,6 +18,7 @@ apikey) runs=300000 max_len=600 ;;
 framing) runs=500000 max_len=600 ;;
 upstream) runs=500000 max_len=1000 ;;
 hpack) runs=40000 max_len=2000 ;;      # whole connections of heads
+tlsrec) runs=3000 max_len=8000 ;;      # a TLS handshake per input
 *) runs=100000 max_len=4096 ;;
 esac
 case ${FG_FUZZ_RUNS:-100} in
