@@ -180,7 +180,7 @@ jq -r '"## Gateway: instructions per request of the short answers (`make bench-g
 	"|---|---|---:|---:|---:|---:|---:|---:|---:|",
 	(.rows[] | "| \(.scenario) | \(if .proto == "h2" then "HTTP/2" else "HTTP/1.1" end) | \(.floodgate) | \(.same_answer) | \(.floor) | \(.floor_over_floodgate) | \(.floor_over_same) | \(.same_over_floodgate) | \(.floodgate_own) |"),
 	"",
-	"*floor / same answer* bounds what a gateway sending that answer through the HPACK encoder and decoder and the sprintf of libh2o itself can reach against the floor (floodgate replaces all three: gw/hpack.h, gw/hpackdec.h, gw/fastfmt.h); the 401 and 429 targets of issue 3 (>= 0.9) and the cache-hit target of issue 5 (>= 0.8) compare with it, and *floor / floodgate* is their instruction-count counterpart."' \
+	"*floor / same answer* bounds what a gateway sending that answer through the HPACK encoder and decoder, the sprintf of libh2o itself and OpenSSL'"'"'s TLS records can reach against the floor (floodgate replaces all four: gw/hpack.h, gw/hpackdec.h, gw/fastfmt.h, gw/tlsfast.h); the 401 and 429 targets of issue 3 (>= 0.9) and the cache-hit target of issue 5 (>= 0.8) compare with it, and *floor / floodgate* is their instruction-count counterpart."' \
 	"$OUT/gw-ir.json" >"$W/run/gw-ir.md" || die "Couldn't write the report"
 cat "$W/run/gw-ir.md"
 if [ "${FG_BENCH_GW_DOC:-1}" = 1 ]; then
