@@ -726,6 +726,19 @@ static void make_cert(const char *dir, const char *type, char *cert, char *key)
 	EVP_PKEY_free(pk);
 }
 
+/* The base config with one TLS listener: cert and key, and `extra` members of its "tls"
+ * object (", \"name\": value", or ""). */
+static char *with_tls(const char *cert, const char *key, const char *extra)
+{
+	char listen[2560];
+
+	snprintf(listen, sizeof(listen),
+		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
+		 "\"%s\", \"key\": \"%s\"}]%s}}]",
+		 cert, key, extra);
+	return replace(base, "[\"127.0.0.1:18080\"]", listen);
+}
+
 static void tls_listeners(void **state)
 {
 	char dir[] = "/tmp/fg-unit-tls-XXXXXX", ec[128], eck[128], rsa[128], rsak[128];
@@ -752,29 +765,17 @@ static void tls_listeners(void **state)
 	gw_config_unref(c);
 	free(text);
 
-	snprintf(listen, sizeof(listen),
-		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
-		 "\"%s\", \"key\": \"%s\"}], \"fast_records\": false}}]",
-		 ec, eck);
-	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	text = with_tls(ec, eck, ", \"fast_records\": false");
 	c = load_ok("t.json", text);
 	assert_null(SSL_CTX_get_keylog_callback(c->listeners[0].ssl_ctx));
 	gw_config_unref(c);
 	free(text);
-	snprintf(listen, sizeof(listen),
-		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
-		 "\"%s\", \"key\": \"%s\"}], \"fast_records\": \"yes\"}}]",
-		 ec, eck);
-	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	text = with_tls(ec, eck, ", \"fast_records\": \"yes\"");
 	expect_error(text, "\"yes\"", "listen[0].tls.fast_records: expected a boolean");
 	free(text);
 
 	/* the key of another certificate */
-	snprintf(listen, sizeof(listen),
-		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
-		 "\"%s\", \"key\": \"%s\"}]}}]",
-		 ec, rsak);
-	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	text = with_tls(ec, rsak, "");
 	expect_error(text, "[{\"cert\"", "listen[0].tls.certificates: ");
 	expect_error(text, "[{\"cert\"", "does not match");
 	free(text);
@@ -788,20 +789,13 @@ static void tls_listeners(void **state)
 	expect_error(text, "[{\"cert\"", "does not match");
 	free(text);
 
-	snprintf(listen, sizeof(listen),
-		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
-		 "\"%s/missing.crt\", \"key\": \"%s\"}]}}]",
-		 dir, eck);
-	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	snprintf(listen, sizeof(listen), "%s/missing.crt", dir);
+	text = with_tls(listen, eck, "");
 	expect_error(text, "[{\"cert\"", "Couldn't read certificate");
 	expect_error(text, "[{\"cert\"", "No such file or directory");
 	free(text);
 
-	snprintf(listen, sizeof(listen),
-		 "[{\"address\": \"127.0.0.1:18443\", \"tls\": {\"certificates\": [{\"cert\": "
-		 "\"%s\", \"key\": \"%s\"}], \"min_version\": \"1.1\"}}]",
-		 ec, eck);
-	text = replace(base, "[\"127.0.0.1:18080\"]", listen);
+	text = with_tls(ec, eck, ", \"min_version\": \"1.1\"");
 	expect_error(text, "\"1.1\"", "listen[0].tls.min_version: must be \"1.2\" or \"1.3\"");
 	free(text);
 

@@ -423,22 +423,6 @@ static void mutated(void **state)
 	}
 }
 
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned v;
-
-	for (; *hex; hex += 2) {
-		if (*hex == ' ') {
-			hex--;
-			continue;
-		}
-		assert_int_equal(sscanf(hex, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* Heads the fast path must take, or leave to libh2o, made byte by byte. The comment
  * says which; `fast` is checked. */
 static void by_hand(void **state)
@@ -491,7 +475,7 @@ static void by_hand(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t n = unhex(cases[i].hex, blk);
+		size_t n = fg_unhex(cases[i].hex, blk);
 
 		sides_init(4096);
 		check(blk, n, cases[i].trailers);
@@ -512,9 +496,9 @@ static void outlives_eviction(void **state)
 	(void)state;
 	sides_init(4096);
 	/* insert x-key: v1 (libh2o), then use it by index 62 (fast) */
-	n = unhex("82 86 84 01 01 61 40 05 782d6b6579 02 7631", blk);
+	n = fg_unhex("82 86 84 01 01 61 40 05 782d6b6579 02 7631", blk);
 	check(blk, n, 0);
-	n = unhex("82 86 84 01 01 61 be", blk);
+	n = fg_unhex("82 86 84 01 01 61 be", blk);
 	parse(&ours, blk, n, 0);
 	assert_true(ours.took_fast);
 	assert_int_equal(ours.req.headers.size, 1);

@@ -24,17 +24,6 @@ static uint64_t rnd(void)
 	return fg_xorshift64(&rng);
 }
 
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned v;
-
-	for (; *hex; hex += 2)
-		if (sscanf(hex, "%2x", &v) == 1)
-			out[n++] = (uint8_t)v;
-	return n;
-}
-
 static void decodes_to(const uint8_t *in, size_t len, const char *want, size_t want_len)
 {
 	static char out[16384];
@@ -73,7 +62,7 @@ static void rfc_examples(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
-		decodes_to(in, unhex(ex[i].hex, in), ex[i].text, strlen(ex[i].text));
+		decodes_to(in, fg_unhex(ex[i].hex, in), ex[i].text, strlen(ex[i].text));
 	decodes_to(in, 0, "", 0);
 }
 

@@ -31,17 +31,6 @@ static void fill(uint8_t *p, size_t n)
 		p[i] = (uint8_t)fg_xorshift64(&rng);
 }
 
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned v;
-
-	for (; *hex; hex += 2)
-		if (sscanf(hex, "%2x", &v) == 1)
-			out[n++] = (uint8_t)v;
-	return n;
-}
-
 /* OpenSSL's HKDF-Expand with the TLS 1.3 label, built here independently of tls13.c. */
 static void ossl_expand_label(const char *md, const uint8_t *secret, size_t slen, const char *label,
 			      uint8_t *out, size_t outlen)
@@ -77,9 +66,9 @@ static void rfc8448_key_iv(void **state)
 	/* RFC 8448 section 3, {server} derive write traffic keys for handshake data */
 	uint8_t secret[32], key[16], iv[12], want_key[16], want_iv[12];
 
-	unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38", secret);
-	unhex("3fce516009c21727d0f2e4e86ee403bc", want_key);
-	unhex("5d313eb2671276ee13000b30", want_iv);
+	fg_unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38", secret);
+	fg_unhex("3fce516009c21727d0f2e4e86ee403bc", want_key);
+	fg_unhex("5d313eb2671276ee13000b30", want_iv);
 	assert_int_equal(gw_tls13_expand_label(EVP_sha256(), secret, 32, "key", key, 16), 0);
 	assert_int_equal(gw_tls13_expand_label(EVP_sha256(), secret, 32, "iv", iv, 12), 0);
 	assert_memory_equal(key, want_key, 16);
