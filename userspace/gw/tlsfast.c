@@ -35,6 +35,8 @@ struct fast {
 	bool tx_counting;    /* the server's application secret is in use: count its records */
 	uint32_t tx_records; /* records OpenSSL wrote under it */
 	uint32_t tx_tickets; /* NewSessionTicket messages among them */
+	bool rx_counting;    /* the handshake is done: count the records OpenSSL reads */
+	uint32_t rx_records; /* ... which must be none when reading is taken over */
 };
 
 static int (*real_read)(SSL *, void *, int);
@@ -153,20 +155,38 @@ static void keylog(const SSL *ssl, const char *line)
 }
 
 /* OpenSSL's message callback: the records and messages it writes once the server's
- * application key is in use, which before the takeover are its session tickets. */
+ * application key is in use, which before the takeover are its session tickets; the
+ * records it reads once the handshake is done, which before the takeover are none. */
 static void on_msg(int write_p, int version, int content_type, const void *buf, size_t len,
 		   SSL *ssl, void *arg)
 {
 	struct fast *f;
 
 	(void)version, (void)arg;
-	if (!write_p || !(f = state(ssl)) || !f->tx_counting)
+	if (!(f = state(ssl)))
+		return;
+	if (!write_p) {
+		if (f->rx_counting && content_type == SSL3_RT_HEADER)
+			f->rx_records++;
+		return;
+	}
+	if (!f->tx_counting)
 		return;
 	if (content_type == SSL3_RT_HEADER)
 		f->tx_records++;
 	else if (content_type == SSL3_RT_HANDSHAKE && len &&
 		 *(const uint8_t *)buf == SSL3_MT_NEWSESSION_TICKET)
 		f->tx_tickets++;
+}
+
+/* OpenSSL's info callback: from the end of the handshake on, OpenSSL's reads count. */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+	struct fast *f;
+
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_DONE) && (f = state(ssl)))
+		f->rx_counting = true;
 }
 
 int gw_tlsfast_enable(SSL_CTX *ctx)
@@ -178,6 +198,7 @@ int gw_tlsfast_enable(SSL_CTX *ctx)
 		return -ENOMEM;
 	SSL_CTX_set_keylog_callback(ctx, keylog);
 	SSL_CTX_set_msg_callback(ctx, on_msg);
+	SSL_CTX_set_info_callback(ctx, on_info);
 	return 0;
 }
 
@@ -216,7 +237,8 @@ static void decide_rx(SSL *ssl, struct fast *f)
 	uint16_t suite = suite_of(ssl);
 
 	f->rx_mode = OPENSSL;
-	if (suite && f->csecret_len && !SSL_has_pending(ssl) &&
+	/* sequence number 0: OpenSSL has read no record since the handshake and holds none */
+	if (suite && f->csecret_len && f->rx_counting && !f->rx_records && !SSL_has_pending(ssl) &&
 	    !gw_tls13_dir_init(&f->rx, suite, f->csecret, f->csecret_len)) {
 		f->rx_mode = FAST;
 		count(&stats.rx_taken);

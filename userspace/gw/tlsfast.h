@@ -13,10 +13,11 @@
  * How a connection is taken over, and why it is exact:
  *   - the traffic secrets come from OpenSSL's key log callback (the only interface to them
  *     in OpenSSL 3.0), kept in the connection's ex_data, never logged;
- *   - reading: at the first SSL_read after the handshake, when OpenSSL holds no buffered
- *     record (SSL_has_pending). No application record of the client has been read yet, so
- *     the sequence number is 0. OpenSSL reads the handshake record by record (no read-ahead),
- *     so the client's first request, arriving with its Finished, is still in libh2o's buffer;
+ *   - reading: at the first SSL_read after the handshake, when OpenSSL has read no record
+ *     since the handshake ended (its message and info callbacks count them) and holds none
+ *     (SSL_has_pending): the sequence number is 0. OpenSSL reads the handshake record by
+ *     record (no read-ahead), so the client's first request, arriving with its Finished,
+ *     is still in libh2o's buffer; otherwise reading stays OpenSSL's;
  *   - writing: at the first SSL_write. OpenSSL's message callback counts the records it
  *     wrote under the server's application key (the key log says when that key came into
  *     use), which are the session tickets: the count is the next sequence number. The

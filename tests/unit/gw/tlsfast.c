@@ -9,7 +9,8 @@
  *     200 records in one flight;
  *   - the client's KeyUpdate, asked-for and not: the server follows it and answers;
  *   - the sending side taken over at the count of OpenSSL's records (its session tickets),
- *     and through a KeyUpdate when OpenSSL wrote something else first;
+ *     and through a KeyUpdate when OpenSSL wrote something else first; the reading side
+ *     left to OpenSSL when OpenSSL read a record first;
  *   - close_notify both ways; nothing written after the server's;
  *   - bad input: a changed byte, a plaintext record, an alert other than close_notify, a
  *     session ticket from the client, a KeyUpdate cut over two records: each closes the
@@ -409,6 +410,34 @@ static void key_update_takeover(void **state)
 	SSL_CTX_free(sctx);
 }
 
+/* A record OpenSSL read itself (SSL_read_ex is not floodgate's) before the first SSL_read:
+ * the sequence number is no longer 0, and reading stays OpenSSL's. */
+static void read_by_openssl_first(void **state)
+{
+	(void)state;
+	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
+	gw_tlsfast_stats_t a, b;
+	struct pair p;
+	size_t r;
+	char buf[16];
+
+	connect_pair(&p, sctx, cctx, NULL);
+	gw_tlsfast_stats(&a);
+	assert_int_equal(SSL_write(p.c, "first", 5), 5);
+	shuttle(&p);
+	assert_int_equal(SSL_read_ex(p.s, buf, sizeof(buf), &r), 1);
+	assert_int_equal(r, 5);
+	send_both_ways(&p, 3000, 100);
+	gw_tlsfast_stats(&b);
+	assert_int_equal(b.rx_taken, a.rx_taken);
+	assert_int_equal(b.tx_taken - a.tx_taken, 1);
+	assert_int_equal(b.declined - a.declined, 1);
+	assert_int_equal(b.failed, a.failed);
+	free_pair(&p);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
 static void close_notify(void **state)
 {
 	(void)state;
@@ -577,6 +606,7 @@ int main(void)
 		cmocka_unit_test(pieces),
 		cmocka_unit_test(key_updates),
 		cmocka_unit_test(key_update_takeover),
+		cmocka_unit_test(read_by_openssl_first),
 		cmocka_unit_test(close_notify),
 		cmocka_unit_test(bad_records),
 		cmocka_unit_test(left_to_openssl),
