@@ -63,6 +63,12 @@ static void client_keylog(const SSL *ssl, const char *line)
 	}
 }
 
+/* The contexts most tests share: the server's with fast_records, a TLS 1.3 client's. */
+static SSL_CTX *fast_sctx, *tls13_cctx;
+
+static SSL_CTX *server_ctx(bool fast);
+static SSL_CTX *client_ctx(int max_version, const char *suites);
+
 static int setup(void **state)
 {
 	EVP_PKEY *pk = EVP_EC_gen("P-256");
@@ -91,12 +97,16 @@ static int setup(void **state)
 	fclose(f);
 	X509_free(x);
 	EVP_PKEY_free(pk);
+	fast_sctx = server_ctx(true);
+	tls13_cctx = client_ctx(TLS1_3_VERSION, NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	SSL_CTX_free(fast_sctx);
+	SSL_CTX_free(tls13_cctx);
 	unlink(crt);
 	unlink(key);
 	rmdir(dir);
@@ -285,12 +295,11 @@ static void suites(void **state)
 static void pieces(void **state)
 {
 	(void)state;
-	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
 	static uint8_t data[20000], wire[30000], got[20000];
 	struct pair p;
 	int n, wl;
 
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	/* a byte at a time: nothing until the record is whole */
 	fill(data, 3000);
 	assert_int_equal(SSL_write(p.c, data, 3000), 3000);
@@ -354,18 +363,15 @@ static void pieces(void **state)
 	for (int i = 0; i < 200; i++)
 		assert_memory_equal(got + 50 * i, data + i, 50);
 	free_pair(&p);
-	SSL_CTX_free(cctx);
-	SSL_CTX_free(sctx);
 }
 
 static void key_updates(void **state)
 {
 	(void)state;
-	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
 	gw_tlsfast_stats_t a, b;
 	struct pair p;
 
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	send_both_ways(&p, 500, 65536);
 	gw_tlsfast_stats(&a);
 	for (int round = 0; round < 4; round++) {
@@ -379,8 +385,6 @@ static void key_updates(void **state)
 	assert_int_equal(b.key_updates - a.key_updates, 4);
 	assert_int_equal(b.failed, a.failed);
 	free_pair(&p);
-	SSL_CTX_free(cctx);
-	SSL_CTX_free(sctx);
 }
 
 /* A record OpenSSL wrote that is not a ticket (SSL_write_ex is not floodgate's): the counts
@@ -388,13 +392,12 @@ static void key_updates(void **state)
 static void key_update_takeover(void **state)
 {
 	(void)state;
-	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
 	gw_tlsfast_stats_t a, b;
 	struct pair p;
 	size_t w;
 	char buf[16];
 
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	gw_tlsfast_stats(&a);
 	assert_int_equal(SSL_write_ex(p.s, "early", 5, &w), 1);
 	shuttle(&p);
@@ -406,8 +409,6 @@ static void key_update_takeover(void **state)
 	assert_int_equal(b.tx_taken - a.tx_taken, 1);
 	assert_int_equal(b.failed, a.failed);
 	free_pair(&p);
-	SSL_CTX_free(cctx);
-	SSL_CTX_free(sctx);
 }
 
 /* A record OpenSSL read itself (SSL_read_ex is not floodgate's) before the first SSL_read:
@@ -415,13 +416,12 @@ static void key_update_takeover(void **state)
 static void read_by_openssl_first(void **state)
 {
 	(void)state;
-	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
 	gw_tlsfast_stats_t a, b;
 	struct pair p;
 	size_t r;
 	char buf[16];
 
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	gw_tlsfast_stats(&a);
 	assert_int_equal(SSL_write(p.c, "first", 5), 5);
 	shuttle(&p);
@@ -434,19 +434,16 @@ static void read_by_openssl_first(void **state)
 	assert_int_equal(b.declined - a.declined, 1);
 	assert_int_equal(b.failed, a.failed);
 	free_pair(&p);
-	SSL_CTX_free(cctx);
-	SSL_CTX_free(sctx);
 }
 
 static void close_notify(void **state)
 {
 	(void)state;
-	SSL_CTX *sctx = server_ctx(true), *cctx = client_ctx(TLS1_3_VERSION, NULL);
 	struct pair p;
 	char b[16];
 
 	/* the client's */
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	send_both_ways(&p, 10, 65536);
 	SSL_shutdown(p.c);
 	shuttle(&p);
@@ -454,7 +451,7 @@ static void close_notify(void **state)
 	assert_int_equal(SSL_get_error(p.s, 0), SSL_ERROR_ZERO_RETURN);
 	free_pair(&p);
 	/* the server's: the client sees a clean close, and nothing may follow */
-	connect_pair(&p, sctx, cctx, NULL);
+	connect_pair(&p, fast_sctx, tls13_cctx, NULL);
 	send_both_ways(&p, 10, 65536);
 	assert_int_equal(SSL_shutdown(p.s), 1);
 	assert_int_equal(SSL_shutdown(p.s), 1); /* once only on the wire */
@@ -464,8 +461,6 @@ static void close_notify(void **state)
 	assert_int_equal(SSL_get_error(p.c, 0), SSL_ERROR_ZERO_RETURN);
 	assert_int_equal(BIO_pending(p.c_in), 0);
 	free_pair(&p);
-	SSL_CTX_free(cctx);
-	SSL_CTX_free(sctx);
 }
 
 /* A record sealed here under the client's key (its sequence numbers from 0: the client
